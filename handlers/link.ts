@@ -1,0 +1,31 @@
+/**
+ * API Gateway → `link`: adapt the event, run the link upload, shape the answer.
+ */
+import type { Context } from 'aws-lambda';
+import { adaptApiEvent, type ApiEventLike } from '../lib/api-event';
+import { createDynamoDbClient, createLambdaClient } from '../lib/aws-clients';
+import { loadConfig } from '../lib/config';
+import { errorResponse, jsonResponse, type HttpResponse } from '../lib/http-response';
+import { linkUpload, type LinkDeps } from '../lib/link-upload';
+import { createLogger } from '../lib/logger';
+
+type LinkContext = Pick<Context, 'awsRequestId' | 'getRemainingTimeInMillis'>;
+
+/** Tests build the handler with their own clients; Lambda gets the one built at cold start. */
+export function createLinkHandler(deps: Omit<LinkDeps, 'log' | 'remainingTimeMs'>) {
+  return async (event: ApiEventLike, context: LinkContext): Promise<HttpResponse> => {
+    let log = createLogger({ function: 'link', request_id: context.awsRequestId }, deps.config.logLevel);
+    try {
+      const request = adaptApiEvent(event, context.awsRequestId);
+      log = log.child({ request_id: request.requestId });
+      const stored = await linkUpload(request, { ...deps, log, remainingTimeMs: () => context.getRemainingTimeInMillis() });
+      return jsonResponse(200, stored);
+    } catch (error) {
+      return errorResponse(error, log);
+    }
+  };
+}
+
+// Cold start: configuration validated and clients built once per container.
+const config = loadConfig();
+export const handler = createLinkHandler({ config, dynamodb: createDynamoDbClient(config), lambda: createLambdaClient(config) });

@@ -1,0 +1,101 @@
+/**
+ * Adapts what reaches the `link` function — an API Gateway REST (payload 1.0) event, an HTTP API
+ * (payload 2.0) event, or a console test event with a raw-text body — to one plain request.
+ */
+import { ValidationError } from './errors';
+
+export interface ApiRequest {
+  requestId: string;
+  /** Header names lower-cased; repeated headers joined with ", " as API Gateway does. */
+  headers: Record<string, string>;
+  body: Buffer;
+  pathParameters: Record<string, string>;
+}
+
+export interface ApiEventLike {
+  version?: unknown;
+  headers?: unknown;
+  multiValueHeaders?: unknown;
+  body?: unknown;
+  isBase64Encoded?: unknown;
+  pathParameters?: unknown;
+  path?: unknown;
+  rawPath?: unknown;
+  requestContext?: unknown;
+}
+
+// Used when the event carries no path parameters (a console test event built by hand).
+const LINK_PATH = /\/bkapps\/applications\/([^/]+)\/modules\/([^/]+)\/source_package\/link\/?$/;
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function lowerCaseHeaders(event: ApiEventLike): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (isRecord(event.multiValueHeaders)) {
+    for (const [name, values] of Object.entries(event.multiValueHeaders)) {
+      if (Array.isArray(values)) headers[name.toLowerCase()] = values.map(String).join(', ');
+    }
+  }
+  if (isRecord(event.headers)) {
+    for (const [name, value] of Object.entries(event.headers)) {
+      if (typeof value === 'string') headers[name.toLowerCase()] = value;
+    }
+  }
+  return headers;
+}
+
+function decodeBody(event: ApiEventLike): Buffer {
+  if (event.body === undefined || event.body === null) return Buffer.alloc(0);
+  if (typeof event.body !== 'string') {
+    // A console test event may hold the form as a JSON object instead of a string.
+    if (isRecord(event.body)) return Buffer.from(JSON.stringify(event.body), 'utf8');
+    throw new ValidationError('The request body must be a string.');
+  }
+  if (event.isBase64Encoded === true) {
+    if (!/^[A-Za-z0-9+/\r\n]*={0,2}\s*$/.test(event.body)) {
+      throw new ValidationError('The request body is marked base64 but is not valid base64.');
+    }
+    return Buffer.from(event.body, 'base64');
+  }
+  return Buffer.from(event.body, 'utf8');
+}
+
+function stringRecord(value: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (isRecord(value)) {
+    for (const [key, item] of Object.entries(value)) if (typeof item === 'string') out[key] = item;
+  }
+  return out;
+}
+
+function pathParametersOf(event: ApiEventLike): Record<string, string> {
+  const params = stringRecord(event.pathParameters);
+  if (params.code !== undefined && params.module_name !== undefined) return params;
+  const path = typeof event.rawPath === 'string' ? event.rawPath : typeof event.path === 'string' ? event.path : '';
+  const match = LINK_PATH.exec(path);
+  if (match?.[1] !== undefined && match[2] !== undefined) {
+    return { ...params, code: safeDecode(match[1]), module_name: safeDecode(match[2]) };
+  }
+  return params;
+}
+
+function safeDecode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
+export function adaptApiEvent(event: ApiEventLike, fallbackRequestId: string): ApiRequest {
+  const context = isRecord(event.requestContext) ? event.requestContext : {};
+  const requestId = typeof context.requestId === 'string' && context.requestId ? context.requestId : fallbackRequestId;
+  return {
+    requestId,
+    headers: lowerCaseHeaders(event),
+    body: decodeBody(event),
+    pathParameters: pathParametersOf(event),
+  };
+}

@@ -1,0 +1,48 @@
+/**
+ * AWS SDK clients, built once per container from the configuration. Endpoints are only set
+ * for the local emulators; on AWS the SDK's defaults apply.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { S3Client } from '@aws-sdk/client-s3';
+import type { AwsCredentialIdentity } from '@aws-sdk/types';
+import type { Config } from './config';
+
+/** Only tests and local scripts pass credentials; on Lambda they come from the role. */
+type ClientConfig = Pick<Config, 'region' | 'endpoints'> & { credentials?: AwsCredentialIdentity };
+
+export interface AwsClients {
+  s3: S3Client;
+  dynamodb: DynamoDBClient;
+  lambda: LambdaClient;
+}
+
+export function createS3Client(config: ClientConfig): S3Client {
+  return new S3Client({
+    region: config.region,
+    ...(config.credentials ? { credentials: config.credentials } : {}),
+    ...(config.endpoints.s3 ? { endpoint: config.endpoints.s3, forcePathStyle: true } : {}),
+    // The archive's SHA-256 is computed in the stream; per-part CRCs would cost CPU for nothing,
+    // and s3rver would store aws-chunked framing as the object's bytes (DESIGN §6).
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+}
+
+export function createDynamoDbClient(config: ClientConfig): DynamoDBClient {
+  return new DynamoDBClient({
+    region: config.region,
+    ...(config.credentials ? { credentials: config.credentials } : {}),
+    ...(config.endpoints.dynamodb ? { endpoint: config.endpoints.dynamodb } : {}),
+  });
+}
+
+export function createLambdaClient(config: ClientConfig): LambdaClient {
+  return new LambdaClient({
+    region: config.region,
+    ...(config.credentials ? { credentials: config.credentials } : {}),
+    ...(config.endpoints.lambda ? { endpoint: config.endpoints.lambda } : {}),
+    // The worker may stream for minutes: never let the SDK retry an invocation on its own.
+    maxAttempts: 1,
+  });
+}

@@ -1,0 +1,118 @@
+/**
+ * Every environment variable the functions read, parsed and validated once at cold start.
+ * A bad value fails the container's start with the variable's name, not a request later.
+ */
+
+export interface Config {
+  stage: string;
+  region: string;
+  versionsTable: string;
+  packagesBucket: string;
+  fetchFunctionName: string;
+  /** Loopback and private package URLs; only ever true in the local stage (DESIGN §7). */
+  allowPrivateUrls: boolean;
+  /** SHA-256 hex digests of the accepted access tokens (interim store until the token table). */
+  accessTokenSha256s: ReadonlySet<string>;
+  maxPackageBytes: number;
+  maxRequestBodyBytes: number;
+  connectTimeoutMs: number;
+  idleTimeoutMs: number;
+  totalTimeoutMs: number;
+  /** Time the worker keeps back from its deadline for aborting uploads and cleaning up. */
+  cleanupMarginMs: number;
+  uploadPartBytes: number;
+  uploadQueueSize: number;
+  endpoints: { dynamodb?: string; s3?: string; lambda?: string };
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+}
+
+type Env = Record<string, string | undefined>;
+
+export class ConfigError extends Error {
+  constructor(variable: string, problem: string) {
+    super(`Environment variable ${variable} ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+function required(env: Env, name: string): string {
+  const value = env[name]?.trim();
+  if (!value) throw new ConfigError(name, 'is required but not set.');
+  return value;
+}
+
+function optional(env: Env, name: string, fallback: string): string {
+  const value = env[name]?.trim();
+  return value ? value : fallback;
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name]?.trim();
+  if (!raw) return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `must be a whole number, got "${raw}".`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}.`);
+  return value;
+}
+
+function flag(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (!raw) return fallback;
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  throw new ConfigError(name, `must be true or false, got "${raw}".`);
+}
+
+function endpoint(env: Env, name: string): string | undefined {
+  const raw = env[name]?.trim();
+  if (!raw) return undefined;
+  try {
+    return new URL(raw).toString();
+  } catch {
+    throw new ConfigError(name, `must be a URL, got "${raw}".`);
+  }
+}
+
+const MiB = 1024 * 1024;
+
+export function loadConfig(env: Env = process.env): Config {
+  const stage = required(env, 'STAGE');
+  const allowPrivateUrls = flag(env, 'ALLOW_PRIVATE_URLS', false);
+  if (allowPrivateUrls && stage !== 'local') {
+    throw new ConfigError('ALLOW_PRIVATE_URLS', `may only be true in the local stage, not "${stage}".`);
+  }
+  const tokens = optional(env, 'ACCESS_TOKEN_SHA256S', '')
+    .split(',')
+    .map((digest) => digest.trim().toLowerCase())
+    .filter(Boolean);
+  for (const digest of tokens) {
+    if (!/^[0-9a-f]{64}$/.test(digest)) throw new ConfigError('ACCESS_TOKEN_SHA256S', 'must list SHA-256 hex digests.');
+  }
+  const logLevel = optional(env, 'LOG_LEVEL', 'info');
+  if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) {
+    throw new ConfigError('LOG_LEVEL', `must be debug, info, warn or error, got "${logLevel}".`);
+  }
+  return {
+    stage,
+    region: optional(env, 'AWS_REGION', 'us-east-1'),
+    versionsTable: required(env, 'VERSIONS_TABLE'),
+    packagesBucket: required(env, 'PACKAGES_BUCKET'),
+    fetchFunctionName: required(env, 'FETCH_FUNCTION_NAME'),
+    allowPrivateUrls,
+    accessTokenSha256s: new Set(tokens),
+    maxPackageBytes: integer(env, 'MAX_PACKAGE_BYTES', 512 * MiB, 1, 5 * 1024 * 1024 * MiB),
+    maxRequestBodyBytes: integer(env, 'MAX_REQUEST_BODY_BYTES', 64 * 1024, 1024, 6 * MiB),
+    connectTimeoutMs: integer(env, 'DOWNLOAD_CONNECT_TIMEOUT_MS', 10_000, 1, 900_000),
+    idleTimeoutMs: integer(env, 'DOWNLOAD_IDLE_TIMEOUT_MS', 30_000, 1, 900_000),
+    totalTimeoutMs: integer(env, 'DOWNLOAD_TOTAL_TIMEOUT_MS', 840_000, 1, 900_000),
+    cleanupMarginMs: integer(env, 'CLEANUP_MARGIN_MS', 10_000, 0, 120_000),
+    uploadPartBytes: integer(env, 'UPLOAD_PART_BYTES', 8 * MiB, 5 * MiB, 512 * MiB),
+    uploadQueueSize: integer(env, 'UPLOAD_QUEUE_SIZE', 4, 1, 32),
+    endpoints: {
+      dynamodb: endpoint(env, 'DYNAMODB_ENDPOINT'),
+      s3: endpoint(env, 'S3_ENDPOINT'),
+      lambda: endpoint(env, 'LAMBDA_ENDPOINT'),
+    },
+    logLevel: logLevel as Config['logLevel'],
+  };
+}

@@ -1,0 +1,143 @@
+/**
+ * The service's error vocabulary (DESIGN §2). Every failure a client can see is one of these
+ * codes; `http-response.ts` is the only place that turns them into HTTP answers.
+ */
+
+export const ERROR_STATUS = {
+  VALIDATION_ERROR: 400,
+  URL_NOT_ALLOWED: 400,
+  UNAUTHENTICATED: 401,
+  PERMISSION_DENIED: 403,
+  PACKAGE_ALREADY_EXISTS: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  INVALID_PACKAGE_FORMAT: 422,
+  PACKAGE_TOO_LARGE: 422,
+  CHECKSUM_MISMATCH: 422,
+  PACKAGE_DOWNLOAD_FAILED: 502,
+  STORAGE_UNAVAILABLE: 503,
+  PACKAGE_DOWNLOAD_TIMEOUT: 504,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export type FieldsDetail = Record<string, string[]>;
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(ERROR_STATUS, value);
+}
+
+/** Base of every error the service answers with. `detail` is for the client, `cause` for the log. */
+export class ServiceError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly detail: string;
+  readonly fieldsDetail: FieldsDetail | undefined;
+
+  constructor(code: ErrorCode, detail: string, options: { cause?: unknown; fieldsDetail?: FieldsDetail } = {}) {
+    super(detail, { cause: options.cause });
+    this.name = 'ServiceError';
+    this.code = code;
+    this.status = ERROR_STATUS[code];
+    this.detail = detail;
+    this.fieldsDetail = options.fieldsDetail;
+  }
+}
+
+export class ValidationError extends ServiceError {
+  constructor(detail: string, fieldsDetail?: FieldsDetail, cause?: unknown) {
+    super('VALIDATION_ERROR', detail, { fieldsDetail, cause });
+    this.name = 'ValidationError';
+  }
+}
+
+export class UrlNotAllowedError extends ServiceError {
+  constructor(detail: string) {
+    super('URL_NOT_ALLOWED', detail);
+    this.name = 'UrlNotAllowedError';
+  }
+}
+
+export class UnauthenticatedError extends ServiceError {
+  constructor(detail: string) {
+    super('UNAUTHENTICATED', detail);
+    this.name = 'UnauthenticatedError';
+  }
+}
+
+export class PackageAlreadyExistsError extends ServiceError {
+  constructor(version: string) {
+    super(
+      'PACKAGE_ALREADY_EXISTS',
+      `Version "${version}" already exists for this module; send allow_overwrite=true to replace it.`,
+    );
+    this.name = 'PackageAlreadyExistsError';
+  }
+}
+
+export class PayloadTooLargeError extends ServiceError {
+  constructor(limitBytes: number) {
+    super('PAYLOAD_TOO_LARGE', `The request body exceeds its limit of ${limitBytes} bytes.`);
+    this.name = 'PayloadTooLargeError';
+  }
+}
+
+export class UnsupportedMediaTypeError extends ServiceError {
+  constructor(contentType: string | undefined) {
+    super(
+      'UNSUPPORTED_MEDIA_TYPE',
+      `Content-Type ${contentType ? `"${contentType}"` : '(missing)'} is not supported; send multipart/form-data, ` +
+        'application/x-www-form-urlencoded or application/json.',
+    );
+    this.name = 'UnsupportedMediaTypeError';
+  }
+}
+
+export class InvalidPackageFormatError extends ServiceError {
+  constructor(detail: string) {
+    super('INVALID_PACKAGE_FORMAT', detail);
+    this.name = 'InvalidPackageFormatError';
+  }
+}
+
+export class PackageTooLargeError extends ServiceError {
+  constructor(limitBytes: number) {
+    super('PACKAGE_TOO_LARGE', `The package exceeds the size limit of ${limitBytes} bytes.`);
+    this.name = 'PackageTooLargeError';
+  }
+}
+
+export class ChecksumMismatchError extends ServiceError {
+  constructor(expected: string, actual: string) {
+    super('CHECKSUM_MISMATCH', `The package's SHA-256 is ${actual}, not the expected ${expected}; nothing was stored.`);
+    this.name = 'ChecksumMismatchError';
+  }
+}
+
+export class PackageDownloadFailedError extends ServiceError {
+  constructor(detail: string, cause?: unknown) {
+    super('PACKAGE_DOWNLOAD_FAILED', detail, { cause });
+    this.name = 'PackageDownloadFailedError';
+  }
+}
+
+export class PackageDownloadTimeoutError extends ServiceError {
+  constructor(detail: string) {
+    super('PACKAGE_DOWNLOAD_TIMEOUT', detail);
+    this.name = 'PackageDownloadTimeoutError';
+  }
+}
+
+export class StorageUnavailableError extends ServiceError {
+  constructor(what: 'S3' | 'DynamoDB' | 'the package worker', cause: unknown) {
+    super('STORAGE_UNAVAILABLE', `The package storage (${what}) is unavailable; the request is safe to retry.`, {
+      cause,
+    });
+    this.name = 'StorageUnavailableError';
+  }
+}
+
+/** Rebuilds a ServiceError from its wire form (the worker's result, read by `link`). */
+export function serviceErrorFromWire(code: ErrorCode, detail: string, fieldsDetail?: FieldsDetail): ServiceError {
+  return new ServiceError(code, detail, { fieldsDetail });
+}

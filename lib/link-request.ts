@@ -1,0 +1,75 @@
+/**
+ * Validation of a link request (DESIGN §2): path parameters and form fields to a typed request,
+ * or one ValidationError that lists every problem in `fields_detail`.
+ */
+import { ValidationError, type FieldsDetail } from './errors';
+import type { FormFields } from './form-parser';
+
+export interface LinkRequest {
+  code: string;
+  module: string;
+  packageUrl: string;
+  version: string;
+  allowOverwrite: boolean;
+  sha256: string | undefined;
+}
+
+// BlueKing application codes and module names: lower-case letters, digits and hyphens.
+const CODE = /^[a-z0-9][a-z0-9-]{0,31}$/;
+const MODULE = /^[a-z0-9][a-z0-9-]{0,31}$/;
+const VERSION = /^[A-Za-z0-9_+-][A-Za-z0-9._+-]{0,127}$/;
+const SHA256 = /^[0-9a-fA-F]{64}$/;
+const MAX_URL_LENGTH = 2048;
+
+const TRUE_WORDS = new Set(['true', '1', 'yes', 'on']);
+const FALSE_WORDS = new Set(['false', '0', 'no', 'off', '', 'null']);
+
+export function parseAllowOverwrite(raw: string | undefined): boolean | undefined {
+  const word = (raw ?? '').trim().toLowerCase();
+  if (TRUE_WORDS.has(word)) return true;
+  if (FALSE_WORDS.has(word)) return false;
+  return undefined;
+}
+
+export function validateLinkRequest(pathParameters: Record<string, string>, fields: FormFields): LinkRequest {
+  const problems: FieldsDetail = {};
+  const problem = (field: string, message: string): void => {
+    (problems[field] ??= []).push(message);
+  };
+
+  const code = pathParameters.code ?? '';
+  if (!CODE.test(code)) problem('code', 'Must be 1–32 lower-case letters, digits or hyphens.');
+  const module = pathParameters.module_name ?? '';
+  if (!MODULE.test(module)) problem('module_name', 'Must be 1–32 lower-case letters, digits or hyphens.');
+
+  const packageUrl = (fields.package_url ?? '').trim();
+  if (!packageUrl) problem('package_url', 'This field is required.');
+  else if (packageUrl.length > MAX_URL_LENGTH) problem('package_url', `Must be at most ${MAX_URL_LENGTH} characters.`);
+  else if (!isHttpUrl(packageUrl)) problem('package_url', 'Must be an absolute http or https URL.');
+
+  const version = (fields.version ?? '').trim();
+  if (!version) problem('version', 'This field is required.');
+  else if (!VERSION.test(version)) {
+    problem('version', 'Must be 1–128 letters, digits, ".", "_", "-" or "+", not starting with ".".');
+  }
+
+  const allowOverwrite = parseAllowOverwrite(fields.allow_overwrite);
+  if (allowOverwrite === undefined) problem('allow_overwrite', 'Must be true or false.');
+
+  const sha256 = (fields.sha256 ?? '').trim();
+  if (sha256 && !SHA256.test(sha256)) problem('sha256', 'Must be a SHA-256 digest: 64 hexadecimal characters.');
+
+  if (Object.keys(problems).length > 0) {
+    throw new ValidationError(`Invalid request: ${Object.keys(problems).join(', ')}.`, problems);
+  }
+  return { code, module, packageUrl, version, allowOverwrite: allowOverwrite === true, sha256: sha256 ? sha256.toLowerCase() : undefined };
+}
+
+function isHttpUrl(raw: string): boolean {
+  try {
+    const url = new URL(raw);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * One pass over the archive's bytes on their way to S3: SHA-256, byte count, size cap and
+ * format sniffing by magic bytes. Chunks go through unchanged and unbuffered; only the first
+ * 262 bytes are copied aside to recognise a tar header.
+ */
+import { createHash, type Hash } from 'node:crypto';
+import { Transform, type TransformCallback } from 'node:stream';
+import { InvalidPackageFormatError, PackageDownloadFailedError, PackageTooLargeError } from './errors';
+import type { PackageFormat } from './package-record';
+
+const TAR_MAGIC_OFFSET = 257;
+const HEAD_BYTES = TAR_MAGIC_OFFSET + 5;
+
+export interface InspectionResult {
+  sha256: string;
+  size: number;
+  format: PackageFormat;
+}
+
+/** The format the first bytes show, `undefined` while more bytes are needed, `null` if none. */
+export function sniffFormat(head: Buffer, complete: boolean): PackageFormat | null | undefined {
+  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'tar.gz';
+  if (head.length >= 4 && head.readUInt32BE(0) === 0x504b0304) return 'zip';
+  if (head.length >= HEAD_BYTES) {
+    return head.toString('latin1', TAR_MAGIC_OFFSET, HEAD_BYTES) === 'ustar' ? 'tar' : null;
+  }
+  return complete ? null : undefined;
+}
+
+function describe(head: Buffer): string {
+  const start = head.toString('latin1', 0, 64).trimStart().toLowerCase();
+  if (start.startsWith('<')) return 'it looks like an HTML or XML page';
+  if (start.startsWith('{') || start.startsWith('[')) return 'it looks like JSON';
+  if (head.length === 0) return 'it is empty';
+  return 'its first bytes match no accepted format';
+}
+
+export class PackageInspector extends Transform {
+  private readonly hash: Hash = createHash('sha256');
+  private size = 0;
+  private head = Buffer.alloc(0);
+  private format: PackageFormat | undefined;
+
+  constructor(
+    private readonly maxBytes: number,
+    private readonly declaredLength: number | undefined,
+  ) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.size += chunk.length;
+    if (this.size > this.maxBytes) return callback(new PackageTooLargeError(this.maxBytes));
+    this.hash.update(chunk);
+    if (this.format === undefined) {
+      this.head = Buffer.concat([this.head, chunk.subarray(0, HEAD_BYTES - this.head.length)]);
+      const error = this.sniff(false);
+      if (error) return callback(error);
+    }
+    callback(null, chunk);
+  }
+
+  override _flush(callback: TransformCallback): void {
+    if (this.format === undefined) {
+      const error = this.sniff(true);
+      if (error) return callback(error);
+    }
+    if (this.declaredLength !== undefined && this.size !== this.declaredLength) {
+      return callback(
+        new PackageDownloadFailedError(`The package URL declared ${this.declaredLength} bytes but sent ${this.size}.`),
+      );
+    }
+    callback();
+  }
+
+  private sniff(complete: boolean): InvalidPackageFormatError | undefined {
+    const format = sniffFormat(this.head, complete);
+    if (format === null) {
+      return new InvalidPackageFormatError(
+        `The downloaded file is not a .tar.gz, .tgz, .tar or .zip archive: ${describe(this.head)}.`,
+      );
+    }
+    if (format !== undefined) {
+      this.format = format;
+      this.head = Buffer.alloc(0);
+    }
+    return undefined;
+  }
+
+  /** Valid once the stream has ended without error. */
+  result(): InspectionResult {
+    if (this.format === undefined) throw new Error('PackageInspector.result() called before the stream ended');
+    return { sha256: this.hash.digest('hex'), size: this.size, format: this.format };
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * A registered version as the service keeps it, and its public answer shape (DESIGN §2).
+ */
+
+export interface PackageRecord {
+  code: string;
+  module: string;
+  version: string;
+  packageName: string;
+  packageSize: number;
+  sha256: string;
+  format: PackageFormat;
+  objectKey: string;
+  requestId: string;
+  /** ISO-8601 UTC instants. */
+  created: string;
+  updated: string;
+}
+
+export type PackageFormat = 'tar.gz' | 'tar' | 'zip';
+
+/** The six fields the original API answers with, in its order and types. */
+export interface PackageResponse {
+  version: string;
+  package_name: string;
+  package_size: string;
+  sha256_signature: string;
+  updated: string;
+  created: string;
+}
+
+/** `YYYY-MM-DD HH:MM:SS` in UTC, the original API's time format. */
+export function formatApiTime(iso: string): string {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) throw new RangeError(`Not a time: ${iso}`);
+  return date.toISOString().slice(0, 19).replace('T', ' ');
+}
+
+export function toPackageResponse(record: PackageRecord): PackageResponse {
+  return {
+    version: record.version,
+    package_name: record.packageName,
+    package_size: String(record.packageSize),
+    sha256_signature: record.sha256,
+    updated: formatApiTime(record.updated),
+    created: formatApiTime(record.created),
+  };
+}

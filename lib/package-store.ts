@@ -1,0 +1,58 @@
+/**
+ * Package objects in S3. Each request writes its own key, so concurrent requests never write
+ * over each other's bytes; the version record decides which object counts.
+ */
+import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import type { Readable } from 'node:stream';
+import { StorageUnavailableError } from './errors';
+import type { Logger } from './logger';
+
+export interface UploadSettings {
+  partBytes: number;
+  queueSize: number;
+}
+
+export function objectKeyFor(code: string, module: string, version: string, requestId: string): string {
+  const safeRequestId = requestId.replace(/[^A-Za-z0-9-]/g, '_');
+  return `packages/${code}/${module}/${encodeURIComponent(version)}/${safeRequestId}`;
+}
+
+/**
+ * Streams `body` to `key` with a multipart upload whose memory is bounded by
+ * partBytes × queueSize. On failure the multipart upload is aborted (lib-storage's default,
+ * leavePartsOnError=false) and the error is rethrown as it came.
+ */
+export async function uploadStream(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  body: Readable,
+  settings: UploadSettings,
+): Promise<void> {
+  const upload = new Upload({
+    client: s3,
+    params: { Bucket: bucket, Key: key, Body: body, ContentType: 'application/octet-stream' },
+    partSize: settings.partBytes,
+    queueSize: settings.queueSize,
+    leavePartsOnError: false,
+  });
+  await upload.done();
+}
+
+export async function deleteObject(s3: S3Client, bucket: string, key: string): Promise<void> {
+  try {
+    await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+  } catch (error) {
+    throw new StorageUnavailableError('S3', error);
+  }
+}
+
+/** Deletes an object whose removal must not mask the failure being reported; logs if it fails. */
+export async function deleteObjectQuietly(s3: S3Client, bucket: string, key: string, log: Logger): Promise<void> {
+  try {
+    await deleteObject(s3, bucket, key);
+  } catch (error) {
+    log.error('could not delete object; it is orphaned until removed by hand', { bucket, object_key: key, error });
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * Version records in DynamoDB: one item per (application code, module, version).
+ * Partition key `module_key` = "code/module", sort key `version`.
+ *
+ * The write is a single-item conditional UpdateItem (dynalite has no transactions, DESIGN §6):
+ * - create: succeeds only if the version is absent, or was written by this same request (a
+ *   retried event must reach the same outcome, invariant 6);
+ * - overwrite: always succeeds; `created` keeps its first value through `if_not_exists`.
+ * ReturnValues ALL_OLD names the object the write replaced, so the caller can delete it.
+ */
+import {
+  ConditionalCheckFailedException,
+  GetItemCommand,
+  UpdateItemCommand,
+  type AttributeValue,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
+import { PackageAlreadyExistsError, StorageUnavailableError } from './errors';
+import type { PackageFormat, PackageRecord } from './package-record';
+
+type Item = Record<string, AttributeValue>;
+
+export interface VersionKey {
+  code: string;
+  module: string;
+  version: string;
+}
+
+export interface WriteOutcome {
+  record: PackageRecord;
+  /** The object the previous record pointed to, when it is not this record's object. */
+  replacedObjectKey: string | undefined;
+}
+
+function keyOf({ code, module, version }: VersionKey): Item {
+  return { module_key: { S: `${code}/${module}` }, version: { S: version } };
+}
+
+function text(item: Item, name: string): string {
+  const value = item[name]?.S;
+  if (value === undefined) throw new Error(`Version record is missing ${name}`);
+  return value;
+}
+
+function fromItem(item: Item): PackageRecord {
+  const [code = '', module = ''] = text(item, 'module_key').split('/');
+  return {
+    code,
+    module,
+    version: text(item, 'version'),
+    packageName: text(item, 'package_name'),
+    packageSize: Number(item.package_size?.N ?? Number.NaN),
+    sha256: text(item, 'sha256'),
+    format: text(item, 'format') as PackageFormat,
+    objectKey: text(item, 'object_key'),
+    requestId: text(item, 'request_id'),
+    created: text(item, 'created'),
+    updated: text(item, 'updated'),
+  };
+}
+
+export async function getVersion(
+  dynamodb: DynamoDBClient,
+  table: string,
+  key: VersionKey,
+): Promise<PackageRecord | undefined> {
+  try {
+    const { Item } = await dynamodb.send(new GetItemCommand({ TableName: table, Key: keyOf(key), ConsistentRead: true }));
+    return Item ? fromItem(Item) : undefined;
+  } catch (error) {
+    throw new StorageUnavailableError('DynamoDB', error);
+  }
+}
+
+/** Writes `record` (its `created` is ignored: the stored one wins) and returns what was stored. */
+export async function writeVersion(
+  dynamodb: DynamoDBClient,
+  table: string,
+  record: Omit<PackageRecord, 'created'>,
+  allowOverwrite: boolean,
+): Promise<WriteOutcome> {
+  let previous: Item | undefined;
+  try {
+    const result = await dynamodb.send(
+      new UpdateItemCommand({
+        TableName: table,
+        Key: keyOf(record),
+        UpdateExpression:
+          'SET package_name = :name, package_size = :size, sha256 = :sha, #format = :format, ' +
+          'object_key = :key, request_id = :rid, updated = :now, created = if_not_exists(created, :now)',
+        ...(allowOverwrite ? {} : { ConditionExpression: 'attribute_not_exists(version) OR request_id = :rid' }),
+        ExpressionAttributeNames: { '#format': 'format' },
+        ExpressionAttributeValues: {
+          ':name': { S: record.packageName },
+          ':size': { N: String(record.packageSize) },
+          ':sha': { S: record.sha256 },
+          ':format': { S: record.format },
+          ':key': { S: record.objectKey },
+          ':rid': { S: record.requestId },
+          ':now': { S: record.updated },
+        },
+        ReturnValues: 'ALL_OLD',
+      }),
+    );
+    previous = result.Attributes;
+  } catch (error) {
+    // By name as well: a second copy of the SDK in a bundle would defeat instanceof.
+    if (error instanceof ConditionalCheckFailedException || (error as Error).name === 'ConditionalCheckFailedException') {
+      throw new PackageAlreadyExistsError(record.version);
+    }
+    throw new StorageUnavailableError('DynamoDB', error);
+  }
+  const created = previous?.created?.S ?? record.updated;
+  const previousKey = previous?.object_key?.S;
+  return {
+    record: { ...record, created },
+    replacedObjectKey: previousKey !== undefined && previousKey !== record.objectKey ? previousKey : undefined,
+  };
+}

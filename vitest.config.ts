@@ -1,0 +1,21 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    // The handlers validate their configuration when imported, as on a Lambda cold start.
+    env: {
+      STAGE: 'test',
+      VERSIONS_TABLE: 'unit-versions',
+      PACKAGES_BUCKET: 'unit-packages',
+      FETCH_FUNCTION_NAME: 'unit-fetch',
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'S3RVER',
+      AWS_SECRET_ACCESS_KEY: 'S3RVER',
+      AWS_SDK_JS_SUPPRESS_NODE_DEPRECATION_WARNING: '1',
+      LOG_LEVEL: 'error',
+    },
+    testTimeout: 30_000,
+    hookTimeout: 180_000,
+  },
+});
