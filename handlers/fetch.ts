@@ -5,7 +5,7 @@
 import type { Context } from 'aws-lambda';
 import { createDynamoDbClient, createS3Client } from '../lib/aws-clients';
 import { loadConfig } from '../lib/config';
-import { ServiceError } from '../lib/errors';
+import { ServiceError, severityOf } from '../lib/errors';
 import { failureResult, parseFetchEvent, type FetchResult } from '../lib/fetch-contract';
 import { createLogger } from '../lib/logger';
 import { toPackageResponse } from '../lib/package-record';
@@ -25,7 +25,7 @@ export function createFetchHandler(deps: Omit<RegisterDeps, 'log' | 'remainingTi
       return { ok: true, package: toPackageResponse(record) };
     } catch (error) {
       if (error instanceof ServiceError) {
-        log[error.status >= 500 ? 'error' : 'info']('package not registered', { code: error.code, error });
+        log[severityOf(error)]('package not registered', { code: error.code, error });
         return failureResult(error);
       }
       // Unknown failures are thrown so Lambda records them (and retries asynchronous events).

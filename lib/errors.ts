@@ -137,6 +137,15 @@ export class StorageUnavailableError extends ServiceError {
   }
 }
 
+/**
+ * How loudly to log a failure: our own storage failing is an error; a remote server failing
+ * is a warning (nothing for us to fix); a client mistake is information.
+ */
+export function severityOf(error: ServiceError): 'info' | 'warn' | 'error' {
+  if (error.code === 'STORAGE_UNAVAILABLE') return 'error';
+  return error.status >= 500 ? 'warn' : 'info';
+}
+
 /** Rebuilds a ServiceError from its wire form (the worker's result, read by `link`). */
 export function serviceErrorFromWire(code: ErrorCode, detail: string, fieldsDetail?: FieldsDetail): ServiceError {
   return new ServiceError(code, detail, { fieldsDetail });

@@ -2,7 +2,7 @@
  * The one place that shapes HTTP answers. Client errors carry their code and detail; anything
  * unexpected becomes a generic 500 whose cause goes only to the log.
  */
-import { ServiceError } from './errors';
+import { ServiceError, severityOf } from './errors';
 import type { Logger } from './logger';
 
 export interface HttpResponse {
@@ -19,8 +19,7 @@ export function jsonResponse(statusCode: number, body: unknown): HttpResponse {
 
 export function errorResponse(error: unknown, log: Logger): HttpResponse {
   if (error instanceof ServiceError) {
-    const at = error.status >= 500 ? 'error' : 'info';
-    log[at]('request failed', { code: error.code, status: error.status, error });
+    log[severityOf(error)]('request failed', { code: error.code, status: error.status, error });
     const body = {
       code: error.code,
       detail: error.detail,

@@ -37,7 +37,8 @@ function describe(head: Buffer): string {
 
 export class PackageInspector extends Transform {
   private readonly hash: Hash = createHash('sha256');
-  private size = 0;
+  // Not `size`: lib-storage reads a Body's `size` as its total length.
+  private byteCount = 0;
   private head = Buffer.alloc(0);
   private format: PackageFormat | undefined;
 
@@ -49,8 +50,8 @@ export class PackageInspector extends Transform {
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.size += chunk.length;
-    if (this.size > this.maxBytes) return callback(new PackageTooLargeError(this.maxBytes));
+    this.byteCount += chunk.length;
+    if (this.byteCount > this.maxBytes) return callback(new PackageTooLargeError(this.maxBytes));
     this.hash.update(chunk);
     if (this.format === undefined) {
       this.head = Buffer.concat([this.head, chunk.subarray(0, HEAD_BYTES - this.head.length)]);
@@ -65,9 +66,9 @@ export class PackageInspector extends Transform {
       const error = this.sniff(true);
       if (error) return callback(error);
     }
-    if (this.declaredLength !== undefined && this.size !== this.declaredLength) {
+    if (this.declaredLength !== undefined && this.byteCount !== this.declaredLength) {
       return callback(
-        new PackageDownloadFailedError(`The package URL declared ${this.declaredLength} bytes but sent ${this.size}.`),
+        new PackageDownloadFailedError(`The package URL declared ${this.declaredLength} bytes but sent ${this.byteCount}.`),
       );
     }
     callback();
@@ -90,6 +91,6 @@ export class PackageInspector extends Transform {
   /** Valid once the stream has ended without error. */
   result(): InspectionResult {
     if (this.format === undefined) throw new Error('PackageInspector.result() called before the stream ended');
-    return { sha256: this.hash.digest('hex'), size: this.size, format: this.format };
+    return { sha256: this.hash.digest('hex'), size: this.byteCount, format: this.format };
   }
 }

@@ -66,7 +66,7 @@ function xmlEscape(text: string): string {
 function withMultipartAdmin(s3DataDir: string, s3rver: http.RequestListener): http.RequestListener {
   return (req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    const [, bucket = '', ...keyParts] = url.pathname.split('/');
+    const [, bucket = '', ...keyParts] = url.pathname.split('/').filter((part, index) => index === 0 || part !== '');
     const uploadId = url.searchParams.get('uploadId');
     if (req.method === 'DELETE' && uploadId && keyParts.length > 0) {
       if (!/^[0-9a-f]+$/.test(uploadId)) {

@@ -1,0 +1,130 @@
+/**
+ * The DynamoDB and S3 emulators for one test file, with a table and bucket of its own, and the
+ * checks of DESIGN §3's invariants over what they hold.
+ */
+import { QueryCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  GetObjectCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { expect } from 'vitest';
+import { loadConfig, type Config } from '../../lib/config';
+import { ensureResources, localClients, startEmulators, type Emulators } from '../../scripts/local-emulators';
+import { sha256Of } from './archives';
+
+export interface TestStorage {
+  emulators: Emulators;
+  s3: S3Client;
+  dynamodb: DynamoDBClient;
+  table: string;
+  bucket: string;
+  config(overrides?: Record<string, string>): Config;
+  close(): Promise<void>;
+}
+
+export async function startTestStorage(): Promise<TestStorage> {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'bkpaas-test-'));
+  const emulators = await startEmulators({ dataDir, dynamodbPort: 0, s3Port: 0 });
+  const suffix = randomUUID().slice(0, 8);
+  const table = `test-versions-${suffix}`;
+  const bucket = `test-packages-${suffix}`;
+  await ensureResources({ ...emulators, table, bucket });
+  const { s3, dynamodb } = localClients(emulators);
+  return {
+    emulators,
+    s3,
+    dynamodb,
+    table,
+    bucket,
+    config: (overrides = {}) =>
+      loadConfig({
+        STAGE: 'local',
+        ALLOW_PRIVATE_URLS: 'true',
+        VERSIONS_TABLE: table,
+        PACKAGES_BUCKET: bucket,
+        FETCH_FUNCTION_NAME: 'unused',
+        DYNAMODB_ENDPOINT: emulators.dynamodbEndpoint,
+        S3_ENDPOINT: emulators.s3Endpoint,
+        // The smallest part S3 allows, so that a few MiB already take the multipart path.
+        UPLOAD_PART_BYTES: String(5 * 1024 * 1024),
+        LOG_LEVEL: 'error',
+        ...overrides,
+      }),
+    async close() {
+      s3.destroy();
+      dynamodb.destroy();
+      await emulators.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface StoredRecord {
+  version: string;
+  package_size: number;
+  sha256: string;
+  object_key: string;
+  created: string;
+  updated: string;
+}
+
+export async function recordsOf(storage: TestStorage, code: string, module: string): Promise<StoredRecord[]> {
+  const { Items = [] } = await storage.dynamodb.send(
+    new QueryCommand({
+      TableName: storage.table,
+      KeyConditionExpression: 'module_key = :k',
+      ExpressionAttributeValues: { ':k': { S: `${code}/${module}` } },
+      ConsistentRead: true,
+    }),
+  );
+  return Items.map((item) => ({
+    version: item.version?.S ?? '',
+    package_size: Number(item.package_size?.N),
+    sha256: item.sha256?.S ?? '',
+    object_key: item.object_key?.S ?? '',
+    created: item.created?.S ?? '',
+    updated: item.updated?.S ?? '',
+  }));
+}
+
+export async function objectKeysOf(storage: TestStorage, code: string, module: string): Promise<string[]> {
+  const { Contents = [] } = await storage.s3.send(
+    new ListObjectsV2Command({ Bucket: storage.bucket, Prefix: `packages/${code}/${module}/` }),
+  );
+  return Contents.map((object) => object.Key ?? '').sort();
+}
+
+export async function objectBytes(storage: TestStorage, key: string): Promise<Buffer> {
+  const { Body } = await storage.s3.send(new GetObjectCommand({ Bucket: storage.bucket, Key: key }));
+  if (!Body) throw new Error(`no body for ${key}`);
+  return Buffer.from(await Body.transformToByteArray());
+}
+
+export async function multipartUploadsInProgress(storage: TestStorage): Promise<number> {
+  const { Uploads = [] } = await storage.s3.send(new ListMultipartUploadsCommand({ Bucket: storage.bucket }));
+  return Uploads.length;
+}
+
+/**
+ * DESIGN §3 for one module: every record's object exists and matches its size and SHA-256
+ * (2), every object has a record pointing to it (3), no multipart upload is left (3).
+ * Returns the records for further checks.
+ */
+export async function expectInvariants(storage: TestStorage, code: string, module: string): Promise<StoredRecord[]> {
+  const records = await recordsOf(storage, code, module);
+  const keys = await objectKeysOf(storage, code, module);
+  expect(keys).toEqual(records.map((record) => record.object_key).sort());
+  for (const record of records) {
+    const bytes = await objectBytes(storage, record.object_key);
+    expect(bytes.length).toBe(record.package_size);
+    expect(sha256Of(bytes)).toBe(record.sha256);
+  }
+  expect(await multipartUploadsInProgress(storage)).toBe(0);
+  return records;
+}
