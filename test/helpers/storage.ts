@@ -65,6 +65,9 @@ export async function startTestStorage(): Promise<TestStorage> {
   };
 }
 
+/** What the invariant checks read: any table and bucket, the test's own or the local stack's. */
+export type StorageView = Pick<TestStorage, 's3' | 'dynamodb' | 'table' | 'bucket'>;
+
 export interface StoredRecord {
   version: string;
   package_size: number;
@@ -74,7 +77,7 @@ export interface StoredRecord {
   updated: string;
 }
 
-export async function recordsOf(storage: TestStorage, code: string, module: string): Promise<StoredRecord[]> {
+export async function recordsOf(storage: StorageView, code: string, module: string): Promise<StoredRecord[]> {
   const { Items = [] } = await storage.dynamodb.send(
     new QueryCommand({
       TableName: storage.table,
@@ -93,20 +96,20 @@ export async function recordsOf(storage: TestStorage, code: string, module: stri
   }));
 }
 
-export async function objectKeysOf(storage: TestStorage, code: string, module: string): Promise<string[]> {
+export async function objectKeysOf(storage: StorageView, code: string, module: string): Promise<string[]> {
   const { Contents = [] } = await storage.s3.send(
     new ListObjectsV2Command({ Bucket: storage.bucket, Prefix: `packages/${code}/${module}/` }),
   );
   return Contents.map((object) => object.Key ?? '').sort();
 }
 
-export async function objectBytes(storage: TestStorage, key: string): Promise<Buffer> {
+export async function objectBytes(storage: StorageView, key: string): Promise<Buffer> {
   const { Body } = await storage.s3.send(new GetObjectCommand({ Bucket: storage.bucket, Key: key }));
   if (!Body) throw new Error(`no body for ${key}`);
   return Buffer.from(await Body.transformToByteArray());
 }
 
-export async function multipartUploadsInProgress(storage: TestStorage): Promise<number> {
+export async function multipartUploadsInProgress(storage: StorageView): Promise<number> {
   const { Uploads = [] } = await storage.s3.send(new ListMultipartUploadsCommand({ Bucket: storage.bucket }));
   return Uploads.length;
 }
@@ -116,7 +119,7 @@ export async function multipartUploadsInProgress(storage: TestStorage): Promise<
  * (2), every object has a record pointing to it (3), no multipart upload is left (3).
  * Returns the records for further checks.
  */
-export async function expectInvariants(storage: TestStorage, code: string, module: string): Promise<StoredRecord[]> {
+export async function expectInvariants(storage: StorageView, code: string, module: string): Promise<StoredRecord[]> {
   const records = await recordsOf(storage, code, module);
   const keys = await objectKeysOf(storage, code, module);
   expect(keys).toEqual(records.map((record) => record.object_key).sort());

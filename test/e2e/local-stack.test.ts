@@ -1,0 +1,212 @@
+/**
+ * End to end through the local stack as `npm start` runs it: serverless-offline's API Gateway,
+ * the link function, the Lambda API, the fetch worker, and the DynamoDB and S3 emulators.
+ * Requests replay the original API document's curl body, with its padded values.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startArchiveServer, type ArchiveServer } from '../helpers/archive-server';
+import { sampleEntries, sha256Of, tarGzArchive } from '../helpers/archives';
+import { freePorts, startLocalStack, type LocalStack, type LocalStackPorts } from '../helpers/local-stack';
+import { expectInvariants, objectBytes, recordsOf } from '../helpers/storage';
+
+const BOUNDARY = '----WebKitFormBoundaryohLfLFHX1EPDP7rB';
+const ORIGINAL_BODY = readFileSync(path.join(__dirname, '../fixtures/original-docs-multipart.txt'), 'utf8');
+
+/** The original docs' body with its placeholders filled in; the padding spaces stay. */
+function originalDocsBody(packageUrl: string, version: string, allowOverwrite = 'false'): string {
+  return ORIGINAL_BODY.replace('Link to your source code package', packageUrl)
+    .replace('Your version number', version)
+    .replace('\r\n\r\nfalse\r\n', `\r\n\r\n${allowOverwrite}\r\n`);
+}
+
+let stack: LocalStack;
+let server: ArchiveServer;
+let dataDir: string;
+let ports: LocalStackPorts;
+const token = `bkpaas_e2e_${randomUUID()}`;
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(path.join(tmpdir(), 'bkpaas-e2e-'));
+  ports = await freePorts();
+  server = await startArchiveServer();
+  stack = await startLocalStack({ dataDir, token, ports });
+});
+
+afterAll(async () => {
+  await stack?.stop();
+  await server?.close();
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+function post(code: string, body: string | URLSearchParams, headers: Record<string, string> = {}, module = 'default') {
+  return fetch(stack.linkUrl(code, module), {
+    method: 'POST',
+    headers: {
+      'X-BKAPI-AUTHORIZATION': JSON.stringify({ access_token: token }),
+      'Content-Type': `multipart/form-data; boundary=${BOUNDARY}`,
+      ...headers,
+    },
+    body,
+  });
+}
+
+function uniqueCode(): string {
+  return `e2e-${randomUUID().slice(0, 8)}`;
+}
+
+describe('the documented curl call against the local stack', () => {
+  it('registers the package: 200 with exactly the six fields, matching sha256sum and byte count', async () => {
+    const code = uniqueCode();
+    const archive = await tarGzArchive(sampleEntries(code));
+    server.serve(`/${code}/app-1.0.tar.gz`, archive);
+
+    const response = await post(code, originalDocsBody(server.url(`/${code}/app-1.0.tar.gz`), 'v1'));
+
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as Record<string, string>;
+    expect(Object.keys(body).sort()).toEqual(['created', 'package_name', 'package_size', 'sha256_signature', 'updated', 'version']);
+    expect(body).toMatchObject({
+      version: 'v1',
+      package_name: 'app-1.0.tar.gz',
+      package_size: String(archive.length),
+      sha256_signature: sha256Of(archive),
+    });
+    expect(body.created).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+    expect(body.created).toBe(body.updated);
+    const [record] = await expectInvariants(stack.storage, code, 'default');
+    expect(await objectBytes(stack.storage, record?.object_key ?? '')).toEqual(archive);
+  });
+
+  it('answers 409 PACKAGE_ALREADY_EXISTS for the same request again, and the archive server sees no second download', async () => {
+    const code = uniqueCode();
+    server.serve(`/${code}/a.tar.gz`, await tarGzArchive(sampleEntries(code)));
+    const first = await post(code, originalDocsBody(server.url(`/${code}/a.tar.gz`), 'v1'));
+    expect(first.status).toBe(200);
+
+    const again = await post(code, originalDocsBody(server.url(`/${code}/a.tar.gz`), 'v1'));
+
+    expect(again.status).toBe(409);
+    expect(again.headers.get('bkapi-error-code')).toBe('PACKAGE_ALREADY_EXISTS');
+    expect(await again.json()).toMatchObject({ code: 'PACKAGE_ALREADY_EXISTS' });
+    expect(server.hits(`/${code}/a.tar.gz`)).toBe(1);
+    expect(await expectInvariants(stack.storage, code, 'default')).toHaveLength(1);
+  });
+
+  it('overwrites with allow_overwrite=true: new hash and size, created unchanged, updated later, one object', async () => {
+    const code = uniqueCode();
+    const changed = await tarGzArchive(sampleEntries(`${code}-v2`, 2048));
+    server.serve(`/${code}/one.tar.gz`, await tarGzArchive(sampleEntries(code)));
+    server.serve(`/${code}/two.tar.gz`, changed);
+    const first = (await (await post(code, originalDocsBody(server.url(`/${code}/one.tar.gz`), 'v1'))).json()) as Record<string, string>;
+    await new Promise((resolve) => setTimeout(resolve, 1100)); // the answer's times have second precision
+
+    const response = await post(code, originalDocsBody(server.url(`/${code}/two.tar.gz`), 'v1', 'true'));
+
+    expect(response.status).toBe(200);
+    const second = (await response.json()) as Record<string, string>;
+    expect(second).toMatchObject({ sha256_signature: sha256Of(changed), package_size: String(changed.length), created: first.created });
+    expect((second.updated ?? '') > (first.updated ?? '')).toBe(true);
+    expect(await expectInvariants(stack.storage, code, 'default')).toHaveLength(1);
+  });
+
+  it('accepts the path without its trailing slash, and urlencoded and JSON bodies', async () => {
+    const code = uniqueCode();
+    server.serve(`/${code}/a.tar.gz`, await tarGzArchive(sampleEntries(code)));
+    const url = server.url(`/${code}/a.tar.gz`);
+
+    const urlencoded = await fetch(stack.linkUrl(code, 'default').replace(/\/$/, ''), {
+      method: 'POST',
+      headers: { 'X-BKAPI-AUTHORIZATION': JSON.stringify({ access_token: token }) },
+      body: new URLSearchParams({ package_url: url, version: 'form-1' }),
+    });
+    const json = await post(code, JSON.stringify({ package_url: url, version: 'json-1', allow_overwrite: null }), {
+      'Content-Type': 'application/json',
+    });
+
+    expect(urlencoded.status).toBe(200);
+    expect(json.status).toBe(200);
+    expect((await recordsOf(stack.storage, code, 'default')).map((r) => r.version).sort()).toEqual(['form-1', 'json-1']);
+    await expectInvariants(stack.storage, code, 'default');
+  });
+});
+
+describe('errors through the local API leave nothing behind', () => {
+  it('answers 422 INVALID_PACKAGE_FORMAT for a URL serving an HTML page', async () => {
+    const code = uniqueCode();
+    server.serve(`/${code}/index.html`, Buffer.from('<html><body>Not an archive</body></html>'), { 'content-type': 'text/html' });
+
+    const response = await post(code, originalDocsBody(server.url(`/${code}/index.html`), 'v1'));
+
+    expect(response.status).toBe(422);
+    expect(await response.json()).toMatchObject({ code: 'INVALID_PACKAGE_FORMAT' });
+    expect(await expectInvariants(stack.storage, code, 'default')).toEqual([]);
+  });
+
+  it('answers 502 PACKAGE_DOWNLOAD_FAILED for a URL answering 404', async () => {
+    const code = uniqueCode();
+
+    const response = await post(code, originalDocsBody(server.url(`/${code}/nothing.tar.gz`), 'v1'));
+
+    expect(response.status).toBe(502);
+    expect(response.headers.get('bkapi-error-code')).toBe('PACKAGE_DOWNLOAD_FAILED');
+    expect(await expectInvariants(stack.storage, code, 'default')).toEqual([]);
+  });
+
+  it('answers 400 VALIDATION_ERROR with fields_detail.version when version is missing', async () => {
+    const code = uniqueCode();
+    const body = originalDocsBody(server.url(`/${code}/a.tar.gz`), 'v1').replace(/--[^\r]+\r\nContent-Disposition: form-data; name="version"\r\n\r\n[^\r]*\r\n/, '');
+
+    const response = await post(code, body);
+
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ code: 'VALIDATION_ERROR', fields_detail: { version: [expect.any(String)] } });
+    expect(server.hits(`/${code}/a.tar.gz`)).toBe(0);
+    expect(await expectInvariants(stack.storage, code, 'default')).toEqual([]);
+  });
+
+  it('answers 401 UNAUTHENTICATED without the header or with an unknown token', async () => {
+    const code = uniqueCode();
+    const body = originalDocsBody(server.url(`/${code}/a.tar.gz`), 'v1');
+
+    const missing = await fetch(stack.linkUrl(code, 'default'), {
+      method: 'POST',
+      headers: { 'Content-Type': `multipart/form-data; boundary=${BOUNDARY}` },
+      body,
+    });
+    const unknown = await post(code, body, { 'X-BKAPI-AUTHORIZATION': '{"access_token": "not-a-token"}' });
+
+    expect(missing.status).toBe(401);
+    expect(unknown.status).toBe(401);
+    expect(unknown.headers.get('bkapi-error-code')).toBe('UNAUTHENTICATED');
+    expect(server.hits(`/${code}/a.tar.gz`)).toBe(0);
+  });
+
+  it('answers 415 UNSUPPORTED_MEDIA_TYPE for a text/plain body', async () => {
+    const response = await post(uniqueCode(), 'package_url=x', { 'Content-Type': 'text/plain' });
+
+    expect(response.status).toBe(415);
+    expect(await response.json()).toMatchObject({ code: 'UNSUPPORTED_MEDIA_TYPE' });
+  });
+});
+
+describe('restarting the local stack', () => {
+  it('keeps records and objects across a stop and start', async () => {
+    const code = uniqueCode();
+    const archive = await tarGzArchive(sampleEntries(code));
+    server.serve(`/${code}/keep.tar.gz`, archive);
+    expect((await post(code, originalDocsBody(server.url(`/${code}/keep.tar.gz`), 'v1'))).status).toBe(200);
+
+    await stack.stop();
+    stack = await startLocalStack({ dataDir, token, ports });
+
+    const [record] = await expectInvariants(stack.storage, code, 'default');
+    expect(await objectBytes(stack.storage, record?.object_key ?? '')).toEqual(archive);
+    const again = await post(code, originalDocsBody(server.url(`/${code}/keep.tar.gz`), 'v1'));
+    expect(again.status).toBe(409);
+    expect(server.hits(`/${code}/keep.tar.gz`)).toBe(1);
+  });
+});

@@ -1,0 +1,104 @@
+/**
+ * Runs the local stack exactly as `npm start` does (scripts/start-local.ts), on free ports and
+ * a data directory of the test's choosing, and stops it with SIGTERM as Ctrl-C would.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
+import path from 'node:path';
+import { localClients } from '../../scripts/local-emulators';
+import type { StorageView } from './storage';
+
+const root = path.resolve(__dirname, '../..');
+
+export interface LocalStack {
+  baseUrl: string;
+  linkUrl(code: string, module: string): string;
+  token: string;
+  storage: StorageView;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+export interface LocalStackPorts {
+  api: number;
+  lambda: number;
+  dynamodb: number;
+  s3: number;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+export async function freePorts(): Promise<LocalStackPorts> {
+  return { api: await freePort(), lambda: await freePort(), dynamodb: await freePort(), s3: await freePort() };
+}
+
+export async function startLocalStack(options: { dataDir: string; token: string; ports: LocalStackPorts }): Promise<LocalStack> {
+  const { ports } = options;
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'scripts/start-local.ts'], {
+    cwd: root,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      ...process.env,
+      API_PORT: String(ports.api),
+      LAMBDA_PORT: String(ports.lambda),
+      DYNAMODB_PORT: String(ports.dynamodb),
+      S3_PORT: String(ports.s3),
+      LOCAL_DATA_DIR: options.dataDir,
+      LOCAL_ACCESS_TOKEN: options.token,
+      LOG_LEVEL: 'warn',
+    },
+  });
+  let output = '';
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`local stack not ready in time:\n${output}`)), 150_000);
+    const onData = (chunk: Buffer): void => {
+      output += chunk.toString();
+      if (output.includes('Local stack ready')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`local stack exited (${code}) before it was ready:\n${output}`));
+    });
+  });
+
+  const clients = localClients({
+    dynamodbEndpoint: `http://127.0.0.1:${ports.dynamodb}`,
+    s3Endpoint: `http://127.0.0.1:${ports.s3}`,
+  });
+  const baseUrl = `http://127.0.0.1:${ports.api}/api/bkpaas3/stag`;
+  return {
+    baseUrl,
+    linkUrl: (code, module) => `${baseUrl}/bkapps/applications/${code}/modules/${module}/source_package/link/`,
+    token: options.token,
+    storage: {
+      ...clients,
+      table: 'bkpaas-source-package-link-local-versions',
+      bucket: 'bkpaas-source-package-link-local-packages',
+    },
+    output: () => output,
+    async stop() {
+      clients.s3.destroy();
+      clients.dynamodb.destroy();
+      if (child.exitCode !== null) return;
+      child.kill('SIGTERM');
+      const killer = setTimeout(() => {
+        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+      }, 15_000);
+      await exited;
+      clearTimeout(killer);
+    },
+  };
+}
