@@ -53,6 +53,7 @@ export async function startLocalStack(options: { dataDir: string; token: string;
       LOCAL_DATA_DIR: options.dataDir,
       LOCAL_ACCESS_TOKEN: options.token,
       LOG_LEVEL: 'warn',
+      ESBUILD_WORK_FOLDER: '.esbuild-e2e',
     },
   });
   let output = '';
