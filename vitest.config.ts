@@ -7,6 +7,7 @@ export default defineConfig({
     env: {
       STAGE: 'test',
       VERSIONS_TABLE: 'unit-versions',
+      TOKENS_TABLE: 'unit-tokens',
       PACKAGES_BUCKET: 'unit-packages',
       FETCH_FUNCTION_NAME: 'unit-fetch',
       AWS_REGION: 'us-east-1',

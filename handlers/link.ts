@@ -28,4 +28,9 @@ export function createLinkHandler(deps: Omit<LinkDeps, 'log' | 'remainingTimeMs'
 
 // Cold start: configuration validated and clients built once per container.
 const config = loadConfig();
-export const handler = createLinkHandler({ config, dynamodb: createDynamoDbClient(config), lambda: createLambdaClient(config) });
+export const handler = createLinkHandler({
+  config,
+  dynamodb: createDynamoDbClient(config),
+  lambda: createLambdaClient(config),
+  now: () => new Date(),
+});

@@ -10,6 +10,8 @@ export interface ApiRequest {
   headers: Record<string, string>;
   body: Buffer;
   pathParameters: Record<string, string>;
+  /** The authorizer's context: REST puts it at requestContext.authorizer, HTTP API under `.lambda`. */
+  authorizer: unknown;
 }
 
 export interface ApiEventLike {
@@ -89,6 +91,12 @@ function safeDecode(segment: string): string {
   }
 }
 
+function authorizerOf(context: Record<string, unknown>): unknown {
+  const authorizer = context.authorizer;
+  if (!isRecord(authorizer)) return undefined;
+  return isRecord(authorizer.lambda) ? authorizer.lambda : authorizer;
+}
+
 export function adaptApiEvent(event: ApiEventLike, fallbackRequestId: string): ApiRequest {
   const context = isRecord(event.requestContext) ? event.requestContext : {};
   const requestId = typeof context.requestId === 'string' && context.requestId ? context.requestId : fallbackRequestId;
@@ -97,5 +105,6 @@ export function adaptApiEvent(event: ApiEventLike, fallbackRequestId: string): A
     headers: lowerCaseHeaders(event),
     body: decodeBody(event),
     pathParameters: pathParametersOf(event),
+    authorizer: authorizerOf(context),
   };
 }

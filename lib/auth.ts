@@ -1,15 +1,18 @@
 /**
- * `X-BKAPI-AUTHORIZATION: {"access_token": "..."}` (DESIGN §2).
- * Tokens are compared by their SHA-256 digest, so the configuration never holds a clear token.
- * The accepted digests come from configuration until the token table replaces them.
+ * Who is calling (DESIGN §2): `X-BKAPI-AUTHORIZATION: {"access_token": "..."}` checked against
+ * the token store, either by the API Gateway authorizer (whose verdict reaches `link` in the
+ * request context) or, when no verdict is there, by `link` itself by the same rules.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
-import { UnauthenticatedError } from './errors';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { PermissionDeniedError, UnauthenticatedError } from './errors';
+import { findToken, isAllowedOn } from './token-store';
 
 export const AUTH_HEADER = 'x-bkapi-authorization';
 
-export function sha256Hex(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
+export interface Caller {
+  principal: string;
+  tokenId: string;
+  apps: string[];
 }
 
 /** The access token inside the header; other keys (bk_app_code, bk_username, …) are ignored. */
@@ -27,18 +30,67 @@ export function parseAuthorizationHeader(value: string | undefined): string {
     throw new UnauthenticatedError('The X-BKAPI-AUTHORIZATION header must be a JSON object.');
   }
   const token = (parsed as Record<string, unknown>).access_token;
+  if (token === undefined) throw new UnauthenticatedError('The X-BKAPI-AUTHORIZATION header has no access_token.');
   if (typeof token !== 'string' || token.trim() === '') {
-    throw new UnauthenticatedError('The X-BKAPI-AUTHORIZATION header has no access_token.');
+    throw new UnauthenticatedError('The access_token in X-BKAPI-AUTHORIZATION must be a non-empty string.');
   }
   return token.trim();
 }
 
-export function authenticate(headerValue: string | undefined, acceptedSha256s: ReadonlySet<string>): void {
-  const digest = Buffer.from(sha256Hex(parseAuthorizationHeader(headerValue)), 'hex');
-  let known = false;
-  for (const accepted of acceptedSha256s) {
-    // Constant-time per comparison; the set is small and fixed.
-    if (timingSafeEqual(digest, Buffer.from(accepted, 'hex'))) known = true;
+export interface TokenCheckDeps {
+  dynamodb: DynamoDBClient;
+  tokensTable: string;
+  now: () => Date;
+}
+
+/** Verifies the header against the token store: unknown, expired and revoked tokens are refused. */
+export async function authenticate(headerValue: string | undefined, deps: TokenCheckDeps): Promise<Caller> {
+  const token = parseAuthorizationHeader(headerValue);
+  const record = await findToken(deps.dynamodb, deps.tokensTable, token);
+  if (!record) throw new UnauthenticatedError('The access token is not recognised.');
+  if (record.revoked) throw new UnauthenticatedError('The access token has been revoked.');
+  if (record.expires !== undefined && Date.parse(record.expires) <= deps.now().getTime()) {
+    throw new UnauthenticatedError('The access token has expired.');
   }
-  if (!known) throw new UnauthenticatedError('The access token is not valid.');
+  return { principal: record.principal, tokenId: record.tokenId, apps: record.apps };
+}
+
+export function assertAllowedOn(caller: Caller, code: string): void {
+  if (!isAllowedOn(caller, code)) {
+    throw new PermissionDeniedError(`This access token may not act on application "${code}".`);
+  }
+}
+
+/**
+ * The authorizer's verdict as API Gateway hands it to `link`: context values are strings.
+ * `authenticated` is our own marker, so a context without it (serverless-offline fills in a
+ * placeholder principal when no authorizer ran) counts as no verdict at all.
+ */
+export interface AuthorizerVerdict {
+  authenticated: 'true' | 'false';
+  principal?: string;
+  token_id?: string;
+  apps?: string;
+  code?: string;
+  detail?: string;
+}
+
+export function verdictFor(outcome: Caller | UnauthenticatedError): AuthorizerVerdict {
+  if (outcome instanceof UnauthenticatedError) {
+    return { authenticated: 'false', code: outcome.code, detail: outcome.detail };
+  }
+  return { authenticated: 'true', principal: outcome.principal, token_id: outcome.tokenId, apps: outcome.apps.join(',') };
+}
+
+/** The caller from a verdict; undefined when the context holds none. */
+export function callerFromVerdict(context: unknown): Caller | undefined {
+  if (typeof context !== 'object' || context === null) return undefined;
+  const verdict = context as Record<string, unknown>;
+  if (verdict.authenticated === 'false') {
+    throw new UnauthenticatedError(typeof verdict.detail === 'string' ? verdict.detail : 'The access token is not valid.');
+  }
+  if (verdict.authenticated !== 'true') return undefined;
+  const { principal, token_id: tokenId, apps } = verdict;
+  if (typeof principal !== 'string' || typeof tokenId !== 'string' || typeof apps !== 'string') return undefined;
+  return { principal, tokenId, apps: apps.split(',').filter(Boolean) };
 }

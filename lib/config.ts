@@ -11,8 +11,13 @@ export interface Config {
   fetchFunctionName: string;
   /** Loopback and private package URLs; only ever true in the local stage (DESIGN §7). */
   allowPrivateUrls: boolean;
-  /** SHA-256 hex digests of the accepted access tokens (interim store until the token table). */
-  accessTokenSha256s: ReadonlySet<string>;
+  tokensTable: string;
+  /**
+   * Whether `link` may take the API Gateway authorizer's verdict from the request context.
+   * Not in the local stage: serverless-offline lets a client forge that context with its
+   * `sls-offline-authorizer-override` header, so there `link` checks the token itself.
+   */
+  trustAuthorizerContext: boolean;
   maxPackageBytes: number;
   maxRequestBodyBytes: number;
   connectTimeoutMs: number;
@@ -81,13 +86,6 @@ export function loadConfig(env: Env = process.env): Config {
   if (allowPrivateUrls && stage !== 'local') {
     throw new ConfigError('ALLOW_PRIVATE_URLS', `may only be true in the local stage, not "${stage}".`);
   }
-  const tokens = optional(env, 'ACCESS_TOKEN_SHA256S', '')
-    .split(',')
-    .map((digest) => digest.trim().toLowerCase())
-    .filter(Boolean);
-  for (const digest of tokens) {
-    if (!/^[0-9a-f]{64}$/.test(digest)) throw new ConfigError('ACCESS_TOKEN_SHA256S', 'must list SHA-256 hex digests.');
-  }
   const logLevel = optional(env, 'LOG_LEVEL', 'info');
   if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) {
     throw new ConfigError('LOG_LEVEL', `must be debug, info, warn or error, got "${logLevel}".`);
@@ -99,7 +97,8 @@ export function loadConfig(env: Env = process.env): Config {
     packagesBucket: required(env, 'PACKAGES_BUCKET'),
     fetchFunctionName: required(env, 'FETCH_FUNCTION_NAME'),
     allowPrivateUrls,
-    accessTokenSha256s: new Set(tokens),
+    tokensTable: required(env, 'TOKENS_TABLE'),
+    trustAuthorizerContext: stage !== 'local',
     maxPackageBytes: integer(env, 'MAX_PACKAGE_BYTES', 512 * MiB, 1, 5 * 1024 * 1024 * MiB),
     maxRequestBodyBytes: integer(env, 'MAX_REQUEST_BODY_BYTES', 64 * 1024, 1024, 6 * MiB),
     connectTimeoutMs: integer(env, 'DOWNLOAD_CONNECT_TIMEOUT_MS', 10_000, 1, 900_000),

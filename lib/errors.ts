@@ -65,6 +65,13 @@ export class UnauthenticatedError extends ServiceError {
   }
 }
 
+export class PermissionDeniedError extends ServiceError {
+  constructor(detail: string) {
+    super('PERMISSION_DENIED', detail);
+    this.name = 'PermissionDeniedError';
+  }
+}
+
 export class PackageAlreadyExistsError extends ServiceError {
   constructor(version: string) {
     super(

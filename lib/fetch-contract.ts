@@ -15,6 +15,8 @@ export interface FetchEvent {
   version: string;
   allow_overwrite: boolean;
   sha256?: string;
+  /** The principal that asked, kept on the record for audit. */
+  operator?: string;
 }
 
 export type FetchResult =
@@ -30,6 +32,7 @@ export function toFetchEvent(request: RegisterRequest): FetchEvent {
     version: request.version,
     allow_overwrite: request.allowOverwrite,
     ...(request.sha256 ? { sha256: request.sha256 } : {}),
+    operator: request.operator,
   };
 }
 
@@ -51,7 +54,8 @@ export function parseFetchEvent(event: unknown, fallbackRequestId: string): Regi
       sha256: text(fields.sha256),
     },
   );
-  return { ...request, requestId };
+  const operator = text(fields.operator).trim().slice(0, 256) || 'unknown';
+  return { ...request, requestId, operator };
 }
 
 export function failureResult(error: ServiceError): FetchResult {

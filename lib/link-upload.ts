@@ -5,7 +5,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
 import type { ApiRequest } from './api-event';
-import { AUTH_HEADER, authenticate } from './auth';
+import { assertAllowedOn, AUTH_HEADER, authenticate, callerFromVerdict, type Caller } from './auth';
 import type { Config } from './config';
 import { PackageAlreadyExistsError, PayloadTooLargeError } from './errors';
 import { toFetchEvent } from './fetch-contract';
@@ -22,6 +22,7 @@ export interface LinkDeps {
   lambda: LambdaClient;
   config: Config;
   log: Logger;
+  now: () => Date;
   /** Milliseconds the invocation has left; the worker call must end before it does. */
   remainingTimeMs: () => number;
 }
@@ -29,14 +30,33 @@ export interface LinkDeps {
 // Time kept back to shape and send the answer after the worker call gives up.
 const ANSWER_MARGIN_MS = 1_000;
 
+/**
+ * The authorizer's verdict when API Gateway ran it; otherwise (a direct invocation, the local
+ * stage) the header is checked here by the same rules. A missing verdict never means allowed.
+ */
+async function identifyCaller(request: ApiRequest, deps: LinkDeps): Promise<Caller> {
+  const fromAuthorizer = deps.config.trustAuthorizerContext ? callerFromVerdict(request.authorizer) : undefined;
+  return (
+    fromAuthorizer ??
+    authenticate(request.headers[AUTH_HEADER], { dynamodb: deps.dynamodb, tokensTable: deps.config.tokensTable, now: deps.now })
+  );
+}
+
 export async function linkUpload(request: ApiRequest, deps: LinkDeps): Promise<PackageResponse> {
   const { config } = deps;
-  authenticate(request.headers[AUTH_HEADER], config.accessTokenSha256s);
+  const caller = await identifyCaller(request, deps);
+  assertAllowedOn(caller, request.pathParameters.code ?? '');
   if (request.body.length > config.maxRequestBodyBytes) throw new PayloadTooLargeError(config.maxRequestBodyBytes);
 
   const fields = await parseForm(request.headers['content-type'], request.body);
   const link = validateLinkRequest(request.pathParameters, fields);
-  const log = deps.log.child({ code: link.code, module: link.module, version: link.version });
+  const log = deps.log.child({
+    principal: caller.principal,
+    token_id: caller.tokenId,
+    code: link.code,
+    module: link.module,
+    version: link.version,
+  });
   log.info('link upload requested', { package_url: redactUrl(link.packageUrl), allow_overwrite: link.allowOverwrite });
 
   if (!link.allowOverwrite) {
@@ -47,7 +67,7 @@ export async function linkUpload(request: ApiRequest, deps: LinkDeps): Promise<P
   const stored = await invokeFetch(
     deps.lambda,
     config.fetchFunctionName,
-    toFetchEvent({ ...link, requestId: request.requestId }),
+    toFetchEvent({ ...link, requestId: request.requestId, operator: caller.principal }),
     deps.remainingTimeMs() - ANSWER_MARGIN_MS,
   );
   log.info('package registered', { package_size: stored.package_size, sha256: stored.sha256_signature });

@@ -12,6 +12,8 @@ export interface PackageRecord {
   format: PackageFormat;
   objectKey: string;
   requestId: string;
+  /** The principal whose token registered this version, as the original platform records it. */
+  operator: string;
   /** ISO-8601 UTC instants. */
   created: string;
   updated: string;

@@ -30,6 +30,8 @@ export interface RegisterDeps {
 
 export interface RegisterRequest extends LinkRequest {
   requestId: string;
+  /** Who asked (the token's principal), recorded as the version's operator. */
+  operator: string;
 }
 
 export async function registerPackage(request: RegisterRequest, deps: RegisterDeps): Promise<PackageRecord> {
@@ -74,6 +76,7 @@ export async function registerPackage(request: RegisterRequest, deps: RegisterDe
         format: inspected.format,
         objectKey,
         requestId: request.requestId,
+        operator: request.operator,
         updated: deps.now().toISOString(),
       },
       request.allowOverwrite,

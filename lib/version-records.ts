@@ -54,6 +54,7 @@ function fromItem(item: Item): PackageRecord {
     format: text(item, 'format') as PackageFormat,
     objectKey: text(item, 'object_key'),
     requestId: text(item, 'request_id'),
+    operator: item.operator?.S ?? 'unknown',
     created: text(item, 'created'),
     updated: text(item, 'updated'),
   };
@@ -87,9 +88,9 @@ export async function writeVersion(
         Key: keyOf(record),
         UpdateExpression:
           'SET package_name = :name, package_size = :size, sha256 = :sha, #format = :format, ' +
-          'object_key = :key, request_id = :rid, updated = :now, created = if_not_exists(created, :now)',
+          'object_key = :key, request_id = :rid, #operator = :operator, updated = :now, created = if_not_exists(created, :now)',
         ...(allowOverwrite ? {} : { ConditionExpression: 'attribute_not_exists(version) OR request_id = :rid' }),
-        ExpressionAttributeNames: { '#format': 'format' },
+        ExpressionAttributeNames: { '#format': 'format', '#operator': 'operator' },
         ExpressionAttributeValues: {
           ':name': { S: record.packageName },
           ':size': { N: String(record.packageSize) },
@@ -97,6 +98,7 @@ export async function writeVersion(
           ':format': { S: record.format },
           ':key': { S: record.objectKey },
           ':rid': { S: record.requestId },
+          ':operator': { S: record.operator },
           ':now': { S: record.updated },
         },
         ReturnValues: 'ALL_OLD',

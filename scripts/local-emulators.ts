@@ -5,7 +5,7 @@
  * s3rver lacks AbortMultipartUpload and ListMultipartUploads; a thin front serves both from
  * its upload directory, so the service's cleanup and the tests' checks run as they would on S3.
  */
-import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { mkdirSync } from 'node:fs';
 import { readdir, readFile, rm } from 'node:fs/promises';
@@ -137,7 +137,7 @@ export async function startEmulators(options: EmulatorOptions): Promise<Emulator
 export interface LocalResources {
   dynamodbEndpoint: string;
   s3Endpoint: string;
-  table: string;
+  tables: CreateTableCommandInput[];
   bucket: string;
 }
 
@@ -153,29 +153,17 @@ export function localClients(endpoints: { dynamodbEndpoint: string; s3Endpoint: 
   };
 }
 
-/** Creates the versions table and the packages bucket when they are missing. */
+/** Creates the tables and the packages bucket when they are missing. */
 export async function ensureResources(resources: LocalResources): Promise<void> {
   const { dynamodb, s3 } = localClients(resources);
   try {
-    try {
-      await dynamodb.send(new DescribeTableCommand({ TableName: resources.table }));
-    } catch (error) {
-      if ((error as Error).name !== 'ResourceNotFoundException') throw error;
-      // The same key schema as serverless.yml's VersionsTable.
-      await dynamodb.send(
-        new CreateTableCommand({
-          TableName: resources.table,
-          BillingMode: 'PAY_PER_REQUEST',
-          AttributeDefinitions: [
-            { AttributeName: 'module_key', AttributeType: 'S' },
-            { AttributeName: 'version', AttributeType: 'S' },
-          ],
-          KeySchema: [
-            { AttributeName: 'module_key', KeyType: 'HASH' },
-            { AttributeName: 'version', KeyType: 'RANGE' },
-          ],
-        }),
-      );
+    for (const table of resources.tables) {
+      try {
+        await dynamodb.send(new DescribeTableCommand({ TableName: table.TableName }));
+      } catch (error) {
+        if ((error as Error).name !== 'ResourceNotFoundException') throw error;
+        await dynamodb.send(new CreateTableCommand(table));
+      }
     }
     try {
       await s3.send(new HeadBucketCommand({ Bucket: resources.bucket }));

@@ -5,11 +5,12 @@
  * API for the worker. Ctrl-C stops everything.
  */
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { sha256Hex } from '../lib/auth';
-import { ensureResources, LOCAL_CREDENTIALS, LOCAL_REGION, startEmulators } from './local-emulators';
+import { generateAccessToken } from '../lib/access-token';
+import { ALL_APPS, createToken, findToken } from '../lib/token-store';
+import { ensureResources, localClients, LOCAL_CREDENTIALS, LOCAL_REGION, startEmulators } from './local-emulators';
+import { tokensTableSpec, versionsTableSpec } from './local-tables';
 
 // Node 20 is what these machines run; the SDK's notice about it adds nothing locally.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -35,9 +36,22 @@ function localAccessToken(dataDir: string): string {
   if (chosen) return chosen;
   const file = path.join(dataDir, 'local-access-token');
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  const token = `bkpaas_local_${randomBytes(32).toString('base64url')}`;
+  const token = generateAccessToken();
   writeFileSync(file, token + '\n', { mode: 0o600 });
   return token;
+}
+
+/** The local token goes through the same store as any other, allowed on every application. */
+async function seedToken(endpoints: { dynamodbEndpoint: string; s3Endpoint: string }, table: string, token: string): Promise<void> {
+  const { dynamodb, s3 } = localClients(endpoints);
+  try {
+    if (!(await findToken(dynamodb, table, token))) {
+      await createToken(dynamodb, table, { principal: 'local-developer', apps: [ALL_APPS], token });
+    }
+  } finally {
+    dynamodb.destroy();
+    s3.destroy();
+  }
 }
 
 async function main(): Promise<void> {
@@ -51,10 +65,15 @@ async function main(): Promise<void> {
   mkdirSync(dataDir, { recursive: true });
 
   const emulators = await startEmulators({ dataDir, dynamodbPort: ports.dynamodb, s3Port: ports.s3 });
-  const table = `${SERVICE}-${STAGE}-versions`;
+  const tokensTable = `${SERVICE}-${STAGE}-tokens`;
   const bucket = `${SERVICE}-${STAGE}-packages`;
-  await ensureResources({ ...emulators, table, bucket });
+  await ensureResources({
+    ...emulators,
+    tables: [versionsTableSpec(`${SERVICE}-${STAGE}-versions`), tokensTableSpec(tokensTable)],
+    bucket,
+  });
   const token = localAccessToken(dataDir);
+  await seedToken(emulators, tokensTable, token);
 
   const offline = spawn(
     process.execPath,
@@ -72,7 +91,6 @@ async function main(): Promise<void> {
         AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
         AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
         AWS_REGION: LOCAL_REGION,
-        ACCESS_TOKEN_SHA256S: sha256Hex(token),
       },
     },
   );

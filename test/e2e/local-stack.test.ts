@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startArchiveServer, type ArchiveServer } from '../helpers/archive-server';
 import { sampleEntries, sha256Of, tarGzArchive } from '../helpers/archives';
 import { freePorts, startLocalStack, type LocalStack, type LocalStackPorts } from '../helpers/local-stack';
+import { ALL_APPS, createToken, revokeToken } from '../../lib/token-store';
 import { expectInvariants, objectBytes, recordsOf } from '../helpers/storage';
 
 const BOUNDARY = '----WebKitFormBoundaryohLfLFHX1EPDP7rB';
@@ -79,6 +80,7 @@ describe('the documented curl call against the local stack', () => {
     expect(body.created).toBe(body.updated);
     const [record] = await expectInvariants(stack.storage, code, 'default');
     expect(await objectBytes(stack.storage, record?.object_key ?? '')).toEqual(archive);
+    expect(record?.operator).toBe('local-developer');
   });
 
   it('answers 409 PACKAGE_ALREADY_EXISTS for the same request again, and the archive server sees no second download', async () => {
@@ -168,21 +170,49 @@ describe('errors through the local API leave nothing behind', () => {
     expect(await expectInvariants(stack.storage, code, 'default')).toEqual([]);
   });
 
-  it('answers 401 UNAUTHENTICATED without the header or with an unknown token', async () => {
+  it('answers 401 UNAUTHENTICATED without the header, with a malformed header, or an unknown or revoked token', async () => {
     const code = uniqueCode();
     const body = originalDocsBody(server.url(`/${code}/a.tar.gz`), 'v1');
+    const revoked = await createToken(stack.storage.dynamodb, stack.storage.tokensTable, { principal: 'leaver', apps: [ALL_APPS] });
+    await revokeToken(stack.storage.dynamodb, stack.storage.tokensTable, revoked.record.tokenId);
 
+    // API Gateway answers a missing identity header itself (on AWS in the contract's shape,
+    // through the UNAUTHORIZED gateway response; serverless-offline in its own).
     const missing = await fetch(stack.linkUrl(code, 'default'), {
       method: 'POST',
       headers: { 'Content-Type': `multipart/form-data; boundary=${BOUNDARY}` },
       body,
     });
-    const unknown = await post(code, body, { 'X-BKAPI-AUTHORIZATION': '{"access_token": "not-a-token"}' });
+    const refusals = await Promise.all(
+      ['not json', '{"token": "x"}', '{"access_token": "bkpaas_not-a-token"}', JSON.stringify({ access_token: revoked.token })].map(
+        (value) => post(code, body, { 'X-BKAPI-AUTHORIZATION': value }),
+      ),
+    );
 
     expect(missing.status).toBe(401);
-    expect(unknown.status).toBe(401);
-    expect(unknown.headers.get('bkapi-error-code')).toBe('UNAUTHENTICATED');
+    const details = [];
+    for (const response of refusals) {
+      expect(response.status).toBe(401);
+      expect(response.headers.get('bkapi-error-code')).toBe('UNAUTHENTICATED');
+      details.push(((await response.json()) as { detail: string }).detail);
+    }
+    expect(new Set(details).size).toBe(4);
+    expect(details.join(' ')).not.toContain(revoked.token);
     expect(server.hits(`/${code}/a.tar.gz`)).toBe(0);
+  });
+
+  it('answers 403 PERMISSION_DENIED for a valid token not allowed on the application', async () => {
+    const code = uniqueCode();
+    const other = await createToken(stack.storage.dynamodb, stack.storage.tokensTable, { principal: 'team-b', apps: ['team-b-app'] });
+
+    const response = await post(code, originalDocsBody(server.url(`/${code}/a.tar.gz`), 'v1'), {
+      'X-BKAPI-AUTHORIZATION': JSON.stringify({ access_token: other.token }),
+    });
+
+    expect(response.status).toBe(403);
+    expect(await response.json()).toMatchObject({ code: 'PERMISSION_DENIED' });
+    expect(server.hits(`/${code}/a.tar.gz`)).toBe(0);
+    expect(await expectInvariants(stack.storage, code, 'default')).toEqual([]);
   });
 
   it('answers 415 UNSUPPORTED_MEDIA_TYPE for a text/plain body', async () => {

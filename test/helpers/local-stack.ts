@@ -3,6 +3,8 @@
  * a data directory of the test's choosing, and stops it with SIGTERM as Ctrl-C would.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { localClients } from '../../scripts/local-emulators';
@@ -40,6 +42,9 @@ export async function freePorts(): Promise<LocalStackPorts> {
 
 export async function startLocalStack(options: { dataDir: string; token: string; ports: LocalStackPorts }): Promise<LocalStack> {
   const { ports } = options;
+  // Each stack bundles into a folder of its own: two stacks sharing one would rewrite each
+  // other's handler files while serverless-offline loads them.
+  const workFolder = `.esbuild-stack-${randomUUID().slice(0, 8)}`;
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'scripts/start-local.ts'], {
     cwd: root,
     detached: true,
@@ -53,7 +58,7 @@ export async function startLocalStack(options: { dataDir: string; token: string;
       LOCAL_DATA_DIR: options.dataDir,
       LOCAL_ACCESS_TOKEN: options.token,
       LOG_LEVEL: 'warn',
-      ESBUILD_WORK_FOLDER: '.esbuild-e2e',
+      ESBUILD_WORK_FOLDER: workFolder,
     },
   });
   let output = '';
@@ -87,19 +92,24 @@ export async function startLocalStack(options: { dataDir: string; token: string;
     storage: {
       ...clients,
       table: 'bkpaas-source-package-link-local-versions',
+      tokensTable: 'bkpaas-source-package-link-local-tokens',
       bucket: 'bkpaas-source-package-link-local-packages',
     },
     output: () => output,
     async stop() {
       clients.s3.destroy();
       clients.dynamodb.destroy();
-      if (child.exitCode !== null) return;
+      if (child.exitCode !== null) {
+        rmSync(path.join(root, workFolder), { recursive: true, force: true });
+        return;
+      }
       child.kill('SIGTERM');
       const killer = setTimeout(() => {
         if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
       }, 15_000);
       await exited;
       clearTimeout(killer);
+      rmSync(path.join(root, workFolder), { recursive: true, force: true });
     },
   };
 }

@@ -16,6 +16,7 @@ import path from 'node:path';
 import { expect } from 'vitest';
 import { loadConfig, type Config } from '../../lib/config';
 import { ensureResources, localClients, startEmulators, type Emulators } from '../../scripts/local-emulators';
+import { tokensTableSpec, versionsTableSpec } from '../../scripts/local-tables';
 import { sha256Of } from './archives';
 
 export interface TestStorage {
@@ -23,6 +24,7 @@ export interface TestStorage {
   s3: S3Client;
   dynamodb: DynamoDBClient;
   table: string;
+  tokensTable: string;
   bucket: string;
   config(overrides?: Record<string, string>): Config;
   close(): Promise<void>;
@@ -34,19 +36,22 @@ export async function startTestStorage(): Promise<TestStorage> {
   const suffix = randomUUID().slice(0, 8);
   const table = `test-versions-${suffix}`;
   const bucket = `test-packages-${suffix}`;
-  await ensureResources({ ...emulators, table, bucket });
+  const tokensTable = `test-tokens-${suffix}`;
+  await ensureResources({ ...emulators, tables: [versionsTableSpec(table), tokensTableSpec(tokensTable)], bucket });
   const { s3, dynamodb } = localClients(emulators);
   return {
     emulators,
     s3,
     dynamodb,
     table,
+    tokensTable,
     bucket,
     config: (overrides = {}) =>
       loadConfig({
         STAGE: 'local',
         ALLOW_PRIVATE_URLS: 'true',
         VERSIONS_TABLE: table,
+        TOKENS_TABLE: tokensTable,
         PACKAGES_BUCKET: bucket,
         FETCH_FUNCTION_NAME: 'unused',
         DYNAMODB_ENDPOINT: emulators.dynamodbEndpoint,
@@ -66,7 +71,7 @@ export async function startTestStorage(): Promise<TestStorage> {
 }
 
 /** What the invariant checks read: any table and bucket, the test's own or the local stack's. */
-export type StorageView = Pick<TestStorage, 's3' | 'dynamodb' | 'table' | 'bucket'>;
+export type StorageView = Pick<TestStorage, 's3' | 'dynamodb' | 'table' | 'tokensTable' | 'bucket'>;
 
 export interface StoredRecord {
   version: string;
@@ -75,6 +80,7 @@ export interface StoredRecord {
   object_key: string;
   created: string;
   updated: string;
+  operator: string;
 }
 
 export async function recordsOf(storage: StorageView, code: string, module: string): Promise<StoredRecord[]> {
@@ -93,6 +99,7 @@ export async function recordsOf(storage: StorageView, code: string, module: stri
     object_key: item.object_key?.S ?? '',
     created: item.created?.S ?? '',
     updated: item.updated?.S ?? '',
+    operator: item.operator?.S ?? '',
   }));
 }
 

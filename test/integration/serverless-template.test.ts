@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tokensTableSpec, versionsTableSpec } from '../../scripts/local-tables';
 
 const root = path.resolve(__dirname, '../..');
 const workFolder = `.esbuild-template-${process.pid}`;
@@ -95,9 +96,9 @@ describe('the packaged CloudFormation template', () => {
     expect(Object.keys(resources)).toContain('ApiGatewayResourceBkappsApplicationsCodeVarModulesModulenameVarSourcepackageLink');
   });
 
-  it('lets link only read the table, invoke fetch and write its own logs', () => {
+  it('lets link only read the tables, invoke fetch and write its own logs', () => {
     const statements = statementsOf('LinkRole');
-    expect(statements.flatMap(referencedResources).sort()).toEqual(['FetchLambdaFunction', 'LinkLogGroup', 'VersionsTable']);
+    expect(statements.flatMap(referencedResources).sort()).toEqual(['FetchLambdaFunction', 'LinkLogGroup', 'TokensTable', 'VersionsTable']);
     expect(statements.flatMap((s) => s.Action).sort()).toEqual(
       ['dynamodb:GetItem', 'lambda:InvokeFunction', 'logs:CreateLogStream', 'logs:PutLogEvents'].sort(),
     );
@@ -112,8 +113,51 @@ describe('the packaged CloudFormation template', () => {
     expect(statements.flatMap((s) => s.Action)).not.toContain('*');
   });
 
+  it('has the token table keyed by the token digest, with an index by token id', () => {
+    const table = resource('TokensTable');
+    expect(table.Properties).toMatchObject({
+      TableName: 'bkpaas-source-package-link-stag-tokens',
+      BillingMode: 'PAY_PER_REQUEST',
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+    });
+  });
+
+  it('declares the same key schemas the local stack creates', () => {
+    for (const [logical, spec] of [
+      ['VersionsTable', versionsTableSpec('x')],
+      ['TokensTable', tokensTableSpec('x')],
+    ] as const) {
+      const { Properties } = resource(logical);
+      expect(Properties.KeySchema).toEqual(spec.KeySchema);
+      expect(Properties.AttributeDefinitions).toEqual(spec.AttributeDefinitions);
+      expect(Properties.GlobalSecondaryIndexes).toEqual(spec.GlobalSecondaryIndexes);
+    }
+  });
+
+  it('guards the link route with the REQUEST authorizer, cached per X-BKAPI-AUTHORIZATION value', () => {
+    const authorizer = resource('AuthorizeApiGatewayAuthorizer');
+    expect(authorizer.Properties).toMatchObject({
+      Type: 'REQUEST',
+      IdentitySource: 'method.request.header.X-BKAPI-AUTHORIZATION',
+      AuthorizerResultTtlInSeconds: 60,
+    });
+    const method = Object.values(resources).find((r) => r.Type === 'AWS::ApiGateway::Method');
+    expect(method?.Properties).toMatchObject({ AuthorizationType: 'CUSTOM', AuthorizerId: { Ref: 'AuthorizeApiGatewayAuthorizer' } });
+    expect(statementsOf('AuthorizeRole').flatMap(referencedResources).sort()).toEqual(['AuthorizeLogGroup', 'TokensTable']);
+  });
+
+  it('answers a missing token header in the contract\'s error shape', () => {
+    expect(resource('MissingTokenGatewayResponse').Properties).toMatchObject({
+      ResponseType: 'UNAUTHORIZED',
+      StatusCode: '401',
+      ResponseParameters: { 'gatewayresponse.header.bkapi-error-code': "'UNAUTHENTICATED'" },
+    });
+    const body = JSON.parse(resource('MissingTokenGatewayResponse').Properties.ResponseTemplates['application/json']);
+    expect(body).toEqual({ code: 'UNAUTHENTICATED', detail: expect.any(String) });
+  });
+
   it('bundles each function minified on its own', () => {
-    for (const name of ['link', 'fetch']) {
+    for (const name of ['authorize', 'link', 'fetch']) {
       const size = statSync(path.join(outDir, `${name}.zip`)).size;
       expect(size).toBeGreaterThan(10_000);
       expect(size).toBeLessThan(2_000_000);

@@ -1,0 +1,40 @@
+/**
+ * The tables the local stack creates: the same key schemas as serverless.yml's VersionsTable and
+ * TokensTable (test/integration/serverless-template.test.ts fails if the two drift apart).
+ */
+import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import { TOKEN_ID_INDEX } from '../lib/token-store';
+
+export function versionsTableSpec(tableName: string): CreateTableCommandInput {
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [
+      { AttributeName: 'module_key', AttributeType: 'S' },
+      { AttributeName: 'version', AttributeType: 'S' },
+    ],
+    KeySchema: [
+      { AttributeName: 'module_key', KeyType: 'HASH' },
+      { AttributeName: 'version', KeyType: 'RANGE' },
+    ],
+  };
+}
+
+export function tokensTableSpec(tableName: string): CreateTableCommandInput {
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [
+      { AttributeName: 'token_sha256', AttributeType: 'S' },
+      { AttributeName: 'token_id', AttributeType: 'S' },
+    ],
+    KeySchema: [{ AttributeName: 'token_sha256', KeyType: 'HASH' }],
+    GlobalSecondaryIndexes: [
+      {
+        IndexName: TOKEN_ID_INDEX,
+        KeySchema: [{ AttributeName: 'token_id', KeyType: 'HASH' }],
+        Projection: { ProjectionType: 'KEYS_ONLY' },
+      },
+    ],
+  };
+}

@@ -1,0 +1,130 @@
+/**
+ * Access-token administration: `npm run token -- create|list|revoke`.
+ *
+ *   npm run token -- create --principal NAME --apps code1,code2|* [--ttl 30d]
+ *   npm run token -- list
+ *   npm run token -- revoke ID
+ *
+ * The same configuration reaches the local stack and AWS: `--stage` (or STAGE, default
+ * `local`) names the table `bkpaas-source-package-link-<stage>-tokens` (TOKENS_TABLE overrides);
+ * the local stage talks to the local DynamoDB (DYNAMODB_ENDPOINT, or 127.0.0.1:DYNAMODB_PORT),
+ * other stages use the AWS SDK's usual credentials and AWS_REGION.
+ */
+import { parseArgs } from 'node:util';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { createDynamoDbClient } from '../lib/aws-clients';
+import { ALL_APPS, createToken, listTokens, revokeToken } from '../lib/token-store';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from './local-emulators';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+const USAGE = `usage:
+  npm run token -- create --principal NAME --apps code1,code2|* [--ttl 30d] [--stage STAGE]
+  npm run token -- list [--stage STAGE]
+  npm run token -- revoke TOKEN_ID [--stage STAGE]`;
+
+const APP_CODE = /^[a-z0-9][a-z0-9-]{0,31}$/;
+const UNIT_MS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+class UsageError extends Error {}
+
+export function parseTtl(text: string): number {
+  const match = /^(\d+)([smhd])$/.exec(text.trim());
+  const unit = match?.[2] === undefined ? undefined : UNIT_MS[match[2]];
+  if (!match?.[1] || unit === undefined || Number(match[1]) === 0) {
+    throw new UsageError(`--ttl must be a positive number with s, m, h or d (e.g. 30d), not "${text}".`);
+  }
+  return Number(match[1]) * unit;
+}
+
+export function parseApps(text: string): string[] {
+  const apps = text.split(',').map((app) => app.trim()).filter(Boolean);
+  if (apps.length === 0) throw new UsageError('--apps needs at least one application code, or *.');
+  if (apps.includes(ALL_APPS)) {
+    if (apps.length > 1) throw new UsageError('--apps is either * alone or a list of codes.');
+    return [ALL_APPS];
+  }
+  const bad = apps.filter((app) => !APP_CODE.test(app));
+  if (bad.length > 0) throw new UsageError(`Not application codes: ${bad.join(', ')}.`);
+  return apps;
+}
+
+function tokenStore(stage: string): { dynamodb: DynamoDBClient; table: string } {
+  const table = process.env.TOKENS_TABLE?.trim() || `bkpaas-source-package-link-${stage}-tokens`;
+  if (stage === 'local') {
+    const endpoint = process.env.DYNAMODB_ENDPOINT?.trim() || `http://127.0.0.1:${process.env.DYNAMODB_PORT ?? '4567'}`;
+    return {
+      table,
+      dynamodb: createDynamoDbClient({ region: LOCAL_REGION, endpoints: { dynamodb: endpoint }, credentials: LOCAL_CREDENTIALS }),
+    };
+  }
+  return { table, dynamodb: createDynamoDbClient({ region: process.env.AWS_REGION ?? 'us-east-1', endpoints: {} }) };
+}
+
+async function main(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      principal: { type: 'string' },
+      apps: { type: 'string' },
+      ttl: { type: 'string' },
+      stage: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const [command, ...rest] = positionals;
+  if (values.help || !command) {
+    console.log(USAGE);
+    return;
+  }
+  const { dynamodb, table } = tokenStore(values.stage ?? process.env.STAGE ?? 'local');
+  try {
+    switch (command) {
+      case 'create': {
+        const principal = values.principal?.trim();
+        if (!principal) throw new UsageError('create needs --principal NAME.');
+        if (!values.apps) throw new UsageError('create needs --apps code1,code2 or --apps "*".');
+        const { token, record } = await createToken(dynamodb, table, {
+          principal,
+          apps: parseApps(values.apps),
+          ...(values.ttl ? { ttlMs: parseTtl(values.ttl) } : {}),
+        });
+        console.log(`Created ${record.tokenId} for ${record.principal} on ${record.apps.join(',')}` + (record.expires ? `, expires ${record.expires}` : ', no expiry'));
+        console.log('The token is shown only now; store it as a secret:');
+        console.log(token);
+        return;
+      }
+      case 'list': {
+        const tokens = await listTokens(dynamodb, table);
+        console.log(['id', 'principal', 'apps', 'created', 'expires', 'revoked'].join('\t'));
+        for (const t of tokens) {
+          console.log([t.tokenId, t.principal, t.apps.join(','), t.created, t.expires ?? '-', t.revoked ? 'yes' : 'no'].join('\t'));
+        }
+        return;
+      }
+      case 'revoke': {
+        const [id] = rest;
+        if (!id) throw new UsageError('revoke needs a token id (see list).');
+        if (!(await revokeToken(dynamodb, table, id))) throw new UsageError(`No token has the id ${id}.`);
+        console.log(`Revoked ${id}. API Gateway may accept it for up to its authorizer cache TTL (default 60 s).`);
+        return;
+      }
+      default:
+        throw new UsageError(`Unknown command "${command}".`);
+    }
+  } finally {
+    dynamodb.destroy();
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).catch((error: unknown) => {
+    if (error instanceof UsageError) {
+      console.error(`${error.message}\n${USAGE}`);
+      process.exit(2);
+    }
+    console.error('token:', error instanceof Error ? error.message : error);
+    process.exit(1);
+  });
+}
