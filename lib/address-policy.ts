@@ -1,38 +1,62 @@
 /**
- * Which network addresses a package URL may reach. Link-local (cloud metadata) is refused in
- * every stage; loopback and private ranges only in the local stage (DESIGN §7).
- * Node's BlockList also matches IPv4-mapped IPv6 addresses (::ffff:a.b.c.d) against IPv4 rules.
+ * Which network addresses a package URL may reach (the SSRF guard's address half).
+ *
+ * Refused in every stage: link-local (cloud metadata lives at 169.254.169.254).
+ * Refused outside the local stage: loopback, private, shared (CGNAT), benchmarking, multicast,
+ * reserved and unspecified ranges. IPv6 forms that carry an IPv4 address — mapped
+ * (::ffff:a.b.c.d), NAT64 (64:ff9b::/96), 6to4 (2002::/16) and Teredo (2001::/32) — are judged
+ * by the IPv4 address they carry. Parsing is ipaddr.js's, not regexes.
  */
-import { BlockList, isIP } from 'node:net';
+import ipaddr from 'ipaddr.js';
 
-type Range = [network: string, prefix: number, family: 'ipv4' | 'ipv6'];
+type Address = ipaddr.IPv4 | ipaddr.IPv6;
 
-const ALWAYS_BLOCKED: Range[] = [
-  ['169.254.0.0', 16, 'ipv4'],
-  ['fe80::', 10, 'ipv6'],
-];
+function cidrs(list: string[]): [Address, number][] {
+  return list.map((cidr) => ipaddr.parseCIDR(cidr));
+}
 
-const BLOCKED_OUTSIDE_LOCAL: Range[] = [
-  ['0.0.0.0', 8, 'ipv4'],
-  ['10.0.0.0', 8, 'ipv4'],
-  ['100.64.0.0', 10, 'ipv4'],
-  ['127.0.0.0', 8, 'ipv4'],
-  ['172.16.0.0', 12, 'ipv4'],
-  ['192.0.0.0', 24, 'ipv4'],
-  ['192.168.0.0', 16, 'ipv4'],
-  ['198.18.0.0', 15, 'ipv4'],
-  ['224.0.0.0', 4, 'ipv4'],
-  ['240.0.0.0', 4, 'ipv4'],
-  ['::', 128, 'ipv6'],
-  ['::1', 128, 'ipv6'],
-  ['fc00::', 7, 'ipv6'],
-  ['ff00::', 8, 'ipv6'],
-];
+const LINK_LOCAL = cidrs(['169.254.0.0/16', 'fe80::/10']);
 
-function blockListOf(ranges: Range[]): BlockList {
-  const list = new BlockList();
-  for (const [network, prefix, family] of ranges) list.addSubnet(network, prefix, family);
-  return list;
+const NOT_PUBLIC = cidrs([
+  '0.0.0.0/8',
+  '10.0.0.0/8',
+  '100.64.0.0/10',
+  '127.0.0.0/8',
+  '172.16.0.0/12',
+  '192.0.0.0/24',
+  '192.168.0.0/16',
+  '198.18.0.0/15',
+  '224.0.0.0/4',
+  '240.0.0.0/4',
+  '::/128',
+  '::1/128',
+  'fc00::/7',
+  'ff00::/8',
+]);
+
+const NAT64 = ipaddr.parseCIDR('64:ff9b::/96');
+const SIX_TO_FOUR = ipaddr.parseCIDR('2002::/16');
+const TEREDO = ipaddr.parseCIDR('2001::/32');
+
+function inAny(address: Address, ranges: [Address, number][]): boolean {
+  return ranges.some(([network, bits]) => address.kind() === network.kind() && address.match(network, bits));
+}
+
+function ipv4FromBytes(bytes: number[]): ipaddr.IPv4 {
+  return new ipaddr.IPv4(bytes.slice(0, 4));
+}
+
+/** The IPv4 addresses an IPv6 address carries (and would be routed to), if any. */
+export function embeddedIpv4(address: ipaddr.IPv6): ipaddr.IPv4[] {
+  const bytes = address.toByteArray();
+  if (address.isIPv4MappedAddress()) return [address.toIPv4Address()];
+  if (address.match(NAT64)) return [ipv4FromBytes(bytes.slice(12))];
+  if (address.match(SIX_TO_FOUR)) return [ipv4FromBytes(bytes.slice(2, 6))];
+  if (address.match(TEREDO)) {
+    // Teredo: the server's IPv4 in bits 32-63, the client's (bit-inverted) in the last 32.
+    return [ipv4FromBytes(bytes.slice(4, 8)), ipv4FromBytes(bytes.slice(12).map((b) => b ^ 0xff))];
+  }
+  return [];
 }
 
 export interface AddressPolicy {
@@ -41,14 +65,27 @@ export interface AddressPolicy {
 }
 
 export function addressPolicy(allowPrivate: boolean): AddressPolicy {
-  const always = blockListOf(ALWAYS_BLOCKED);
-  const outsideLocal = blockListOf(BLOCKED_OUTSIDE_LOCAL);
+  const judge = (address: Address): string | undefined => {
+    if (inAny(address, LINK_LOCAL)) return 'the host is a link-local address';
+    if (!allowPrivate && inAny(address, NOT_PUBLIC)) return 'the host is a loopback, private or reserved address';
+    return undefined;
+  };
   return {
-    refusal(address) {
-      const family = isIP(address) === 6 ? 'ipv6' : isIP(address) === 4 ? 'ipv4' : undefined;
-      if (!family) return 'the host has no usable address';
-      if (always.check(address, family)) return 'the host is a link-local address';
-      if (!allowPrivate && outsideLocal.check(address, family)) return 'the host is a loopback, private or reserved address';
+    refusal(text) {
+      let address: Address;
+      try {
+        address = ipaddr.parse(text.replace(/^\[|\]$/g, '').replace(/%.*$/, ''));
+      } catch {
+        return 'the host has no usable address';
+      }
+      const own = judge(address);
+      if (own) return own;
+      if (address.kind() === 'ipv6') {
+        for (const carried of embeddedIpv4(address as ipaddr.IPv6)) {
+          const reason = judge(carried);
+          if (reason) return reason;
+        }
+      }
       return undefined;
     },
   };

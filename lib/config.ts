@@ -18,6 +18,9 @@ export interface Config {
    * `sls-offline-authorizer-override` header, so there `link` checks the token itself.
    */
   trustAuthorizerContext: boolean;
+  /** Host names package URLs may use (empty: any public host), and host names refused. */
+  allowedHosts: string[];
+  deniedHosts: string[];
   maxPackageBytes: number;
   maxRequestBodyBytes: number;
   connectTimeoutMs: number;
@@ -60,6 +63,19 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   return value;
 }
 
+function hostList(env: Env, name: string): string[] {
+  const entries = optional(env, name, '')
+    .split(',')
+    .map((entry) => entry.trim().toLowerCase().replace(/\.$/, ''))
+    .filter(Boolean);
+  for (const entry of entries) {
+    if (!/^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(entry)) {
+      throw new ConfigError(name, `must list host names or *.domain patterns, got "${entry}".`);
+    }
+  }
+  return entries;
+}
+
 function flag(env: Env, name: string, fallback: boolean): boolean {
   const raw = env[name]?.trim().toLowerCase();
   if (!raw) return fallback;
@@ -99,6 +115,8 @@ export function loadConfig(env: Env = process.env): Config {
     allowPrivateUrls,
     tokensTable: required(env, 'TOKENS_TABLE'),
     trustAuthorizerContext: stage !== 'local',
+    allowedHosts: hostList(env, 'URL_ALLOWED_HOSTS'),
+    deniedHosts: hostList(env, 'URL_DENIED_HOSTS'),
     maxPackageBytes: integer(env, 'MAX_PACKAGE_BYTES', 512 * MiB, 1, 5 * 1024 * 1024 * MiB),
     maxRequestBodyBytes: integer(env, 'MAX_REQUEST_BODY_BYTES', 64 * 1024, 1024, 6 * MiB),
     connectTimeoutMs: integer(env, 'DOWNLOAD_CONNECT_TIMEOUT_MS', 10_000, 1, 900_000),

@@ -23,6 +23,9 @@ export const MAX_REDIRECTS = 5;
 
 export interface DownloadLimits {
   allowPrivate: boolean;
+  /** Host names allowed (empty: any public host) and refused; `*.example.com` matches subdomains. */
+  allowedHosts: readonly string[];
+  deniedHosts: readonly string[];
   maxBytes: number;
   connectTimeoutMs: number;
   idleTimeoutMs: number;
@@ -38,16 +41,23 @@ export interface Download {
   finalUrl: URL;
 }
 
-type Resolver = (hostname: string, callback: (error: Error | null, addresses: LookupAddress[]) => void) => void;
+export type Resolver = (hostname: string, callback: (error: Error | null, addresses: LookupAddress[]) => void) => void;
 
 const systemResolver: Resolver = (hostname, callback) => dnsLookup(hostname, { all: true, verbatim: true }, callback);
 
-export async function openDownload(rawUrl: string, limits: DownloadLimits, resolve: Resolver = systemResolver): Promise<Download> {
-  const policy = addressPolicy(limits.allowPrivate);
+/** What tests may replace: name resolution, and the address policy itself. */
+export interface Network {
+  resolve?: Resolver;
+  policy?: AddressPolicy;
+}
+
+export async function openDownload(rawUrl: string, limits: DownloadLimits, network: Network = {}): Promise<Download> {
+  const policy = network.policy ?? addressPolicy(limits.allowPrivate);
+  const resolve = network.resolve ?? systemResolver;
   const original = new URL(rawUrl);
   let url = original;
   for (let hop = 0; ; hop++) {
-    checkUrl(url, original, policy);
+    checkUrl(url, original, policy, limits);
     const response = await request(url, original, limits, policy, resolve);
     const status = response.statusCode ?? 0;
     if (status >= 300 && status < 400 && response.headers.location) {
@@ -85,12 +95,22 @@ function nextHop(from: URL, location: string): URL {
   }
 }
 
-function checkUrl(url: URL, original: URL, policy: AddressPolicy): void {
+/** Whether `host` is named by a list entry: `example.com` exactly, `*.example.com` its subdomains. */
+export function hostMatches(host: string, entries: readonly string[]): boolean {
+  return entries.some((entry) => (entry.startsWith('*.') ? host.endsWith(entry.slice(1)) : host === entry));
+}
+
+function checkUrl(url: URL, original: URL, policy: AddressPolicy, limits: DownloadLimits): void {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new UrlNotAllowedError(`Only http and https package URLs are allowed, not ${url.protocol.replace(':', '')}.`);
   }
   if (original.protocol === 'https:' && url.protocol === 'http:') {
     throw new UrlNotAllowedError('The package URL redirected from https to http.');
+  }
+  const host = url.hostname.toLowerCase().replace(/\.$/, '');
+  if (hostMatches(host, limits.deniedHosts)) throw new UrlNotAllowedError(`The host "${host}" is not allowed.`);
+  if (limits.allowedHosts.length > 0 && !hostMatches(host, limits.allowedHosts)) {
+    throw new UrlNotAllowedError(`The host "${host}" is not on the list of allowed hosts.`);
   }
   const literal = url.hostname.replace(/^\[|\]$/g, '');
   if (isIP(literal)) {

@@ -8,7 +8,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { pipeline } from 'node:stream/promises';
 import type { Config } from './config';
 import type { Readable } from 'node:stream';
-import { asDownloadError, openDownload } from './download-guard';
+import { asDownloadError, openDownload, type Network } from './download-guard';
 import { ChecksumMismatchError, PackageAlreadyExistsError, StorageUnavailableError } from './errors';
 import type { Logger } from './logger';
 import { PackageInspector, type InspectionResult } from './package-inspector';
@@ -26,6 +26,8 @@ export interface RegisterDeps {
   now: () => Date;
   /** Milliseconds the invocation has left; the download's deadline is taken from it. */
   remainingTimeMs: () => number;
+  /** Tests only: name resolution and the address policy of the download guard. */
+  network?: Network;
 }
 
 export interface RegisterRequest extends LinkRequest {
@@ -47,13 +49,19 @@ export async function registerPackage(request: RegisterRequest, deps: RegisterDe
 
   const deadline =
     Date.now() + Math.min(config.totalTimeoutMs, Math.max(0, deps.remainingTimeMs() - config.cleanupMarginMs));
-  const download = await openDownload(request.packageUrl, {
-    allowPrivate: config.allowPrivateUrls,
+  const download = await openDownload(
+    request.packageUrl,
+    {
+      allowPrivate: config.allowPrivateUrls,
+      allowedHosts: config.allowedHosts,
+      deniedHosts: config.deniedHosts,
     maxBytes: config.maxPackageBytes,
     connectTimeoutMs: config.connectTimeoutMs,
-    idleTimeoutMs: config.idleTimeoutMs,
-    deadline,
-  });
+      idleTimeoutMs: config.idleTimeoutMs,
+      deadline,
+    },
+    deps.network,
+  );
 
   const objectKey = objectKeyFor(request.code, request.module, request.version, request.requestId);
   const inspector = new PackageInspector(config.maxPackageBytes, download.contentLength);
