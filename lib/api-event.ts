@@ -6,7 +6,10 @@ import { ValidationError } from './errors';
 
 export interface ApiRequest {
   requestId: string;
-  /** Header names lower-cased; repeated headers joined with ", " as API Gateway does. */
+  /**
+   * Header names lower-cased. REST events carry both maps: `headers` (the last value of a
+   * repeated header, which is also what the authorizer sees) wins over `multiValueHeaders`.
+   */
   headers: Record<string, string>;
   body: Buffer;
   pathParameters: Record<string, string>;

@@ -87,11 +87,17 @@ function flag(env: Env, name: string, fallback: boolean): boolean {
 function endpoint(env: Env, name: string): string | undefined {
   const raw = env[name]?.trim();
   if (!raw) return undefined;
+  let url: URL;
   try {
-    return new URL(raw).toString();
+    url = new URL(raw);
   } catch {
-    throw new ConfigError(name, `must be a URL, got "${raw}".`);
+    throw new ConfigError(name, `must be an http(s) URL, got "${raw}".`);
   }
+  // "localhost:4567" parses as a URL with the scheme "localhost:": refuse it here, not at the first call.
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigError(name, `must be an http(s) URL, got "${raw}".`);
+  }
+  return url.toString();
 }
 
 const MiB = 1024 * 1024;

@@ -45,7 +45,8 @@ export class ServiceError extends Error {
 }
 
 export class ValidationError extends ServiceError {
-  constructor(detail: string, fieldsDetail?: FieldsDetail, cause?: unknown) {
+  /** Problems with the body as a whole go under `non_field_errors`, as Django REST framework puts them. */
+  constructor(detail: string, fieldsDetail: FieldsDetail = { non_field_errors: [detail] }, cause?: unknown) {
     super('VALIDATION_ERROR', detail, { fieldsDetail, cause });
     this.name = 'ValidationError';
   }
