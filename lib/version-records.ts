@@ -20,6 +20,9 @@ import type { PackageFormat, PackageRecord } from './package-record';
 
 type Item = Record<string, AttributeValue>;
 
+/** A module's versions, most recently written first. */
+export const VERSIONS_BY_UPDATED_INDEX = 'by_module_updated';
+
 export interface VersionKey {
   code: string;
   module: string;

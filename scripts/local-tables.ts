@@ -4,6 +4,7 @@
  */
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import { TOKEN_ID_INDEX } from '../lib/token-store';
+import { VERSIONS_BY_UPDATED_INDEX } from '../lib/version-records';
 
 export function versionsTableSpec(tableName: string): CreateTableCommandInput {
   return {
@@ -12,10 +13,21 @@ export function versionsTableSpec(tableName: string): CreateTableCommandInput {
     AttributeDefinitions: [
       { AttributeName: 'module_key', AttributeType: 'S' },
       { AttributeName: 'version', AttributeType: 'S' },
+      { AttributeName: 'updated', AttributeType: 'S' },
     ],
     KeySchema: [
       { AttributeName: 'module_key', KeyType: 'HASH' },
       { AttributeName: 'version', KeyType: 'RANGE' },
+    ],
+    GlobalSecondaryIndexes: [
+      {
+        IndexName: VERSIONS_BY_UPDATED_INDEX,
+        KeySchema: [
+          { AttributeName: 'module_key', KeyType: 'HASH' },
+          { AttributeName: 'updated', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      },
     ],
   };
 }
