@@ -8,6 +8,7 @@ export default defineConfig({
       STAGE: 'test',
       VERSIONS_TABLE: 'unit-versions',
       TOKENS_TABLE: 'unit-tokens',
+      JOBS_TABLE: 'unit-jobs',
       PACKAGES_BUCKET: 'unit-packages',
       FETCH_FUNCTION_NAME: 'unit-fetch',
       AWS_REGION: 'us-east-1',

@@ -1,15 +1,15 @@
 /**
- * `fetch` worker: invoked by `link` (RequestResponse), asynchronously, or from the console.
- * Answers a plain FetchResult; failures are results, not exceptions, so `link` can map them.
+ * `fetch` worker: invoked by `link` (RequestResponse or Event), by Lambda's retries, or from the
+ * console. Answers the job's view; throws only what Lambda should retry.
  */
 import type { Context } from 'aws-lambda';
 import { createDynamoDbClient, createS3Client } from '../lib/aws-clients';
 import { loadConfig } from '../lib/config';
 import { ServiceError, severityOf } from '../lib/errors';
-import { failureResult, parseFetchEvent, type FetchResult } from '../lib/fetch-contract';
+import { errorOf, parseFetchEvent, type FetchResult } from '../lib/fetch-contract';
 import { createLogger } from '../lib/logger';
-import { toPackageResponse } from '../lib/package-record';
-import { registerPackage, type RegisterDeps } from '../lib/register-package';
+import type { RegisterDeps } from '../lib/register-package';
+import { runJob } from '../lib/run-job';
 
 type FetchContext = Pick<Context, 'awsRequestId' | 'getRemainingTimeInMillis'>;
 
@@ -17,19 +17,29 @@ type FetchContext = Pick<Context, 'awsRequestId' | 'getRemainingTimeInMillis'>;
 export function createFetchHandler(deps: Omit<RegisterDeps, 'log' | 'remainingTimeMs'>) {
   return async (event: unknown, context: FetchContext): Promise<FetchResult> => {
     let log = createLogger({ function: 'fetch', invocation_id: context.awsRequestId }, deps.config.logLevel);
+    let request;
     try {
-      const request = parseFetchEvent(event, context.awsRequestId);
-      log = log.child({ request_id: request.requestId, code: request.code, module: request.module, version: request.version });
-      const record = await registerPackage(request, { ...deps, log, remainingTimeMs: () => context.getRemainingTimeInMillis() });
-      log.info('package registered', { package_size: record.packageSize, sha256: record.sha256 });
-      return { ok: true, package: toPackageResponse(record) };
+      request = parseFetchEvent(event, context.awsRequestId);
     } catch (error) {
-      if (error instanceof ServiceError) {
-        log[severityOf(error)]('package not registered', { code: error.code, error });
-        return failureResult(error);
-      }
-      // Unknown failures are thrown so Lambda records them (and retries asynchronous events).
-      log.error('unexpected failure', { error });
+      if (!(error instanceof ServiceError)) throw error;
+      log.info('event refused', { code: error.code, error });
+      return { job_id: context.awsRequestId, state: 'failed', error: errorOf(error) };
+    }
+    log = log.child({ job_id: request.jobId, code: request.code, module: request.module, version: request.version, mode: request.mode });
+    try {
+      const view = await runJob(request, {
+        ...deps,
+        log,
+        remainingTimeMs: () => context.getRemainingTimeInMillis(),
+        invocationId: context.awsRequestId,
+        jobs: { dynamodb: deps.dynamodb, table: deps.config.jobsTable, ttlSeconds: deps.config.jobTtlSeconds, now: deps.now },
+      });
+      if (view.error) log[severityOf(new ServiceError(view.error.code, view.error.detail))]('package not registered', { error: view.error });
+      else log.info('job answered', { state: view.state });
+      return view;
+    } catch (error) {
+      // Thrown on purpose (a transient failure of an asynchronous event) or unexpected: Lambda retries.
+      log.error('job not finished', { error });
       throw error;
     }
   };

@@ -5,7 +5,7 @@ import type { Context } from 'aws-lambda';
 import { adaptApiEvent, type ApiEventLike } from '../lib/api-event';
 import { createDynamoDbClient, createLambdaClient } from '../lib/aws-clients';
 import { loadConfig } from '../lib/config';
-import { errorResponse, jsonResponse, type HttpResponse } from '../lib/http-response';
+import { errorResponse, jobResponse, type HttpResponse } from '../lib/http-response';
 import { linkUpload, type LinkDeps } from '../lib/link-upload';
 import { createLogger } from '../lib/logger';
 
@@ -18,8 +18,8 @@ export function createLinkHandler(deps: Omit<LinkDeps, 'log' | 'remainingTimeMs'
     try {
       const request = adaptApiEvent(event, context.awsRequestId);
       log = log.child({ request_id: request.requestId });
-      const stored = await linkUpload(request, { ...deps, log, remainingTimeMs: () => context.getRemainingTimeInMillis() });
-      return jsonResponse(200, stored);
+      const outcome = await linkUpload(request, { ...deps, log, remainingTimeMs: () => context.getRemainingTimeInMillis() });
+      return jobResponse(outcome.view, outcome.jobPath, log);
     } catch (error) {
       return errorResponse(error, log);
     }

@@ -1,11 +1,14 @@
 /**
- * Adapts what reaches the `link` function — an API Gateway REST (payload 1.0) event, an HTTP API
- * (payload 2.0) event, or a console test event with a raw-text body — to one plain request.
+ * Adapts what reaches the API functions (`link`, `packages`) — an API Gateway REST (payload 1.0)
+ * event, an HTTP API (payload 2.0) event, or a console test event with a raw-text body — to one
+ * plain request.
  */
 import { ValidationError } from './errors';
 
 export interface ApiRequest {
   requestId: string;
+  /** Upper-case HTTP method; empty when the event names none (a console test event built by hand). */
+  method: string;
   /**
    * Header names lower-cased. REST events carry both maps: `headers` (the last value of a
    * repeated header, which is also what the authorizer sees) wins over `multiValueHeaders`.
@@ -13,12 +16,18 @@ export interface ApiRequest {
   headers: Record<string, string>;
   body: Buffer;
   pathParameters: Record<string, string>;
+  /** Query string parameters; a repeated name keeps API Gateway's single value for it. */
+  query: Record<string, string>;
+  /** The path as the client sent it, with the stage or base path where API Gateway gives it. */
+  path: string;
   /** The authorizer's context: REST puts it at requestContext.authorizer, HTTP API under `.lambda`. */
   authorizer: unknown;
 }
 
 export interface ApiEventLike {
   version?: unknown;
+  httpMethod?: unknown;
+  queryStringParameters?: unknown;
   headers?: unknown;
   multiValueHeaders?: unknown;
   body?: unknown;
@@ -31,6 +40,8 @@ export interface ApiEventLike {
 
 // Used when the event carries no path parameters (a console test event built by hand).
 const LINK_PATH = /\/bkapps\/applications\/([^/]+)\/modules\/([^/]+)\/source_package\/link\/?$/;
+// The read routes: a module's packages, or one version (`link` above is never a version here).
+const PACKAGES_PATH = /\/bkapps\/applications\/([^/]+)\/modules\/([^/]+)\/source_package(?:\/([^/]+))?\/?$/;
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -83,7 +94,22 @@ function pathParametersOf(event: ApiEventLike): Record<string, string> {
   if (match?.[1] !== undefined && match[2] !== undefined) {
     return { ...params, code: safeDecode(match[1]), module_name: safeDecode(match[2]) };
   }
+  const read = PACKAGES_PATH.exec(path);
+  if (read?.[1] !== undefined && read[2] !== undefined) {
+    return {
+      ...params,
+      code: safeDecode(read[1]),
+      module_name: safeDecode(read[2]),
+      ...(read[3] === undefined ? {} : { version: safeDecode(read[3]) }),
+    };
+  }
   return params;
+}
+
+function methodOf(event: ApiEventLike, context: Record<string, unknown>): string {
+  if (typeof event.httpMethod === 'string') return event.httpMethod.toUpperCase();
+  const http = context.http;
+  return isRecord(http) && typeof http.method === 'string' ? http.method.toUpperCase() : '';
 }
 
 function safeDecode(segment: string): string {
@@ -92,6 +118,10 @@ function safeDecode(segment: string): string {
   } catch {
     return segment;
   }
+}
+
+function firstString(...values: unknown[]): string | undefined {
+  return values.find((value): value is string => typeof value === 'string' && value !== '');
 }
 
 function authorizerOf(context: Record<string, unknown>): unknown {
@@ -105,9 +135,12 @@ export function adaptApiEvent(event: ApiEventLike, fallbackRequestId: string): A
   const requestId = typeof context.requestId === 'string' && context.requestId ? context.requestId : fallbackRequestId;
   return {
     requestId,
+    method: methodOf(event, context),
     headers: lowerCaseHeaders(event),
     body: decodeBody(event),
     pathParameters: pathParametersOf(event),
+    query: stringRecord(event.queryStringParameters),
     authorizer: authorizerOf(context),
+    path: firstString(context.path, event.path, event.rawPath) ?? '',
   };
 }

@@ -4,6 +4,8 @@
  * request context) or, when no verdict is there, by `link` itself by the same rules.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { ApiRequest } from './api-event';
+import type { Config } from './config';
 import { PermissionDeniedError, UnauthenticatedError } from './errors';
 import { findToken, isAllowedOn } from './token-store';
 
@@ -93,4 +95,22 @@ export function callerFromVerdict(context: unknown): Caller | undefined {
   const { principal, token_id: tokenId, apps } = verdict;
   if (typeof principal !== 'string' || typeof tokenId !== 'string' || typeof apps !== 'string') return undefined;
   return { principal, tokenId, apps: apps.split(',').filter(Boolean) };
+}
+
+export interface IdentifyDeps {
+  dynamodb: DynamoDBClient;
+  config: Pick<Config, 'trustAuthorizerContext' | 'tokensTable'>;
+  now: () => Date;
+}
+
+/**
+ * The authorizer's verdict when API Gateway ran it; otherwise (a direct invocation, the local
+ * stage) the header is checked here by the same rules. A missing verdict never means allowed.
+ */
+export async function identifyCaller(request: Pick<ApiRequest, 'headers' | 'authorizer'>, deps: IdentifyDeps): Promise<Caller> {
+  const fromAuthorizer = deps.config.trustAuthorizerContext ? callerFromVerdict(request.authorizer) : undefined;
+  return (
+    fromAuthorizer ??
+    authenticate(request.headers[AUTH_HEADER], { dynamodb: deps.dynamodb, tokensTable: deps.config.tokensTable, now: deps.now })
+  );
 }

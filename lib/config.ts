@@ -12,6 +12,13 @@ export interface Config {
   /** Loopback and private package URLs; only ever true in the local stage (DESIGN §7). */
   allowPrivateUrls: boolean;
   tokensTable: string;
+  jobsTable: string;
+  /** Seconds a job record is kept before DynamoDB's TTL removes it. */
+  jobTtlSeconds: number;
+  /** How long `link` waits for the worker before answering 202 instead (API Gateway stops at 29 s). */
+  syncBudgetMs: number;
+  /** Deliveries of one asynchronous event: 1 + the function's MaximumRetryAttempts. */
+  fetchMaxAttempts: number;
   /**
    * Whether `link` may take the API Gateway authorizer's verdict from the request context.
    * Not in the local stage: serverless-offline lets a client forge that context with its
@@ -120,6 +127,10 @@ export function loadConfig(env: Env = process.env): Config {
     fetchFunctionName: required(env, 'FETCH_FUNCTION_NAME'),
     allowPrivateUrls,
     tokensTable: required(env, 'TOKENS_TABLE'),
+    jobsTable: required(env, 'JOBS_TABLE'),
+    jobTtlSeconds: integer(env, 'JOB_TTL_SECONDS', 7 * 24 * 3600, 60, 365 * 24 * 3600),
+    syncBudgetMs: integer(env, 'SYNC_BUDGET_MS', 25_000, 100, 28_000),
+    fetchMaxAttempts: integer(env, 'FETCH_MAX_ATTEMPTS', 3, 1, 3),
     trustAuthorizerContext: stage !== 'local',
     allowedHosts: hostList(env, 'URL_ALLOWED_HOSTS'),
     deniedHosts: hostList(env, 'URL_DENIED_HOSTS'),

@@ -70,7 +70,7 @@ export async function openDownload(rawUrl: string, limits: DownloadLimits, netwo
     }
     if (status < 200 || status >= 300) {
       response.destroy();
-      throw new PackageDownloadFailedError(`The package URL answered HTTP ${status}.`);
+      throw new PackageDownloadFailedError(`The package URL answered HTTP ${status}.`, undefined, status >= 500 || status === 429);
     }
     const declared = response.headers['content-length'];
     const contentLength = declared !== undefined && /^\d+$/.test(declared) ? Number(declared) : undefined;
@@ -124,7 +124,8 @@ function guardedLookup(policy: AddressPolicy, resolve: Resolver): LookupFunction
   return (hostname, options, callback) => {
     resolve(hostname, (error, addresses) => {
       if (error) {
-        callback(new PackageDownloadFailedError(`The package URL's host "${hostname}" could not be resolved.`, error), '', 0);
+        const transient = (error as NodeJS.ErrnoException).code === 'EAI_AGAIN';
+        callback(new PackageDownloadFailedError(`The package URL's host "${hostname}" could not be resolved.`, error, transient), '', 0);
         return;
       }
       const wanted = options.family === 4 || options.family === 6 ? addresses.filter((a) => a.family === options.family) : addresses;
@@ -220,9 +221,9 @@ function request(
 export function asDownloadError(error: unknown): ServiceError {
   if (error instanceof ServiceError) return error;
   const code = (error as { code?: unknown }).code;
-  if (code === 'ECONNREFUSED') return new PackageDownloadFailedError('The package URL refused the connection.', error);
-  if (code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE') {
-    return new PackageDownloadFailedError('The connection closed before the package was complete.', error);
+  if (code === 'ECONNREFUSED') return new PackageDownloadFailedError('The package URL refused the connection.', error, true);
+  if (code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'EPIPE') {
+    return new PackageDownloadFailedError('The connection closed before the package was complete.', error, true);
   }
-  return new PackageDownloadFailedError('The package could not be downloaded.', error);
+  return new PackageDownloadFailedError('The package could not be downloaded.', error, true);
 }

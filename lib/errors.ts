@@ -8,6 +8,8 @@ export const ERROR_STATUS = {
   URL_NOT_ALLOWED: 400,
   UNAUTHENTICATED: 401,
   PERMISSION_DENIED: 403,
+  PACKAGE_NOT_FOUND: 404,
+  JOB_NOT_FOUND: 404,
   PACKAGE_ALREADY_EXISTS: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
@@ -73,6 +75,20 @@ export class PermissionDeniedError extends ServiceError {
   }
 }
 
+export class PackageNotFoundError extends ServiceError {
+  constructor(version: string) {
+    super('PACKAGE_NOT_FOUND', `Version "${version}" does not exist for this module.`);
+    this.name = 'PackageNotFoundError';
+  }
+}
+
+export class JobNotFoundError extends ServiceError {
+  constructor(jobId: string) {
+    super('JOB_NOT_FOUND', `No job "${jobId}" exists for this module (jobs are kept for a limited time).`);
+    this.name = 'JobNotFoundError';
+  }
+}
+
 export class PackageAlreadyExistsError extends ServiceError {
   constructor(version: string) {
     super(
@@ -123,9 +139,13 @@ export class ChecksumMismatchError extends ServiceError {
 }
 
 export class PackageDownloadFailedError extends ServiceError {
-  constructor(detail: string, cause?: unknown) {
+  /** Worth another try later: the remote answered 5xx or 429, or the connection broke. */
+  readonly transient: boolean;
+
+  constructor(detail: string, cause?: unknown, transient = false) {
     super('PACKAGE_DOWNLOAD_FAILED', detail, { cause });
     this.name = 'PackageDownloadFailedError';
+    this.transient = transient;
   }
 }
 
@@ -143,6 +163,16 @@ export class StorageUnavailableError extends ServiceError {
     });
     this.name = 'StorageUnavailableError';
   }
+}
+
+/**
+ * Whether a failure may go away by itself, so that an asynchronous event is worth retrying:
+ * our storage failing, a timeout, a broken connection or a remote 5xx. Validation, conflicts,
+ * bad archives and a remote 4xx will fail the same way every time.
+ */
+export function isTransient(error: ServiceError): boolean {
+  if (error.code === 'STORAGE_UNAVAILABLE' || error.code === 'PACKAGE_DOWNLOAD_TIMEOUT') return true;
+  return error instanceof PackageDownloadFailedError && error.transient;
 }
 
 /**

@@ -1,13 +1,19 @@
 /**
  * What `link` sends the `fetch` worker and what the worker answers: plain JSON, so a console
- * test invocation can send the same event and read the same result.
+ * test invocation can send the same event and read the same result. The answer is the job's
+ * view — the same document the job resource serves.
  */
-import { isErrorCode, ServiceError, ValidationError, type ErrorCode, type FieldsDetail } from './errors';
+import { isErrorCode, ServiceError, ValidationError } from './errors';
+import type { Job, JobError, JobState } from './jobs';
 import { validateLinkRequest } from './link-request';
 import type { PackageResponse } from './package-record';
 import type { RegisterRequest } from './register-package';
 
+export type InvocationMode = 'sync' | 'async';
+
 export interface FetchEvent {
+  /** The job this event belongs to; a console event may leave it to `request_id`. */
+  job_id?: string;
   request_id: string;
   code: string;
   module: string;
@@ -17,14 +23,28 @@ export interface FetchEvent {
   sha256?: string;
   /** The principal that asked, kept on the record for audit. */
   operator?: string;
+  /** `async` when Lambda's retries stand behind the event: transient failures are thrown. */
+  mode?: InvocationMode;
 }
 
-export type FetchResult =
-  | { ok: true; package: PackageResponse }
-  | { ok: false; error: { code: ErrorCode; detail: string; fields_detail?: FieldsDetail } };
+export interface JobView {
+  job_id: string;
+  state: JobState;
+  package?: PackageResponse;
+  error?: JobError;
+}
 
-export function toFetchEvent(request: RegisterRequest): FetchEvent {
+export type FetchResult = JobView;
+
+export interface WorkerRequest extends RegisterRequest {
+  jobId: string;
+  mode: InvocationMode;
+  event: FetchEvent;
+}
+
+export function toFetchEvent(request: RegisterRequest, jobId: string, mode: InvocationMode): FetchEvent {
   return {
+    job_id: jobId,
     request_id: request.requestId,
     code: request.code,
     module: request.module,
@@ -33,18 +53,25 @@ export function toFetchEvent(request: RegisterRequest): FetchEvent {
     allow_overwrite: request.allowOverwrite,
     ...(request.sha256 ? { sha256: request.sha256 } : {}),
     operator: request.operator,
+    mode,
   };
 }
 
+function text(value: unknown): string {
+  return typeof value === 'string' ? value : typeof value === 'boolean' || typeof value === 'number' ? String(value) : '';
+}
+
 /** Validates a worker event by the same rules as the HTTP request: the worker trusts no caller. */
-export function parseFetchEvent(event: unknown, fallbackRequestId: string): RegisterRequest {
+export function parseFetchEvent(event: unknown, fallbackRequestId: string): WorkerRequest {
   if (typeof event !== 'object' || event === null || Array.isArray(event)) {
     throw new ValidationError('The fetch event must be a JSON object.');
   }
   const fields = event as Record<string, unknown>;
-  const text = (value: unknown): string =>
-    typeof value === 'string' ? value : typeof value === 'boolean' || typeof value === 'number' ? String(value) : '';
   const requestId = text(fields.request_id).trim() || fallbackRequestId;
+  const jobId = text(fields.job_id).trim() || requestId;
+  if (!/^[A-Za-z0-9_-]{1,128}$/.test(jobId)) {
+    throw new ValidationError('Invalid job id.', { job_id: ['Must be 1–128 letters, digits, "_" or "-".'] });
+  }
   const request = validateLinkRequest(
     { code: text(fields.code), module_name: text(fields.module) },
     {
@@ -55,33 +82,37 @@ export function parseFetchEvent(event: unknown, fallbackRequestId: string): Regi
     },
   );
   const operator = text(fields.operator).trim().slice(0, 256) || 'unknown';
-  return { ...request, requestId, operator };
+  const mode: InvocationMode = fields.mode === 'async' ? 'async' : 'sync';
+  // The job id names the S3 object and the record's writer, so that a retry lands on the same key.
+  const registered = { ...request, requestId: jobId, operator };
+  return { ...registered, jobId, mode, event: toFetchEvent(registered, jobId, mode) };
 }
 
-export function failureResult(error: ServiceError): FetchResult {
+export function jobView(job: Pick<Job, 'jobId' | 'state' | 'result' | 'error'>): JobView {
   return {
-    ok: false,
-    error: {
-      code: error.code,
-      detail: error.detail,
-      ...(error.fieldsDetail ? { fields_detail: error.fieldsDetail } : {}),
-    },
+    job_id: job.jobId,
+    state: job.state,
+    ...(job.state === 'succeeded' && job.result ? { package: job.result } : {}),
+    ...(job.state === 'failed' && job.error ? { error: job.error } : {}),
   };
 }
 
-/** Reads the worker's answer; anything that is not a well-formed result is the worker failing. */
-export function parseFetchResult(payload: unknown): FetchResult | undefined {
+export function errorOf(error: ServiceError): JobError {
+  return { code: error.code, detail: error.detail, ...(error.fieldsDetail ? { fields_detail: error.fieldsDetail } : {}) };
+}
+
+/** Reads the worker's answer; anything that is not a well-formed view is the worker failing. */
+export function parseFetchResult(payload: unknown): JobView | undefined {
   if (typeof payload !== 'object' || payload === null) return undefined;
-  const result = payload as Record<string, unknown>;
-  if (result.ok === true && typeof result.package === 'object' && result.package !== null) {
-    return { ok: true, package: result.package as PackageResponse };
+  const view = payload as Record<string, unknown>;
+  if (typeof view.job_id !== 'string') return undefined;
+  if (view.state === 'succeeded' && typeof view.package === 'object' && view.package !== null) {
+    return { job_id: view.job_id, state: 'succeeded', package: view.package as PackageResponse };
   }
-  const error = result.error as Record<string, unknown> | undefined;
-  if (result.ok === false && error && isErrorCode(error.code) && typeof error.detail === 'string') {
-    return {
-      ok: false,
-      error: { code: error.code, detail: error.detail, ...(error.fields_detail ? { fields_detail: error.fields_detail as FieldsDetail } : {}) },
-    };
+  const error = view.error as Record<string, unknown> | undefined;
+  if (view.state === 'failed' && error && isErrorCode(error.code) && typeof error.detail === 'string') {
+    return { job_id: view.job_id, state: 'failed', error: error as unknown as JobError };
   }
+  if (view.state === 'pending' || view.state === 'running') return { job_id: view.job_id, state: view.state };
   return undefined;
 }

@@ -2,7 +2,8 @@
  * The one place that shapes HTTP answers. Client errors carry their code and detail; anything
  * unexpected becomes a generic 500 whose cause goes only to the log.
  */
-import { ServiceError, severityOf } from './errors';
+import { serviceErrorFromWire, ServiceError, severityOf } from './errors';
+import type { JobView } from './fetch-contract';
 import type { Logger } from './logger';
 
 export interface HttpResponse {
@@ -15,6 +16,24 @@ const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8', 'cache
 
 export function jsonResponse(statusCode: number, body: unknown): HttpResponse {
   return { statusCode, headers: { ...JSON_HEADERS }, body: JSON.stringify(body) };
+}
+
+/** A success with nothing to say (a delete): no body, so no content type. */
+export function noContentResponse(): HttpResponse {
+  return { statusCode: 204, headers: { 'cache-control': 'no-store' }, body: '' };
+}
+
+/**
+ * A job as the link route answers it: 200 with the package, the job's error, or 202 Accepted
+ * pointing at the job resource while it runs.
+ */
+export function jobResponse(view: JobView, jobPath: string, log: Logger): HttpResponse {
+  if (view.state === 'succeeded' && view.package) return jsonResponse(200, view.package);
+  if (view.state === 'failed' && view.error) {
+    return errorResponse(serviceErrorFromWire(view.error.code, view.error.detail, view.error.fields_detail), log);
+  }
+  const accepted = jsonResponse(202, { job_id: view.job_id, state: view.state, location: jobPath });
+  return { ...accepted, headers: { ...accepted.headers, location: jobPath } };
 }
 
 export function errorResponse(error: unknown, log: Logger): HttpResponse {

@@ -20,6 +20,8 @@ const MODULE = /^[a-z0-9][a-z0-9-]{0,31}$/;
 const VERSION = /^[A-Za-z0-9_+-][A-Za-z0-9._+-]{0,127}$/;
 const SHA256 = /^[0-9a-fA-F]{64}$/;
 const MAX_URL_LENGTH = 2048;
+const NAME_RULE = 'Must be 1–32 lower-case letters, digits or hyphens.';
+const VERSION_RULE = 'Must be 1–128 letters, digits, ".", "_", "-" or "+", not starting with ".".';
 
 const TRUE_WORDS = new Set(['true', '1', 'yes', 'on']);
 const FALSE_WORDS = new Set(['false', '0', 'no', 'off', '', 'null']);
@@ -38,9 +40,9 @@ export function validateLinkRequest(pathParameters: Record<string, string>, fiel
   };
 
   const code = pathParameters.code ?? '';
-  if (!CODE.test(code)) problem('code', 'Must be 1–32 lower-case letters, digits or hyphens.');
+  if (!CODE.test(code)) problem('code', NAME_RULE);
   const module = pathParameters.module_name ?? '';
-  if (!MODULE.test(module)) problem('module_name', 'Must be 1–32 lower-case letters, digits or hyphens.');
+  if (!MODULE.test(module)) problem('module_name', NAME_RULE);
 
   const packageUrl = (fields.package_url ?? '').trim();
   if (!packageUrl) problem('package_url', 'This field is required.');
@@ -49,9 +51,7 @@ export function validateLinkRequest(pathParameters: Record<string, string>, fiel
 
   const version = (fields.version ?? '').trim();
   if (!version) problem('version', 'This field is required.');
-  else if (!VERSION.test(version)) {
-    problem('version', 'Must be 1–128 letters, digits, ".", "_", "-" or "+", not starting with ".".');
-  }
+  else if (!VERSION.test(version)) problem('version', VERSION_RULE);
 
   const allowOverwrite = parseAllowOverwrite(fields.allow_overwrite);
   if (allowOverwrite === undefined) problem('allow_overwrite', 'Must be true or false.');
@@ -63,6 +63,41 @@ export function validateLinkRequest(pathParameters: Record<string, string>, fiel
     throw new ValidationError(`Invalid request: ${Object.keys(problems).join(', ')}.`, problems);
   }
   return { code, module, packageUrl, version, allowOverwrite: allowOverwrite === true, sha256: sha256 ? sha256.toLowerCase() : undefined };
+}
+
+export interface ModulePath {
+  code: string;
+  module: string;
+}
+
+export interface VersionPath extends ModulePath {
+  version: string;
+}
+
+/** A version label as stored: the `version` field's rule, after its trimming. */
+export function isValidVersion(version: string): boolean {
+  return VERSION.test(version);
+}
+
+/**
+ * The path of the read routes (`.../modules/{module_name}/source_package/[{version}/]`), by the
+ * same rules as a link request's path and `version` field; one ValidationError for every problem.
+ */
+export function validatePackagePath(pathParameters: Record<string, string>, withVersion: false): ModulePath;
+export function validatePackagePath(pathParameters: Record<string, string>, withVersion: true): VersionPath;
+export function validatePackagePath(pathParameters: Record<string, string>, withVersion: boolean): ModulePath | VersionPath {
+  const problems: FieldsDetail = {};
+  const code = pathParameters.code ?? '';
+  if (!CODE.test(code)) problems.code = [NAME_RULE];
+  const module = pathParameters.module_name ?? '';
+  if (!MODULE.test(module)) problems.module_name = [NAME_RULE];
+  const version = (pathParameters.version ?? '').trim();
+  if (withVersion && !version) problems.version = ['This field is required.'];
+  else if (withVersion && !VERSION.test(version)) problems.version = [VERSION_RULE];
+  if (Object.keys(problems).length > 0) {
+    throw new ValidationError(`Invalid request: ${Object.keys(problems).join(', ')}.`, problems);
+  }
+  return withVersion ? { code, module, version } : { code, module };
 }
 
 function isHttpUrl(raw: string): boolean {

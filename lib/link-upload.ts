@@ -1,20 +1,22 @@
 /**
- * The `link` function's job (DESIGN §4): authenticate, parse, validate, answer 409 at once
- * when the version exists and may not be overwritten, else hand the download to the worker.
+ * The `link` function's job (DESIGN §4): authenticate, parse, validate, answer 409 at once when
+ * the version exists and may not be overwritten, record the job, then hand the download to the
+ * worker — waiting for it up to a budget, or not at all with `Prefer: respond-async`.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
+import { sha256Hex } from './access-token';
 import type { ApiRequest } from './api-event';
-import { assertAllowedOn, AUTH_HEADER, authenticate, callerFromVerdict, type Caller } from './auth';
+import { assertAllowedOn, identifyCaller } from './auth';
 import type { Config } from './config';
-import { PackageAlreadyExistsError, PayloadTooLargeError } from './errors';
-import { toFetchEvent } from './fetch-contract';
+import { PackageAlreadyExistsError, PayloadTooLargeError, ValidationError } from './errors';
+import { jobView, toFetchEvent, type JobView } from './fetch-contract';
 import { invokeFetch } from './fetch-invoker';
 import { parseForm } from './form-parser';
-import { validateLinkRequest } from './link-request';
+import { createJob, getJob, type Job, type JobStore } from './jobs';
+import { validateLinkRequest, type LinkRequest } from './link-request';
 import type { Logger } from './logger';
 import { redactUrl } from './logger';
-import type { PackageResponse } from './package-record';
 import { getVersion } from './version-records';
 
 export interface LinkDeps {
@@ -27,22 +29,17 @@ export interface LinkDeps {
   remainingTimeMs: () => number;
 }
 
-// Time kept back to shape and send the answer after the worker call gives up.
-const ANSWER_MARGIN_MS = 1_000;
-
-/**
- * The authorizer's verdict when API Gateway ran it; otherwise (a direct invocation, the local
- * stage) the header is checked here by the same rules. A missing verdict never means allowed.
- */
-async function identifyCaller(request: ApiRequest, deps: LinkDeps): Promise<Caller> {
-  const fromAuthorizer = deps.config.trustAuthorizerContext ? callerFromVerdict(request.authorizer) : undefined;
-  return (
-    fromAuthorizer ??
-    authenticate(request.headers[AUTH_HEADER], { dynamodb: deps.dynamodb, tokensTable: deps.config.tokensTable, now: deps.now })
-  );
+export interface LinkOutcome {
+  view: JobView;
+  /** Where the job can be followed (the Location of a 202). */
+  jobPath: string;
 }
 
-export async function linkUpload(request: ApiRequest, deps: LinkDeps): Promise<PackageResponse> {
+// Time kept back to shape and send the answer after the worker call gives up.
+const ANSWER_MARGIN_MS = 1_000;
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+export async function linkUpload(request: ApiRequest, deps: LinkDeps): Promise<LinkOutcome> {
   const { config } = deps;
   const caller = await identifyCaller(request, deps);
   assertAllowedOn(caller, request.pathParameters.code ?? '');
@@ -50,26 +47,65 @@ export async function linkUpload(request: ApiRequest, deps: LinkDeps): Promise<P
 
   const fields = await parseForm(request.headers['content-type'], request.body);
   const link = validateLinkRequest(request.pathParameters, fields);
-  const log = deps.log.child({
-    principal: caller.principal,
-    token_id: caller.tokenId,
-    code: link.code,
-    module: link.module,
-    version: link.version,
-  });
+  const log = deps.log.child({ principal: caller.principal, token_id: caller.tokenId, code: link.code, module: link.module, version: link.version });
   log.info('link upload requested', { package_url: redactUrl(link.packageUrl), allow_overwrite: link.allowOverwrite });
 
-  if (!link.allowOverwrite) {
-    const existing = await getVersion(deps.dynamodb, config.versionsTable, link);
-    if (existing) throw new PackageAlreadyExistsError(link.version);
+  const jobs: JobStore = { dynamodb: deps.dynamodb, table: config.jobsTable, ttlSeconds: config.jobTtlSeconds, now: deps.now };
+  const key = idempotencyKeyOf(request);
+  const jobId = key ? `idem-${sha256Hex(`${caller.principal}\n${key}`).slice(0, 40)}` : request.requestId.replace(/[^A-Za-z0-9_-]/g, '_');
+  const fingerprint = fingerprintOf(link);
+  const jobPath = jobPathFor(request, link, jobId);
+
+  // A request repeated under the same Idempotency-Key gets the first one's job, even after it succeeded.
+  const earlier = key ? await getJob(jobs, jobId) : undefined;
+  if (earlier) return { view: replay(earlier, fingerprint), jobPath };
+
+  if (!link.allowOverwrite && (await getVersion(deps.dynamodb, config.versionsTable, link))) {
+    throw new PackageAlreadyExistsError(link.version);
   }
 
-  const stored = await invokeFetch(
-    deps.lambda,
-    config.fetchFunctionName,
-    toFetchEvent({ ...link, requestId: request.requestId, operator: caller.principal }),
-    deps.remainingTimeMs() - ANSWER_MARGIN_MS,
-  );
-  log.info('package registered', { package_size: stored.package_size, sha256: stored.sha256_signature });
-  return stored;
+  const mode = prefersAsync(request) ? 'async' : 'sync';
+  const event = toFetchEvent({ ...link, requestId: jobId, operator: caller.principal }, jobId, mode);
+  const job = await createJob(jobs, jobId, event, fingerprint);
+  if (!job.created) return { view: replay(job.job, fingerprint), jobPath };
+
+  const budget = Math.min(config.syncBudgetMs, deps.remainingTimeMs() - ANSWER_MARGIN_MS);
+  const view = await invokeFetch(deps.lambda, config.fetchFunctionName, event, budget);
+  log.info('link upload answered', { job_id: jobId, mode, state: view.state });
+  return { view, jobPath };
+}
+
+function idempotencyKeyOf(request: ApiRequest): string | undefined {
+  const key = request.headers['idempotency-key']?.trim();
+  if (key === undefined || key === '') return undefined;
+  if (!IDEMPOTENCY_KEY.test(key)) {
+    throw new ValidationError('Invalid Idempotency-Key.', { 'Idempotency-Key': ['Must be 1–255 visible ASCII characters.'] });
+  }
+  return key;
+}
+
+function fingerprintOf(link: LinkRequest): string {
+  return sha256Hex(JSON.stringify([link.code, link.module, link.version, link.packageUrl, link.allowOverwrite, link.sha256 ?? '']));
+}
+
+function replay(job: Job, fingerprint: string): JobView {
+  if (job.fingerprint && job.fingerprint !== fingerprint) {
+    throw new ValidationError('This Idempotency-Key was already used for a different request.', {
+      'Idempotency-Key': ['Already used for a different request; use a new key.'],
+    });
+  }
+  return jobView(job);
+}
+
+function prefersAsync(request: ApiRequest): boolean {
+  return (request.headers.prefer ?? '')
+    .split(',')
+    .some((preference) => preference.trim().toLowerCase() === 'respond-async');
+}
+
+function jobPathFor(request: ApiRequest, link: LinkRequest, jobId: string): string {
+  const base = /\/link\/?$/.test(request.path)
+    ? request.path.replace(/\/link\/?$/, '/link')
+    : `/bkapps/applications/${link.code}/modules/${link.module}/source_package/link`;
+  return `${base}/jobs/${jobId}/`;
 }

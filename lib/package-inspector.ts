@@ -68,7 +68,7 @@ export class PackageInspector extends Transform {
     }
     if (this.declaredLength !== undefined && this.byteCount !== this.declaredLength) {
       return callback(
-        new PackageDownloadFailedError(`The package URL declared ${this.declaredLength} bytes but sent ${this.byteCount}.`),
+        new PackageDownloadFailedError(`The package URL declared ${this.declaredLength} bytes but sent ${this.byteCount}.`, undefined, true),
       );
     }
     callback();

@@ -2,8 +2,9 @@
  * Package objects in S3. Each request writes its own key, so concurrent requests never write
  * over each other's bytes; the version record decides which object counts.
  */
-import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { Readable } from 'node:stream';
 import { StorageUnavailableError } from './errors';
 import type { Logger } from './logger';
@@ -43,6 +44,31 @@ export async function uploadStream(
 export async function deleteObject(s3: S3Client, bucket: string, key: string): Promise<void> {
   try {
     await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+  } catch (error) {
+    throw new StorageUnavailableError('S3', error);
+  }
+}
+
+/**
+ * A GET URL for the object, signed (locally, no call to S3) to work for `expiresInSeconds` from
+ * `signedAt`, that makes a browser save it as `fileName`. On Lambda the role's credentials sign
+ * it, so it also stops working when they expire, which may be sooner.
+ */
+export async function presignDownload(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  fileName: string,
+  expiresInSeconds: number,
+  signedAt: Date,
+): Promise<string> {
+  try {
+    return await getSignedUrl(
+      s3,
+      // package_name is sanitised to [A-Za-z0-9._+-]: nothing in it needs quoting.
+      new GetObjectCommand({ Bucket: bucket, Key: key, ResponseContentDisposition: `attachment; filename="${fileName}"` }),
+      { expiresIn: expiresInSeconds, signingDate: signedAt },
+    );
   } catch (error) {
     throw new StorageUnavailableError('S3', error);
   }

@@ -7,10 +7,15 @@
  *   retried event must reach the same outcome, invariant 6);
  * - overwrite: always succeeds; `created` keeps its first value through `if_not_exists`.
  * ReturnValues ALL_OLD names the object the write replaced, so the caller can delete it.
+ *
+ * Listing reads the `by_module_updated` index (module_key, updated), newest first; deleting is
+ * one DeleteItem whose ALL_OLD names the object to delete after it.
  */
 import {
   ConditionalCheckFailedException,
+  DeleteItemCommand,
   GetItemCommand,
+  QueryCommand,
   UpdateItemCommand,
   type AttributeValue,
   type DynamoDBClient,
@@ -35,8 +40,28 @@ export interface WriteOutcome {
   replacedObjectKey: string | undefined;
 }
 
+export interface ModuleKey {
+  code: string;
+  module: string;
+}
+
+/** Where a page of the listing ended: the index's key of its last record. */
+export interface ListPosition extends VersionKey {
+  updated: string;
+}
+
+export interface VersionPage {
+  records: PackageRecord[];
+  /** Where the next page starts; undefined when this page is the last. */
+  next: ListPosition | undefined;
+}
+
+function moduleKeyOf({ code, module }: ModuleKey): string {
+  return `${code}/${module}`;
+}
+
 function keyOf({ code, module, version }: VersionKey): Item {
-  return { module_key: { S: `${code}/${module}` }, version: { S: version } };
+  return { module_key: { S: moduleKeyOf({ code, module }) }, version: { S: version } };
 }
 
 function text(item: Item, name: string): string {
@@ -121,4 +146,66 @@ export async function writeVersion(
     record: { ...record, created },
     replacedObjectKey: previousKey !== undefined && previousKey !== record.objectKey ? previousKey : undefined,
   };
+}
+
+/**
+ * One page of a module's versions, most recently updated first, starting after `after`.
+ * Reads one record more than `limit` to know whether another page follows, so the last page
+ * never points at an empty one. The index is eventually consistent: a write a moment old may
+ * be missing or in its previous place.
+ */
+export async function listVersions(
+  dynamodb: DynamoDBClient,
+  table: string,
+  module: ModuleKey,
+  page: { limit: number; after?: ListPosition },
+): Promise<VersionPage> {
+  let items: Item[];
+  try {
+    const result = await dynamodb.send(
+      new QueryCommand({
+        TableName: table,
+        IndexName: VERSIONS_BY_UPDATED_INDEX,
+        KeyConditionExpression: 'module_key = :k',
+        ExpressionAttributeValues: { ':k': { S: moduleKeyOf(module) } },
+        ScanIndexForward: false,
+        Limit: page.limit + 1,
+        ...(page.after
+          ? { ExclusiveStartKey: { ...keyOf({ ...module, version: page.after.version }), updated: { S: page.after.updated } } }
+          : {}),
+      }),
+    );
+    items = result.Items ?? [];
+  } catch (error) {
+    throw new StorageUnavailableError('DynamoDB', error);
+  }
+  const records = items.slice(0, page.limit).map(fromItem);
+  const last = records.at(-1);
+  return {
+    records,
+    next:
+      items.length > page.limit && last
+        ? { code: module.code, module: module.module, version: last.version, updated: last.updated }
+        : undefined,
+  };
+}
+
+/**
+ * Deletes the record; answers the object key it held (to delete that object next), or undefined
+ * when there was no record. Read straight from ALL_OLD, so nothing can fail between the delete
+ * and naming the object.
+ */
+export async function deleteVersion(
+  dynamodb: DynamoDBClient,
+  table: string,
+  key: VersionKey,
+): Promise<{ objectKey: string | undefined } | undefined> {
+  let previous: Item | undefined;
+  try {
+    const result = await dynamodb.send(new DeleteItemCommand({ TableName: table, Key: keyOf(key), ReturnValues: 'ALL_OLD' }));
+    previous = result.Attributes;
+  } catch (error) {
+    throw new StorageUnavailableError('DynamoDB', error);
+  }
+  return previous ? { objectKey: previous.object_key?.S } : undefined;
 }

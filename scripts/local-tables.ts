@@ -32,6 +32,15 @@ export function versionsTableSpec(tableName: string): CreateTableCommandInput {
   };
 }
 
+export function jobsTableSpec(tableName: string): CreateTableCommandInput {
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [{ AttributeName: 'job_id', AttributeType: 'S' }],
+    KeySchema: [{ AttributeName: 'job_id', KeyType: 'HASH' }],
+  };
+}
+
 export function tokensTableSpec(tableName: string): CreateTableCommandInput {
   return {
     TableName: tableName,

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { generateAccessToken } from '../lib/access-token';
 import { ALL_APPS, createToken, findToken } from '../lib/token-store';
 import { ensureResources, localClients, LOCAL_CREDENTIALS, LOCAL_REGION, startEmulators } from './local-emulators';
-import { tokensTableSpec, versionsTableSpec } from './local-tables';
+import { jobsTableSpec, tokensTableSpec, versionsTableSpec } from './local-tables';
 
 // Node 20 is what these machines run; the SDK's notice about it adds nothing locally.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -69,7 +69,7 @@ async function main(): Promise<void> {
   const bucket = `${SERVICE}-${STAGE}-packages`;
   await ensureResources({
     ...emulators,
-    tables: [versionsTableSpec(`${SERVICE}-${STAGE}-versions`), tokensTableSpec(tokensTable)],
+    tables: [versionsTableSpec(`${SERVICE}-${STAGE}-versions`), tokensTableSpec(tokensTable), jobsTableSpec(`${SERVICE}-${STAGE}-jobs`)],
     bucket,
   });
   const token = localAccessToken(dataDir);

@@ -93,6 +93,7 @@ export async function startLocalStack(options: { dataDir: string; token: string;
       ...clients,
       table: 'bkpaas-source-package-link-local-versions',
       tokensTable: 'bkpaas-source-package-link-local-tokens',
+      jobsTable: 'bkpaas-source-package-link-local-jobs',
       bucket: 'bkpaas-source-package-link-local-packages',
     },
     output: () => output,

@@ -16,7 +16,7 @@ import path from 'node:path';
 import { expect } from 'vitest';
 import { loadConfig, type Config } from '../../lib/config';
 import { ensureResources, localClients, startEmulators, type Emulators } from '../../scripts/local-emulators';
-import { tokensTableSpec, versionsTableSpec } from '../../scripts/local-tables';
+import { jobsTableSpec, tokensTableSpec, versionsTableSpec } from '../../scripts/local-tables';
 import { sha256Of } from './archives';
 
 export interface TestStorage {
@@ -25,6 +25,7 @@ export interface TestStorage {
   dynamodb: DynamoDBClient;
   table: string;
   tokensTable: string;
+  jobsTable: string;
   bucket: string;
   config(overrides?: Record<string, string>): Config;
   close(): Promise<void>;
@@ -37,7 +38,12 @@ export async function startTestStorage(): Promise<TestStorage> {
   const table = `test-versions-${suffix}`;
   const bucket = `test-packages-${suffix}`;
   const tokensTable = `test-tokens-${suffix}`;
-  await ensureResources({ ...emulators, tables: [versionsTableSpec(table), tokensTableSpec(tokensTable)], bucket });
+  const jobsTable = `test-jobs-${suffix}`;
+  await ensureResources({
+    ...emulators,
+    tables: [versionsTableSpec(table), tokensTableSpec(tokensTable), jobsTableSpec(jobsTable)],
+    bucket,
+  });
   const { s3, dynamodb } = localClients(emulators);
   return {
     emulators,
@@ -45,6 +51,7 @@ export async function startTestStorage(): Promise<TestStorage> {
     dynamodb,
     table,
     tokensTable,
+    jobsTable,
     bucket,
     config: (overrides = {}) =>
       loadConfig({
@@ -52,6 +59,7 @@ export async function startTestStorage(): Promise<TestStorage> {
         ALLOW_PRIVATE_URLS: 'true',
         VERSIONS_TABLE: table,
         TOKENS_TABLE: tokensTable,
+        JOBS_TABLE: jobsTable,
         PACKAGES_BUCKET: bucket,
         FETCH_FUNCTION_NAME: 'unused',
         DYNAMODB_ENDPOINT: emulators.dynamodbEndpoint,
@@ -71,7 +79,7 @@ export async function startTestStorage(): Promise<TestStorage> {
 }
 
 /** What the invariant checks read: any table and bucket, the test's own or the local stack's. */
-export type StorageView = Pick<TestStorage, 's3' | 'dynamodb' | 'table' | 'tokensTable' | 'bucket'>;
+export type StorageView = Pick<TestStorage, 's3' | 'dynamodb' | 'table' | 'tokensTable' | 'jobsTable' | 'bucket'>;
 
 export interface StoredRecord {
   version: string;

@@ -37,7 +37,7 @@ function uniqueCode(): string {
 }
 
 function failureCode(result: FetchResult): string | undefined {
-  return result.ok ? undefined : result.error.code;
+  return result.error?.code;
 }
 
 describe('registering a package', () => {
@@ -49,7 +49,8 @@ describe('registering a package', () => {
     const result = await invoke({ code, package_url: server.url(`/${code}/app-1.0.tar.gz`) });
 
     expect(result).toEqual({
-      ok: true,
+      job_id: expect.any(String),
+      state: 'succeeded',
       package: {
         version: 'v1',
         package_name: 'app-1.0.tar.gz',
@@ -59,7 +60,7 @@ describe('registering a package', () => {
         created: expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/),
       },
     });
-    if (!result.ok) return;
+    if (!result.package) return;
     expect(result.package.created).toBe(result.package.updated);
     const [record] = await expectInvariants(storage, code, 'default');
     expect(await objectBytes(storage, record?.object_key ?? '')).toEqual(archive);
@@ -75,8 +76,8 @@ describe('registering a package', () => {
     const zipResult = await invoke({ code, version: 'zip-1', package_url: server.url(`/${code}/src.zip`) });
     const tarResult = await invoke({ code, version: 'tar-1', package_url: server.url(`/${code}/download`) });
 
-    expect(zipResult).toMatchObject({ ok: true, package: { package_name: 'src.zip', sha256_signature: sha256Of(zip) } });
-    expect(tarResult).toMatchObject({ ok: true, package: { package_name: 'download', sha256_signature: sha256Of(tar) } });
+    expect(zipResult).toMatchObject({ state: 'succeeded', package: { package_name: 'src.zip', sha256_signature: sha256Of(zip) } });
+    expect(tarResult).toMatchObject({ state: 'succeeded', package: { package_name: 'download', sha256_signature: sha256Of(tar) } });
     expect(await expectInvariants(storage, code, 'default')).toHaveLength(2);
   });
 
@@ -93,7 +94,7 @@ describe('registering a package', () => {
 
     const result = await invoke({ code, package_url: server.url(`/${code}/big.tgz`) });
 
-    expect(result).toMatchObject({ ok: true, package: { package_size: String(archive.length), sha256_signature: sha256Of(archive) } });
+    expect(result).toMatchObject({ state: 'succeeded', package: { package_size: String(archive.length), sha256_signature: sha256Of(archive) } });
     const [record] = await expectInvariants(storage, code, 'default');
     expect(sha256Of(await objectBytes(storage, record?.object_key ?? ''))).toBe(sha256Of(archive));
   });
@@ -106,7 +107,7 @@ describe('registering a package', () => {
 
     const result = await invoke({ code, package_url: server.url(`/${code}/latest`) });
 
-    expect(result).toMatchObject({ ok: true, package: { sha256_signature: sha256Of(archive) } });
+    expect(result).toMatchObject({ state: 'succeeded', package: { sha256_signature: sha256Of(archive) } });
     await expectInvariants(storage, code, 'default');
   });
 });
@@ -137,8 +138,8 @@ describe('overwrite semantics', () => {
 
     const result = await invoke({ code, allow_overwrite: true, package_url: server.url(`/${code}/second.tar.gz`) });
 
-    expect(result).toMatchObject({ ok: true, package: { sha256_signature: sha256Of(second), package_size: String(second.length) } });
-    if (!result.ok || !initial.ok) throw new Error('expected both to succeed');
+    expect(result).toMatchObject({ state: 'succeeded', package: { sha256_signature: sha256Of(second), package_size: String(second.length) } });
+    if (!result.package || !initial.package) throw new Error('expected both to succeed');
     expect(result.package.created).toBe(initial.package.created);
     expect(result.package.updated > initial.package.updated).toBe(true);
     const records = await expectInvariants(storage, code, 'default');
@@ -156,7 +157,7 @@ describe('overwrite semantics', () => {
       Array.from({ length: 16 }, () => invoke({ code, version: 'race', package_url: server.url(`/${code}/race.tar.gz`) })),
     );
 
-    expect(results.filter((result) => result.ok)).toHaveLength(1);
+    expect(results.filter((result) => result.state === 'succeeded')).toHaveLength(1);
     expect(results.filter((result) => failureCode(result) === 'PACKAGE_ALREADY_EXISTS')).toHaveLength(15);
     const records = await expectInvariants(storage, code, 'default');
     expect(records).toHaveLength(1);
@@ -181,7 +182,7 @@ describe('failures leave nothing behind and existing records untouched', () => {
   async function existingRecord(code: string) {
     server.serve(`/${code}/good.tar.gz`, await tarGzArchive(sampleEntries(code)));
     const result = await invoke({ code, package_url: server.url(`/${code}/good.tar.gz`) });
-    expect(result.ok).toBe(true);
+    expect((result.state === 'succeeded')).toBe(true);
     return recordsOf(storage, code, 'default');
   }
 
@@ -217,7 +218,7 @@ describe('failures leave nothing behind and existing records untouched', () => {
 
     const result = await invoke({ code, allow_overwrite: true, package_url: server.url(`/${code}/login.html`) });
 
-    expect(result).toMatchObject({ ok: false, error: { code: 'INVALID_PACKAGE_FORMAT', detail: expect.stringContaining('HTML') } });
+    expect(result).toMatchObject({ state: 'failed', error: { code: 'INVALID_PACKAGE_FORMAT', detail: expect.stringContaining('HTML') } });
     expect(await expectInvariants(storage, code, 'default')).toEqual(before);
   });
 
@@ -226,7 +227,7 @@ describe('failures leave nothing behind and existing records untouched', () => {
 
     const result = await invoke({ code, package_url: server.url(`/${code}/missing.tar.gz`) });
 
-    expect(result).toMatchObject({ ok: false, error: { code: 'PACKAGE_DOWNLOAD_FAILED', detail: expect.stringContaining('404') } });
+    expect(result).toMatchObject({ state: 'failed', error: { code: 'PACKAGE_DOWNLOAD_FAILED', detail: expect.stringContaining('404') } });
     expect(await expectInvariants(storage, code, 'default')).toEqual([]);
   });
 
@@ -253,7 +254,7 @@ describe('failures leave nothing behind and existing records untouched', () => {
 
     const result = await invoke({ code, sha256: sha256Of(archive).toUpperCase(), package_url: server.url(`/${code}/pinned.tar.gz`) });
 
-    expect(result).toMatchObject({ ok: true, package: { sha256_signature: sha256Of(archive) } });
+    expect(result).toMatchObject({ state: 'succeeded', package: { sha256_signature: sha256Of(archive) } });
     await expectInvariants(storage, code, 'default');
   });
 
@@ -305,7 +306,7 @@ describe('failures leave nothing behind and existing records untouched', () => {
 
     const result = await invoke({ code, package_url: server.url(`/${code}/loop`) });
 
-    expect(result).toMatchObject({ ok: false, error: { code: 'PACKAGE_DOWNLOAD_FAILED', detail: expect.stringContaining('redirect') } });
+    expect(result).toMatchObject({ state: 'failed', error: { code: 'PACKAGE_DOWNLOAD_FAILED', detail: expect.stringContaining('redirect') } });
     expect(server.hits(`/${code}/loop`)).toBe(6);
   });
 
@@ -336,7 +337,7 @@ describe('failures leave nothing behind and existing records untouched', () => {
   it('answers VALIDATION_ERROR for a malformed event from a console test', async () => {
     const result = await worker()({ code: 'Bad Code!', version: '' }, { awsRequestId: randomUUID(), getRemainingTimeInMillis: () => 1000 });
 
-    expect(result).toMatchObject({ ok: false, error: { code: 'VALIDATION_ERROR', fields_detail: { version: expect.any(Array) } } });
+    expect(result).toMatchObject({ state: 'failed', error: { code: 'VALIDATION_ERROR', fields_detail: { version: expect.any(Array) } } });
   });
 
   it('answers PACKAGE_DOWNLOAD_FAILED when the server declares more bytes than it sends', async () => {
@@ -359,12 +360,12 @@ describe('storage faults', () => {
     const archive = await tarGzArchive(sampleEntries(code));
     server.serve(`/${code}/a.tar.gz`, archive);
     // No emulator can fail at this exact moment: the real client is wrapped so that only the
-    // version write (UpdateItem), which comes after the upload, throws.
+    // version write (UpdateItem on the versions table), which comes after the upload, throws.
     const faulty = new Proxy(storage.dynamodb, {
       get(target, property, receiver) {
         if (property !== 'send') return Reflect.get(target, property, receiver);
-        return (command: { constructor: { name: string } }) =>
-          command.constructor.name === 'UpdateItemCommand'
+        return (command: { constructor: { name: string }; input: { TableName?: string } }) =>
+          command.constructor.name === 'UpdateItemCommand' && command.input.TableName === storage.table
             ? Promise.reject(Object.assign(new Error('Service unavailable'), { name: 'ServiceUnavailable' }))
             : target.send(command as never);
       },

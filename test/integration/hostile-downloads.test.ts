@@ -80,12 +80,12 @@ function uniqueCode(): string {
 async function existingVersion(code: string) {
   server.serve(`/${code}/good.tar.gz`, await tarGzArchive(sampleEntries(code)));
   const result = await invoke(code, server.url(`/${code}/good.tar.gz`));
-  expect(result.ok).toBe(true);
+  expect((result.state === 'succeeded')).toBe(true);
   return recordsOf(storage, code, 'default');
 }
 
 async function expectRefusedAndUntouched(code: string, result: FetchResult, errorCode: string, before: unknown): Promise<void> {
-  expect(result).toMatchObject({ ok: false, error: { code: errorCode } });
+  expect(result).toMatchObject({ state: 'failed', error: { code: errorCode } });
   expect(await expectInvariants(storage, code, 'default')).toEqual(before);
 }
 
@@ -121,7 +121,7 @@ describe('SSRF guard', () => {
       network: { resolve: resolverFor({ 'packages.example.test': ['127.0.0.1'] }) },
     });
 
-    expect(result).toMatchObject({ ok: false, error: { code: 'URL_NOT_ALLOWED' } });
+    expect(result).toMatchObject({ state: 'failed', error: { code: 'URL_NOT_ALLOWED' } });
     expect(JSON.stringify(result)).not.toContain('127.0.0.1');
     expect(server.hits(`/${code}/a.tar.gz`)).toBe(0);
   });
@@ -134,7 +134,7 @@ describe('SSRF guard', () => {
       network: { resolve: resolverFor({ 'mixed.example.test': ['127.0.0.1', '10.1.2.3'] }), policy: productionPolicyExceptTestServer },
     });
 
-    expect(result).toMatchObject({ ok: false, error: { code: 'URL_NOT_ALLOWED' } });
+    expect(result).toMatchObject({ state: 'failed', error: { code: 'URL_NOT_ALLOWED' } });
     expect(server.hits(`/${code}/a.tar.gz`)).toBe(0);
   });
 
@@ -151,7 +151,7 @@ describe('SSRF guard', () => {
       network: { resolve: resolverFor({ 'pinned.example.test': ['127.0.0.1'] }), policy: productionPolicyExceptTestServer },
     });
 
-    expect(result).toMatchObject({ ok: true, package: { sha256_signature: sha256Of(archive) } });
+    expect(result).toMatchObject({ state: 'succeeded', package: { sha256_signature: sha256Of(archive) } });
     expect(host).toBe(`pinned.example.test:${port}`);
   });
 
@@ -159,7 +159,7 @@ describe('SSRF guard', () => {
     const code = uniqueCode();
     const result = await invoke(code, 'ftp://example.test/a.tar.gz');
 
-    expect(result).toMatchObject({ ok: false, error: { code: 'VALIDATION_ERROR', fields_detail: { package_url: expect.any(Array) } } });
+    expect(result).toMatchObject({ state: 'failed', error: { code: 'VALIDATION_ERROR', fields_detail: { package_url: expect.any(Array) } } });
   });
 
   it('applies the host deny-list and allow-list to every hop', async () => {
@@ -172,9 +172,9 @@ describe('SSRF guard', () => {
     const notAllowed = await invoke(code, `http://good.example.test:${port}/${code}/hop`, { network, env: { URL_ALLOWED_HOSTS: 'good.example.test' } });
     const allowed = await invoke(code, `http://good.example.test:${port}/${code}/a.tar.gz`, { network, env: { URL_ALLOWED_HOSTS: '*.example.test' } });
 
-    expect(denied).toMatchObject({ ok: false, error: { code: 'URL_NOT_ALLOWED', detail: expect.stringContaining('evil.example.test') } });
-    expect(notAllowed).toMatchObject({ ok: false, error: { code: 'URL_NOT_ALLOWED' } });
-    expect(allowed.ok).toBe(true);
+    expect(denied).toMatchObject({ state: 'failed', error: { code: 'URL_NOT_ALLOWED', detail: expect.stringContaining('evil.example.test') } });
+    expect(notAllowed).toMatchObject({ state: 'failed', error: { code: 'URL_NOT_ALLOWED' } });
+    expect((allowed.state === 'succeeded')).toBe(true);
   });
 
   it('sends URL credentials to their own origin only', async () => {
@@ -194,7 +194,7 @@ describe('SSRF guard', () => {
       network: { resolve: resolverFor({ 'other.example.test': ['127.0.0.1'] }), policy: productionPolicyExceptTestServer },
     });
 
-    expect(result.ok).toBe(true);
+    expect((result.state === 'succeeded')).toBe(true);
     expect(seen.first).toBe(`Basic ${Buffer.from('user:s3cret').toString('base64')}`);
     expect(seen.second).toBeUndefined();
   });

@@ -35,7 +35,8 @@ const workerAnswersSuccess = {
   send: async () => ({
     Payload: new TextEncoder().encode(
       JSON.stringify({
-        ok: true,
+        job_id: 'fuzz',
+        state: 'succeeded',
         package: { version: 'v1', package_name: 'a.tar.gz', package_size: '1', sha256_signature: 'a'.repeat(64), updated: '2026-01-01 00:00:00', created: '2026-01-01 00:00:00' },
       }),
     ),

@@ -92,21 +92,23 @@ describe('the packaged CloudFormation template', () => {
     expect(resources.IamRoleLambdaExecution).toBeUndefined();
     expect(resource('ApiGatewayRestApi').Properties.BinaryMediaTypes).toContain('multipart/form-data');
     const methods = Object.values(resources).filter((r) => r.Type === 'AWS::ApiGateway::Method');
-    expect(methods.map((m) => m.Properties.HttpMethod)).toEqual(['POST']);
+    expect(methods.map((m) => m.Properties.HttpMethod).sort()).toEqual(expect.arrayContaining(['GET', 'POST']));
     expect(Object.keys(resources)).toContain('ApiGatewayResourceBkappsApplicationsCodeVarModulesModulenameVarSourcepackageLink');
   });
 
   it('lets link only read the tables, invoke fetch and write its own logs', () => {
     const statements = statementsOf('LinkRole');
-    expect(statements.flatMap(referencedResources).sort()).toEqual(['FetchLambdaFunction', 'LinkLogGroup', 'TokensTable', 'VersionsTable']);
+    expect(statements.flatMap(referencedResources).sort()).toEqual(['FetchLambdaFunction', 'JobsTable', 'LinkLogGroup', 'TokensTable', 'VersionsTable']);
     expect(statements.flatMap((s) => s.Action).sort()).toEqual(
-      ['dynamodb:GetItem', 'lambda:InvokeFunction', 'logs:CreateLogStream', 'logs:PutLogEvents'].sort(),
+      ['dynamodb:GetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'lambda:InvokeFunction', 'logs:CreateLogStream', 'logs:PutLogEvents'].sort(),
     );
+    const jobs = statements.find((s) => JSON.stringify(s.Resource).includes('JobsTable'));
+    expect(jobs?.Action.sort()).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem']);
   });
 
   it('lets fetch only write objects under packages/ in the bucket, read and write the table, and write its own logs', () => {
     const statements = statementsOf('FetchRole');
-    expect(statements.flatMap(referencedResources).sort()).toEqual(['FetchLogGroup', 'PackagesBucket', 'VersionsTable']);
+    expect(statements.flatMap(referencedResources).sort()).toEqual(['FetchFailuresQueue', 'FetchLogGroup', 'JobsTable', 'PackagesBucket', 'VersionsTable']);
     const s3 = statements.find((s) => s.Action.some((a) => a.startsWith('s3:')));
     expect(s3?.Action.sort()).toEqual(['s3:AbortMultipartUpload', 's3:DeleteObject', 's3:PutObject']);
     expect(JSON.stringify(s3?.Resource)).toContain('/packages/*');
@@ -154,6 +156,17 @@ describe('the packaged CloudFormation template', () => {
     });
     const body = JSON.parse(resource('MissingTokenGatewayResponse').Properties.ResponseTemplates['application/json']);
     expect(body).toEqual({ code: 'UNAUTHENTICATED', detail: expect.any(String) });
+  });
+
+  it('retries asynchronous worker events twice, then sends them to a queue kept 14 days', () => {
+    const config = Object.values(resources).find((r) => r.Type === 'AWS::Lambda::EventInvokeConfig');
+    expect(config?.Properties).toMatchObject({
+      FunctionName: { Ref: 'FetchLambdaFunction' },
+      MaximumRetryAttempts: 2,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': ['FetchFailuresQueue', 'Arn'] } } },
+    });
+    expect(resource('FetchFailuresQueue').Properties.MessageRetentionPeriod).toBe(1209600);
+    expect(resource('JobsTable').Properties.TimeToLiveSpecification).toEqual({ AttributeName: 'expires_at', Enabled: true });
   });
 
   it('bundles each function minified on its own', () => {
