@@ -29,6 +29,9 @@ export interface Config {
   allowedHosts: string[];
   deniedHosts: string[];
   maxPackageBytes: number;
+  /** Archive safety: the most entries, and uncompressed bytes, a package may hold. */
+  maxArchiveEntries: number;
+  maxUncompressedBytes: number;
   maxRequestBodyBytes: number;
   connectTimeoutMs: number;
   idleTimeoutMs: number;
@@ -134,6 +137,8 @@ export function loadConfig(env: Env = process.env): Config {
     trustAuthorizerContext: stage !== 'local',
     allowedHosts: hostList(env, 'URL_ALLOWED_HOSTS'),
     deniedHosts: hostList(env, 'URL_DENIED_HOSTS'),
+    maxArchiveEntries: integer(env, 'MAX_ARCHIVE_ENTRIES', 200_000, 1, 10_000_000),
+    maxUncompressedBytes: integer(env, 'MAX_UNCOMPRESSED_BYTES', 4 * 1024 * MiB, 1, 1024 * 1024 * MiB),
     maxPackageBytes: integer(env, 'MAX_PACKAGE_BYTES', 512 * MiB, 1, 5 * 1024 * 1024 * MiB),
     maxRequestBodyBytes: integer(env, 'MAX_REQUEST_BODY_BYTES', 64 * 1024, 1024, 6 * MiB),
     connectTimeoutMs: integer(env, 'DOWNLOAD_CONNECT_TIMEOUT_MS', 10_000, 1, 900_000),

@@ -1,12 +1,16 @@
 /**
- * One pass over the archive's bytes on their way to S3: SHA-256, byte count, size cap and
- * format sniffing by magic bytes. Chunks go through unchanged and unbuffered; only the first
- * 262 bytes are copied aside to recognise a tar header.
+ * One pass over the archive's bytes on their way to S3: SHA-256, byte count, size cap, format
+ * sniffing by magic bytes, and — for .tar.gz and .tar — the listing of every entry (paths, links,
+ * entry count, uncompressed size), so that an unsafe archive is refused before it is stored.
+ * Chunks go through unchanged; until the format is known (262 bytes at most) they are also kept
+ * aside for the listing. The listing's pace sets the stream's: backpressure reaches the download.
  */
 import { createHash, type Hash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { InvalidPackageFormatError, PackageDownloadFailedError, PackageTooLargeError } from './errors';
+import type { ArchiveLimits, ArchiveSummary } from './archive-safety';
 import type { PackageFormat } from './package-record';
+import { TarListing } from './tar-listing';
 
 const TAR_MAGIC_OFFSET = 257;
 const HEAD_BYTES = TAR_MAGIC_OFFSET + 5;
@@ -15,6 +19,8 @@ export interface InspectionResult {
   sha256: string;
   size: number;
   format: PackageFormat;
+  /** Listed in the stream for tar formats; a zip is listed from its stored central directory. */
+  archive: ArchiveSummary | undefined;
 }
 
 /** The format the first bytes show, `undefined` while more bytes are needed, `null` if none. */
@@ -41,10 +47,14 @@ export class PackageInspector extends Transform {
   private byteCount = 0;
   private head = Buffer.alloc(0);
   private format: PackageFormat | undefined;
+  private undecided: Buffer[] = [];
+  private listing: TarListing | undefined;
+  private archive: ArchiveSummary | undefined;
 
   constructor(
     private readonly maxBytes: number,
     private readonly declaredLength: number | undefined,
+    private readonly archiveLimits: ArchiveLimits,
   ) {
     super();
   }
@@ -53,25 +63,51 @@ export class PackageInspector extends Transform {
     this.byteCount += chunk.length;
     if (this.byteCount > this.maxBytes) return callback(new PackageTooLargeError(this.maxBytes));
     this.hash.update(chunk);
+    let toList = [chunk];
     if (this.format === undefined) {
       this.head = Buffer.concat([this.head, chunk.subarray(0, HEAD_BYTES - this.head.length)]);
       const error = this.sniff(false);
       if (error) return callback(error);
+      this.undecided.push(chunk);
+      if (this.format === undefined) return callback(null, chunk);
+      toList = this.undecided;
+      this.undecided = [];
     }
-    callback(null, chunk);
+    this.list(toList).then(
+      () => callback(null, chunk),
+      (error: Error) => callback(error),
+    );
   }
 
   override _flush(callback: TransformCallback): void {
-    if (this.format === undefined) {
-      const error = this.sniff(true);
-      if (error) return callback(error);
+    const finish = async (): Promise<void> => {
+      if (this.format === undefined) {
+        const error = this.sniff(true);
+        if (error) throw error;
+        await this.list(this.undecided);
+        this.undecided = [];
+      }
+      if (this.declaredLength !== undefined && this.byteCount !== this.declaredLength) {
+        throw new PackageDownloadFailedError(`The package URL declared ${this.declaredLength} bytes but sent ${this.byteCount}.`, undefined, true);
+      }
+      if (this.listing) this.archive = await this.listing.end();
+    };
+    finish().then(
+      () => callback(),
+      (error: Error) => callback(error),
+    );
+  }
+
+  override _destroy(error: Error | null, callback: (error: Error | null) => void): void {
+    this.listing?.destroy();
+    callback(error);
+  }
+
+  private async list(chunks: Buffer[]): Promise<void> {
+    if (this.format === 'tar.gz' || this.format === 'tar') {
+      this.listing ??= new TarListing(this.format, this.archiveLimits);
+      for (const chunk of chunks) await this.listing.write(chunk);
     }
-    if (this.declaredLength !== undefined && this.byteCount !== this.declaredLength) {
-      return callback(
-        new PackageDownloadFailedError(`The package URL declared ${this.declaredLength} bytes but sent ${this.byteCount}.`, undefined, true),
-      );
-    }
-    callback();
   }
 
   private sniff(complete: boolean): InvalidPackageFormatError | undefined {
@@ -91,6 +127,6 @@ export class PackageInspector extends Transform {
   /** Valid once the stream has ended without error. */
   result(): InspectionResult {
     if (this.format === undefined) throw new Error('PackageInspector.result() called before the stream ended');
-    return { sha256: this.hash.digest('hex'), size: this.byteCount, format: this.format };
+    return { sha256: this.hash.digest('hex'), size: this.byteCount, format: this.format, archive: this.archive };
   }
 }

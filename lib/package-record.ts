@@ -10,6 +10,9 @@ export interface PackageRecord {
   packageSize: number;
   sha256: string;
   format: PackageFormat;
+  /** Entries listed in the archive (files, directories, links) and their uncompressed bytes. */
+  entryCount: number;
+  uncompressedSize: number;
   objectKey: string;
   requestId: string;
   /** The principal whose token registered this version, as the original platform records it. */

@@ -14,7 +14,8 @@ import type { Logger } from './logger';
 import { PackageInspector, type InspectionResult } from './package-inspector';
 import { packageNameFor } from './package-name';
 import type { PackageRecord } from './package-record';
-import { deleteObjectQuietly, objectKeyFor, uploadStream } from './package-store';
+import { deleteObjectQuietly, objectKeyFor, readObjectRange, uploadStream } from './package-store';
+import { listZip } from './zip-listing';
 import { getVersion, writeVersion } from './version-records';
 import type { LinkRequest } from './link-request';
 
@@ -55,8 +56,8 @@ export async function registerPackage(request: RegisterRequest, deps: RegisterDe
       allowPrivate: config.allowPrivateUrls,
       allowedHosts: config.allowedHosts,
       deniedHosts: config.deniedHosts,
-    maxBytes: config.maxPackageBytes,
-    connectTimeoutMs: config.connectTimeoutMs,
+      maxBytes: config.maxPackageBytes,
+      connectTimeoutMs: config.connectTimeoutMs,
       idleTimeoutMs: config.idleTimeoutMs,
       deadline,
     },
@@ -64,7 +65,8 @@ export async function registerPackage(request: RegisterRequest, deps: RegisterDe
   );
 
   const objectKey = objectKeyFor(request.code, request.module, request.version, request.requestId);
-  const inspector = new PackageInspector(config.maxPackageBytes, download.contentLength);
+  const limits = { maxEntries: config.maxArchiveEntries, maxUncompressedBytes: config.maxUncompressedBytes };
+  const inspector = new PackageInspector(config.maxPackageBytes, download.contentLength, limits);
   const inspected = await streamToS3(download.body, inspector, objectKey, deps);
   log.info('package uploaded', { object_key: objectKey, package_size: inspected.size, format: inspected.format });
 
@@ -73,6 +75,14 @@ export async function registerPackage(request: RegisterRequest, deps: RegisterDe
     if (request.sha256 && request.sha256 !== inspected.sha256) {
       throw new ChecksumMismatchError(request.sha256, inspected.sha256);
     }
+    // A zip's directory is at its end: it is read back from the stored object, by ranges.
+    const archive =
+      inspected.archive ??
+      (await listZip(
+        (start, end) => readObjectRange(deps.s3, config.packagesBucket, objectKey, start, end),
+        inspected.size,
+        limits,
+      ));
     stored = await writeVersion(
       deps.dynamodb,
       config.versionsTable,
@@ -82,6 +92,8 @@ export async function registerPackage(request: RegisterRequest, deps: RegisterDe
         packageSize: inspected.size,
         sha256: inspected.sha256,
         format: inspected.format,
+        entryCount: archive.entryCount,
+        uncompressedSize: archive.uncompressedBytes,
         objectKey,
         requestId: request.requestId,
         operator: request.operator,
@@ -90,7 +102,7 @@ export async function registerPackage(request: RegisterRequest, deps: RegisterDe
       request.allowOverwrite,
     );
   } catch (error) {
-    // Lost the race, wrong checksum or DynamoDB down: this request's object must not outlive it.
+    // An unsafe zip, lost race, wrong checksum or DynamoDB down: this request's object must not outlive it.
     await deleteObjectQuietly(deps.s3, config.packagesBucket, objectKey, log);
     throw error;
   }

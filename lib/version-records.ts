@@ -15,6 +15,7 @@ import {
   ConditionalCheckFailedException,
   DeleteItemCommand,
   GetItemCommand,
+  PutItemCommand,
   QueryCommand,
   UpdateItemCommand,
   type AttributeValue,
@@ -80,6 +81,8 @@ function fromItem(item: Item): PackageRecord {
     packageSize: Number(item.package_size?.N ?? Number.NaN),
     sha256: text(item, 'sha256'),
     format: text(item, 'format') as PackageFormat,
+    entryCount: Number(item.entry_count?.N ?? 0),
+    uncompressedSize: Number(item.uncompressed_size?.N ?? 0),
     objectKey: text(item, 'object_key'),
     requestId: text(item, 'request_id'),
     operator: item.operator?.S ?? 'unknown',
@@ -116,6 +119,7 @@ export async function writeVersion(
         Key: keyOf(record),
         UpdateExpression:
           'SET package_name = :name, package_size = :size, sha256 = :sha, #format = :format, ' +
+          'entry_count = :entries, uncompressed_size = :uncompressed, ' +
           'object_key = :key, request_id = :rid, #operator = :operator, updated = :now, created = if_not_exists(created, :now)',
         ...(allowOverwrite ? {} : { ConditionExpression: 'attribute_not_exists(version) OR request_id = :rid' }),
         ExpressionAttributeNames: { '#format': 'format', '#operator': 'operator' },
@@ -124,6 +128,8 @@ export async function writeVersion(
           ':size': { N: String(record.packageSize) },
           ':sha': { S: record.sha256 },
           ':format': { S: record.format },
+          ':entries': { N: String(record.entryCount) },
+          ':uncompressed': { N: String(record.uncompressedSize) },
           ':key': { S: record.objectKey },
           ':rid': { S: record.requestId },
           ':operator': { S: record.operator },
@@ -199,7 +205,7 @@ export async function deleteVersion(
   dynamodb: DynamoDBClient,
   table: string,
   key: VersionKey,
-): Promise<{ objectKey: string | undefined } | undefined> {
+): Promise<{ objectKey: string | undefined; previous: Item } | undefined> {
   let previous: Item | undefined;
   try {
     const result = await dynamodb.send(new DeleteItemCommand({ TableName: table, Key: keyOf(key), ReturnValues: 'ALL_OLD' }));
@@ -207,5 +213,19 @@ export async function deleteVersion(
   } catch (error) {
     throw new StorageUnavailableError('DynamoDB', error);
   }
-  return previous ? { objectKey: previous.object_key?.S } : undefined;
+  return previous ? { objectKey: previous.object_key?.S, previous } : undefined;
+}
+
+/**
+ * Puts back a record whose object could not be deleted, unless the version was written again
+ * meanwhile: then the record and its object stay paired, and a retried delete finds them.
+ */
+export async function restoreVersion(dynamodb: DynamoDBClient, table: string, previous: Item): Promise<boolean> {
+  try {
+    await dynamodb.send(new PutItemCommand({ TableName: table, Item: previous, ConditionExpression: 'attribute_not_exists(version)' }));
+    return true;
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException || (error as Error).name === 'ConditionalCheckFailedException') return false;
+    throw new StorageUnavailableError('DynamoDB', error);
+  }
 }

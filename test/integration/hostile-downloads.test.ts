@@ -8,13 +8,16 @@
  * loopback, an address policy that treats exactly 127.0.0.1 — the test server — as public, so a
  * redirect from it to 127.0.0.2, [::1] or 169.254.169.254 is judged by the real rules.
  */
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import type { LookupAddress } from 'node:dns';
+import { gzipSync } from 'node:zlib';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFetchHandler } from '../../handlers/fetch';
 import { addressPolicy, type AddressPolicy } from '../../lib/address-policy';
 import type { Network } from '../../lib/download-guard';
 import type { FetchResult } from '../../lib/fetch-contract';
+import { gzipBombOneEntry, tarOf, zipOf } from '../fixtures/hostile-archives';
 import { startArchiveServer, type ArchiveServer } from '../helpers/archive-server';
 import { sampleEntries, sha256Of, tarGzArchive } from '../helpers/archives';
 import { expectInvariants, multipartUploadsInProgress, recordsOf, startTestStorage, type TestStorage } from '../helpers/storage';
@@ -225,9 +228,9 @@ describe('lying and stalling servers', () => {
   it('answers PACKAGE_TOO_LARGE for an endless body, whatever it declared', async () => {
     const code = uniqueCode();
     const before = await existingVersion(code);
+    // Starts like a zip, whose directory would only be read once the body ended: only the cap stops it.
     const chunk = Buffer.alloc(256 * 1024, 0);
-    chunk[0] = 0x1f;
-    chunk[1] = 0x8b;
+    chunk.writeUInt32BE(0x504b0304, 0);
     server.route(`/${code}/endless.tar.gz`, (req, res) => {
       res.writeHead(200, { 'content-type': 'application/gzip' });
       const pump = (): void => {
@@ -252,6 +255,71 @@ describe('lying and stalling servers', () => {
     const result = await invoke(code, server.url(`/${code}/ping`));
 
     await expectRefusedAndUntouched(code, result, 'PACKAGE_DOWNLOAD_FAILED', before);
+  });
+});
+
+describe('hostile archives are refused before a record points to them', () => {
+  it.each([
+    ['a tar.gz with a ../ entry', () => tarOf([{ name: 'app/../../etc/cron.d/x', content: 'x' }]).then((tar) => gzipSync(tar)), '..'],
+    ['a plain tar with an absolute path', () => tarOf([{ name: '/etc/passwd', content: 'x' }]), '/etc/passwd'],
+    ['a tar.gz with a symlink escaping the root', () => tarOf([{ name: 'app/link', type: 'symlink', linkname: '../../../etc' }]).then((tar) => gzipSync(tar)), 'app/link'],
+    ['a zip with a ../ entry', () => zipOf([{ name: 'app/xx/evil.sh', content: 'x' }], { 'app/xx/evil.sh': 'app/../evil.sh' }), 'evil.sh'],
+    ['a zip with a symlink escaping the root', () => zipOf([{ name: 'app/link', content: '../../../etc/passwd', mode: 0o120777 }]), 'app/link'],
+  ])('answers INVALID_PACKAGE_FORMAT for %s, and keeps the existing version', async (_name, build, named) => {
+    const code = uniqueCode();
+    const before = await existingVersion(code);
+    const archive = await build();
+    server.serve(`/${code}/hostile`, archive);
+
+    const result = await invoke(code, server.url(`/${code}/hostile`));
+
+    await expectRefusedAndUntouched(code, result, 'INVALID_PACKAGE_FORMAT', before);
+    expect(result.error?.detail).toContain(named);
+  });
+
+  it('answers INVALID_PACKAGE_FORMAT for a gzip bomb, without reading it all', async () => {
+    const code = uniqueCode();
+    const before = await existingVersion(code);
+    const bomb = Buffer.concat(await gzipBombOneEntry(256 * 1024 * 1024));
+    server.serve(`/${code}/bomb.tar.gz`, bomb);
+
+    const result = await invoke(code, server.url(`/${code}/bomb.tar.gz`), { env: { MAX_UNCOMPRESSED_BYTES: String(16 * 1024 * 1024) } });
+
+    expect(bomb.length).toBeLessThan(2 * 1024 * 1024);
+    await expectRefusedAndUntouched(code, result, 'INVALID_PACKAGE_FORMAT', before);
+  });
+
+  it('answers PACKAGE_DOWNLOAD_FAILED when the body runs past its Content-Length', async () => {
+    const code = uniqueCode();
+    const before = await existingVersion(code);
+    const archive = await tarGzArchive(sampleEntries(code, 64 * 1024));
+    server.route(`/${code}/short.tar.gz`, (_req, res) => {
+      res.writeHead(200, { 'content-length': archive.length - 4096 });
+      res.end(archive);
+    });
+
+    const result = await invoke(code, server.url(`/${code}/short.tar.gz`));
+
+    await expectRefusedAndUntouched(code, result, 'PACKAGE_DOWNLOAD_FAILED', before);
+  });
+
+  it('records the entry count and uncompressed size of what it accepts', async () => {
+    const code = uniqueCode();
+    const zip = await zipOf([
+      { name: 'app/', directory: true },
+      { name: 'app/a.txt', content: 'aaaa' },
+      { name: 'app/link', content: 'a.txt', mode: 0o120777 },
+    ]);
+    server.serve(`/${code}/ok.zip`, zip);
+
+    const result = await invoke(code, server.url(`/${code}/ok.zip`));
+
+    expect(result.state).toBe('succeeded');
+    const { Item } = await storage.dynamodb.send(
+      new GetItemCommand({ TableName: storage.table, Key: { module_key: { S: `${code}/default` }, version: { S: 'v1' } } }),
+    );
+    expect(Item?.entry_count?.N).toBe('3');
+    expect(Item?.uncompressed_size?.N).toBe(String(4 + 'a.txt'.length));
   });
 });
 

@@ -110,7 +110,7 @@ describe('the packaged CloudFormation template', () => {
     const statements = statementsOf('FetchRole');
     expect(statements.flatMap(referencedResources).sort()).toEqual(['FetchFailuresQueue', 'FetchLogGroup', 'JobsTable', 'PackagesBucket', 'VersionsTable']);
     const s3 = statements.find((s) => s.Action.some((a) => a.startsWith('s3:')));
-    expect(s3?.Action.sort()).toEqual(['s3:AbortMultipartUpload', 's3:DeleteObject', 's3:PutObject']);
+    expect(s3?.Action.sort()).toEqual(['s3:AbortMultipartUpload', 's3:DeleteObject', 's3:GetObject', 's3:PutObject']);
     expect(JSON.stringify(s3?.Resource)).toContain('/packages/*');
     expect(statements.flatMap((s) => s.Action)).not.toContain('*');
   });
@@ -158,6 +158,25 @@ describe('the packaged CloudFormation template', () => {
     expect(body).toEqual({ code: 'UNAUTHENTICATED', detail: expect.any(String) });
   });
 
+  it('gives the read endpoints their own role: query only the index, objects only under packages/', () => {
+    const statements = statementsOf('PackagesRole');
+    expect(statements.flatMap((s) => s.Action)).not.toContain('s3:PutObject');
+    const query = statements.find((s) => s.Action.includes('dynamodb:Query'));
+    expect(JSON.stringify(query?.Resource)).toContain('/index/by_module_updated');
+    const methods = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::ApiGateway::Method').map(([name]) => name);
+    expect(methods).toEqual(
+      expect.arrayContaining([
+        'ApiGatewayMethodBkappsApplicationsCodeVarModulesModulenameVarSourcepackageGet',
+        'ApiGatewayMethodBkappsApplicationsCodeVarModulesModulenameVarSourcepackageVersionVarGet',
+        'ApiGatewayMethodBkappsApplicationsCodeVarModulesModulenameVarSourcepackageVersionVarDelete',
+        'ApiGatewayMethodBkappsApplicationsCodeVarModulesModulenameVarSourcepackageLinkJobsJobidVarGet',
+      ]),
+    );
+    for (const [, method] of Object.entries(resources).filter(([, r]) => r.Type === 'AWS::ApiGateway::Method')) {
+      expect(method.Properties.AuthorizationType).toBe('CUSTOM');
+    }
+  });
+
   it('retries asynchronous worker events twice, then sends them to a queue kept 14 days', () => {
     const config = Object.values(resources).find((r) => r.Type === 'AWS::Lambda::EventInvokeConfig');
     expect(config?.Properties).toMatchObject({
@@ -170,7 +189,7 @@ describe('the packaged CloudFormation template', () => {
   });
 
   it('bundles each function minified on its own', () => {
-    for (const name of ['authorize', 'link', 'fetch']) {
+    for (const name of ['authorize', 'link', 'fetch', 'packages', 'jobStatus']) {
       const size = statSync(path.join(outDir, `${name}.zip`)).size;
       expect(size).toBeGreaterThan(10_000);
       expect(size).toBeLessThan(2_000_000);

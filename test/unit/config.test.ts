@@ -11,6 +11,7 @@ const REQUIRED = {
   STAGE: 'stag',
   VERSIONS_TABLE: 'bkpaas-stag-versions',
   TOKENS_TABLE: 'bkpaas-stag-tokens',
+  JOBS_TABLE: 'bkpaas-stag-jobs',
   PACKAGES_BUCKET: 'bkpaas-stag-packages',
   FETCH_FUNCTION_NAME: 'bkpaas-stag-fetch',
 };

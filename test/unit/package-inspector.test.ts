@@ -10,6 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { PackageInspector, sniffFormat, type InspectionResult } from '../../lib/package-inspector';
+import { tarGzArchive } from '../helpers/archives';
 
 const archive = (name: string): Buffer => readFileSync(path.join(__dirname, '../fixtures/archives', name));
 const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
@@ -39,11 +40,13 @@ function chunks(bytes: Buffer, size: number): Buffer[] {
   return out;
 }
 
+const LIMITS = { maxEntries: 1000, maxUncompressedBytes: 64 * 1024 * 1024 };
+
 async function inspect(
   input: Buffer[],
   options: { maxBytes?: number; declaredLength?: number } = {},
 ): Promise<{ result: InspectionResult; output: Buffer }> {
-  const inspector = new PackageInspector(options.maxBytes ?? 1024 * 1024, options.declaredLength);
+  const inspector = new PackageInspector(options.maxBytes ?? 1024 * 1024, options.declaredLength, LIMITS);
   const received: Buffer[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, callback) {
@@ -90,7 +93,7 @@ describe('PackageInspector', () => {
     const { result, output } = await inspect(chunks(bytes, 1));
 
     // Assess
-    expect(result).toEqual({ format: 'tar', size: 1536, sha256: sha256(bytes) });
+    expect(result).toEqual({ format: 'tar', size: 1536, sha256: sha256(bytes), archive: { entryCount: 1, uncompressedBytes: 0 } });
     expect(output.equals(bytes)).toBe(true);
   });
 
@@ -170,7 +173,7 @@ describe('PackageInspector', () => {
   it('stops passing bytes on once the limit is crossed', async () => {
     // Prepare
     const bytes = archive('sundy820-app.tar');
-    const inspector = new PackageInspector(2048, undefined);
+    const inspector = new PackageInspector(2048, undefined, LIMITS);
     const received: Buffer[] = [];
     const sink = new Writable({
       write(chunk: Buffer, _encoding, callback) {
@@ -214,7 +217,7 @@ describe('PackageInspector', () => {
 
   it('has no result before the stream has ended', () => {
     // Prepare
-    const inspector = new PackageInspector(1024, undefined);
+    const inspector = new PackageInspector(1024, undefined, LIMITS);
 
     // Act
     const reading = () => inspector.result();
@@ -247,5 +250,29 @@ describe('sniffFormat', () => {
 
     // Assess
     expect(verdict).toBeNull();
+  });
+});
+
+describe('PackageInspector archive listing', () => {
+  it('lists a .tar.gz in the same pass and refuses one that escapes its root, before the stream ends', async () => {
+    // Prepare
+    const safe = await tarGzArchive([{ name: 'app/a.txt', content: 'a' }, { name: 'app/b.txt', content: 'bb' }]);
+    const unsafe = await tarGzArchive([{ name: '../outside.txt', content: 'x' }]);
+
+    // Act
+    const { result } = await inspect(chunks(safe, 7));
+    const refused = inspect(chunks(unsafe, 7));
+
+    // Assess
+    expect(result.archive).toEqual({ entryCount: 2, uncompressedBytes: 3 });
+    await expect(refused).rejects.toMatchObject({ code: 'INVALID_PACKAGE_FORMAT', detail: expect.stringContaining('../outside.txt') });
+  });
+
+  it('refuses a gzip whose content is not a tar', async () => {
+    // Act
+    const refused = inspect([gzipSync(Buffer.from('just some text, not a tar archive'.repeat(40)))]);
+
+    // Assess
+    await expect(refused).rejects.toMatchObject({ code: 'INVALID_PACKAGE_FORMAT' });
   });
 });

@@ -16,6 +16,8 @@ function record(overrides: Partial<PackageRecord> = {}): PackageRecord {
     packageSize: 4586,
     sha256: DIGEST,
     format: 'tar.gz',
+    entryCount: 3,
+    uncompressedSize: 10240,
     objectKey: 'sundy820/default/v1/8d5a1f3e.tar.gz',
     requestId: '8d5a1f3e-6b2c-4e7a-9f10-3c4d5e6f7a8b',
     operator: 'sundy',
