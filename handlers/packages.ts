@@ -1,0 +1,44 @@
+/**
+ * API Gateway → `packages`: the read endpoints. Routes by method and path parameters, runs one
+ * lib function, shapes the answer.
+ */
+import type { Context } from 'aws-lambda';
+import { adaptApiEvent, type ApiEventLike } from '../lib/api-event';
+import { createDynamoDbClient, createS3Client } from '../lib/aws-clients';
+import { loadConfig } from '../lib/config';
+import { ValidationError } from '../lib/errors';
+import { errorResponse, jsonResponse, noContentResponse, type HttpResponse } from '../lib/http-response';
+import { createLogger } from '../lib/logger';
+import { deletePackage, getPackage, listPackages, type PackagesDeps } from '../lib/package-reads';
+
+type PackagesContext = Pick<Context, 'awsRequestId'>;
+
+/** Tests build the handler with their own clients; Lambda gets the one built at cold start. */
+export function createPackagesHandler(deps: Omit<PackagesDeps, 'log'>) {
+  return async (event: ApiEventLike, context: PackagesContext): Promise<HttpResponse> => {
+    let log = createLogger({ function: 'packages', request_id: context.awsRequestId }, deps.config.logLevel);
+    try {
+      const request = adaptApiEvent(event, context.awsRequestId);
+      log = log.child({ request_id: request.requestId, method: request.method });
+      const withVersion = request.pathParameters.version !== undefined;
+      if (request.method === 'GET' && !withVersion) return jsonResponse(200, await listPackages(request, { ...deps, log }));
+      if (request.method === 'GET') return jsonResponse(200, await getPackage(request, { ...deps, log }));
+      if (request.method === 'DELETE' && withVersion) {
+        await deletePackage(request, { ...deps, log });
+        return noContentResponse();
+      }
+      throw new ValidationError(`${request.method || 'A request without a method'} is not served on this path.`);
+    } catch (error) {
+      return errorResponse(error, log);
+    }
+  };
+}
+
+// Cold start: configuration validated and clients built once per container.
+const config = loadConfig();
+export const handler = createPackagesHandler({
+  config,
+  dynamodb: createDynamoDbClient(config),
+  s3: createS3Client(config),
+  now: () => new Date(),
+});

@@ -1,0 +1,162 @@
+/**
+ * The read endpoints (DESIGN §2, beyond the original API), authorized like `link`: list a
+ * module's packages newest first, get one version with a short-lived download URL, delete one.
+ * A delete removes the record first, then its object, so no record ever points at nothing
+ * (invariant 2); an object left behind by a failed delete is logged by key (invariant 3).
+ */
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ApiRequest } from './api-event';
+import { assertAllowedOn, identifyCaller } from './auth';
+import type { Config } from './config';
+import { PackageNotFoundError, StorageUnavailableError, ValidationError } from './errors';
+import { validatePackagePath } from './link-request';
+import { decodeCursor, encodeCursor } from './list-cursor';
+import type { Logger } from './logger';
+import { formatApiTime, toPackageResponse, type PackageRecord, type PackageResponse } from './package-record';
+import { deleteObject, presignDownload } from './package-store';
+import { deleteVersion, getVersion, listVersions, restoreVersion } from './version-records';
+
+export interface PackagesDeps {
+  dynamodb: DynamoDBClient;
+  s3: S3Client;
+  config: Config;
+  log: Logger;
+  now: () => Date;
+}
+
+/** A listed version: the link answer's six fields and who registered it. */
+export interface PackageListItem extends PackageResponse {
+  operator: string;
+}
+
+export interface PackageList {
+  /** The number of results in this page. */
+  count: number;
+  results: PackageListItem[];
+  /** Opaque; pass as `cursor` for the next page. Null on the last page. */
+  next: string | null;
+}
+
+export interface PackageDetail extends PackageListItem {
+  download_url: string;
+  download_url_expires: string;
+}
+
+export const DOWNLOAD_URL_TTL_SECONDS = 15 * 60;
+const DEFAULT_LIMIT = 20;
+const MAX_LIMIT = 100;
+// The SDK already retries each call; these are whole retries of the object delete, spaced out.
+const OBJECT_DELETE_DELAYS_MS = [200, 800];
+
+function toListItem(record: PackageRecord): PackageListItem {
+  return { ...toPackageResponse(record), operator: record.operator };
+}
+
+/** 401/403 before anything else is looked at, as on the link route. */
+async function authorize(request: ApiRequest, deps: PackagesDeps): Promise<Logger> {
+  const caller = await identifyCaller(request, deps);
+  assertAllowedOn(caller, request.pathParameters.code ?? '');
+  return deps.log.child({ principal: caller.principal, token_id: caller.tokenId });
+}
+
+/** API Gateway REST hands path parameters over still percent-encoded; a version has no `%`. */
+function decodedPath(request: ApiRequest): Record<string, string> {
+  const { version } = request.pathParameters;
+  if (version === undefined || !version.includes('%')) return request.pathParameters;
+  try {
+    return { ...request.pathParameters, version: decodeURIComponent(version) };
+  } catch {
+    return request.pathParameters;
+  }
+}
+
+function parseLimit(raw: string | undefined): number {
+  if (raw === undefined) return DEFAULT_LIMIT;
+  const value = /^\d{1,3}$/.test(raw.trim()) ? Number(raw.trim()) : Number.NaN;
+  if (!(value >= 1 && value <= MAX_LIMIT)) {
+    const detail = `Must be a whole number from 1 to ${MAX_LIMIT}.`;
+    throw new ValidationError(`Invalid request: limit.`, { limit: [detail] });
+  }
+  return value;
+}
+
+export async function listPackages(request: ApiRequest, deps: PackagesDeps): Promise<PackageList> {
+  const authorized = await authorize(request, deps);
+  const module = validatePackagePath(request.pathParameters, false);
+  const limit = parseLimit(request.query.limit);
+  const after = request.query.cursor === undefined ? undefined : decodeCursor(request.query.cursor, module);
+  const page = await listVersions(deps.dynamodb, deps.config.versionsTable, module, { limit, after });
+  authorized.child({ code: module.code, module: module.module }).info('packages listed', { count: page.records.length });
+  return {
+    count: page.records.length,
+    results: page.records.map(toListItem),
+    next: page.next ? encodeCursor(page.next) : null,
+  };
+}
+
+export async function getPackage(request: ApiRequest, deps: PackagesDeps): Promise<PackageDetail> {
+  const authorized = await authorize(request, deps);
+  const key = validatePackagePath(decodedPath(request), true);
+  const record = await getVersion(deps.dynamodb, deps.config.versionsTable, key);
+  if (!record) throw new PackageNotFoundError(key.version);
+  const signedAt = deps.now();
+  const downloadUrl = await presignDownload(
+    deps.s3,
+    deps.config.packagesBucket,
+    record.objectKey,
+    record.packageName,
+    DOWNLOAD_URL_TTL_SECONDS,
+    signedAt,
+  );
+  authorized.child({ code: key.code, module: key.module, version: key.version }).info('download URL issued', { object_key: record.objectKey });
+  return {
+    ...toListItem(record),
+    download_url: downloadUrl,
+    download_url_expires: formatApiTime(new Date(signedAt.getTime() + DOWNLOAD_URL_TTL_SECONDS * 1000).toISOString()),
+  };
+}
+
+/** Idempotent: an absent version is already deleted. */
+export async function deletePackage(request: ApiRequest, deps: PackagesDeps): Promise<void> {
+  const authorized = await authorize(request, deps);
+  const key = validatePackagePath(decodedPath(request), true);
+  const log = authorized.child({ code: key.code, module: key.module, version: key.version });
+  const deleted = await deleteVersion(deps.dynamodb, deps.config.versionsTable, key);
+  if (!deleted) {
+    log.info('package already absent');
+    return;
+  }
+  if (deleted.objectKey === undefined) {
+    log.warn('deleted a record that named no object');
+    return;
+  }
+  try {
+    await deleteObjectPatiently(deps, deleted.objectKey, log);
+  } catch (error) {
+    // Put the record back so that the object is not orphaned and a retried DELETE finishes the job.
+    const restored = await restoreVersion(deps.dynamodb, deps.config.versionsTable, deleted.previous).catch(() => false);
+    log.error(restored ? 'object not deleted; record restored, safe to retry' : 'object not deleted and record not restored; the object is orphaned', {
+      object_key: deleted.objectKey,
+    });
+    throw error;
+  }
+  log.info('package deleted', { object_key: deleted.objectKey });
+}
+
+async function deleteObjectPatiently(deps: PackagesDeps, key: string, log: Logger): Promise<void> {
+  const bucket = deps.config.packagesBucket;
+  let failure: unknown;
+  for (const delayMs of [...OBJECT_DELETE_DELAYS_MS, undefined]) {
+    try {
+      await deleteObject(deps.s3, bucket, key);
+      return;
+    } catch (error) {
+      failure = error instanceof StorageUnavailableError ? error.cause : error;
+      if (delayMs !== undefined) await sleep(delayMs);
+    }
+  }
+  log.warn('could not delete the object', { bucket, object_key: key, error: failure });
+  throw new StorageUnavailableError('S3', failure);
+}
