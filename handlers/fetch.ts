@@ -9,7 +9,7 @@ import { ServiceError, severityOf } from '../lib/errors';
 import { errorOf, parseFetchEvent, type FetchResult } from '../lib/fetch-contract';
 import { createLogger } from '../lib/logger';
 import type { RegisterDeps } from '../lib/register-package';
-import { runJob } from '../lib/run-job';
+import { RetryableJobError, runJob } from '../lib/run-job';
 
 type FetchContext = Pick<Context, 'awsRequestId' | 'getRemainingTimeInMillis'>;
 
@@ -39,7 +39,8 @@ export function createFetchHandler(deps: Omit<RegisterDeps, 'log' | 'remainingTi
       return view;
     } catch (error) {
       // Thrown on purpose (a transient failure of an asynchronous event) or unexpected: Lambda retries.
-      log.error('job not finished', { error });
+      if (error instanceof RetryableJobError) log.warn('job handed back for a retry', { code: error.failure.code, detail: error.failure.detail });
+      else log.error('job not finished', { error });
       throw error;
     }
   };

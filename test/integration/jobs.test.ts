@@ -1,0 +1,160 @@
+/**
+ * Jobs and Lambda's event-driven retries (issue 5), against the emulators and a real archive
+ * server that counts downloads: duplicated and overlapping deliveries, a crashed run taken over,
+ * and which failures are handed back to Lambda for a retry.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createFetchHandler } from '../../handlers/fetch';
+import type { FetchEvent } from '../../lib/fetch-contract';
+import { acquireJob, getJob } from '../../lib/jobs';
+import { startArchiveServer, type ArchiveServer } from '../helpers/archive-server';
+import { sampleEntries, sha256Of, tarGzArchive } from '../helpers/archives';
+import { expectInvariants, startTestStorage, type TestStorage } from '../helpers/storage';
+
+let storage: TestStorage;
+let server: ArchiveServer;
+
+beforeAll(async () => {
+  storage = await startTestStorage();
+  server = await startArchiveServer();
+});
+
+afterAll(async () => {
+  await server?.close();
+  await storage?.close();
+});
+
+const worker = (env: Record<string, string> = {}) =>
+  createFetchHandler({ config: storage.config(env), s3: storage.s3, dynamodb: storage.dynamodb, now: () => new Date() });
+
+const deliver = (event: FetchEvent, env?: Record<string, string>) =>
+  worker(env)(event, { awsRequestId: randomUUID(), getRemainingTimeInMillis: () => 60_000 });
+
+function eventFor(code: string, path: string, overrides: Partial<FetchEvent> = {}): FetchEvent {
+  const jobId = `job-${randomUUID()}`;
+  return { job_id: jobId, request_id: jobId, code, module: 'default', version: 'v1', allow_overwrite: false, package_url: server.url(path), mode: 'async', ...overrides };
+}
+
+function uniqueCode(): string {
+  return `jobs-${randomUUID().slice(0, 8)}`;
+}
+
+describe('duplicated and overlapping deliveries', () => {
+  it('answers a duplicated event for a finished job from the record, without downloading again', async () => {
+    const code = uniqueCode();
+    server.serve(`/${code}/a.tar.gz`, await tarGzArchive(sampleEntries(code)));
+    const event = eventFor(code, `/${code}/a.tar.gz`);
+    const first = await deliver(event);
+
+    const again = await deliver(event);
+
+    expect(first).toMatchObject({ job_id: event.job_id, state: 'succeeded' });
+    expect(again).toEqual(first);
+    expect(server.hits(`/${code}/a.tar.gz`)).toBe(1);
+    expect(await expectInvariants(storage, code, 'default')).toHaveLength(1);
+  });
+
+  it('runs two overlapping deliveries of one event once: one download, one object', async () => {
+    const code = uniqueCode();
+    const archive = await tarGzArchive(sampleEntries(code, 256 * 1024));
+    server.route(`/${code}/slow.tar.gz`, (_req, res) => {
+      res.writeHead(200, { 'content-length': archive.length });
+      res.write(archive.subarray(0, 1024));
+      setTimeout(() => res.end(archive.subarray(1024)), 400);
+    });
+    const event = eventFor(code, `/${code}/slow.tar.gz`);
+
+    const [one, two] = await Promise.all([deliver(event), deliver(event)]);
+
+    expect([one.state, two.state].sort()).toEqual(['running', 'succeeded']);
+    expect(server.hits(`/${code}/slow.tar.gz`)).toBe(1);
+    expect((await getJob({ dynamodb: storage.dynamodb, table: storage.jobsTable, ttlSeconds: 60, now: () => new Date() }, event.job_id ?? ''))?.state).toBe('succeeded');
+    expect(await expectInvariants(storage, code, 'default')).toHaveLength(1);
+  });
+
+  it('lets a retry take over a job whose worker died mid-run, once its lease has expired', async () => {
+    const code = uniqueCode();
+    const archive = await tarGzArchive(sampleEntries(code));
+    server.serve(`/${code}/a.tar.gz`, archive);
+    const event = eventFor(code, `/${code}/a.tar.gz`);
+    // The "dead" run: it took the job with a lease that has already run out, and never finished.
+    const jobs = { dynamodb: storage.dynamodb, table: storage.jobsTable, ttlSeconds: 60, now: () => new Date() };
+    expect((await acquireJob(jobs, event.job_id ?? '', event, 'dead-invocation', 1)).acquired).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+
+    const retried = await deliver(event);
+
+    expect(retried).toMatchObject({ state: 'succeeded', package: { sha256_signature: sha256Of(archive) } });
+    expect((await getJob(jobs, event.job_id ?? ''))?.attempts).toBe(2);
+    expect(await expectInvariants(storage, code, 'default')).toHaveLength(1);
+  });
+
+  it('leaves a job whose lease is still held alone', async () => {
+    const code = uniqueCode();
+    server.serve(`/${code}/a.tar.gz`, await tarGzArchive(sampleEntries(code)));
+    const event = eventFor(code, `/${code}/a.tar.gz`);
+    const jobs = { dynamodb: storage.dynamodb, table: storage.jobsTable, ttlSeconds: 60, now: () => new Date() };
+    await acquireJob(jobs, event.job_id ?? '', event, 'live-invocation', 60_000);
+
+    const duplicate = await deliver(event);
+
+    expect(duplicate).toEqual({ job_id: event.job_id, state: 'running' });
+    expect(server.hits(`/${code}/a.tar.gz`)).toBe(0);
+  });
+});
+
+describe('what Lambda retries', () => {
+  it('records a permanent failure and answers it, so Lambda does not retry', async () => {
+    const code = uniqueCode();
+    server.serve(`/${code}/page.html`, Buffer.from('<html>login</html>'));
+    const event = eventFor(code, `/${code}/page.html`);
+
+    const result = await deliver(event);
+
+    expect(result).toMatchObject({ state: 'failed', error: { code: 'INVALID_PACKAGE_FORMAT' } });
+    expect(await deliver(event)).toEqual(result);
+    expect(server.hits(`/${code}/page.html`)).toBe(1);
+  });
+
+  it('throws a transient failure of an asynchronous event back to Lambda, and a later delivery succeeds', async () => {
+    const code = uniqueCode();
+    const archive = await tarGzArchive(sampleEntries(code));
+    let calls = 0;
+    server.route(`/${code}/flaky.tar.gz`, (_req, res) => {
+      calls += 1;
+      if (calls === 1) res.writeHead(503).end('try later');
+      else res.writeHead(200, { 'content-length': archive.length }).end(archive);
+    });
+    const event = eventFor(code, `/${code}/flaky.tar.gz`);
+
+    await expect(deliver(event)).rejects.toMatchObject({ name: 'RetryableJobError', failure: { code: 'PACKAGE_DOWNLOAD_FAILED' } });
+    const retried = await deliver(event);
+
+    expect(retried).toMatchObject({ state: 'succeeded', package: { sha256_signature: sha256Of(archive) } });
+    expect(await expectInvariants(storage, code, 'default')).toHaveLength(1);
+  });
+
+  it('records the transient failure on the last attempt instead of throwing, so the job ends', async () => {
+    const code = uniqueCode();
+    server.route(`/${code}/down.tar.gz`, (_req, res) => res.writeHead(502).end());
+    const event = eventFor(code, `/${code}/down.tar.gz`);
+
+    await expect(deliver(event)).rejects.toMatchObject({ name: 'RetryableJobError' });
+    await expect(deliver(event)).rejects.toMatchObject({ name: 'RetryableJobError' });
+    const last = await deliver(event);
+
+    expect(last).toMatchObject({ state: 'failed', error: { code: 'PACKAGE_DOWNLOAD_FAILED' } });
+    expect(server.hits(`/${code}/down.tar.gz`)).toBe(3);
+    expect(await expectInvariants(storage, code, 'default')).toEqual([]);
+  });
+
+  it('answers a transient failure of a synchronous call instead of throwing: the client is waiting', async () => {
+    const code = uniqueCode();
+    server.route(`/${code}/down.tar.gz`, (_req, res) => res.writeHead(503).end());
+
+    const result = await deliver(eventFor(code, `/${code}/down.tar.gz`, { mode: 'sync' }));
+
+    expect(result).toMatchObject({ state: 'failed', error: { code: 'PACKAGE_DOWNLOAD_FAILED' } });
+  });
+});
