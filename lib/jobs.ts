@@ -219,3 +219,32 @@ export async function releaseJob(store: JobStore, jobId: string, owner: string):
     if (!isConditionFailure(error)) throw new StorageUnavailableError('DynamoDB', error);
   }
 }
+
+/**
+ * Opens a job that did not succeed for another round of deliveries (an operator re-submitting
+ * what reached the on-failure queue); false when the job has succeeded meanwhile.
+ */
+export async function reopenJob(store: JobStore, jobId: string): Promise<boolean> {
+  try {
+    await store.dynamodb.send(
+      new UpdateItemCommand({
+        TableName: store.table,
+        Key: { job_id: { S: jobId } },
+        UpdateExpression: 'SET #state = :pending, attempts = :zero, updated = :now, expires_at = :expires REMOVE lease_owner, lease_expires, #error',
+        ConditionExpression: 'attribute_not_exists(job_id) OR #state <> :succeeded',
+        ExpressionAttributeNames: { '#state': 'state', '#error': 'error' },
+        ExpressionAttributeValues: {
+          ':pending': { S: 'pending' },
+          ':succeeded': { S: 'succeeded' },
+          ':zero': { N: '0' },
+          ':now': { S: store.now().toISOString() },
+          ':expires': expiresAt(store),
+        },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw new StorageUnavailableError('DynamoDB', error);
+  }
+}
