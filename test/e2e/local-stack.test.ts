@@ -24,6 +24,10 @@ function originalDocsBody(packageUrl: string, version: string, allowOverwrite = 
     .replace('\r\n\r\nfalse\r\n', `\r\n\r\n${allowOverwrite}\r\n`);
 }
 
+// A short wait for the worker, so that a slow download turns into a 202 quickly.
+const SYNC_BUDGET_MS = 3000;
+const STACK_ENV = { SYNC_BUDGET_MS: String(SYNC_BUDGET_MS) };
+
 let stack: LocalStack;
 let server: ArchiveServer;
 let dataDir: string;
@@ -34,7 +38,7 @@ beforeAll(async () => {
   dataDir = mkdtempSync(path.join(tmpdir(), 'bkpaas-e2e-'));
   ports = await freePorts();
   server = await startArchiveServer();
-  stack = await startLocalStack({ dataDir, token, ports });
+  stack = await startLocalStack({ dataDir, token, ports, env: STACK_ENV });
 });
 
 afterAll(async () => {
@@ -223,6 +227,127 @@ describe('errors through the local API leave nothing behind', () => {
   });
 });
 
+async function followJob(location: string): Promise<Record<string, unknown>> {
+  const url = new URL(location, stack.baseUrl);
+  for (let i = 0; i < 100; i++) {
+    const response = await fetch(url, { headers: { 'X-BKAPI-AUTHORIZATION': JSON.stringify({ access_token: token }) } });
+    expect(response.status).toBe(200);
+    const job = (await response.json()) as Record<string, unknown>;
+    if (job.state === 'succeeded' || job.state === 'failed') return job;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`job at ${location} did not finish`);
+}
+
+describe('asynchronous mode and the job resource', () => {
+  it('answers 202 with a Location for Prefer: respond-async, and the job ends with the record a synchronous call returns', async () => {
+    const code = uniqueCode();
+    const archive = await tarGzArchive(sampleEntries(code));
+    server.serve(`/${code}/async.tar.gz`, archive);
+
+    const response = await post(code, originalDocsBody(server.url(`/${code}/async.tar.gz`), 'v1'), { Prefer: 'respond-async' });
+
+    expect(response.status).toBe(202);
+    const location = response.headers.get('location') ?? '';
+    expect(location).toMatch(/\/source_package\/link\/jobs\/[A-Za-z0-9_-]+\/$/);
+    expect(await response.json()).toMatchObject({ state: 'pending', location });
+    const job = await followJob(location);
+    expect(job).toMatchObject({ state: 'succeeded', package: { version: 'v1', sha256_signature: sha256Of(archive), package_size: String(archive.length) } });
+    const [record] = await expectInvariants(stack.storage, code, 'default');
+    expect(record?.sha256).toBe(sha256Of(archive));
+  });
+
+  it('turns a download slower than the budget into a 202, and the job completes', async () => {
+    const code = uniqueCode();
+    const archive = await tarGzArchive(sampleEntries(code));
+    server.route(`/${code}/slow.tar.gz`, (_req, res) => {
+      res.writeHead(200, { 'content-length': archive.length });
+      res.write(archive.subarray(0, 100));
+      setTimeout(() => res.end(archive.subarray(100)), SYNC_BUDGET_MS + 1500);
+    });
+
+    const response = await post(code, originalDocsBody(server.url(`/${code}/slow.tar.gz`), 'v1'));
+
+    expect(response.status).toBe(202);
+    const job = await followJob(response.headers.get('location') ?? '');
+    expect(job).toMatchObject({ state: 'succeeded', package: { sha256_signature: sha256Of(archive) } });
+    expect(server.hits(`/${code}/slow.tar.gz`)).toBe(1);
+    await expectInvariants(stack.storage, code, 'default');
+  });
+
+  it('replays the first answer for a repeated Idempotency-Key, and refuses the key for another request', async () => {
+    const code = uniqueCode();
+    server.serve(`/${code}/a.tar.gz`, await tarGzArchive(sampleEntries(code)));
+    const key = { 'Idempotency-Key': randomUUID() };
+    const first = await post(code, originalDocsBody(server.url(`/${code}/a.tar.gz`), 'v1'), key);
+
+    const again = await post(code, originalDocsBody(server.url(`/${code}/a.tar.gz`), 'v1'), key);
+    const other = await post(code, originalDocsBody(server.url(`/${code}/a.tar.gz`), 'v2'), key);
+
+    expect(first.status).toBe(200);
+    expect(again.status).toBe(200);
+    expect(await again.json()).toEqual(await first.json());
+    expect(other.status).toBe(400);
+    expect(server.hits(`/${code}/a.tar.gz`)).toBe(1);
+  });
+
+  it('answers 404 JOB_NOT_FOUND for a job of another module', async () => {
+    const code = uniqueCode();
+    server.serve(`/${code}/a.tar.gz`, await tarGzArchive(sampleEntries(code)));
+    const response = await post(code, originalDocsBody(server.url(`/${code}/a.tar.gz`), 'v1'), { Prefer: 'respond-async' });
+    const location = response.headers.get('location') ?? '';
+    await followJob(location);
+
+    const elsewhere = await fetch(new URL(location.replace('/modules/default/', '/modules/other/'), stack.baseUrl), {
+      headers: { 'X-BKAPI-AUTHORIZATION': JSON.stringify({ access_token: token }) },
+    });
+
+    expect(elsewhere.status).toBe(404);
+    expect(await elsewhere.json()).toMatchObject({ code: 'JOB_NOT_FOUND' });
+  });
+});
+
+describe('read endpoints through the local API', () => {
+  const auth = () => ({ 'X-BKAPI-AUTHORIZATION': JSON.stringify({ access_token: token }) });
+  const packagesUrl = (code: string, rest = '') => `${stack.baseUrl}/bkapps/applications/${code}/modules/default/source_package/${rest}`;
+
+  it('lists a module newest first across pages, serves a working download URL, and deletes record and object', async () => {
+    const code = uniqueCode();
+    const archives: Buffer[] = [];
+    for (const version of ['v1', 'v2', 'v3']) {
+      const archive = await tarGzArchive(sampleEntries(`${code}-${version}`));
+      archives.push(archive);
+      server.serve(`/${code}/${version}.tar.gz`, archive);
+      expect((await post(code, originalDocsBody(server.url(`/${code}/${version}.tar.gz`), version))).status).toBe(200);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const page = await fetch(`${packagesUrl(code)}?limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { headers: auth() });
+      expect(page.status).toBe(200);
+      const body = (await page.json()) as { results: { version: string }[]; next: string | null };
+      seen.push(...body.results.map((r) => r.version));
+      cursor = body.next;
+      pages += 1;
+    } while (cursor);
+    expect(seen).toEqual(['v3', 'v2', 'v1']);
+    expect(pages).toBe(2);
+
+    const one = await fetch(packagesUrl(code, 'v2/'), { headers: auth() });
+    expect(one.status).toBe(200);
+    const detail = (await one.json()) as { download_url: string };
+    expect(Buffer.from(await (await fetch(detail.download_url)).arrayBuffer())).toEqual(archives[1]);
+
+    const deleted = await fetch(packagesUrl(code, 'v2/'), { method: 'DELETE', headers: auth() });
+    expect(deleted.status).toBe(204);
+    expect((await expectInvariants(stack.storage, code, 'default')).map((r) => r.version).sort()).toEqual(['v1', 'v3']);
+    expect((await fetch(packagesUrl(code, 'v2/'), { headers: auth() })).status).toBe(404);
+  });
+});
+
 describe('restarting the local stack', () => {
   it('keeps records and objects across a stop and start', async () => {
     const code = uniqueCode();
@@ -231,7 +356,7 @@ describe('restarting the local stack', () => {
     expect((await post(code, originalDocsBody(server.url(`/${code}/keep.tar.gz`), 'v1'))).status).toBe(200);
 
     await stack.stop();
-    stack = await startLocalStack({ dataDir, token, ports });
+    stack = await startLocalStack({ dataDir, token, ports, env: STACK_ENV });
 
     const [record] = await expectInvariants(stack.storage, code, 'default');
     expect(await objectBytes(stack.storage, record?.object_key ?? '')).toEqual(archive);

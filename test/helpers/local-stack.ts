@@ -40,7 +40,12 @@ export async function freePorts(): Promise<LocalStackPorts> {
   return { api: await freePort(), lambda: await freePort(), dynamodb: await freePort(), s3: await freePort() };
 }
 
-export async function startLocalStack(options: { dataDir: string; token: string; ports: LocalStackPorts }): Promise<LocalStack> {
+export async function startLocalStack(options: {
+  dataDir: string;
+  token: string;
+  ports: LocalStackPorts;
+  env?: Record<string, string>;
+}): Promise<LocalStack> {
   const { ports } = options;
   // Each stack bundles into a folder of its own: two stacks sharing one would rewrite each
   // other's handler files while serverless-offline loads them.
@@ -59,6 +64,7 @@ export async function startLocalStack(options: { dataDir: string; token: string;
       LOCAL_ACCESS_TOKEN: options.token,
       LOG_LEVEL: 'warn',
       ESBUILD_WORK_FOLDER: workFolder,
+      ...options.env,
     },
   });
   let output = '';
