@@ -13,6 +13,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
 import { ensureResources, LOCAL_CREDENTIALS, startEmulators } from '../scripts/local-emulators';
+import { jobsTableSpec, versionsTableSpec } from '../scripts/local-tables';
 
 const MiB = 1024 * 1024;
 
@@ -44,7 +45,7 @@ async function main(): Promise<void> {
   const emulators = await startEmulators({ dataDir, dynamodbPort: 0, s3Port: 0 });
   const table = 'bench-versions';
   const bucket = 'bench-packages';
-  await ensureResources({ ...emulators, table, bucket });
+  await ensureResources({ ...emulators, tables: [versionsTableSpec(table), jobsTableSpec('bench-jobs')], bucket });
 
   const { chunk, count } = archiveChunks(sizeMiB * MiB);
   const expected = createHash('sha256');
@@ -77,6 +78,8 @@ async function main(): Promise<void> {
           STAGE: 'local',
           ALLOW_PRIVATE_URLS: 'true',
           VERSIONS_TABLE: table,
+          TOKENS_TABLE: 'unused',
+          JOBS_TABLE: 'bench-jobs',
           PACKAGES_BUCKET: bucket,
           FETCH_FUNCTION_NAME: 'unused',
           DYNAMODB_ENDPOINT: emulators.dynamodbEndpoint,
