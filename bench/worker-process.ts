@@ -1,12 +1,15 @@
 /**
  * One worker invocation in a process of its own, so its peak RSS and CPU time are the
- * worker's alone. Reads the event from argv, the configuration from the environment.
+ * worker's alone. Bundled like the Lambda (bench/harness/bundle.ts): a tiny entry calling
+ * createFetchHandler with the clients the handler module builds at cold start. Reads the
+ * event from argv, the configuration from the environment.
  */
 import { createFetchHandler } from '../handlers/fetch';
 import { createDynamoDbClient, createS3Client } from '../lib/aws-clients';
 import { loadConfig } from '../lib/config';
+import { measureJob, runMain } from './streaming/measure-job';
 
-async function main(): Promise<void> {
+runMain(async () => {
   const config = loadConfig();
   const handler = createFetchHandler({
     config,
@@ -14,24 +17,8 @@ async function main(): Promise<void> {
     dynamodb: createDynamoDbClient(config),
     now: () => new Date(),
   });
-  const started = process.hrtime.bigint();
-  const result = await handler(JSON.parse(process.argv[2] ?? '{}'), {
-    awsRequestId: 'bench',
-    getRemainingTimeInMillis: () => 900_000,
-  });
-  const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
-  const usage = process.resourceUsage();
-  process.stdout.write(
-    JSON.stringify({
-      result,
-      wall_ms: wallMs,
-      cpu_ms: (usage.userCPUTime + usage.systemCPUTime) / 1000,
-      max_rss_kib: usage.maxRSS,
-    }) + '\n',
-  );
-}
-
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exit(1);
+  const event: unknown = JSON.parse(process.argv[2] ?? '{}');
+  await measureJob(async () => ({
+    result: await handler(event, { awsRequestId: 'bench', getRemainingTimeInMillis: () => 900_000 }),
+  }));
 });

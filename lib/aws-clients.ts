@@ -18,7 +18,7 @@ export interface AwsClients {
 }
 
 export function createS3Client(config: ClientConfig): S3Client {
-  return new S3Client({
+  const s3 = new S3Client({
     region: config.region,
     ...(config.credentials ? { credentials: config.credentials } : {}),
     ...(config.endpoints.s3 ? { endpoint: config.endpoints.s3, forcePathStyle: true } : {}),
@@ -27,6 +27,17 @@ export function createS3Client(config: ClientConfig): S3Client {
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
   });
+  // SigV4 would hash every 8 MiB part again only to sign it; the stream already computes the
+  // archive's SHA-256, and TLS protects the bytes in transit. Saves about 2 s of CPU per GiB.
+  s3.middlewareStack.add(
+    (next) => async (args) => {
+      const request = args.request as { headers?: Record<string, string> };
+      if (request.headers) request.headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
+      return next(args);
+    },
+    { step: 'build', name: 'unsignedPayload' },
+  );
+  return s3;
 }
 
 export function createDynamoDbClient(config: ClientConfig): DynamoDBClient {

@@ -1,0 +1,73 @@
+/**
+ * The harness's two kinds of child process, both speaking one JSON line on stdout:
+ * a job prints its result as its last line and exits; a service prints its address once it
+ * is ready and runs until it is stopped.
+ */
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+
+export interface ChildOptions {
+  env: NodeJS.ProcessEnv;
+  cwd?: string;
+}
+
+/** Runs `node ...args` to its end and parses the last line it printed. */
+export function runJsonJob<T>(args: string[], options: ChildOptions): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => {
+      const last = stdout.trim().split('\n').pop() ?? '';
+      if (code !== 0) return reject(new Error(`node ${args[0] ?? ''} exited ${code}:\n${stderr || stdout}`.slice(0, 4000)));
+      try {
+        resolve(JSON.parse(last) as T);
+      } catch {
+        reject(new Error(`node ${args[0] ?? ''} printed no JSON result:\n${stdout}\n${stderr}`.slice(0, 4000)));
+      }
+    });
+  });
+}
+
+export interface ServiceChild<T> {
+  info: T;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+/** Starts `node ...args` and waits for the JSON line it prints when it is ready. */
+export function startJsonService<T>(args: string[], options: ChildOptions, readyTimeoutMs = 60_000): Promise<ServiceChild<T>> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<void>((done) => child.once('exit', () => done()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`node ${args.join(' ')} was not ready within ${readyTimeoutMs} ms:\n${stderr}`));
+    }, readyTimeoutMs);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`node ${args.join(' ')} exited (${code}) before it was ready:\n${stderr}`));
+    });
+    const lines = createInterface({ input: child.stdout });
+    lines.once('line', (line) => {
+      clearTimeout(timer);
+      child.stdout.resume();
+      resolve({
+        info: JSON.parse(line) as T,
+        pid: child.pid ?? -1,
+        async stop() {
+          if (child.exitCode !== null || child.signalCode !== null) return;
+          child.kill('SIGTERM');
+          const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+          await exited;
+          clearTimeout(killer);
+        },
+      });
+    });
+  });
+}

@@ -1,0 +1,18 @@
+/**
+ * The environment a handler module needs to load outside Lambda: dummy values like
+ * vitest.config.ts's (no AWS is reached). Stage `stag`, so the production paths run.
+ */
+export const HANDLER_ENV = {
+  STAGE: 'stag',
+  VERSIONS_TABLE: 'bench-versions',
+  TOKENS_TABLE: 'bench-tokens',
+  JOBS_TABLE: 'bench-jobs',
+  PACKAGES_BUCKET: 'bench-packages',
+  FETCH_FUNCTION_NAME: 'bench-fetch',
+  AWS_REGION: 'us-east-1',
+  AWS_ACCESS_KEY_ID: 'BENCH',
+  AWS_SECRET_ACCESS_KEY: 'BENCH',
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  AWS_NODEJS_CONNECTION_REUSE_ENABLED: '1',
+  LOG_LEVEL: 'warn',
+} as const;

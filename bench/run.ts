@@ -1,0 +1,76 @@
+/**
+ * `npm run bench` (tsx bench/run.ts): issue 6's benchmarks — streaming, request overhead,
+ * cold start, race and load — then a table on the console, bench/results.json and
+ * BENCHMARKS.md. `--smoke` (or BENCH_SMOKE=1) runs small sizes and few runs, writes to a
+ * temporary directory (BENCH_OUT_DIR to choose) and leaves the committed figures alone.
+ * `--skip-stack` (or BENCH_SKIP_STACK=1) leaves out the local-stack race.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { loadConfig } from '../lib/config';
+import { runColdStartBench } from './cold-start/cold-start-bench';
+import { consoleReport } from './harness/console-report';
+import { evaluateTargets } from './harness/evaluate-targets';
+import { HANDLER_ENV } from './harness/handler-env';
+import { describeMachine } from './harness/machine';
+import { markdownReport } from './harness/markdown-report';
+import { benchOptions } from './harness/options';
+import type { BenchResults } from './harness/results';
+import { runRaceBench } from './race/race-bench';
+import { runOverheadBench } from './request-overhead/overhead-bench';
+import { runStreamingBench } from './streaming/streaming-bench';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+const log = (line: string): void => console.log(line);
+
+/** The part and queue sizes the worker and the baselines will read from lib/config.ts. */
+function uploadSettings(): BenchResults['uploadSettings'] {
+  const config = loadConfig({
+    ...HANDLER_ENV,
+    UPLOAD_PART_BYTES: process.env.UPLOAD_PART_BYTES,
+    UPLOAD_QUEUE_SIZE: process.env.UPLOAD_QUEUE_SIZE,
+  });
+  return { partBytes: config.uploadPartBytes, queueSize: config.uploadQueueSize };
+}
+
+async function main(): Promise<void> {
+  const options = benchOptions(process.argv.slice(2), process.env);
+  const started = Date.now();
+  const flags = `${options.smoke ? ' --smoke' : ''}${options.race.concurrency === 0 ? ' --skip-stack' : ''}`;
+  log(`bench: ${options.smoke ? 'smoke' : 'full'} mode`);
+
+  log('1/4 streaming');
+  const streaming = await runStreamingBench({ ...options.streaming, log });
+  log('2/4 request overhead');
+  const requestOverhead = await runOverheadBench(options.requestOverhead);
+  log('3/4 cold start');
+  const coldStart = await runColdStartBench(options.coldStart);
+  log(options.race.concurrency > 0 ? '4/4 race and load' : '4/4 race and load: skipped');
+  const race = options.race.concurrency > 0 ? await runRaceBench({ ...options.race, log }) : undefined;
+
+  const results: BenchResults = {
+    generatedAt: new Date().toISOString(),
+    mode: options.smoke ? 'smoke' : 'full',
+    durationS: (Date.now() - started) / 1000,
+    machine: describeMachine(),
+    commands: ['npm ci', `npx tsx bench/run.ts${flags}    # npm run bench`, 'npx tsx bench/run.ts --smoke   # what CI runs'],
+    uploadSettings: uploadSettings(),
+    streaming,
+    requestOverhead,
+    coldStart,
+    race,
+    targets: evaluateTargets({ streaming, requestOverhead, coldStart, race }),
+  };
+
+  for (const file of [options.out.resultsJson, options.out.markdown]) mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(options.out.resultsJson, JSON.stringify(results, null, 2) + '\n');
+  writeFileSync(options.out.markdown, markdownReport(results));
+  log(consoleReport(results));
+  log(`\nwrote ${options.out.resultsJson} and ${options.out.markdown} (${results.durationS.toFixed(0)} s)`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,80 @@
+/**
+ * Child process: one baseline run, bundled and measured exactly like the worker.
+ *   floor   <url>          download + SHA-256, bytes go nowhere
+ *   s3      <file> <key>   upload a local file with the worker's Upload settings
+ *   classic <url>  <key>   download to a temporary file, hash it, then upload it
+ * Uploads go through lib/package-store.ts's uploadStream with lib/config.ts's settings,
+ * the same code and part/queue sizes the worker uses.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream, rmSync } from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { createS3Client } from '../../lib/aws-clients';
+import { loadConfig, type Config } from '../../lib/config';
+import { uploadStream } from '../../lib/package-store';
+import { measureJob, runMain } from './measure-job';
+
+function get(url: string): Promise<http.IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { agent: false }, (res) => {
+      if (res.statusCode !== 200) reject(new Error(`GET ${url} answered ${res.statusCode}`));
+      else resolve(res);
+    });
+    req.once('error', reject);
+  });
+}
+
+async function hashStream(body: Readable): Promise<{ sha256: string; bytes: number }> {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    hash.update(chunk);
+    bytes += chunk.length;
+  }
+  return { sha256: hash.digest('hex'), bytes };
+}
+
+interface Storage {
+  config: Config;
+  s3: S3Client;
+}
+
+function upload({ config, s3 }: Storage, file: string, key: string): Promise<void> {
+  const settings = { partBytes: config.uploadPartBytes, queueSize: config.uploadQueueSize };
+  return uploadStream(s3, config.packagesBucket, key, createReadStream(file), settings);
+}
+
+const jobs: Record<string, (args: string[], storage: Storage) => Promise<object>> = {
+  async floor([url = '']) {
+    return hashStream(await get(url));
+  },
+  async s3([file = '', key = ''], storage) {
+    await upload(storage, file, key);
+    return { key };
+  },
+  async classic([url = '', key = ''], storage) {
+    const file = path.join(process.env.BENCH_SCRATCH_DIR ?? '', `classic-${process.pid}.tar.gz`);
+    try {
+      await pipeline(await get(url), createWriteStream(file));
+      const hashed = await hashStream(createReadStream(file));
+      await upload(storage, file, key);
+      return { ...hashed, key };
+    } finally {
+      rmSync(file, { force: true });
+    }
+  },
+};
+
+runMain(async () => {
+  const [mode = '', ...args] = process.argv.slice(2);
+  const job = jobs[mode];
+  if (!job) throw new Error(`unknown baseline "${mode}"; use floor, s3 or classic`);
+  // Configuration and client construction are start-up, as for the worker: not measured.
+  const config = loadConfig();
+  const storage = { config, s3: createS3Client(config) };
+  await measureJob(() => job(args, storage));
+});
