@@ -1,4 +1,6 @@
 /** BENCHMARKS.md, regenerated from the results of one run of the harness. */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { sizeLabel } from './evaluate-targets';
 import {
   COLD_START_HEADER,
@@ -84,5 +86,15 @@ export function markdownReport(results: BenchResults): string {
       : 'Skipped in this run (BENCH_SKIP_STACK=1 or --skip-stack).',
     '',
     ...(results.race ? [markdownTable(RACE_HEADER, raceRows(results)), ''] : []),
+    tuningNotes(),
   ].join('\n');
+}
+
+/** The hand-kept history of tuning (bench/TUNING.md), so that regenerating keeps it. */
+function tuningNotes(): string {
+  try {
+    return readFileSync(path.join(__dirname, '..', 'TUNING.md'), 'utf8');
+  } catch {
+    return '';
+  }
 }
