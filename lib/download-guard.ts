@@ -45,10 +45,12 @@ export type Resolver = (hostname: string, callback: (error: Error | null, addres
 
 const systemResolver: Resolver = (hostname, callback) => dnsLookup(hostname, { all: true, verbatim: true }, callback);
 
-/** What tests may replace: name resolution, and the address policy itself. */
+/** What tests may replace: name resolution, the address policy, and the TLS trust store. */
 export interface Network {
   resolve?: Resolver;
   policy?: AddressPolicy;
+  /** Certificate authorities to trust instead of Node's bundled ones. */
+  ca?: string;
 }
 
 export async function openDownload(rawUrl: string, limits: DownloadLimits, network: Network = {}): Promise<Download> {
@@ -58,7 +60,7 @@ export async function openDownload(rawUrl: string, limits: DownloadLimits, netwo
   let url = original;
   for (let hop = 0; ; hop++) {
     checkUrl(url, original, policy, limits);
-    const response = await request(url, original, limits, policy, resolve);
+    const response = await request(url, original, limits, policy, resolve, network.ca);
     const status = response.statusCode ?? 0;
     if (status >= 300 && status < 400 && response.headers.location) {
       response.destroy();
@@ -149,6 +151,7 @@ function request(
   limits: DownloadLimits,
   policy: AddressPolicy,
   resolve: Resolver,
+  ca: string | undefined,
 ): Promise<IncomingMessage> {
   return new Promise((resolveResponse, reject) => {
     const remaining = limits.deadline - Date.now();
@@ -166,6 +169,7 @@ function request(
       auth,
       agent: false,
       lookup: guardedLookup(policy, resolve),
+      ...(ca === undefined ? {} : { ca }),
       headers: { 'user-agent': 'bkpaas-source-package-link/1', accept: '*/*', 'accept-encoding': 'identity' },
     });
 
