@@ -9,7 +9,7 @@ import { ServiceError, severityOf } from '../lib/errors';
 import { errorOf, parseFetchEvent, type FetchResult } from '../lib/fetch-contract';
 import { createLogger } from '../lib/logger';
 import type { RegisterDeps } from '../lib/register-package';
-import { RetryableJobError, runJob } from '../lib/run-job';
+import { JobBusyError, RetryableJobError, runJob } from '../lib/run-job';
 
 type FetchContext = Pick<Context, 'awsRequestId' | 'getRemainingTimeInMillis'>;
 
@@ -40,6 +40,7 @@ export function createFetchHandler(deps: Omit<RegisterDeps, 'log' | 'remainingTi
     } catch (error) {
       // Thrown on purpose (a transient failure of an asynchronous event) or unexpected: Lambda retries.
       if (error instanceof RetryableJobError) log.warn('job handed back for a retry', { code: error.failure.code, detail: error.failure.detail });
+      else if (error instanceof JobBusyError) log.warn('job busy elsewhere; delivery left for a retry');
       else log.error('job not finished', { error });
       throw error;
     }

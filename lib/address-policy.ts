@@ -5,7 +5,8 @@
  * Refused outside the local stage: loopback, private, shared (CGNAT), benchmarking, multicast,
  * reserved and unspecified ranges. IPv6 forms that carry an IPv4 address — mapped
  * (::ffff:a.b.c.d), NAT64 (64:ff9b::/96), 6to4 (2002::/16) and Teredo (2001::/32) — are judged
- * by the IPv4 address they carry. Parsing is ipaddr.js's, not regexes.
+ * by the IPv4 address they carry, as are the local-use NAT64 prefix (64:ff9b:1::/48) and the
+ * deprecated IPv4-compatible form (::a.b.c.d). Parsing is ipaddr.js's, not regexes.
  */
 import ipaddr from 'ipaddr.js';
 
@@ -35,6 +36,9 @@ const NOT_PUBLIC = cidrs([
 ]);
 
 const NAT64 = ipaddr.parseCIDR('64:ff9b::/96');
+const NAT64_LOCAL = ipaddr.parseCIDR('64:ff9b:1::/48');
+// Deprecated IPv4-compatible addresses (::a.b.c.d); :: and ::1 themselves are judged as IPv6.
+const IPV4_COMPATIBLE = ipaddr.parseCIDR('::/96');
 const SIX_TO_FOUR = ipaddr.parseCIDR('2002::/16');
 const TEREDO = ipaddr.parseCIDR('2001::/32');
 
@@ -50,7 +54,7 @@ function ipv4FromBytes(bytes: number[]): ipaddr.IPv4 {
 export function embeddedIpv4(address: ipaddr.IPv6): ipaddr.IPv4[] {
   const bytes = address.toByteArray();
   if (address.isIPv4MappedAddress()) return [address.toIPv4Address()];
-  if (address.match(NAT64)) return [ipv4FromBytes(bytes.slice(12))];
+  if (address.match(NAT64) || address.match(NAT64_LOCAL) || address.match(IPV4_COMPATIBLE)) return [ipv4FromBytes(bytes.slice(12))];
   if (address.match(SIX_TO_FOUR)) return [ipv4FromBytes(bytes.slice(2, 6))];
   if (address.match(TEREDO)) {
     // Teredo: the server's IPv4 in bits 32-63, the client's (bit-inverted) in the last 32.

@@ -7,6 +7,8 @@ import { ValidationError } from './errors';
 
 export interface ApiRequest {
   requestId: string;
+  /** This Lambda invocation's id: unique even when a console test event is sent twice. */
+  invocationId: string;
   /** Upper-case HTTP method; empty when the event names none (a console test event built by hand). */
   method: string;
   /**
@@ -135,6 +137,7 @@ export function adaptApiEvent(event: ApiEventLike, fallbackRequestId: string): A
   const requestId = typeof context.requestId === 'string' && context.requestId ? context.requestId : fallbackRequestId;
   return {
     requestId,
+    invocationId: fallbackRequestId,
     method: methodOf(event, context),
     headers: lowerCaseHeaders(event),
     body: decodeBody(event),

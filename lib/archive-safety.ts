@@ -99,7 +99,7 @@ interface Link {
 export class EntryRules {
   private entryCount = 0;
   private uncompressedBytes = 0;
-  /** Symbolic links by their normalised path (`a/b`), as extraction would leave them: the last entry at a path wins. */
+  /** Symbolic links by their normalised path (`a/b`); no later entry may take a link's path. */
   private readonly symlinks = new Map<string, Link>();
   private readonly symlinkTargets = new Map<string, string>();
   private readonly hardlinks: Link[] = [];
@@ -132,8 +132,11 @@ export class EntryRules {
     }
 
     const key = segments.join('/');
-    this.symlinks.delete(key);
-    this.symlinkTargets.delete(key);
+    // Extractors disagree on what a later entry does to an existing link (Python's tarfile keeps a
+    // link where a directory comes next), so a link may not be redefined or replaced at all.
+    if (this.symlinkTargets.has(key)) {
+      throw new InvalidPackageFormatError(`Entry ${quote(entry.name)} replaces the symbolic link at the same path.`);
+    }
     if (entry.kind !== 'symlink' && entry.kind !== 'hardlink') return;
 
     const link: Link = { name: entry.name, segments, kind: entry.kind, target: entry.linkTarget ?? '' };

@@ -122,8 +122,10 @@ function parseJson(body: Buffer): FormFields {
   let parsed: unknown;
   try {
     parsed = JSON.parse(body.toString('utf8'));
-  } catch (error) {
-    throw new ValidationError('The JSON body is malformed.', undefined, error);
+  } catch {
+    // Not the parser's message as the cause: V8 quotes the body around the error, and the body
+    // may hold a URL's credentials, which must never reach the log.
+    throw new ValidationError('The JSON body is malformed.');
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new ValidationError('The JSON body must be an object.');

@@ -9,6 +9,7 @@
  */
 import {
   ConditionalCheckFailedException,
+  DeleteItemCommand,
   GetItemCommand,
   PutItemCommand,
   UpdateItemCommand,
@@ -224,6 +225,26 @@ export async function releaseJob(store: JobStore, jobId: string, owner: string):
  * Opens a job that did not succeed for another round of deliveries (an operator re-submitting
  * what reached the on-failure queue); false when the job has succeeded meanwhile.
  */
+/**
+ * Forgets a job that never reached a worker (its invocation failed) or that failed transiently,
+ * so the same Idempotency-Key starts it afresh; only a pending or failed job is removed.
+ */
+export async function discardJob(store: JobStore, jobId: string): Promise<void> {
+  try {
+    await store.dynamodb.send(
+      new DeleteItemCommand({
+        TableName: store.table,
+        Key: { job_id: { S: jobId } },
+        ConditionExpression: '#state IN (:pending, :failed)',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: { ':pending': { S: 'pending' }, ':failed': { S: 'failed' } },
+      }),
+    );
+  } catch (error) {
+    if (!isConditionFailure(error)) throw new StorageUnavailableError('DynamoDB', error);
+  }
+}
+
 export async function reopenJob(store: JobStore, jobId: string): Promise<boolean> {
   try {
     await store.dynamodb.send(
@@ -231,11 +252,15 @@ export async function reopenJob(store: JobStore, jobId: string): Promise<boolean
         TableName: store.table,
         Key: { job_id: { S: jobId } },
         UpdateExpression: 'SET #state = :pending, attempts = :zero, updated = :now, expires_at = :expires REMOVE lease_owner, lease_expires, #error',
-        ConditionExpression: 'attribute_not_exists(job_id) OR #state <> :succeeded',
+        // Not a job that succeeded, nor one still running under a live lease (two runs on one key).
+        ConditionExpression:
+          'attribute_not_exists(job_id) OR (#state <> :succeeded AND NOT (#state = :running AND lease_expires > :nowMs))',
         ExpressionAttributeNames: { '#state': 'state', '#error': 'error' },
         ExpressionAttributeValues: {
           ':pending': { S: 'pending' },
           ':succeeded': { S: 'succeeded' },
+          ':running': { S: 'running' },
+          ':nowMs': { N: String(store.now().getTime()) },
           ':zero': { N: '0' },
           ':now': { S: store.now().toISOString() },
           ':expires': expiresAt(store),

@@ -13,7 +13,7 @@ import { PackageAlreadyExistsError, PayloadTooLargeError, ValidationError } from
 import { jobView, toFetchEvent, type JobView } from './fetch-contract';
 import { invokeFetch } from './fetch-invoker';
 import { parseForm } from './form-parser';
-import { createJob, getJob, type Job, type JobStore } from './jobs';
+import { createJob, discardJob, getJob, type Job, type JobStore } from './jobs';
 import { validateLinkRequest, type LinkRequest } from './link-request';
 import type { Logger } from './logger';
 import { redactUrl } from './logger';
@@ -52,13 +52,19 @@ export async function linkUpload(request: ApiRequest, deps: LinkDeps): Promise<L
 
   const jobs: JobStore = { dynamodb: deps.dynamodb, table: config.jobsTable, ttlSeconds: config.jobTtlSeconds, now: deps.now };
   const key = idempotencyKeyOf(request);
-  const jobId = key ? `idem-${sha256Hex(`${caller.principal}\n${key}`).slice(0, 40)}` : request.requestId.replace(/[^A-Za-z0-9_-]/g, '_');
+  // Without a key, the invocation's id: a console test event replays its fixed API Gateway request id.
+  const jobId = key ? `idem-${sha256Hex(`${caller.principal}\n${key}`).slice(0, 40)}` : request.invocationId.replace(/[^A-Za-z0-9_-]/g, '_');
   const fingerprint = fingerprintOf(link);
   const jobPath = jobPathFor(request, link, jobId);
 
-  // A request repeated under the same Idempotency-Key gets the first one's job, even after it succeeded.
+  // A request repeated under the same Idempotency-Key gets the first one's job, even after it
+  // succeeded — unless that one failed in a way the contract calls safe to retry: then it runs again.
   const earlier = key ? await getJob(jobs, jobId) : undefined;
-  if (earlier) return { view: replay(earlier, fingerprint), jobPath };
+  if (earlier && !failedTransiently(earlier)) return { view: replay(earlier, fingerprint), jobPath };
+  if (earlier) {
+    replay(earlier, fingerprint);
+    await discardJob(jobs, jobId);
+  }
 
   if (!link.allowOverwrite && (await getVersion(deps.dynamodb, config.versionsTable, link))) {
     throw new PackageAlreadyExistsError(link.version);
@@ -70,7 +76,14 @@ export async function linkUpload(request: ApiRequest, deps: LinkDeps): Promise<L
   if (!job.created) return { view: replay(job.job, fingerprint), jobPath };
 
   const budget = Math.min(config.syncBudgetMs, deps.remainingTimeMs() - ANSWER_MARGIN_MS);
-  const view = await invokeFetch(deps.lambda, config.fetchFunctionName, event, budget);
+  let view: JobView;
+  try {
+    view = await invokeFetch(deps.lambda, config.fetchFunctionName, event, budget);
+  } catch (error) {
+    // The worker never got the job: forget it, so a retry under the same key is not a stuck replay.
+    await discardJob(jobs, jobId).catch(() => undefined);
+    throw error;
+  }
   log.info('link upload answered', { job_id: jobId, mode, state: view.state });
   return { view, jobPath };
 }
@@ -86,6 +99,10 @@ function idempotencyKeyOf(request: ApiRequest): string | undefined {
 
 function fingerprintOf(link: LinkRequest): string {
   return sha256Hex(JSON.stringify([link.code, link.module, link.version, link.packageUrl, link.allowOverwrite, link.sha256 ?? '']));
+}
+
+function failedTransiently(job: Job): boolean {
+  return job.state === 'failed' && (job.error?.code === 'STORAGE_UNAVAILABLE' || job.error?.code === 'PACKAGE_DOWNLOAD_TIMEOUT');
 }
 
 function replay(job: Job, fingerprint: string): JobView {

@@ -8,7 +8,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { pipeline } from 'node:stream/promises';
 import type { Config } from './config';
 import type { Readable } from 'node:stream';
-import { asDownloadError, openDownload, type Network } from './download-guard';
+import { asDownloadError, openDownload, type Download, type Network } from './download-guard';
 import { ChecksumMismatchError, PackageAlreadyExistsError, StorageUnavailableError } from './errors';
 import type { Logger } from './logger';
 import { PackageInspector, type InspectionResult } from './package-inspector';
@@ -42,32 +42,37 @@ export async function registerPackage(request: RegisterRequest, deps: RegisterDe
   const key = { code: request.code, module: request.module, version: request.version };
 
   const existing = await getVersion(deps.dynamodb, config.versionsTable, key);
-  if (existing && !request.allowOverwrite) {
-    // The same request seen again (a retried event) gets its recorded outcome, without a download.
-    if (existing.requestId === request.requestId) return existing;
-    throw new PackageAlreadyExistsError(request.version);
-  }
-
-  const deadline =
-    Date.now() + Math.min(config.totalTimeoutMs, Math.max(0, deps.remainingTimeMs() - config.cleanupMarginMs));
-  const download = await openDownload(
-    request.packageUrl,
-    {
-      allowPrivate: config.allowPrivateUrls,
-      allowedHosts: config.allowedHosts,
-      deniedHosts: config.deniedHosts,
-      maxBytes: config.maxPackageBytes,
-      connectTimeoutMs: config.connectTimeoutMs,
-      idleTimeoutMs: config.idleTimeoutMs,
-      deadline,
-    },
-    deps.network,
-  );
+  // The same job seen again (a retried event) gets its recorded outcome without a download —
+  // also when overwriting: another upload would land on the object its own record points to.
+  if (existing?.requestId === request.requestId) return existing;
+  if (existing && !request.allowOverwrite) throw new PackageAlreadyExistsError(request.version);
 
   const objectKey = objectKeyFor(request.code, request.module, request.version, request.requestId);
   const limits = { maxEntries: config.maxArchiveEntries, maxUncompressedBytes: config.maxUncompressedBytes };
-  const inspector = new PackageInspector(config.maxPackageBytes, download.contentLength, limits);
-  const inspected = await streamToS3(download.body, inspector, objectKey, deps);
+  let download: Download;
+  let inspected: InspectionResult;
+  try {
+    download = await openDownload(
+      request.packageUrl,
+      {
+        allowPrivate: config.allowPrivateUrls,
+        allowedHosts: config.allowedHosts,
+        deniedHosts: config.deniedHosts,
+        maxBytes: config.maxPackageBytes,
+        connectTimeoutMs: config.connectTimeoutMs,
+        idleTimeoutMs: config.idleTimeoutMs,
+        deadline: Date.now() + Math.min(config.totalTimeoutMs, Math.max(0, deps.remainingTimeMs() - config.cleanupMarginMs)),
+      },
+      deps.network,
+    );
+    const inspector = new PackageInspector(config.maxPackageBytes, download.contentLength, limits);
+    inspected = await streamToS3(download.body, inspector, objectKey, deps);
+  } catch (error) {
+    // An earlier attempt of this job that crashed after its upload left an object at this key;
+    // no record points to it (checked above), so it goes with this failure.
+    await deleteObjectQuietly(deps.s3, config.packagesBucket, objectKey, log);
+    throw error;
+  }
   log.info('package uploaded', { object_key: objectKey, package_size: inspected.size, format: inspected.format });
 
   let stored: Awaited<ReturnType<typeof writeVersion>>;

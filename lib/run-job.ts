@@ -26,6 +26,19 @@ export class RetryableJobError extends Error {
   }
 }
 
+/**
+ * An asynchronous delivery found its job held by another invocation. Thrown, not answered: if
+ * that holder crashed, answering would count as success and the job would never finish; thrown,
+ * Lambda delivers again later (by then the job has finished or its lease has run out), and after
+ * the last retry the event reaches the on-failure queue.
+ */
+export class JobBusyError extends Error {
+  constructor(readonly jobId: string) {
+    super(`Job ${jobId} is running in another invocation; leaving this delivery to Lambda's retries.`);
+    this.name = 'JobBusyError';
+  }
+}
+
 export async function runJob(request: WorkerRequest, deps: RunJobDeps): Promise<JobView> {
   const { log } = deps;
   // The lease lasts as long as this invocation can: past that, a crashed run may be taken over.
@@ -33,6 +46,7 @@ export async function runJob(request: WorkerRequest, deps: RunJobDeps): Promise<
   const taken = await acquireJob(deps.jobs, request.jobId, request.event, deps.invocationId, leaseMs);
   if (!taken.acquired) {
     log.info('job already handled', { job_id: request.jobId, state: taken.job.state });
+    if (request.mode === 'async' && taken.job.state === 'running') throw new JobBusyError(request.jobId);
     return jobView(taken.job);
   }
   const attempt = taken.job.attempts;

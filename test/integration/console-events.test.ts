@@ -13,6 +13,7 @@ import { createFetchHandler } from '../../handlers/fetch';
 import { createLinkHandler } from '../../handlers/link';
 import { ALL_APPS, createToken } from '../../lib/token-store';
 import { startArchiveServer, type ArchiveServer } from '../helpers/archive-server';
+import { inProcessLambda } from '../helpers/in-process-lambda';
 import { sampleEntries, sha256Of, tarGzArchive } from '../helpers/archives';
 import { expectInvariants, startTestStorage, type TestStorage } from '../helpers/storage';
 
@@ -60,13 +61,7 @@ function fetchHandler() {
 }
 
 function linkHandler() {
-  const worker = fetchHandler();
-  const lambda = {
-    send: async (command: { input: { Payload?: Uint8Array } }) => {
-      const event = JSON.parse(new TextDecoder().decode(command.input.Payload)) as unknown;
-      return { Payload: new TextEncoder().encode(JSON.stringify(await worker(event, context()))) };
-    },
-  } as never;
+  const lambda = inProcessLambda(fetchHandler()).client;
   return createLinkHandler({ config: storage.config({ STAGE: 'stag', ALLOW_PRIVATE_URLS: 'false' }), dynamodb: storage.dynamodb, lambda, now: () => new Date() });
 }
 
@@ -101,5 +96,20 @@ describe('sample events for the fetch function', () => {
     expect(second).toEqual(first);
     expect(server.hits('/app.tar.gz') - before).toBe(1);
     await expectInvariants(storage, 'sundy820', 'default');
+  });
+});
+
+describe('a sample event sent again', () => {
+  it('is a new request each time, though its API Gateway request id is fixed', async () => {
+    const event = sampleEvent('link-http-api.json') as { body: string };
+    const once = { ...event, body: event.body.replace('version=v2', 'version=v7') };
+    const again = { ...event, body: event.body.replace('version=v2', 'version=v8') };
+
+    const first = await linkHandler()(once as never, context());
+    const second = await linkHandler()(again as never, context());
+
+    expect(first.statusCode).toBe(200);
+    expect(second.statusCode).toBe(200);
+    expect(JSON.parse(second.body)).toMatchObject({ version: 'v8' });
   });
 });

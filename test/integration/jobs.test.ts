@@ -7,7 +7,10 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFetchHandler } from '../../handlers/fetch';
 import type { FetchEvent } from '../../lib/fetch-contract';
+import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { acquireJob, getJob } from '../../lib/jobs';
+import { objectKeyFor } from '../../lib/package-store';
 import { startArchiveServer, type ArchiveServer } from '../helpers/archive-server';
 import { sampleEntries, sha256Of, tarGzArchive } from '../helpers/archives';
 import { expectInvariants, startTestStorage, type TestStorage } from '../helpers/storage';
@@ -34,6 +37,10 @@ const deliver = (event: FetchEvent, env?: Record<string, string>) =>
 function eventFor(code: string, path: string, overrides: Partial<FetchEvent> = {}): FetchEvent {
   const jobId = `job-${randomUUID()}`;
   return { job_id: jobId, request_id: jobId, code, module: 'default', version: 'v1', allow_overwrite: false, package_url: server.url(path), mode: 'async', ...overrides };
+}
+
+function jobsStore() {
+  return { dynamodb: storage.dynamodb, table: storage.jobsTable, ttlSeconds: 60, now: () => new Date() };
 }
 
 function uniqueCode(): string {
@@ -65,10 +72,13 @@ describe('duplicated and overlapping deliveries', () => {
     });
     const event = eventFor(code, `/${code}/slow.tar.gz`);
 
-    const [one, two] = await Promise.all([deliver(event), deliver(event)]);
+    const [one, two] = await Promise.allSettled([deliver(event), deliver(event)]);
 
-    expect([one.state, two.state].sort()).toEqual(['running', 'succeeded']);
+    // One runs; the other is handed back to Lambda (thrown), to find the outcome on a later delivery.
+    const outcomes = [one, two].map((o) => (o.status === 'fulfilled' ? o.value.state : (o.reason as Error).name)).sort();
+    expect(outcomes).toEqual(['JobBusyError', 'succeeded']);
     expect(server.hits(`/${code}/slow.tar.gz`)).toBe(1);
+    expect(await deliver(event)).toMatchObject({ state: 'succeeded' });
     expect((await getJob({ dynamodb: storage.dynamodb, table: storage.jobsTable, ttlSeconds: 60, now: () => new Date() }, event.job_id ?? ''))?.state).toBe('succeeded');
     expect(await expectInvariants(storage, code, 'default')).toHaveLength(1);
   });
@@ -90,17 +100,58 @@ describe('duplicated and overlapping deliveries', () => {
     expect(await expectInvariants(storage, code, 'default')).toHaveLength(1);
   });
 
-  it('leaves a job whose lease is still held alone', async () => {
+  it('leaves a job whose lease is still held alone, and throws an asynchronous delivery back so it is not lost', async () => {
     const code = uniqueCode();
     server.serve(`/${code}/a.tar.gz`, await tarGzArchive(sampleEntries(code)));
     const event = eventFor(code, `/${code}/a.tar.gz`);
     const jobs = { dynamodb: storage.dynamodb, table: storage.jobsTable, ttlSeconds: 60, now: () => new Date() };
     await acquireJob(jobs, event.job_id ?? '', event, 'live-invocation', 60_000);
 
-    const duplicate = await deliver(event);
+    const asyncDuplicate = deliver(event);
+    const syncDuplicate = await deliver({ ...event, mode: 'sync' });
 
-    expect(duplicate).toEqual({ job_id: event.job_id, state: 'running' });
+    await expect(asyncDuplicate).rejects.toMatchObject({ name: 'JobBusyError' });
+    expect(syncDuplicate).toEqual({ job_id: event.job_id, state: 'running' });
     expect(server.hits(`/${code}/a.tar.gz`)).toBe(0);
+  });
+
+  it('answers a retried overwrite event from its record, without uploading over its own object', async () => {
+    const code = uniqueCode();
+    const first = await tarGzArchive(sampleEntries(code));
+    server.serve(`/${code}/a.tar.gz`, first);
+    const event = eventFor(code, `/${code}/a.tar.gz`, { allow_overwrite: true, mode: 'sync' });
+    expect(await deliver(event)).toMatchObject({ state: 'succeeded' });
+    // As if finishing the job had failed after the version write, and the event came again.
+    await jobsStore().dynamodb.send(
+      new UpdateItemCommand({
+        TableName: storage.jobsTable,
+        Key: { job_id: { S: event.job_id ?? '' } },
+        UpdateExpression: 'SET #state = :pending',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: { ':pending': { S: 'pending' } },
+      }),
+    );
+    server.serve(`/${code}/a.tar.gz`, await tarGzArchive(sampleEntries(`${code}-changed`)));
+
+    const again = await deliver(event);
+
+    expect(again).toMatchObject({ state: 'succeeded', package: { sha256_signature: sha256Of(first) } });
+    expect(server.hits(`/${code}/a.tar.gz`)).toBe(1);
+    expect(await expectInvariants(storage, code, 'default')).toHaveLength(1);
+  });
+
+  it('removes what a crashed attempt uploaded when the retry fails before writing a record', async () => {
+    const code = uniqueCode();
+    const event = eventFor(code, `/${code}/gone.tar.gz`, { mode: 'sync' });
+    // The crashed attempt: its upload completed at the job's key, then nothing.
+    await storage.s3.send(
+      new PutObjectCommand({ Bucket: storage.bucket, Key: objectKeyFor(code, 'default', 'v1', event.job_id ?? ''), Body: Buffer.from('partial') }),
+    );
+
+    const retried = await deliver(event);
+
+    expect(retried).toMatchObject({ state: 'failed', error: { code: 'PACKAGE_DOWNLOAD_FAILED' } });
+    expect(await expectInvariants(storage, code, 'default')).toEqual([]);
   });
 });
 

@@ -4,6 +4,7 @@
  * rejection (vitest fails the run on one). Tokens and versions are checked against the DynamoDB
  * emulator; the worker is a stub that answers success, because no archive is involved here.
  */
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
@@ -94,10 +95,10 @@ describe('malformed requests', () => {
           body: base64 ? Buffer.from(body + (padding ? ' '.repeat(3000) : ''), 'utf8').toString('base64') : body,
           isBase64Encoded: base64,
           pathParameters: { code, module_name: 'default' },
-          requestContext: { requestId: 'fuzz' },
+          requestContext: { requestId: randomUUID() },
         };
 
-        const response = await link(event, { awsRequestId: 'fuzz', getRemainingTimeInMillis: () => 10_000 });
+        const response = await link(event, { awsRequestId: randomUUID(), getRemainingTimeInMillis: () => 10_000 });
 
         expect(DOCUMENTED).toContain(response.statusCode);
         const answer = JSON.parse(response.body) as { code?: string; detail?: string };

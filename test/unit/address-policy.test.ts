@@ -64,6 +64,18 @@ describe('addressPolicy', () => {
     expect(refusals).toEqual([undefined, undefined]);
   });
 
+  it('judges local-use NAT64 and deprecated IPv4-compatible addresses by the IPv4 they carry', () => {
+    // Act
+    const refusals = ['64:ff9b:1::a9fe:a9fe', '::a9fe:a9fe', '::7f00:1', '::a00:1'].map((address) => strict.refusal(address));
+
+    // Assess
+    expect(refusals[0]).toMatch(/link-local/);
+    expect(refusals[1]).toMatch(/link-local/);
+    expect(refusals[2]).toMatch(/loopback, private or reserved/);
+    expect(refusals[3]).toMatch(/loopback, private or reserved/);
+    expect(strict.refusal('::808:808')).toBeUndefined();
+  });
+
   it('refuses what is not an IP address at all', () => {
     // Act
     const refusals = [strict.refusal('localhost'), local.refusal('example.com'), strict.refusal('')];

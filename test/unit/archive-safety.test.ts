@@ -122,6 +122,19 @@ describe.each(['tar.gz', 'tar'] as const)('TarListing (%s)', (format) => {
     );
   });
 
+  it('refuses an entry that takes the path of an earlier symbolic link (extractors disagree on what it does)', async () => {
+    // a -> b/.. is inside when added; b -> . makes it escape; Python's tarfile keeps the link
+    // "a" when the directory "a/" comes, and writes a/escaped.txt outside the root.
+    const bytes = await archiveOf(format, [
+      { name: 'a', type: 'symlink', linkname: 'b/..' },
+      { name: 'b', type: 'symlink', linkname: '.' },
+      { name: 'a/', type: 'directory' },
+      { name: 'a/escaped.txt', content: 'x' },
+    ]);
+
+    await expect(listTar(format, bytes)).rejects.toMatchObject(refusal('replaces the symbolic link'));
+  });
+
   it('refuses a symbolic link to an absolute path', async () => {
     const bytes = await archiveOf(format, [{ name: 'app/passwd', type: 'symlink', linkname: '/etc/passwd' }]);
 
