@@ -1,10 +1,8 @@
 /**
- * What the local stack holds for one application module: its version records and its package
- * objects. (test/helpers/storage.ts has the same reads, but it imports vitest's `expect`.)
+ * What the local stack holds for one application module: its version records' object keys and
+ * its package objects (the reads the tests' invariant checks use).
  */
-import { QueryCommand } from '@aws-sdk/client-dynamodb';
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import type { StorageView } from '../../test/helpers/storage';
+import { objectKeysOf, recordsOf, type StorageView } from '../../test/helpers/storage-reads';
 
 export interface ModuleContents {
   recordObjectKeys: string[];
@@ -12,19 +10,6 @@ export interface ModuleContents {
 }
 
 export async function moduleContents(storage: StorageView, code: string, module: string): Promise<ModuleContents> {
-  const { Items = [] } = await storage.dynamodb.send(
-    new QueryCommand({
-      TableName: storage.table,
-      KeyConditionExpression: 'module_key = :k',
-      ExpressionAttributeValues: { ':k': { S: `${code}/${module}` } },
-      ConsistentRead: true,
-    }),
-  );
-  const { Contents = [] } = await storage.s3.send(
-    new ListObjectsV2Command({ Bucket: storage.bucket, Prefix: `packages/${code}/${module}/` }),
-  );
-  return {
-    recordObjectKeys: Items.map((item) => item.object_key?.S ?? '').sort(),
-    objectKeys: Contents.map((object) => object.Key ?? '').sort(),
-  };
+  const [records, objectKeys] = await Promise.all([recordsOf(storage, code, module), objectKeysOf(storage, code, module)]);
+  return { recordObjectKeys: records.map((record) => record.object_key).sort(), objectKeys };
 }

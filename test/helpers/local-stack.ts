@@ -8,7 +8,7 @@ import { rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { localClients } from '../../scripts/local-emulators';
-import type { StorageView } from './storage';
+import type { StorageView } from './storage-reads';
 
 const root = path.resolve(__dirname, '../..');
 

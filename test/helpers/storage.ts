@@ -2,13 +2,8 @@
  * The DynamoDB and S3 emulators for one test file, with a table and bucket of its own, and the
  * checks of DESIGN §3's invariants over what they hold.
  */
-import { QueryCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import {
-  GetObjectCommand,
-  ListMultipartUploadsCommand,
-  ListObjectsV2Command,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +13,9 @@ import { loadConfig, type Config } from '../../lib/config';
 import { ensureResources, localClients, startEmulators, type Emulators } from '../../scripts/local-emulators';
 import { jobsTableSpec, tokensTableSpec, versionsTableSpec } from '../../scripts/local-tables';
 import { sha256Of } from './archives';
+import { multipartUploadsInProgress, objectBytes, objectKeysOf, recordsOf, type StorageView, type StoredRecord } from './storage-reads';
+
+export { multipartUploadsInProgress, objectBytes, objectKeysOf, recordsOf, type StorageView, type StoredRecord };
 
 export interface TestStorage {
   emulators: Emulators;
@@ -76,57 +74,6 @@ export async function startTestStorage(): Promise<TestStorage> {
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
-}
-
-/** What the invariant checks read: any table and bucket, the test's own or the local stack's. */
-export type StorageView = Pick<TestStorage, 's3' | 'dynamodb' | 'table' | 'tokensTable' | 'jobsTable' | 'bucket'>;
-
-export interface StoredRecord {
-  version: string;
-  package_size: number;
-  sha256: string;
-  object_key: string;
-  created: string;
-  updated: string;
-  operator: string;
-}
-
-export async function recordsOf(storage: StorageView, code: string, module: string): Promise<StoredRecord[]> {
-  const { Items = [] } = await storage.dynamodb.send(
-    new QueryCommand({
-      TableName: storage.table,
-      KeyConditionExpression: 'module_key = :k',
-      ExpressionAttributeValues: { ':k': { S: `${code}/${module}` } },
-      ConsistentRead: true,
-    }),
-  );
-  return Items.map((item) => ({
-    version: item.version?.S ?? '',
-    package_size: Number(item.package_size?.N),
-    sha256: item.sha256?.S ?? '',
-    object_key: item.object_key?.S ?? '',
-    created: item.created?.S ?? '',
-    updated: item.updated?.S ?? '',
-    operator: item.operator?.S ?? '',
-  }));
-}
-
-export async function objectKeysOf(storage: StorageView, code: string, module: string): Promise<string[]> {
-  const { Contents = [] } = await storage.s3.send(
-    new ListObjectsV2Command({ Bucket: storage.bucket, Prefix: `packages/${code}/${module}/` }),
-  );
-  return Contents.map((object) => object.Key ?? '').sort();
-}
-
-export async function objectBytes(storage: StorageView, key: string): Promise<Buffer> {
-  const { Body } = await storage.s3.send(new GetObjectCommand({ Bucket: storage.bucket, Key: key }));
-  if (!Body) throw new Error(`no body for ${key}`);
-  return Buffer.from(await Body.transformToByteArray());
-}
-
-export async function multipartUploadsInProgress(storage: StorageView): Promise<number> {
-  const { Uploads = [] } = await storage.s3.send(new ListMultipartUploadsCommand({ Bucket: storage.bucket }));
-  return Uploads.length;
 }
 
 /**
