@@ -38,10 +38,21 @@ export interface ServiceChild<T> {
   stop(): Promise<void>;
 }
 
+/**
+ * For a service child: exit when the harness does, however it ends (its stdin, a pipe from the
+ * harness, closes then). Without it a harness killed by a signal left its servers running.
+ */
+export function exitWithParent(): void {
+  process.stdin.on('close', () => process.exit(0));
+  process.stdin.on('end', () => process.exit(0));
+  process.stdin.resume();
+}
+
 /** Starts `node ...args` and waits for the JSON line it prints when it is ready. */
 export function startJsonService<T>(args: string[], options: ChildOptions, readyTimeoutMs = 60_000): Promise<ServiceChild<T>> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // stdin is a pipe the child watches (exitWithParent): it closes when this process ends.
+    const child = spawn(process.execPath, args, { cwd: options.cwd, env: options.env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const exited = new Promise<void>((done) => child.once('exit', () => done()));

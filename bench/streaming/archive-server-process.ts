@@ -8,6 +8,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { exitWithParent } from '../harness/child-process';
 
 const dir = process.env.BENCH_ARCHIVE_DIR ?? '';
 
@@ -25,6 +26,7 @@ const server = http.createServer((req, res) => {
   pipeline(createReadStream(file, { highWaterMark: 256 * 1024 }), res).catch(() => res.destroy());
 });
 
+exitWithParent();
 server.listen(0, '127.0.0.1', () => {
   const { port } = server.address() as AddressInfo;
   process.stdout.write(JSON.stringify({ url: `http://127.0.0.1:${port}` }) + '\n');

@@ -6,8 +6,10 @@
 import { ensureResources, startEmulators } from '../../scripts/local-emulators';
 import { jobsTableSpec, tokensTableSpec, versionsTableSpec } from '../../scripts/local-tables';
 import { BENCH_BUCKET, BENCH_JOBS_TABLE, BENCH_TABLE, BENCH_TOKENS_TABLE, type EmulatorInfo } from './stream-env';
+import { exitWithParent } from '../harness/child-process';
 
 async function main(): Promise<void> {
+  exitWithParent();
   const dataDir = process.env.BENCH_EMULATOR_DIR;
   if (!dataDir) throw new Error('BENCH_EMULATOR_DIR is required');
   const emulators = await startEmulators({ dataDir, dynamodbPort: 0, s3Port: 0 });
