@@ -11,12 +11,6 @@ import type { Config } from './config';
 /** Only tests and local scripts pass credentials; on Lambda they come from the role. */
 type ClientConfig = Pick<Config, 'region' | 'endpoints'> & { credentials?: AwsCredentialIdentity };
 
-export interface AwsClients {
-  s3: S3Client;
-  dynamodb: DynamoDBClient;
-  lambda: LambdaClient;
-}
-
 export function createS3Client(config: ClientConfig): S3Client {
   const s3 = new S3Client({
     region: config.region,

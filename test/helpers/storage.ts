@@ -2,8 +2,6 @@
  * The DynamoDB and S3 emulators for one test file, with a table and bucket of its own, and the
  * checks of DESIGN §3's invariants over what they hold.
  */
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { S3Client } from '@aws-sdk/client-s3';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,14 +15,8 @@ import { multipartUploadsInProgress, objectBytes, objectKeysOf, recordsOf, type 
 
 export { multipartUploadsInProgress, objectBytes, objectKeysOf, recordsOf, type StorageView, type StoredRecord };
 
-export interface TestStorage {
+export interface TestStorage extends StorageView {
   emulators: Emulators;
-  s3: S3Client;
-  dynamodb: DynamoDBClient;
-  table: string;
-  tokensTable: string;
-  jobsTable: string;
-  bucket: string;
   config(overrides?: Record<string, string>): Config;
   close(): Promise<void>;
 }
