@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    globalSetup: ['test/setup/packaged-template.ts'],
     // The handlers validate their configuration when imported, as on a Lambda cold start.
     env: {
       STAGE: 'test',

@@ -4,10 +4,9 @@
  * the answer per header value for AUTHORIZER_CACHE_TTL seconds: that is the revocation delay.
  *
  * A refused token is allowed through with a "false" verdict, which `link` turns into our own
- * 401 body: API Gateway's deny responses cannot carry the per-case detail the contract asks
- * for, and serverless-offline would answer them in a different shape than AWS.
+ * 401 body: API Gateway's deny responses cannot carry the per-case detail the contract asks for.
  */
-import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
+import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent, Context } from 'aws-lambda';
 import { authenticate, AUTH_HEADER, verdictFor, type TokenCheckDeps } from '../lib/auth';
 import { createDynamoDbClient } from '../lib/aws-clients';
 import { loadConfig, type Config } from '../lib/config';
@@ -26,8 +25,12 @@ function headerValue(headers: Record<string, string | undefined> | null, name: s
 }
 
 export function createAuthorizeHandler(deps: TokenCheckDeps & { config: Pick<Config, 'logLevel'> }) {
-  return async (event: APIGatewayRequestAuthorizerEvent): Promise<APIGatewayAuthorizerResult> => {
-    const log = createLogger({ function: 'authorize', request_id: event.requestContext?.requestId }, deps.config.logLevel);
+  return async (event: APIGatewayRequestAuthorizerEvent, context?: Pick<Context, 'awsRequestId'>): Promise<APIGatewayAuthorizerResult> => {
+    // The API Gateway request id ties this line to the function's own lines for the same request.
+    const log = createLogger(
+      { function: 'authorize', request_id: event.requestContext?.requestId, invocation_id: context?.awsRequestId },
+      deps.config.logLevel,
+    );
     let outcome;
     try {
       outcome = await authenticate(headerValue(event.headers, AUTH_HEADER), deps);

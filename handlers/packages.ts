@@ -6,7 +6,7 @@ import type { Context } from 'aws-lambda';
 import { adaptApiEvent, type ApiEventLike } from '../lib/api-event';
 import { createDynamoDbClient, createS3Client } from '../lib/aws-clients';
 import { loadConfig } from '../lib/config';
-import { ValidationError } from '../lib/errors';
+import { MethodNotAllowedError } from '../lib/errors';
 import { errorResponse, jsonResponse, noContentResponse, type HttpResponse } from '../lib/http-response';
 import { createLogger } from '../lib/logger';
 import { deletePackage, getPackage, listPackages, type PackagesDeps } from '../lib/package-reads';
@@ -27,7 +27,7 @@ export function createPackagesHandler(deps: Omit<PackagesDeps, 'log'>) {
         await deletePackage(request, { ...deps, log });
         return noContentResponse();
       }
-      throw new ValidationError(`${request.method || 'A request without a method'} is not served on this path.`);
+      throw new MethodNotAllowedError(request.method || '(no method)', withVersion ? ['GET', 'DELETE'] : ['GET']);
     } catch (error) {
       return errorResponse(error, log);
     }

@@ -3,7 +3,7 @@
  * event, an HTTP API (payload 2.0) event, or a console test event with a raw-text body — to one
  * plain request.
  */
-import { ValidationError } from './errors';
+import { MethodNotAllowedError, ValidationError } from './errors';
 
 export interface ApiRequest {
   requestId: string;
@@ -146,4 +146,12 @@ export function adaptApiEvent(event: ApiEventLike, fallbackRequestId: string): A
     authorizer: authorizerOf(context),
     path: firstString(context.path, event.path, event.rawPath) ?? '',
   };
+}
+
+/**
+ * Refuses a method the route does not serve (405, with Allow). A console event without a method
+ * names none and passes: it can only mean the route's own.
+ */
+export function assertMethod(request: Pick<ApiRequest, 'method'>, allowed: readonly string[]): void {
+  if (request.method !== '' && !allowed.includes(request.method)) throw new MethodNotAllowedError(request.method, allowed);
 }

@@ -65,8 +65,8 @@ export function assertAllowedOn(caller: Caller, code: string): void {
 
 /**
  * The authorizer's verdict as API Gateway hands it to `link`: context values are strings.
- * `authenticated` is our own marker, so a context without it (serverless-offline fills in a
- * placeholder principal when no authorizer ran) counts as no verdict at all.
+ * `authenticated` is our own marker, so a context without it (a placeholder principal some
+ * emulators fill in when no authorizer ran) counts as no verdict at all.
  */
 export interface AuthorizerVerdict {
   authenticated: 'true' | 'false';
@@ -99,16 +99,17 @@ export function callerFromVerdict(context: unknown): Caller | undefined {
 
 export interface IdentifyDeps {
   dynamodb: DynamoDBClient;
-  config: Pick<Config, 'trustAuthorizerContext' | 'tokensTable'>;
+  config: Pick<Config, 'tokensTable'>;
   now: () => Date;
 }
 
 /**
- * The authorizer's verdict when API Gateway ran it; otherwise (a direct invocation, the local
- * stage) the header is checked here by the same rules. A missing verdict never means allowed.
+ * The authorizer's verdict when API Gateway ran it; otherwise (a direct invocation: a console
+ * test, the Lambda API) the header is checked here by the same rules. A missing verdict never
+ * means allowed.
  */
 export async function identifyCaller(request: Pick<ApiRequest, 'headers' | 'authorizer'>, deps: IdentifyDeps): Promise<Caller> {
-  const fromAuthorizer = deps.config.trustAuthorizerContext ? callerFromVerdict(request.authorizer) : undefined;
+  const fromAuthorizer = callerFromVerdict(request.authorizer);
   return (
     fromAuthorizer ??
     authenticate(request.headers[AUTH_HEADER], { dynamodb: deps.dynamodb, tokensTable: deps.config.tokensTable, now: deps.now })

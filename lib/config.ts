@@ -19,12 +19,6 @@ export interface Config {
   syncBudgetMs: number;
   /** Deliveries of one asynchronous event: 1 + the function's MaximumRetryAttempts. */
   fetchMaxAttempts: number;
-  /**
-   * Whether `link` may take the API Gateway authorizer's verdict from the request context.
-   * Not in the local stage: serverless-offline lets a client forge that context with its
-   * `sls-offline-authorizer-override` header, so there `link` checks the token itself.
-   */
-  trustAuthorizerContext: boolean;
   /** Host names package URLs may use (empty: any public host), and host names refused. */
   allowedHosts: string[];
   deniedHosts: string[];
@@ -134,7 +128,6 @@ export function loadConfig(env: Env = process.env): Config {
     jobTtlSeconds: integer(env, 'JOB_TTL_SECONDS', 7 * 24 * 3600, 60, 365 * 24 * 3600),
     syncBudgetMs: integer(env, 'SYNC_BUDGET_MS', 25_000, 100, 28_000),
     fetchMaxAttempts: integer(env, 'FETCH_MAX_ATTEMPTS', 3, 1, 3),
-    trustAuthorizerContext: stage !== 'local',
     allowedHosts: hostList(env, 'URL_ALLOWED_HOSTS'),
     deniedHosts: hostList(env, 'URL_DENIED_HOSTS'),
     maxArchiveEntries: integer(env, 'MAX_ARCHIVE_ENTRIES', 200_000, 1, 10_000_000),

@@ -10,6 +10,7 @@ export const ERROR_STATUS = {
   PERMISSION_DENIED: 403,
   PACKAGE_NOT_FOUND: 404,
   JOB_NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
   PACKAGE_ALREADY_EXISTS: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
@@ -86,6 +87,17 @@ export class JobNotFoundError extends ServiceError {
   constructor(jobId: string) {
     super('JOB_NOT_FOUND', `No job "${jobId}" exists for this module (jobs are kept for a limited time).`);
     this.name = 'JobNotFoundError';
+  }
+}
+
+export class MethodNotAllowedError extends ServiceError {
+  /** The methods the route serves, for the answer's Allow header. */
+  readonly allowed: readonly string[];
+
+  constructor(method: string, allowed: readonly string[]) {
+    super('METHOD_NOT_ALLOWED', `${method} is not served on this path; use ${allowed.join(' or ')}.`);
+    this.name = 'MethodNotAllowedError';
+    this.allowed = allowed;
   }
 }
 

@@ -2,7 +2,7 @@
  * The one place that shapes HTTP answers. Client errors carry their code and detail; anything
  * unexpected becomes a generic 500 whose cause goes only to the log.
  */
-import { serviceErrorFromWire, ServiceError, severityOf } from './errors';
+import { MethodNotAllowedError, serviceErrorFromWire, ServiceError, severityOf } from './errors';
 import type { JobView } from './fetch-contract';
 import type { Logger } from './logger';
 
@@ -44,7 +44,8 @@ export function errorResponse(error: unknown, log: Logger): HttpResponse {
       detail: error.detail,
       ...(error.fieldsDetail ? { fields_detail: error.fieldsDetail } : {}),
     };
-    return { ...jsonResponse(error.status, body), headers: { ...JSON_HEADERS, 'bkapi-error-code': error.code } };
+    const allow: Record<string, string> = error instanceof MethodNotAllowedError ? { allow: error.allowed.join(', ') } : {};
+    return { ...jsonResponse(error.status, body), headers: { ...JSON_HEADERS, 'bkapi-error-code': error.code, ...allow } };
   }
   log.error('unexpected failure', { error });
   return {

@@ -3,7 +3,7 @@
  * path, so a job id from elsewhere reveals nothing.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { ApiRequest } from './api-event';
+import { assertMethod, type ApiRequest } from './api-event';
 import { assertAllowedOn, identifyCaller } from './auth';
 import type { Config } from './config';
 import { JobNotFoundError } from './errors';
@@ -11,6 +11,7 @@ import { jobView, type JobView } from './fetch-contract';
 import { getJob } from './jobs';
 
 export async function jobStatus(request: ApiRequest, deps: { config: Config; dynamodb: DynamoDBClient; now: () => Date }): Promise<JobView> {
+  assertMethod(request, ['GET']);
   const caller = await identifyCaller(request, deps);
   const code = request.pathParameters.code ?? '';
   assertAllowedOn(caller, code);

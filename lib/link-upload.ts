@@ -6,7 +6,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
 import { sha256Hex } from './access-token';
-import type { ApiRequest } from './api-event';
+import { assertMethod, type ApiRequest } from './api-event';
 import { assertAllowedOn, identifyCaller } from './auth';
 import type { Config } from './config';
 import { PackageAlreadyExistsError, PayloadTooLargeError, ValidationError } from './errors';
@@ -41,6 +41,7 @@ const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 export async function linkUpload(request: ApiRequest, deps: LinkDeps): Promise<LinkOutcome> {
   const { config } = deps;
+  assertMethod(request, ['POST']);
   const caller = await identifyCaller(request, deps);
   assertAllowedOn(caller, request.pathParameters.code ?? '');
   if (request.body.length > config.maxRequestBodyBytes) throw new PayloadTooLargeError(config.maxRequestBodyBytes);
@@ -81,7 +82,9 @@ export async function linkUpload(request: ApiRequest, deps: LinkDeps): Promise<L
     view = await invokeFetch(deps.lambda, config.fetchFunctionName, event, budget);
   } catch (error) {
     // The worker never got the job: forget it, so a retry under the same key is not a stuck replay.
-    await discardJob(jobs, jobId).catch(() => undefined);
+    await discardJob(jobs, jobId).catch((discardError: unknown) =>
+      log.error('could not forget a job that never reached the worker; its Idempotency-Key replays it as pending', { job_id: jobId, error: discardError }),
+    );
     throw error;
   }
   log.info('link upload answered', { job_id: jobId, mode, state: view.state });

@@ -3,9 +3,10 @@
  * the outcome. A duplicated or retried event for a finished job gets the recorded outcome and
  * downloads nothing; one whose job runs elsewhere gets that job's state.
  *
- * Only transient failures of asynchronous events are thrown, so that Lambda retries them (and,
- * after the last attempt, sends the event to the on-failure queue); everything else is recorded
- * as failed and answered, because another try would fail the same way.
+ * Only transient failures of asynchronous events are thrown, so that Lambda retries them; on the
+ * last attempt the job is recorded failed and the failure still thrown, so that the event reaches
+ * the on-failure queue for a redrive. Everything else is recorded as failed and answered, because
+ * another try would fail the same way.
  */
 import { errorOf, jobView, type JobView, type WorkerRequest } from './fetch-contract';
 import { isTransient, ServiceError } from './errors';
@@ -60,9 +61,16 @@ export async function runJob(request: WorkerRequest, deps: RunJobDeps): Promise<
       await releaseJob(deps.jobs, request.jobId, deps.invocationId);
       throw error;
     }
-    if (request.mode === 'async' && isTransient(error) && attempt < deps.config.fetchMaxAttempts) {
-      await releaseJob(deps.jobs, request.jobId, deps.invocationId);
-      log.warn('transient failure; Lambda will retry the event', { job_id: request.jobId, attempt, code: error.code });
+    if (request.mode === 'async' && isTransient(error)) {
+      if (attempt < deps.config.fetchMaxAttempts) {
+        await releaseJob(deps.jobs, request.jobId, deps.invocationId);
+        log.warn('transient failure; Lambda will retry the event', { job_id: request.jobId, attempt, code: error.code });
+      } else {
+        // The job ends failed, and the event still goes to the on-failure queue, where an
+        // operator can redrive it once the remote or the storage has recovered.
+        await finishJob(deps.jobs, request.jobId, deps.invocationId, { error: errorOf(error) });
+        log.warn('transient failure on the last attempt; job failed, event left for the on-failure queue', { job_id: request.jobId, attempt, code: error.code });
+      }
       throw new RetryableJobError(request.jobId, error);
     }
     await finishJob(deps.jobs, request.jobId, deps.invocationId, { error: errorOf(error) });

@@ -95,7 +95,8 @@ export async function createToken(
 
 export async function findToken(dynamodb: DynamoDBClient, table: string, token: string): Promise<TokenRecord | undefined> {
   const { Item } = await call(() =>
-    dynamodb.send(new GetItemCommand({ TableName: table, Key: { token_sha256: { S: sha256Hex(token) } } })),
+    // Consistent: a token created a moment ago must not be refused (and the refusal cached by API Gateway).
+    dynamodb.send(new GetItemCommand({ TableName: table, Key: { token_sha256: { S: sha256Hex(token) } }, ConsistentRead: true })),
   );
   return Item ? fromItem(Item) : undefined;
 }

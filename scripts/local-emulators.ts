@@ -13,6 +13,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { createDynamoDbClient, createS3Client } from '../lib/aws-clients';
+import type { Account } from './local-aws/aws-requests';
+import { ADMIN_CREDENTIALS, type IamAuthority } from './local-aws/iam';
+import { iamGate } from './local-aws/iam-gate';
 
 // Neither package ships type declarations; these are the calls we use.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -20,14 +23,19 @@ const dynalite = require('dynalite') as (options: Record<string, unknown>) => ht
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const S3rver = require('s3rver') as new (options: Record<string, unknown>) => { callback(): http.RequestListener };
 
-/** Credentials the emulators accept; s3rver checks signatures against these. */
-export const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+/** The emulators' own credentials: the local account's administrator (s3rver knows only these). */
+export const LOCAL_CREDENTIALS = ADMIN_CREDENTIALS;
 export const LOCAL_REGION = 'us-east-1';
 
 export interface EmulatorOptions {
   dataDir: string;
   dynamodbPort: number;
   s3Port: number;
+  /**
+   * IAM from the packaged template: when given, each emulator sits behind a gate that lets a
+   * request through only if the role that signed it may make it (scripts/local-aws/iam-gate.ts).
+   */
+  iam?: { authority: IamAuthority; account: Account; onDenied?: (line: string) => void };
 }
 
 export interface Emulators {
@@ -114,31 +122,51 @@ export async function startEmulators(options: EmulatorOptions): Promise<Emulator
   mkdirSync(dynamodbDir, { recursive: true });
   mkdirSync(s3DataDir, { recursive: true });
 
-  const dynamodbServer = dynalite({ path: dynamodbDir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  const dynamodbPort = await listen(dynamodbServer, options.dynamodbPort);
-
-  const s3rver = new S3rver({ directory: s3DataDir, silent: true, allowMismatchedSignatures: true });
-  const s3Server = http.createServer(withMultipartAdmin(s3DataDir, s3rver.callback()));
-  const s3Port = await listen(s3Server, options.s3Port).catch(async (error: unknown) => {
-    await close(dynamodbServer);
-    throw error;
-  });
-
-  return {
-    dynamodbEndpoint: `http://127.0.0.1:${dynamodbPort}`,
-    s3Endpoint: `http://127.0.0.1:${s3Port}`,
-    s3DataDir,
-    async close() {
-      await Promise.all([close(s3Server), close(dynamodbServer)]);
-    },
+  const servers: http.Server[] = [];
+  const closeAll = async (): Promise<void> => {
+    await Promise.all(servers.map(close));
   };
+  try {
+    const { iam } = options;
+    const dynamodbServer = dynalite({ path: dynamodbDir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+    servers.push(dynamodbServer);
+    const s3rver = new S3rver({ directory: s3DataDir, silent: true, allowMismatchedSignatures: true });
+    const s3Server = http.createServer(withMultipartAdmin(s3DataDir, s3rver.callback()));
+    servers.push(s3Server);
+    let dynamodbPort: number;
+    let s3Port: number;
+    if (iam) {
+      // The emulators on ports of their own; the gates take the ports clients know.
+      const dynamodbInternal = await listen(dynamodbServer, 0);
+      const s3Internal = await listen(s3Server, 0);
+      const gate = (service: 'dynamodb' | 's3', upstreamPort: number): http.Server =>
+        http.createServer(iamGate({ service, iam: iam.authority, account: iam.account, upstreamPort, onDenied: iam.onDenied }));
+      const dynamodbGate = gate('dynamodb', dynamodbInternal);
+      const s3Gate = gate('s3', s3Internal);
+      servers.push(dynamodbGate, s3Gate);
+      dynamodbPort = await listen(dynamodbGate, options.dynamodbPort);
+      s3Port = await listen(s3Gate, options.s3Port);
+    } else {
+      dynamodbPort = await listen(dynamodbServer, options.dynamodbPort);
+      s3Port = await listen(s3Server, options.s3Port);
+    }
+    return {
+      dynamodbEndpoint: `http://127.0.0.1:${dynamodbPort}`,
+      s3Endpoint: `http://127.0.0.1:${s3Port}`,
+      s3DataDir,
+      close: closeAll,
+    };
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
 }
 
 export interface LocalResources {
   dynamodbEndpoint: string;
   s3Endpoint: string;
   tables: CreateTableCommandInput[];
-  bucket: string;
+  buckets: string[];
 }
 
 /** Clients for the emulators, with the credentials they accept. */
@@ -165,10 +193,12 @@ export async function ensureResources(resources: LocalResources): Promise<void> 
         await dynamodb.send(new CreateTableCommand(table));
       }
     }
-    try {
-      await s3.send(new HeadBucketCommand({ Bucket: resources.bucket }));
-    } catch {
-      await s3.send(new CreateBucketCommand({ Bucket: resources.bucket }));
+    for (const bucket of resources.buckets) {
+      try {
+        await s3.send(new HeadBucketCommand({ Bucket: bucket }));
+      } catch {
+        await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+      }
     }
   } finally {
     dynamodb.destroy();

@@ -1,8 +1,8 @@
 /**
- * Re-submits the fetch worker's failed asynchronous events: `npm run redrive -- --stage stag
- * [--max 100] [--dry-run]`. Uses the AWS SDK's usual credentials and AWS_REGION; the queue is
- * `bkpaas-source-package-link-<stage>-fetch-failures` (FETCH_FAILURES_QUEUE_URL overrides).
- * The local stack has no SQS: serverless-offline does not emulate on-failure destinations.
+ * Re-submits the fetch worker's failed asynchronous events: `npm run redrive -- --stage S
+ * [--max 100] [--dry-run]`. On AWS it uses the SDK's usual credentials and AWS_REGION; with
+ * `--stage local` it drains the local stack's queue (SQS_PORT, LAMBDA_PORT, DYNAMODB_PORT).
+ * The queue is `bkpaas-source-package-link-<stage>-fetch-failures` (FETCH_FAILURES_QUEUE_URL overrides).
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
@@ -10,16 +10,39 @@ import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { parseArgs } from 'node:util';
 import { createLogger } from '../lib/logger';
 import { redrive } from '../lib/redrive';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from './local-emulators';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const SERVICE = 'bkpaas-source-package-link';
+const USAGE = `usage: npm run redrive -- --stage STAGE [--max N] [--dry-run]
+
+Re-submits the asynchronous worker events waiting in the stage's on-failure queue
+(${SERVICE}-STAGE-fetch-failures): each job is reopened unless it succeeded meanwhile, and its
+event invoked again. --stage local drains the local stack's queue (SQS_PORT, LAMBDA_PORT,
+DYNAMODB_PORT); other stages use the AWS SDK's credentials and AWS_REGION.
+  --max N      handle at most N messages (100)
+  --dry-run    list what would be re-submitted; change nothing`;
+
+function localPort(name: string, fallback: number): string {
+  return `http://127.0.0.1:${process.env[name] || fallback}`;
+}
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: { stage: { type: 'string' }, max: { type: 'string' }, 'dry-run': { type: 'boolean' } },
-  });
+  let values: { stage?: string; max?: string; 'dry-run'?: boolean; help?: boolean };
+  try {
+    ({ values } = parseArgs({ options: { stage: { type: 'string' }, max: { type: 'string' }, 'dry-run': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } }));
+  } catch (error) {
+    console.error(`${(error as Error).message}\n\n${USAGE}`);
+    process.exit(2);
+  }
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
   const stage = values.stage ?? process.env.STAGE;
-  if (!stage || stage === 'local') {
-    console.error('usage: npm run redrive -- --stage STAGE [--max N] [--dry-run]   (not for the local stack: it has no SQS)');
+  if (!stage) {
+    console.error(USAGE);
     process.exit(2);
   }
   const max = Number(values.max ?? 100);
@@ -27,8 +50,10 @@ async function main(): Promise<void> {
     console.error('--max must be a positive whole number.');
     process.exit(2);
   }
-  const region = process.env.AWS_REGION ?? 'us-east-1';
-  const sqs = new SQSClient({ region });
+  const local = stage === 'local';
+  const region = local ? LOCAL_REGION : (process.env.AWS_REGION ?? 'us-east-1');
+  const base = local ? { region, credentials: LOCAL_CREDENTIALS } : { region };
+  const sqs = new SQSClient({ ...base, ...(local ? { endpoint: localPort('SQS_PORT', 4569) } : {}) });
   const queueUrl =
     process.env.FETCH_FAILURES_QUEUE_URL ??
     (await sqs.send(new GetQueueUrlCommand({ QueueName: `${SERVICE}-${stage}-fetch-failures` }))).QueueUrl ??
@@ -36,8 +61,13 @@ async function main(): Promise<void> {
   const report = await redrive(
     {
       sqs,
-      lambda: new LambdaClient({ region, maxAttempts: 3 }),
-      jobs: { dynamodb: new DynamoDBClient({ region }), table: `${SERVICE}-${stage}-jobs`, ttlSeconds: 7 * 24 * 3600, now: () => new Date() },
+      lambda: new LambdaClient({ ...base, maxAttempts: 3, ...(local ? { endpoint: localPort('LAMBDA_PORT', 3002) } : {}) }),
+      jobs: {
+        dynamodb: new DynamoDBClient({ ...base, ...(local ? { endpoint: localPort('DYNAMODB_PORT', 4567) } : {}) }),
+        table: `${SERVICE}-${stage}-jobs`,
+        ttlSeconds: 7 * 24 * 3600,
+        now: () => new Date(),
+      },
       queueUrl,
       functionName: `${SERVICE}-${stage}-fetch`,
       log: createLogger({ tool: 'redrive', stage }),

@@ -1,160 +1,217 @@
 /**
- * `npm start`: the whole service on 127.0.0.1 with no AWS account (DESIGN §7).
- * DynamoDB and S3 emulators with data under .data/, the table and bucket created if missing,
- * an access token seeded and printed, and serverless-offline serving the API and the Lambda
- * API for the worker. Ctrl-C stops everything.
+ * `npm start`: the whole service on 127.0.0.1 with no AWS account (DESIGN §7), run from what
+ * `serverless package --stage local` builds and declares, so that the local stack refuses what
+ * AWS would refuse:
+ * - DynamoDB (dynalite) and S3 (s3rver) behind IAM gates that apply each function's role;
+ * - a Lambda service running each function in containers of its own, with Lambda's timeouts,
+ *   memory sizes, payload limits, asynchronous retries and on-failure destination;
+ * - an SQS for that destination, drained by `npm run redrive -- --stage local`;
+ * - an API Gateway with the template's routes, authorizer (and its cache) and gateway responses.
+ * Data lives under .data/ and survives restarts; Ctrl-C stops everything.
  */
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { generateAccessToken } from '../lib/access-token';
 import { ALL_APPS, createToken, findToken } from '../lib/token-store';
-import { ensureResources, localClients, LOCAL_CREDENTIALS, LOCAL_REGION, startEmulators } from './local-emulators';
-import { jobsTableSpec, tokensTableSpec, versionsTableSpec } from './local-tables';
+import { LocalApiGateway } from './local-aws/api/api-gateway';
+import { RestApi } from './local-aws/api/rest-api';
+import { IamAuthority } from './local-aws/iam';
+import { functionsOf } from './local-aws/lambda/functions';
+import { LambdaService } from './local-aws/lambda/lambda-service';
+import { bucketsOf, packageService, stackName, tablesOf } from './local-aws/packaging';
+import { LocalSqs } from './local-aws/sqs';
+import { loadPackagedTemplate } from './local-aws/template';
+import { ensureResources, localClients, startEmulators } from './local-emulators';
 
-// Node 20 is what these machines run; the SDK's notice about it adds nothing locally.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-const SERVICE = 'bkpaas-source-package-link';
 const STAGE = 'local';
+/** Where the original API's clients find it: the base path a custom domain maps (DESIGN §2). */
+const BASE_PATH = '/api/bkpaas3/stag';
 const root = path.resolve(__dirname, '..');
+
+const HELP = `npm start: the whole service on 127.0.0.1, no AWS account needed.
+
+Environment (all optional):
+  API_PORT, LAMBDA_PORT, DYNAMODB_PORT, S3_PORT, SQS_PORT   ports (3000, 3002, 4567, 4568, 4569)
+  LOCAL_DATA_DIR            data kept across restarts (.data)
+  LOCAL_ACCESS_TOKEN        the access token to seed (else one is generated and kept in the data dir)
+  LOCAL_ASYNC_RETRY_DELAYS_MS  delays between asynchronous retries (60000,120000: Lambda's pace)
+  LOCAL_LAMBDA_MAX_CONTAINERS  containers per function at once (8); more invocations wait
+  AUTHORIZER_CACHE_TTL, SYNC_BUDGET_MS, LOG_LEVEL, ...   read by serverless.yml when packaging
+`;
 
 function port(name: string, fallback: number): number {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1 || value > 65535) {
-    console.error(`${name} must be a TCP port (1-65535), got "${raw}".`);
+  if (!Number.isInteger(value) || value < 0 || value > 65535) {
+    console.error(`${name} must be a TCP port (0-65535), got "${raw}".`);
     process.exit(2);
   }
   return value;
 }
 
-/** LOCAL_ACCESS_TOKEN, or the token generated on first start and kept under the data directory. */
+function delays(raw: string | undefined): number[] {
+  if (!raw) return [60_000, 120_000];
+  const values = raw.split(',').map((part) => Number(part.trim()));
+  if (values.some((value) => !Number.isInteger(value) || value < 0)) {
+    console.error(`LOCAL_ASYNC_RETRY_DELAYS_MS must list milliseconds, got "${raw}".`);
+    process.exit(2);
+  }
+  return values;
+}
+
+/** LOCAL_ACCESS_TOKEN wins and is remembered; else the token kept in the data dir, else a new one. */
 function localAccessToken(dataDir: string): string {
-  const chosen = process.env.LOCAL_ACCESS_TOKEN?.trim();
-  if (chosen) return chosen;
   const file = path.join(dataDir, 'local-access-token');
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  const token = generateAccessToken();
+  const chosen = process.env.LOCAL_ACCESS_TOKEN?.trim();
+  const token = chosen || (existsSync(file) ? readFileSync(file, 'utf8').trim() : '') || generateAccessToken();
   writeFileSync(file, token + '\n', { mode: 0o600 });
   return token;
 }
 
-/** The local token goes through the same store as any other, allowed on every application. */
-async function seedToken(endpoints: { dynamodbEndpoint: string; s3Endpoint: string }, table: string, token: string): Promise<void> {
-  const { dynamodb, s3 } = localClients(endpoints);
-  try {
-    if (!(await findToken(dynamodb, table, token))) {
-      await createToken(dynamodb, table, { principal: 'local-developer', apps: [ALL_APPS], token });
-    }
-  } finally {
-    dynamodb.destroy();
-    s3.destroy();
-  }
+function listen(server: http.Server, wanted: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(wanted, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
+  });
 }
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    console.log(HELP);
+    return;
+  }
   const ports = {
     api: port('API_PORT', 3000),
     lambda: port('LAMBDA_PORT', 3002),
     dynamodb: port('DYNAMODB_PORT', 4567),
     s3: port('S3_PORT', 4568),
+    sqs: port('SQS_PORT', 4569),
   };
   const dataDir = path.resolve(root, process.env.LOCAL_DATA_DIR ?? '.data');
+  // Build output of this stack only: `npm run package` and other stacks never touch it.
+  const stackDir = path.join(root, '.local-stack', `${process.pid}`);
+  const packageDir = path.join(stackDir, 'package');
   mkdirSync(dataDir, { recursive: true });
+  const log = (line: string): void => void process.stderr.write(`${line}\n`);
 
-  const emulators = await startEmulators({ dataDir, dynamodbPort: ports.dynamodb, s3Port: ports.s3 });
-  const tokensTable = `${SERVICE}-${STAGE}-tokens`;
-  const bucket = `${SERVICE}-${STAGE}-packages`;
-  await ensureResources({
-    ...emulators,
-    tables: [versionsTableSpec(`${SERVICE}-${STAGE}-versions`), tokensTableSpec(tokensTable), jobsTableSpec(`${SERVICE}-${STAGE}-jobs`)],
-    bucket,
-  });
-  const token = localAccessToken(dataDir);
-  await seedToken(emulators, tokensTable, token);
-
-  const offline = spawn(
-    process.execPath,
-    [require.resolve('osls/bin/serverless.js'), 'offline', 'start', '--stage', STAGE],
-    {
-      cwd: root,
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: {
-        ...process.env,
-        API_PORT: String(ports.api),
-        LAMBDA_PORT: String(ports.lambda),
-        DYNAMODB_PORT: String(ports.dynamodb),
-        S3_PORT: String(ports.s3),
-        AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-        AWS_REGION: LOCAL_REGION,
-      },
-    },
-  );
-
+  const servers: http.Server[] = [];
+  let lambda: LambdaService | undefined;
+  let closeEmulators: (() => Promise<void>) | undefined;
   let stopping = false;
   const stop = async (code: number): Promise<void> => {
     if (stopping) return;
     stopping = true;
-    if (offline.exitCode === null && offline.pid !== undefined) {
-      try {
-        process.kill(-offline.pid, 'SIGTERM');
-      } catch {
-        // Already gone.
-      }
+    console.log('\nStopping the local stack…');
+    lambda?.stop();
+    for (const server of servers) {
+      server.closeAllConnections();
+      server.close();
     }
-    await emulators.close();
+    await closeEmulators?.();
+    rmSync(stackDir, { recursive: true, force: true });
+    console.log('Local stack stopped; data kept in', dataDir);
     process.exit(code);
   };
   process.on('SIGINT', () => void stop(0));
   process.on('SIGTERM', () => void stop(0));
-  offline.on('exit', (code) => {
-    if (!stopping) console.error(`serverless-offline exited (${code ?? 'signal'}); stopping the local stack.`);
-    void stop(code ?? 1);
-  });
 
-  // serverless-offline announces readiness on either stream, depending on its log settings.
-  let ready = false;
-  const watch = (out: NodeJS.WriteStream) => (chunk: Buffer) => {
-    out.write(chunk);
-    if (!ready && chunk.toString().includes('Server ready')) {
-      ready = true;
-      printBanner(ports, emulators, dataDir, token);
+  console.log('Packaging the service (serverless package --stage local)…');
+  await packageService({
+    stage: STAGE,
+    outDir: packageDir,
+    env: { DYNAMODB_PORT: String(ports.dynamodb), S3_PORT: String(ports.s3), LAMBDA_PORT: String(ports.lambda) },
+  });
+  const sqsEndpoint = `http://127.0.0.1:${ports.sqs}`;
+  const template = loadPackagedTemplate(packageDir, { stackName: stackName(STAGE), sqsEndpoint });
+  const iam = new IamAuthority(template);
+  const onDenied = (line: string): void => log(line);
+
+  const emulators = await startEmulators({ dataDir, dynamodbPort: ports.dynamodb, s3Port: ports.s3, iam: { authority: iam, account: template, onDenied } });
+  closeEmulators = () => emulators.close();
+  await ensureResources({ ...emulators, tables: tablesOf(template), buckets: bucketsOf(template) });
+
+  const sqs = new LocalSqs({
+    dir: path.join(dataDir, 'sqs'),
+    queues: template.ofType('AWS::SQS::Queue').map((queue) => ({
+      name: template.physicalName(queue.logicalId).split('/').pop() ?? '',
+      retentionSeconds: Number(queue.properties.MessageRetentionPeriod ?? 345_600),
+    })),
+    iam,
+    account: template,
+    endpoint: () => sqsEndpoint,
+    onDenied,
+  });
+  const sqsServer = http.createServer(sqs.listener());
+  servers.push(sqsServer);
+  await listen(sqsServer, ports.sqs);
+
+  lambda = await LambdaService.start({
+    functions: functionsOf(template, packageDir),
+    iam,
+    account: template,
+    sqs,
+    workDir: path.join(stackDir, 'runtime'),
+    asyncDir: path.join(dataDir, 'lambda-async'),
+    retryDelaysMs: delays(process.env.LOCAL_ASYNC_RETRY_DELAYS_MS),
+    maxContainersPerFunction: port('LOCAL_LAMBDA_MAX_CONTAINERS', 8) || 8,
+    output: process.stdout,
+    log,
+    onDenied,
+  });
+  const lambdaServer = http.createServer(lambda.listener());
+  servers.push(lambdaServer);
+  await listen(lambdaServer, ports.lambda);
+
+  const gateway = new LocalApiGateway({ api: new RestApi(template), lambda, account: template, stage: STAGE, basePath: BASE_PATH, log });
+  const apiServer = http.createServer(gateway.listener());
+  servers.push(apiServer);
+  await listen(apiServer, ports.api);
+
+  const token = localAccessToken(dataDir);
+  const { dynamodb, s3 } = localClients(emulators);
+  try {
+    const tokensTable = template.physicalName('TokensTable');
+    if (!(await findToken(dynamodb, tokensTable, token))) {
+      await createToken(dynamodb, tokensTable, { principal: 'local-developer', apps: [ALL_APPS], token });
     }
-  };
-  offline.stdout.on('data', watch(process.stdout));
-  offline.stderr.on('data', watch(process.stderr));
+  } finally {
+    dynamodb.destroy();
+    s3.destroy();
+  }
+  printBanner({ ...ports, base: `http://127.0.0.1:${ports.api}${BASE_PATH}` }, emulators, sqsEndpoint, dataDir, token);
 }
 
 function printBanner(
-  ports: { api: number; lambda: number },
+  ports: { lambda: number; base: string },
   emulators: { dynamodbEndpoint: string; s3Endpoint: string },
+  sqsEndpoint: string,
   dataDir: string,
   token: string,
 ): void {
-  const base = `http://127.0.0.1:${ports.api}/api/bkpaas3/stag`;
   const boundary = '----WebKitFormBoundaryohLfLFHX1EPDP7rB';
-  const part = (name: string, value: string): string =>
-    `--${boundary}\\r\\nContent-Disposition: form-data; name="${name}"\\r\\n\\r\\n${value}\\r\\n`;
-  const body =
-    part('package_url', 'http://127.0.0.1:8000/app.tar.gz') + part('version', 'v1') + part('allow_overwrite', 'false') + `--${boundary}--\\r\\n`;
+  const part = (name: string, value: string): string => `--${boundary}\\r\\nContent-Disposition: form-data; name="${name}"\\r\\n\\r\\n${value}\\r\\n`;
+  const body = part('package_url', 'http://127.0.0.1:8000/app.tar.gz') + part('version', 'v1') + part('allow_overwrite', 'false') + `--${boundary}--\\r\\n`;
   console.log(
     [
       '',
       'Local stack ready.',
-      `  API:          ${base}/bkapps/applications/{code}/modules/{module_name}/source_package/link/`,
+      `  API base:     ${ports.base}`,
+      '  Link route:   POST {base}/bkapps/applications/{code}/modules/{module_name}/source_package/link/',
       `  Lambda API:   http://127.0.0.1:${ports.lambda}`,
       `  DynamoDB:     ${emulators.dynamodbEndpoint}`,
       `  S3:           ${emulators.s3Endpoint}`,
+      `  SQS:          ${sqsEndpoint}`,
       `  Data:         ${dataDir}`,
       `  Access token: ${token}`,
       '',
-      'Try it (serve an archive first, e.g. `python3 -m http.server 8000` in a folder holding app.tar.gz):',
+      'Try it (serve an archive first: `python3 -m http.server 8000` in a folder holding app.tar.gz):',
       '',
-      `curl -X POST '${base}/bkapps/applications/sundy820/modules/default/source_package/link/' \\`,
+      `curl -X POST '${ports.base}/bkapps/applications/sundy820/modules/default/source_package/link/' \\`,
       `  -H 'X-BKAPI-AUTHORIZATION: {"access_token": "${token}"}' \\`,
       `  -H 'Content-Type: multipart/form-data; boundary=${boundary}' \\`,
       `  --data-binary $'${body}'`,

@@ -16,7 +16,7 @@ async function main(): Promise<void> {
   await ensureResources({
     ...emulators,
     tables: [versionsTableSpec(BENCH_TABLE), tokensTableSpec(BENCH_TOKENS_TABLE), jobsTableSpec(BENCH_JOBS_TABLE)],
-    bucket: BENCH_BUCKET,
+    buckets: [BENCH_BUCKET],
   });
   const info: EmulatorInfo = {
     dynamodbEndpoint: emulators.dynamodbEndpoint,

@@ -1,17 +1,25 @@
 /**
  * A stand-in for the Lambda Invoke API that runs a handler in this process: what `link` needs to
- * reach the worker in integration tests (the end-to-end tests go through serverless-offline's).
- * `failNext` makes the next invocations fail as a throttled Lambda would.
+ * reach the worker in integration tests (the end-to-end tests go through the local stack's
+ * Lambda service). It is a fake only in where the handler runs: the caller's right to invoke is
+ * checked against its role (`authorize`), and `failNext` makes the next invocations fail as a
+ * throttled Lambda would — a fault at an exact moment that no emulator offers.
  */
 import { randomUUID } from 'node:crypto';
 
 type Worker = (event: unknown, context: { awsRequestId: string; getRemainingTimeInMillis: () => number }) => Promise<unknown>;
 
-export function inProcessLambda(worker: Worker) {
+export interface InProcessLambdaOptions {
+  /** Throws as AWS would (AccessDeniedException) when the caller may not invoke the function. */
+  authorize?: (functionName: string) => Promise<void>;
+}
+
+export function inProcessLambda(worker: Worker, options: InProcessLambdaOptions = {}) {
   let failures = 0;
   const invocations: { type: string; event: unknown }[] = [];
   const client = {
-    send: async (command: { input: { Payload?: Uint8Array; InvocationType?: string } }) => {
+    send: async (command: { input: { FunctionName?: string; Payload?: Uint8Array; InvocationType?: string } }) => {
+      await options.authorize?.(command.input.FunctionName ?? '');
       const event = JSON.parse(new TextDecoder().decode(command.input.Payload)) as unknown;
       if (failures > 0) {
         failures -= 1;

@@ -3,11 +3,10 @@
  * a data directory of the test's choosing, and stops it with SIGTERM as Ctrl-C would.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
-import { rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { localClients } from '../../scripts/local-emulators';
+import { SERVICE } from '../../scripts/local-aws/packaging';
 import type { StorageView } from './storage-reads';
 
 const root = path.resolve(__dirname, '../..');
@@ -26,6 +25,7 @@ export interface LocalStackPorts {
   lambda: number;
   dynamodb: number;
   s3: number;
+  sqs: number;
 }
 
 async function freePort(): Promise<number> {
@@ -37,7 +37,7 @@ async function freePort(): Promise<number> {
 }
 
 export async function freePorts(): Promise<LocalStackPorts> {
-  return { api: await freePort(), lambda: await freePort(), dynamodb: await freePort(), s3: await freePort() };
+  return { api: await freePort(), lambda: await freePort(), dynamodb: await freePort(), s3: await freePort(), sqs: await freePort() };
 }
 
 export async function startLocalStack(options: {
@@ -47,9 +47,6 @@ export async function startLocalStack(options: {
   env?: Record<string, string>;
 }): Promise<LocalStack> {
   const { ports } = options;
-  // Each stack bundles into a folder of its own: two stacks sharing one would rewrite each
-  // other's handler files while serverless-offline loads them.
-  const workFolder = `.esbuild-stack-${randomUUID().slice(0, 8)}`;
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'scripts/start-local.ts'], {
     cwd: root,
     detached: true,
@@ -60,10 +57,10 @@ export async function startLocalStack(options: {
       LAMBDA_PORT: String(ports.lambda),
       DYNAMODB_PORT: String(ports.dynamodb),
       S3_PORT: String(ports.s3),
+      SQS_PORT: String(ports.sqs),
       LOCAL_DATA_DIR: options.dataDir,
       LOCAL_ACCESS_TOKEN: options.token,
       LOG_LEVEL: 'warn',
-      ESBUILD_WORK_FOLDER: workFolder,
       ...options.env,
     },
   });
@@ -97,26 +94,23 @@ export async function startLocalStack(options: {
     token: options.token,
     storage: {
       ...clients,
-      table: 'bkpaas-source-package-link-local-versions',
-      tokensTable: 'bkpaas-source-package-link-local-tokens',
-      jobsTable: 'bkpaas-source-package-link-local-jobs',
-      bucket: 'bkpaas-source-package-link-local-packages',
+      table: `${SERVICE}-local-versions`,
+      tokensTable: `${SERVICE}-local-tokens`,
+      jobsTable: `${SERVICE}-local-jobs`,
+      // CloudFormation's name for a bucket without one, as the local stack gives it.
+      bucket: `${SERVICE}-local-packagesbucket`,
     },
     output: () => output,
     async stop() {
       clients.s3.destroy();
       clients.dynamodb.destroy();
-      if (child.exitCode !== null) {
-        rmSync(path.join(root, workFolder), { recursive: true, force: true });
-        return;
-      }
+      if (child.exitCode !== null) return;
       child.kill('SIGTERM');
       const killer = setTimeout(() => {
         if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
       }, 15_000);
       await exited;
       clearTimeout(killer);
-      rmSync(path.join(root, workFolder), { recursive: true, force: true });
     },
   };
 }

@@ -57,12 +57,12 @@ function sampleEvent(name: string): unknown {
 const context = () => ({ awsRequestId: randomUUID(), getRemainingTimeInMillis: () => 28_000 });
 
 function fetchHandler() {
-  return createFetchHandler({ config: storage.config({ STAGE: 'stag', ALLOW_PRIVATE_URLS: 'false' }), s3: storage.s3, dynamodb: storage.dynamodb, now: () => new Date(), network: { policy: { refusal: () => undefined } } });
+  return createFetchHandler({ config: storage.config({ STAGE: 'stag', ALLOW_PRIVATE_URLS: 'false' }), ...storage.clientsOf('fetch'), now: () => new Date(), network: { policy: { refusal: () => undefined } } });
 }
 
 function linkHandler() {
-  const lambda = inProcessLambda(fetchHandler()).client;
-  return createLinkHandler({ config: storage.config({ STAGE: 'stag', ALLOW_PRIVATE_URLS: 'false' }), dynamodb: storage.dynamodb, lambda, now: () => new Date() });
+  const lambda = inProcessLambda(fetchHandler(), { authorize: storage.invokeCheck('link') }).client;
+  return createLinkHandler({ config: storage.config({ STAGE: 'stag', ALLOW_PRIVATE_URLS: 'false' }), dynamodb: storage.clientsOf('link').dynamodb, lambda, now: () => new Date() });
 }
 
 describe('sample events for the link function', () => {

@@ -24,7 +24,7 @@ afterAll(async () => {
 });
 
 function worker(overrides: Record<string, string> = {}) {
-  return createFetchHandler({ config: storage.config(overrides), s3: storage.s3, dynamodb: storage.dynamodb, now: () => new Date() });
+  return createFetchHandler({ config: storage.config(overrides), ...storage.clientsOf('fetch'), now: () => new Date() });
 }
 
 function invoke(event: Partial<FetchEvent> & Pick<FetchEvent, 'code' | 'package_url'>, overrides?: Record<string, string>) {
@@ -361,7 +361,8 @@ describe('storage faults', () => {
     server.serve(`/${code}/a.tar.gz`, archive);
     // No emulator can fail at this exact moment: the real client is wrapped so that only the
     // version write (UpdateItem on the versions table), which comes after the upload, throws.
-    const faulty = new Proxy(storage.dynamodb, {
+    const fetchClients = storage.clientsOf('fetch');
+    const faulty = new Proxy(fetchClients.dynamodb, {
       get(target, property, receiver) {
         if (property !== 'send') return Reflect.get(target, property, receiver);
         return (command: { constructor: { name: string }; input: { TableName?: string } }) =>
@@ -370,7 +371,7 @@ describe('storage faults', () => {
             : target.send(command as never);
       },
     });
-    const handler = createFetchHandler({ config: storage.config(), s3: storage.s3, dynamodb: faulty, now: () => new Date() });
+    const handler = createFetchHandler({ config: storage.config(), s3: fetchClients.s3, dynamodb: faulty, now: () => new Date() });
 
     const result = await handler(
       { request_id: randomUUID(), code, module: 'default', version: 'v1', allow_overwrite: false, package_url: server.url(`/${code}/a.tar.gz`) },

@@ -64,8 +64,7 @@ function invoke(code: string, packageUrl: string, options: Options = {}): Promis
   const stage = options.stage ?? 'stag';
   const handler = createFetchHandler({
     config: storage.config({ STAGE: stage, ALLOW_PRIVATE_URLS: stage === 'local' ? 'true' : 'false', ...options.env }),
-    s3: storage.s3,
-    dynamodb: storage.dynamodb,
+    ...storage.clientsOf('fetch'),
     now: () => new Date(),
     network: options.network ?? { policy: productionPolicyExceptTestServer },
   });
@@ -331,7 +330,8 @@ describe('storage failing mid-way', () => {
     server.serve(`/${code}/big.tar.gz`, archive);
     // No emulator fails on cue: the real client is wrapped so that the second part upload throws.
     let parts = 0;
-    const flakyS3 = new Proxy(storage.s3, {
+    const fetchClients = storage.clientsOf('fetch');
+    const flakyS3 = new Proxy(fetchClients.s3, {
       get(target, property, receiver) {
         if (property !== 'send') return Reflect.get(target, property, receiver);
         return (command: { constructor: { name: string } }, ...rest: unknown[]) =>
@@ -343,7 +343,7 @@ describe('storage failing mid-way', () => {
     const handler = createFetchHandler({
       config: storage.config({ STAGE: 'stag', ALLOW_PRIVATE_URLS: 'false' }),
       s3: flakyS3,
-      dynamodb: storage.dynamodb,
+      dynamodb: fetchClients.dynamodb,
       now: () => new Date(),
       network: { policy: productionPolicyExceptTestServer },
     });

@@ -30,9 +30,9 @@ afterAll(async () => {
 
 function setup() {
   const config = storage.config();
-  const worker = createFetchHandler({ config, s3: storage.s3, dynamodb: storage.dynamodb, now: () => new Date() });
-  const lambda = inProcessLambda(worker);
-  const link = createLinkHandler({ config, dynamodb: storage.dynamodb, lambda: lambda.client, now: () => new Date() });
+  const worker = createFetchHandler({ config, ...storage.clientsOf('fetch'), now: () => new Date() });
+  const lambda = inProcessLambda(worker, { authorize: storage.invokeCheck('link') });
+  const link = createLinkHandler({ config, dynamodb: storage.clientsOf('link').dynamodb, lambda: lambda.client, now: () => new Date() });
   return { link, lambda };
 }
 
@@ -76,8 +76,8 @@ describe('Idempotency-Key', () => {
       } else res.writeHead(200, { 'content-length': archive.length }).end(archive);
     });
     const config = storage.config({ DOWNLOAD_IDLE_TIMEOUT_MS: '300' });
-    const worker = createFetchHandler({ config, s3: storage.s3, dynamodb: storage.dynamodb, now: () => new Date() });
-    const link = createLinkHandler({ config, dynamodb: storage.dynamodb, lambda: inProcessLambda(worker).client, now: () => new Date() });
+    const worker = createFetchHandler({ config, ...storage.clientsOf('fetch'), now: () => new Date() });
+    const link = createLinkHandler({ config, dynamodb: storage.clientsOf('link').dynamodb, lambda: inProcessLambda(worker, { authorize: storage.invokeCheck('link') }).client, now: () => new Date() });
     const key = randomUUID();
 
     const timedOut = await link(request(code, key, server.url(`/${code}/a.tar.gz`)), context());

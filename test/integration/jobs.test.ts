@@ -29,7 +29,7 @@ afterAll(async () => {
 });
 
 const worker = (env: Record<string, string> = {}) =>
-  createFetchHandler({ config: storage.config(env), s3: storage.s3, dynamodb: storage.dynamodb, now: () => new Date() });
+  createFetchHandler({ config: storage.config(env), ...storage.clientsOf('fetch'), now: () => new Date() });
 
 const deliver = (event: FetchEvent, env?: Record<string, string>) =>
   worker(env)(event, { awsRequestId: randomUUID(), getRemainingTimeInMillis: () => 60_000 });
@@ -40,7 +40,7 @@ function eventFor(code: string, path: string, overrides: Partial<FetchEvent> = {
 }
 
 function jobsStore() {
-  return { dynamodb: storage.dynamodb, table: storage.jobsTable, ttlSeconds: 60, now: () => new Date() };
+  return { dynamodb: storage.clientsOf('fetch').dynamodb, table: storage.jobsTable, ttlSeconds: 60, now: () => new Date() };
 }
 
 function uniqueCode(): string {
@@ -89,7 +89,7 @@ describe('duplicated and overlapping deliveries', () => {
     server.serve(`/${code}/a.tar.gz`, archive);
     const event = eventFor(code, `/${code}/a.tar.gz`);
     // The "dead" run: it took the job with a lease that has already run out, and never finished.
-    const jobs = { dynamodb: storage.dynamodb, table: storage.jobsTable, ttlSeconds: 60, now: () => new Date() };
+    const jobs = jobsStore();
     expect((await acquireJob(jobs, event.job_id ?? '', event, 'dead-invocation', 1)).acquired).toBe(true);
     await new Promise((resolve) => setTimeout(resolve, 20));
 
@@ -104,7 +104,7 @@ describe('duplicated and overlapping deliveries', () => {
     const code = uniqueCode();
     server.serve(`/${code}/a.tar.gz`, await tarGzArchive(sampleEntries(code)));
     const event = eventFor(code, `/${code}/a.tar.gz`);
-    const jobs = { dynamodb: storage.dynamodb, table: storage.jobsTable, ttlSeconds: 60, now: () => new Date() };
+    const jobs = jobsStore();
     await acquireJob(jobs, event.job_id ?? '', event, 'live-invocation', 60_000);
 
     const asyncDuplicate = await deliver(event).catch((error: unknown) => error);
@@ -186,16 +186,16 @@ describe('what Lambda retries', () => {
     expect(await expectInvariants(storage, code, 'default')).toHaveLength(1);
   });
 
-  it('records the transient failure on the last attempt instead of throwing, so the job ends', async () => {
+  it('records the transient failure on the last attempt, and still throws it so the event reaches the failure queue', async () => {
     const code = uniqueCode();
     server.route(`/${code}/down.tar.gz`, (_req, res) => res.writeHead(502).end());
     const event = eventFor(code, `/${code}/down.tar.gz`);
 
     await expect(deliver(event)).rejects.toMatchObject({ name: 'RetryableJobError' });
     await expect(deliver(event)).rejects.toMatchObject({ name: 'RetryableJobError' });
-    const last = await deliver(event);
+    await expect(deliver(event)).rejects.toMatchObject({ name: 'RetryableJobError' });
 
-    expect(last).toMatchObject({ state: 'failed', error: { code: 'PACKAGE_DOWNLOAD_FAILED' } });
+    expect(await getJob(jobsStore(), event.job_id ?? '')).toMatchObject({ state: 'failed', error: { code: 'PACKAGE_DOWNLOAD_FAILED' } });
     expect(server.hits(`/${code}/down.tar.gz`)).toBe(3);
     expect(await expectInvariants(storage, code, 'default')).toEqual([]);
   });

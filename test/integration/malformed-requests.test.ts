@@ -79,7 +79,7 @@ describe('malformed requests', () => {
   it('only ever get a documented status and error shape', async () => {
     const link = createLinkHandler({
       config: storage.config({ STAGE: 'stag', ALLOW_PRIVATE_URLS: 'false', MAX_REQUEST_BODY_BYTES: '2048' }),
-      dynamodb: storage.dynamodb,
+      dynamodb: storage.clientsOf('link').dynamodb,
       lambda: workerAnswersSuccess,
       now: () => new Date(),
     });

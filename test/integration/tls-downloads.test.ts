@@ -56,8 +56,7 @@ function invoke(url: string, network: Network) {
   const code = `tls-${randomUUID().slice(0, 8)}`;
   const handler = createFetchHandler({
     config: storage.config({ STAGE: 'stag', ALLOW_PRIVATE_URLS: 'false' }),
-    s3: storage.s3,
-    dynamodb: storage.dynamodb,
+    ...storage.clientsOf('fetch'),
     now: () => new Date(),
     network,
   });

@@ -30,7 +30,6 @@ describe('loadConfig', () => {
       fetchFunctionName: 'bkpaas-stag-fetch',
       allowPrivateUrls: false,
       tokensTable: 'bkpaas-stag-tokens',
-      trustAuthorizerContext: true,
       allowedHosts: [],
       deniedHosts: [],
       maxPackageBytes: 512 * MiB,
@@ -118,13 +117,12 @@ describe('loadConfig', () => {
     expect(loading).toThrow(new RegExp(`^Environment variable ${variable} `));
   });
 
-  it('accepts ALLOW_PRIVATE_URLS=true in the local stage, where it checks tokens itself', () => {
+  it('accepts ALLOW_PRIVATE_URLS=true in the local stage', () => {
     // Act
     const config = loadConfig({ ...REQUIRED, STAGE: 'local', ALLOW_PRIVATE_URLS: 'true' });
 
     // Assess
     expect(config.allowPrivateUrls).toBe(true);
-    expect(config.trustAuthorizerContext).toBe(false);
   });
 
   it.each(['stag', 'prod', 'test', 'Local'])('refuses ALLOW_PRIVATE_URLS=true in the %s stage', (stage) => {
