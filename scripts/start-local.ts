@@ -31,6 +31,8 @@ const STAGE = 'local';
 /** Where the original API's clients find it: the base path a custom domain maps (DESIGN §2). */
 const BASE_PATH = '/api/bkpaas3/stag';
 const root = path.resolve(__dirname, '..');
+// Build output of this stack only: `npm run package` and other stacks never touch it.
+const stackDir = path.join(root, '.local-stack', `${process.pid}`);
 
 const HELP = `npm start: the whole service on 127.0.0.1, no AWS account needed.
 
@@ -93,8 +95,6 @@ async function main(): Promise<void> {
     sqs: port('SQS_PORT', 4569),
   };
   const dataDir = path.resolve(root, process.env.LOCAL_DATA_DIR ?? '.data');
-  // Build output of this stack only: `npm run package` and other stacks never touch it.
-  const stackDir = path.join(root, '.local-stack', `${process.pid}`);
   const packageDir = path.join(stackDir, 'package');
   mkdirSync(dataDir, { recursive: true });
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
@@ -224,5 +224,6 @@ function printBanner(
 
 main().catch((error: unknown) => {
   console.error('The local stack could not start:', error instanceof Error ? error.message : error);
+  rmSync(stackDir, { recursive: true, force: true });
   process.exit(1);
 });

@@ -79,8 +79,8 @@ export function markdownReport(results: BenchResults): string {
     '## 4. Race and load',
     '',
     results.race
-      ? `The local stack as \`npm start\` runs it (test/helpers/local-stack.ts: serverless-offline, both functions, the ` +
-        `emulators), started in ${results.race.stackStartS.toFixed(1)} s. Each burst sends its requests at once for a fresh ` +
+      ? `The local stack as \`npm start\` runs it (test/helpers/local-stack.ts: its API Gateway, Lambda service, IAM gates and ` +
+        `the emulators), started in ${results.race.stackStartS.toFixed(1)} s. Each burst sends its requests at once for a fresh ` +
         `application code, with the original docs' body and a ${(results.race.archiveBytes / 1024).toFixed(0)} KiB .tar.gz; ` +
         'requests/s is the burst size over the time until the last answer. Records and objects are counted after each burst.'
       : 'Skipped in this run (BENCH_SKIP_STACK=1 or --skip-stack).',

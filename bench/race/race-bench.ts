@@ -96,7 +96,7 @@ export async function runRaceBench(settings: { concurrency: number; runs: number
     stack = await startLocalStack({ dataDir, token: `bkpaas_bench_${randomUUID()}`, ports: await freePorts() });
     const stackStartS = Number(process.hrtime.bigint() - starting) / 1e9;
     settings.log(`  local stack ready in ${stackStartS.toFixed(1)} s`);
-    // Warm-up: serverless-offline loads both functions on first use.
+    // Warm-up: the local Lambda service starts each function's first container on first use.
     await burst(stack, server, Math.min(8, settings.concurrency), false);
     const same: BurstRun[] = [];
     const distinct: BurstRun[] = [];

@@ -2,7 +2,7 @@
  * Stand-ins for the two clients `link` calls, so the request-overhead benchmark times link's own
  * work (event adaptation, multipart parsing, validation, the auth verdict, the answer) and not
  * the network. They are fakes, not the emulators: a real GetItem against dynalite or an invoke
- * through serverless-offline costs milliseconds and would measure those programs instead, and the
+ * through the local Lambda service costs milliseconds and would measure those programs instead, and the
  * worker's own cost is part 1's subject. Each answers as the real service would on the happy path.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';

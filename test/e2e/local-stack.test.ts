@@ -1,5 +1,5 @@
 /**
- * End to end through the local stack as `npm start` runs it: serverless-offline's API Gateway,
+ * End to end through the local stack as `npm start` runs it: its API Gateway,
  * the link function, the Lambda API, the fetch worker, and the DynamoDB and S3 emulators.
  * Requests replay the original API document's curl body, with its padded values.
  */
@@ -181,7 +181,7 @@ describe('errors through the local API leave nothing behind', () => {
     await revokeToken(stack.storage.dynamodb, stack.storage.tokensTable, revoked.record.tokenId);
 
     // API Gateway answers a missing identity header itself (on AWS in the contract's shape,
-    // through the UNAUTHORIZED gateway response; serverless-offline in its own).
+    // through the UNAUTHORIZED gateway response, locally too: test/e2e/aws-parity.test.ts).
     const missing = await fetch(stack.linkUrl(code, 'default'), {
       method: 'POST',
       headers: { 'Content-Type': `multipart/form-data; boundary=${BOUNDARY}` },

@@ -13,6 +13,7 @@ const root = path.resolve(__dirname, '../..');
 
 export interface LocalStack {
   baseUrl: string;
+  ports: LocalStackPorts;
   linkUrl(code: string, module: string): string;
   token: string;
   storage: StorageView;
@@ -90,6 +91,7 @@ export async function startLocalStack(options: {
   const baseUrl = `http://127.0.0.1:${ports.api}/api/bkpaas3/stag`;
   return {
     baseUrl,
+    ports,
     linkUrl: (code, module) => `${baseUrl}/bkapps/applications/${code}/modules/${module}/source_package/link/`,
     token: options.token,
     storage: {

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthorizeHandler } from '../../handlers/authorize';
 import { createLinkHandler } from '../../handlers/link';
 import { sha256Hex, TOKEN_PREFIX } from '../../lib/access-token';
+import { createDynamoDbClient } from '../../lib/aws-clients';
 import { authenticate, type TokenCheckDeps } from '../../lib/auth';
 import { ALL_APPS, createToken, listTokens, revokeToken } from '../../lib/token-store';
 import { startTestStorage, type TestStorage } from '../helpers/storage';
@@ -31,6 +32,24 @@ afterAll(async () => {
 const header = (token: string): string => JSON.stringify({ access_token: token, bk_app_code: 'ignored', bk_username: 'x' });
 
 describe('the token store', () => {
+  it('reads a token with a consistent read, so a token created a moment ago is never refused (and the refusal cached)', async () => {
+    const { token } = await createToken(storage.dynamodb, storage.tokensTable, { principal: 'fresh', apps: ['a'] });
+    const reads: { ConsistentRead?: boolean }[] = [];
+    const watched = new Proxy(deps.dynamodb, {
+      get(target, property, receiver) {
+        if (property !== 'send') return Reflect.get(target, property, receiver);
+        return (command: { input: { ConsistentRead?: boolean } }) => {
+          reads.push(command.input);
+          return target.send(command as never);
+        };
+      },
+    });
+
+    await expect(authenticate(header(token), { ...deps, dynamodb: watched })).resolves.toMatchObject({ principal: 'fresh' });
+
+    expect(reads).toEqual([expect.objectContaining({ ConsistentRead: true })]);
+  });
+
   it('issues URL-safe tokens of 32 random bytes behind a recognisable prefix', async () => {
     const tokens = await Promise.all(
       Array.from({ length: 20 }, () => createToken(storage.dynamodb, storage.tokensTable, { principal: 'p', apps: ['a'] })),
@@ -137,7 +156,9 @@ describe('the API Gateway authorizer', () => {
   });
 
   it('fails (so API Gateway caches nothing) when the token store is unavailable', async () => {
-    const broken = createAuthorizeHandler({ ...deps, tokensTable: 'no-such-table', config: { logLevel: 'error' } });
+    // Nothing listens on port 1: the token store cannot be reached at all.
+    const unreachable = createDynamoDbClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' }, endpoints: { dynamodb: 'http://127.0.0.1:1' } });
+    const broken = createAuthorizeHandler({ ...deps, dynamodb: unreachable, config: { logLevel: 'error' } });
 
     await expect(broken(event('{"access_token": "bkpaas_x"}'))).rejects.toMatchObject({ code: 'STORAGE_UNAVAILABLE' });
   });

@@ -185,6 +185,8 @@ export class AsyncInvoker {
   private finish(event: QueuedEvent, fn: LambdaFunction, condition: DestinationCondition): void {
     const record = this.record(event, fn, condition, event.lastError);
     this.options.log(`[local Lambda] ${fn.name} event ${event.id}: ${condition} after ${event.attempts} attempt(s)`);
+    // Out of the queue at once; its file goes once the record is delivered (a stop in between re-delivers).
+    this.events.delete(event.id);
     const sent = fn.async.onFailure ? this.send(fn, fn.async.onFailure, record) : Promise.resolve();
     void sent.finally(() => this.forget(event));
   }
