@@ -19,7 +19,7 @@ export function createLinkHandler(deps: Omit<LinkDeps, 'log' | 'remainingTimeMs'
       const request = adaptApiEvent(event, context.awsRequestId);
       log = log.child({ request_id: request.requestId });
       const outcome = await linkUpload(request, { ...deps, log, remainingTimeMs: () => context.getRemainingTimeInMillis() });
-      return jobResponse(outcome.view, outcome.jobPath, log);
+      return jobResponse(outcome.view, outcome.jobUrl, log);
     } catch (error) {
       return errorResponse(error, log);
     }

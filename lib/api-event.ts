@@ -24,6 +24,11 @@ export interface ApiRequest {
   path: string;
   /** The authorizer's context: REST puts it at requestContext.authorizer, HTTP API under `.lambda`. */
   authorizer: unknown;
+  /**
+   * `https://host` as the client reached the API (behind a custom domain, its name), for the
+   * absolute URLs an answer gives; empty when the event names no host (a console test event).
+   */
+  origin: string;
 }
 
 export interface ApiEventLike {
@@ -145,7 +150,16 @@ export function adaptApiEvent(event: ApiEventLike, fallbackRequestId: string): A
     query: stringRecord(event.queryStringParameters),
     authorizer: authorizerOf(context),
     path: firstString(context.path, event.path, event.rawPath) ?? '',
+    origin: originOf(lowerCaseHeaders(event), context),
   };
+}
+
+/** API Gateway passes the scheme in X-Forwarded-Proto and the name in Host (HTTP API: domainName). */
+function originOf(headers: Record<string, string>, context: Record<string, unknown>): string {
+  const host = firstString(headers.host, context.domainName);
+  if (host === undefined || !/^[A-Za-z0-9.-]+(:\d{1,5})?$/.test(host)) return '';
+  const scheme = headers['x-forwarded-proto']?.split(',')[0]?.trim().toLowerCase() === 'http' ? 'http' : 'https';
+  return `${scheme}://${host}`;
 }
 
 /**

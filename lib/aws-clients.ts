@@ -5,6 +5,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import type { AwsCredentialIdentity } from '@aws-sdk/types';
 import type { Config } from './config';
 
@@ -52,4 +53,9 @@ export function createLambdaClient(config: ClientConfig): LambdaClient {
     // The worker may stream for minutes: never let the SDK retry an invocation on its own.
     maxAttempts: 1,
   });
+}
+
+/** The queue's URL names its endpoint (the SDK sends to it), on AWS and on the local stack alike. */
+export function createSqsClient(config: ClientConfig): SQSClient {
+  return new SQSClient({ region: config.region, ...(config.credentials ? { credentials: config.credentials } : {}) });
 }

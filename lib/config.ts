@@ -19,6 +19,13 @@ export interface Config {
   syncBudgetMs: number;
   /** Deliveries of one asynchronous event: 1 + the function's MaximumRetryAttempts. */
   fetchMaxAttempts: number;
+  /**
+   * How long a worker's hold on a job lasts without renewal; it renews (with its progress) a few
+   * times per lease, so a worker that died lets the next delivery take over within this time.
+   */
+  jobLeaseMs: number;
+  /** The on-failure queue (fetchFailures forwards Lambda's records there); empty elsewhere. */
+  failuresQueueUrl: string;
   /** Host names package URLs may use (empty: any public host), and host names refused. */
   allowedHosts: string[];
   deniedHosts: string[];
@@ -128,6 +135,8 @@ export function loadConfig(env: Env = process.env): Config {
     jobTtlSeconds: integer(env, 'JOB_TTL_SECONDS', 7 * 24 * 3600, 60, 365 * 24 * 3600),
     syncBudgetMs: integer(env, 'SYNC_BUDGET_MS', 25_000, 100, 28_000),
     fetchMaxAttempts: integer(env, 'FETCH_MAX_ATTEMPTS', 3, 1, 3),
+    jobLeaseMs: integer(env, 'JOB_LEASE_SECONDS', 60, 2, 900) * 1000,
+    failuresQueueUrl: optional(env, 'FETCH_FAILURES_QUEUE_URL', ''),
     allowedHosts: hostList(env, 'URL_ALLOWED_HOSTS'),
     deniedHosts: hostList(env, 'URL_DENIED_HOSTS'),
     maxArchiveEntries: integer(env, 'MAX_ARCHIVE_ENTRIES', 200_000, 1, 10_000_000),

@@ -35,6 +35,12 @@ export interface DownloadLimits {
 
 export interface Download {
   body: Readable;
+  /**
+   * How the HTTP exchange ended once its connection closed: undefined when cleanly, else the
+   * transport's failure — including one seen after the body's last byte (the remote sending
+   * more than it declared, or breaking the connection).
+   */
+  exchange: Promise<ServiceError | undefined>;
   /** Bytes the server declared, if it did. */
   contentLength: number | undefined;
   contentDisposition: string | undefined;
@@ -60,7 +66,7 @@ export async function openDownload(rawUrl: string, limits: DownloadLimits, netwo
   let url = original;
   for (let hop = 0; ; hop++) {
     checkUrl(url, original, policy, limits);
-    const response = await request(url, original, limits, policy, resolve, network.ca);
+    const { response, exchange } = await request(url, original, limits, policy, resolve, network.ca);
     const status = response.statusCode ?? 0;
     if (status >= 300 && status < 400 && response.headers.location) {
       response.destroy();
@@ -82,6 +88,7 @@ export async function openDownload(rawUrl: string, limits: DownloadLimits, netwo
     }
     return {
       body: response,
+      exchange,
       contentLength,
       contentDisposition: response.headers['content-disposition'],
       finalUrl: url,
@@ -152,7 +159,7 @@ function request(
   policy: AddressPolicy,
   resolve: Resolver,
   ca: string | undefined,
-): Promise<IncomingMessage> {
+): Promise<{ response: IncomingMessage; exchange: Promise<ServiceError | undefined> }> {
   return new Promise((resolveResponse, reject) => {
     const remaining = limits.deadline - Date.now();
     if (remaining <= 0) {
@@ -210,11 +217,19 @@ function request(
     req.on('response', (res) => {
       settled = true;
       response = res;
+      let failure: ServiceError | undefined;
       // From here on, failures surface as errors of the body stream, with the same vocabulary.
       req.removeAllListeners('error');
-      req.on('error', (error) => res.destroy(asDownloadError(error)));
+      req.on('error', (error) => {
+        failure ??= asDownloadError(error);
+        res.destroy(failure);
+      });
+      res.on('error', (error) => {
+        failure ??= asDownloadError(error);
+      });
       res.once('close', () => clearTimeout(totalTimer));
-      resolveResponse(res);
+      const exchange = new Promise<ServiceError | undefined>((resolveExchange) => req.once('close', () => resolveExchange(failure)));
+      resolveResponse({ response: res, exchange });
     });
 
     req.end();

@@ -169,7 +169,7 @@ export class PackageDownloadTimeoutError extends ServiceError {
 }
 
 export class StorageUnavailableError extends ServiceError {
-  constructor(what: 'S3' | 'DynamoDB' | 'the package worker', cause: unknown) {
+  constructor(what: 'S3' | 'DynamoDB' | 'SQS' | 'the package worker', cause: unknown) {
     super('STORAGE_UNAVAILABLE', `The package storage (${what}) is unavailable; the request is safe to retry.`, {
       cause,
     });

@@ -3,10 +3,11 @@
  * test invocation can send the same event and read the same result. The answer is the job's
  * view — the same document the job resource serves.
  */
-import { isErrorCode, ServiceError, ValidationError } from './errors';
+import { ServiceError, ValidationError } from './errors';
 import type { Job, JobError, JobState } from './jobs';
 import { validateLinkRequest } from './link-request';
-import type { PackageResponse } from './package-record';
+import { redactUrl } from './logger';
+import { formatApiTime, type PackageResponse } from './package-record';
 import type { RegisterRequest } from './register-package';
 
 export type InvocationMode = 'sync' | 'async';
@@ -27,11 +28,23 @@ export interface FetchEvent {
   mode?: InvocationMode;
 }
 
+/** A job as its resource shows it; the worker answers the same document. */
 export interface JobView {
   job_id: string;
   state: JobState;
   package?: PackageResponse;
   error?: JobError;
+  /** The package URL without credentials or query. */
+  package_url?: string;
+  attempts?: number;
+  bytes_received?: number;
+  /** The Content-Length the remote declared, when it did. */
+  bytes_expected?: number;
+  /** Contract time format, UTC. */
+  created?: string;
+  updated?: string;
+  started?: string;
+  finished?: string;
 }
 
 export type FetchResult = JobView;
@@ -88,31 +101,24 @@ export function parseFetchEvent(event: unknown, fallbackRequestId: string): Work
   return { ...registered, jobId, mode, event: toFetchEvent(registered, jobId, mode) };
 }
 
-export function jobView(job: Pick<Job, 'jobId' | 'state' | 'result' | 'error'>): JobView {
+export function jobView(job: Job): JobView {
+  const times: Record<string, string> = {};
+  for (const [name, iso] of Object.entries({ created: job.created, updated: job.updated, started: job.started, finished: job.finished })) {
+    if (iso) times[name] = formatApiTime(iso);
+  }
   return {
     job_id: job.jobId,
     state: job.state,
     ...(job.state === 'succeeded' && job.result ? { package: job.result } : {}),
     ...(job.state === 'failed' && job.error ? { error: job.error } : {}),
+    ...(job.event.package_url ? { package_url: redactUrl(job.event.package_url) } : {}),
+    attempts: job.attempts,
+    bytes_received: job.bytesReceived,
+    ...(job.bytesExpected === undefined ? {} : { bytes_expected: job.bytesExpected }),
+    ...times,
   };
 }
 
 export function errorOf(error: ServiceError): JobError {
   return { code: error.code, detail: error.detail, ...(error.fieldsDetail ? { fields_detail: error.fieldsDetail } : {}) };
-}
-
-/** Reads the worker's answer; anything that is not a well-formed view is the worker failing. */
-export function parseFetchResult(payload: unknown): JobView | undefined {
-  if (typeof payload !== 'object' || payload === null) return undefined;
-  const view = payload as Record<string, unknown>;
-  if (typeof view.job_id !== 'string') return undefined;
-  if (view.state === 'succeeded' && typeof view.package === 'object' && view.package !== null) {
-    return { job_id: view.job_id, state: 'succeeded', package: view.package as PackageResponse };
-  }
-  const error = view.error as Record<string, unknown> | undefined;
-  if (view.state === 'failed' && error && isErrorCode(error.code) && typeof error.detail === 'string') {
-    return { job_id: view.job_id, state: 'failed', error: error as unknown as JobError };
-  }
-  if (view.state === 'pending' || view.state === 'running') return { job_id: view.job_id, state: view.state };
-  return undefined;
 }

@@ -1,53 +1,19 @@
 /**
- * `link` → `fetch` through the Lambda API: RequestResponse bounded by a time budget, or Event
- * for asynchronous mode. Either way the answer is the job's view; a worker still busy when the
- * budget runs out is reported as running (the job resource will show how it ends).
+ * `link` → `fetch` through the Lambda API, always as an asynchronous (Event) invocation: Lambda
+ * keeps the event, and redelivers it when a run dies (killed, timed out, out of memory), up to
+ * the function's retries and then to its on-failure destination. So every accepted job ends,
+ * whatever happens to the invocation that runs it; `link` follows the job record, not the call.
  */
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import { StorageUnavailableError } from './errors';
-import { parseFetchResult, type FetchEvent, type JobView } from './fetch-contract';
+import type { FetchEvent } from './fetch-contract';
 
-export async function invokeFetch(lambda: LambdaClient, functionName: string, event: FetchEvent, budgetMs: number): Promise<JobView> {
-  const jobId = event.job_id ?? event.request_id;
-  if (event.mode === 'async') {
-    try {
-      await lambda.send(
-        new InvokeCommand({ FunctionName: functionName, InvocationType: 'Event', Payload: new TextEncoder().encode(JSON.stringify(event)) }),
-      );
-    } catch (error) {
-      throw new StorageUnavailableError('the package worker', error);
-    }
-    return { job_id: jobId, state: 'pending' };
-  }
-
-  let payload: Uint8Array | undefined;
-  let functionError: string | undefined;
+export async function deliverJob(lambda: LambdaClient, functionName: string, event: FetchEvent): Promise<void> {
   try {
-    const response = await lambda.send(
-      new InvokeCommand({
-        FunctionName: functionName,
-        InvocationType: 'RequestResponse',
-        Payload: new TextEncoder().encode(JSON.stringify(event)),
-      }),
-      { abortSignal: AbortSignal.timeout(Math.max(1, budgetMs)) },
+    await lambda.send(
+      new InvokeCommand({ FunctionName: functionName, InvocationType: 'Event', Payload: new TextEncoder().encode(JSON.stringify(event)) }),
     );
-    payload = response.Payload;
-    functionError = response.FunctionError;
   } catch (error) {
-    // The invocation goes on without us; the job records how it ends.
-    if ((error as Error).name === 'AbortError' || (error as Error).name === 'TimeoutError') return { job_id: jobId, state: 'running' };
     throw new StorageUnavailableError('the package worker', error);
   }
-  const text = payload ? new TextDecoder().decode(payload) : '';
-  let parsed: unknown;
-  try {
-    parsed = text ? JSON.parse(text) : undefined;
-  } catch {
-    parsed = undefined;
-  }
-  const view = functionError ? undefined : parseFetchResult(parsed);
-  if (!view) {
-    throw new StorageUnavailableError('the package worker', new Error(`Worker answered ${functionError ?? 'no result'}: ${text.slice(0, 500)}`));
-  }
-  return view;
 }

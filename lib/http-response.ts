@@ -23,17 +23,21 @@ export function noContentResponse(): HttpResponse {
   return { statusCode: 204, headers: { 'cache-control': 'no-store' }, body: '' };
 }
 
+/** Seconds a client is asked to wait before it looks at a job again. */
+export const JOB_RETRY_AFTER_SECONDS = 5;
+
 /**
  * A job as the link route answers it: 200 with the package, the job's error, or 202 Accepted
- * pointing at the job resource while it runs.
+ * pointing at the job resource while it runs. Every one names the job in X-Job-Id.
  */
-export function jobResponse(view: JobView, jobPath: string, log: Logger): HttpResponse {
-  if (view.state === 'succeeded' && view.package) return jsonResponse(200, view.package);
+export function jobResponse(view: JobView, jobUrl: string, log: Logger): HttpResponse {
+  const named = (response: HttpResponse): HttpResponse => ({ ...response, headers: { ...response.headers, 'x-job-id': view.job_id } });
+  if (view.state === 'succeeded' && view.package) return named(jsonResponse(200, view.package));
   if (view.state === 'failed' && view.error) {
-    return errorResponse(serviceErrorFromWire(view.error.code, view.error.detail, view.error.fields_detail), log);
+    return named(errorResponse(serviceErrorFromWire(view.error.code, view.error.detail, view.error.fields_detail), log));
   }
-  const accepted = jsonResponse(202, { job_id: view.job_id, state: view.state, location: jobPath });
-  return { ...accepted, headers: { ...accepted.headers, location: jobPath } };
+  const accepted = jsonResponse(202, { job_id: view.job_id, state: view.state, location: jobUrl });
+  return named({ ...accepted, headers: { ...accepted.headers, location: jobUrl, 'retry-after': String(JOB_RETRY_AFTER_SECONDS) } });
 }
 
 export function errorResponse(error: unknown, log: Logger): HttpResponse {

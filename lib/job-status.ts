@@ -1,23 +1,89 @@
 /**
- * Reads one link job for its owner: the job must belong to the application and module in the
- * path, so a job id from elsewhere reveals nothing.
+ * The job resource (authorized like the link route): one job for its owner — it must belong to
+ * the application and module in the path, so a job id from elsewhere reveals nothing — and a
+ * module's jobs, newest first, of one state if asked, or the job of the caller's
+ * Idempotency-Key.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { assertMethod, type ApiRequest } from './api-event';
-import { assertAllowedOn, identifyCaller } from './auth';
+import { assertAllowedOn, identifyCaller, type Caller } from './auth';
 import type { Config } from './config';
-import { JobNotFoundError } from './errors';
+import { JobNotFoundError, ValidationError } from './errors';
 import { jobView, type JobView } from './fetch-contract';
-import { getJob } from './jobs';
+import { jobIdForKey, parseIdempotencyKey } from './job-ids';
+import { getJob, JOB_STATES, listJobs, type Job, type JobState, type JobStore } from './jobs';
+import { validatePackagePath, type ModulePath } from './link-request';
+import { decodeJobCursor, encodeJobCursor } from './list-cursor';
 
-export async function jobStatus(request: ApiRequest, deps: { config: Config; dynamodb: DynamoDBClient; now: () => Date }): Promise<JobView> {
+export interface JobStatusDeps {
+  config: Config;
+  dynamodb: DynamoDBClient;
+  now: () => Date;
+}
+
+export interface JobList {
+  /** The number of jobs in this page. */
+  count: number;
+  results: JobView[];
+  /** Opaque; pass as `cursor` for the next page. Null on the last page. */
+  next: string | null;
+}
+
+const DEFAULT_LIMIT = 20;
+const MAX_LIMIT = 100;
+const JOB_ID = /^[A-Za-z0-9_-]{1,128}$/;
+
+function storeOf(deps: JobStatusDeps): JobStore {
+  return { dynamodb: deps.dynamodb, table: deps.config.jobsTable, ttlSeconds: deps.config.jobTtlSeconds, now: deps.now };
+}
+
+async function authorize(request: ApiRequest, deps: JobStatusDeps): Promise<{ caller: Caller; module: ModulePath }> {
   assertMethod(request, ['GET']);
   const caller = await identifyCaller(request, deps);
-  const code = request.pathParameters.code ?? '';
-  assertAllowedOn(caller, code);
+  assertAllowedOn(caller, request.pathParameters.code ?? '');
+  return { caller, module: validatePackagePath(request.pathParameters, false) };
+}
+
+function belongsTo(job: Job | undefined, module: ModulePath): job is Job {
+  return job !== undefined && job.event.code === module.code && job.event.module === module.module;
+}
+
+export async function jobStatus(request: ApiRequest, deps: JobStatusDeps): Promise<JobView> {
+  const { module } = await authorize(request, deps);
   const jobId = request.pathParameters.job_id ?? '';
-  if (!/^[A-Za-z0-9_-]{1,128}$/.test(jobId)) throw new JobNotFoundError(jobId.slice(0, 128));
-  const job = await getJob({ dynamodb: deps.dynamodb, table: deps.config.jobsTable, ttlSeconds: deps.config.jobTtlSeconds, now: deps.now }, jobId);
-  if (!job || job.event.code !== code || job.event.module !== request.pathParameters.module_name) throw new JobNotFoundError(jobId);
+  if (!JOB_ID.test(jobId)) throw new JobNotFoundError(jobId.slice(0, 128));
+  const job = await getJob(storeOf(deps), jobId);
+  if (!belongsTo(job, module)) throw new JobNotFoundError(jobId);
   return jobView(job);
+}
+
+function parseLimit(raw: string | undefined): number {
+  if (raw === undefined) return DEFAULT_LIMIT;
+  const value = /^\d{1,3}$/.test(raw.trim()) ? Number(raw.trim()) : Number.NaN;
+  if (!(value >= 1 && value <= MAX_LIMIT)) throw new ValidationError('Invalid request: limit.', { limit: [`Must be a whole number from 1 to ${MAX_LIMIT}.`] });
+  return value;
+}
+
+function parseState(raw: string | undefined): JobState | undefined {
+  if (raw === undefined) return undefined;
+  if (!(JOB_STATES as readonly string[]).includes(raw)) {
+    throw new ValidationError('Invalid request: state.', { state: [`Must be one of ${JOB_STATES.join(', ')}.`] });
+  }
+  return raw as JobState;
+}
+
+export async function listModuleJobs(request: ApiRequest, deps: JobStatusDeps): Promise<JobList> {
+  const { caller, module } = await authorize(request, deps);
+  const key = parseIdempotencyKey(request.query.idempotency_key, 'idempotency_key');
+  if (key !== undefined) {
+    // The key names at most one job: the caller's own.
+    const job = await getJob(storeOf(deps), jobIdForKey(caller.principal, key));
+    const results = belongsTo(job, module) ? [jobView(job)] : [];
+    return { count: results.length, results, next: null };
+  }
+  const limit = parseLimit(request.query.limit);
+  const state = parseState(request.query.state);
+  const after = request.query.cursor === undefined ? undefined : decodeJobCursor(request.query.cursor, module);
+  const page = await listJobs(storeOf(deps), module, { limit, ...(state ? { state } : {}), ...(after ? { after } : {}) });
+  return { count: page.jobs.length, results: page.jobs.map(jobView), next: page.next ? encodeJobCursor(module, page.next) : null };
 }

@@ -1,8 +1,9 @@
 /**
  * Jobs: one record per link request (or per Idempotency-Key), so that a retried or duplicated
- * worker event finds the outcome already recorded, and two deliveries of one event never run
- * at once. A running job holds a lease that ends with its holder's invocation: a crashed run
- * leaves a lease that expires, and the next delivery takes the job over.
+ * worker event finds the outcome already recorded, two deliveries of one event never run at
+ * once, and a client can follow the work. A running job holds a short lease that its worker
+ * renews while it works (writing its progress at the same time): a worker that dies stops
+ * renewing, and the next delivery of the event takes the job over once the lease has run out.
  *
  * State: pending → running → succeeded | failed; running → pending when a transient failure is
  * handed back to Lambda's retries. Records expire through DynamoDB TTL (`expires_at`).
@@ -12,6 +13,7 @@ import {
   DeleteItemCommand,
   GetItemCommand,
   PutItemCommand,
+  QueryCommand,
   UpdateItemCommand,
   type AttributeValue,
   type DynamoDBClient,
@@ -21,6 +23,11 @@ import type { FetchEvent } from './fetch-contract';
 import type { PackageResponse } from './package-record';
 
 export type JobState = 'pending' | 'running' | 'succeeded' | 'failed';
+
+export const JOB_STATES: readonly JobState[] = ['pending', 'running', 'succeeded', 'failed'];
+
+/** A module's jobs, newest first. */
+export const JOBS_BY_MODULE_INDEX = 'by_module_created';
 
 export interface JobError {
   code: ErrorCode;
@@ -40,8 +47,14 @@ export interface Job {
   leaseExpires: number | undefined;
   result: PackageResponse | undefined;
   error: JobError | undefined;
+  /** ISO-8601 instants; `started` at the first attempt, `finished` when it succeeded or failed. */
   created: string;
   updated: string;
+  started: string | undefined;
+  finished: string | undefined;
+  /** Bytes of the archive received so far, and the Content-Length when the remote declared one. */
+  bytesReceived: number;
+  bytesExpected: number | undefined;
 }
 
 type Item = Record<string, AttributeValue>;
@@ -54,27 +67,45 @@ export interface JobStore {
   now: () => Date;
 }
 
-const NAMES = { '#state': 'state', '#event': 'event', '#result': 'result', '#error': 'error' };
+export interface JobProgress {
+  bytesReceived: number;
+  bytesExpected: number | undefined;
+}
+
+/** Where a page of a module's jobs ended: the index's key of its last job. */
+export interface JobPosition {
+  jobId: string;
+  created: string;
+}
 
 function isConditionFailure(error: unknown): boolean {
   return error instanceof ConditionalCheckFailedException || (error as Error).name === 'ConditionalCheckFailedException';
 }
 
+export function moduleKeyOf(code: string, module: string): string {
+  return `${code}/${module}`;
+}
+
 function fromItem(item: Item): Job {
   const json = <T>(name: string): T | undefined => (item[name]?.S ? (JSON.parse(item[name].S) as T) : undefined);
   const error = json<JobError>('error');
+  const number = (name: string): number | undefined => (item[name]?.N === undefined ? undefined : Number(item[name].N));
   return {
     jobId: item.job_id?.S ?? '',
     state: (item.state?.S ?? 'pending') as JobState,
     event: json<FetchEvent>('event') ?? ({} as FetchEvent),
     fingerprint: item.fingerprint?.S ?? '',
-    attempts: Number(item.attempts?.N ?? 0),
+    attempts: number('attempts') ?? 0,
     leaseOwner: item.lease_owner?.S,
-    leaseExpires: item.lease_expires?.N === undefined ? undefined : Number(item.lease_expires.N),
+    leaseExpires: number('lease_expires'),
     result: json<PackageResponse>('result'),
     error: error && isErrorCode(error.code) ? error : undefined,
     created: item.created?.S ?? '',
     updated: item.updated?.S ?? '',
+    started: item.started?.S,
+    finished: item.finished?.S,
+    bytesReceived: number('bytes_received') ?? 0,
+    bytesExpected: number('bytes_expected'),
   };
 }
 
@@ -107,10 +138,12 @@ export async function createJob(
   const now = store.now().toISOString();
   const item: Item = {
     job_id: { S: jobId },
+    module_key: { S: moduleKeyOf(event.code, event.module) },
     state: { S: 'pending' },
     event: { S: JSON.stringify(event) },
     fingerprint: { S: fingerprint },
     attempts: { N: '0' },
+    bytes_received: { N: '0' },
     created: { S: now },
     updated: { S: now },
     expires_at: expiresAt(store),
@@ -131,9 +164,9 @@ export async function createJob(
 export type Acquired = { acquired: true; job: Job } | { acquired: false; job: Job };
 
 /**
- * Takes the job for `owner` until `leaseMs` from now: when it is new (a console invocation
- * creates it here), pending, or running under an expired lease. Otherwise answers the job as it
- * stands — finished (the caller returns its outcome) or running elsewhere.
+ * Takes the job for `owner` for `leaseMs`: when it is new (a console invocation creates it
+ * here), pending, or running under an expired lease. Otherwise answers the job as it stands —
+ * finished (the caller returns its outcome) or running elsewhere.
  */
 export async function acquireJob(store: JobStore, jobId: string, event: FetchEvent, owner: string, leaseMs: number): Promise<Acquired> {
   const now = store.now();
@@ -145,10 +178,12 @@ export async function acquireJob(store: JobStore, jobId: string, event: FetchEve
         UpdateExpression:
           'SET #state = :running, lease_owner = :owner, lease_expires = :until, updated = :now, ' +
           'attempts = if_not_exists(attempts, :zero) + :one, #event = if_not_exists(#event, :event), ' +
-          'fingerprint = if_not_exists(fingerprint, :none), created = if_not_exists(created, :now), expires_at = :expires',
+          'module_key = if_not_exists(module_key, :module), started = if_not_exists(started, :now), bytes_received = :zero, ' +
+          'fingerprint = if_not_exists(fingerprint, :none), created = if_not_exists(created, :now), expires_at = :expires ' +
+          'REMOVE bytes_expected',
         ConditionExpression:
           'attribute_not_exists(job_id) OR #state = :pending OR (#state = :running AND lease_expires < :nowMs)',
-        ExpressionAttributeNames: { '#state': NAMES['#state'], '#event': NAMES['#event'] },
+        ExpressionAttributeNames: { '#state': 'state', '#event': 'event' },
         ExpressionAttributeValues: {
           ':running': { S: 'running' },
           ':pending': { S: 'pending' },
@@ -159,6 +194,7 @@ export async function acquireJob(store: JobStore, jobId: string, event: FetchEve
           ':zero': { N: '0' },
           ':one': { N: '1' },
           ':event': { S: JSON.stringify(event) },
+          ':module': { S: moduleKeyOf(event.code, event.module) },
           ':none': { S: '' },
           ':expires': expiresAt(store),
         },
@@ -174,32 +210,99 @@ export async function acquireJob(store: JobStore, jobId: string, event: FetchEve
   return { acquired: false, job };
 }
 
-/** Records the outcome, if `owner` still holds the job (a run that lost its lease stays quiet). */
-export async function finishJob(
-  store: JobStore,
-  jobId: string,
-  owner: string,
-  outcome: { result: PackageResponse } | { error: JobError },
-): Promise<void> {
-  const succeeded = 'result' in outcome;
+/**
+ * Extends `owner`'s lease by `leaseMs` and records the progress, in one write. False when the
+ * lease is no longer `owner`'s: another delivery took the job over, and this run must stop.
+ */
+export async function renewLease(store: JobStore, jobId: string, owner: string, leaseMs: number, progress: JobProgress): Promise<boolean> {
+  const now = store.now();
   try {
     await store.dynamodb.send(
       new UpdateItemCommand({
         TableName: store.table,
         Key: { job_id: { S: jobId } },
-        UpdateExpression: `SET #state = :state, ${succeeded ? '#result' : '#error'} = :outcome, updated = :now REMOVE lease_owner, lease_expires`,
+        UpdateExpression: `SET lease_expires = :until, bytes_received = :received, updated = :now${progress.bytesExpected === undefined ? '' : ', bytes_expected = :expected'}`,
+        ConditionExpression: 'lease_owner = :owner AND #state = :running',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: {
+          ':until': { N: String(now.getTime() + leaseMs) },
+          ':received': { N: String(progress.bytesReceived) },
+          ':now': { S: now.toISOString() },
+          ':owner': { S: owner },
+          ':running': { S: 'running' },
+          ...(progress.bytesExpected === undefined ? {} : { ':expected': { N: String(progress.bytesExpected) } }),
+        },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw new StorageUnavailableError('DynamoDB', error);
+  }
+}
+
+/**
+ * Records the outcome, if `owner` still holds the job (a run that lost its lease stays quiet);
+ * answers the job as recorded, or undefined when it was not this run's to record.
+ */
+export async function finishJob(
+  store: JobStore,
+  jobId: string,
+  owner: string,
+  outcome: { result: PackageResponse } | { error: JobError },
+): Promise<Job | undefined> {
+  const succeeded = 'result' in outcome;
+  try {
+    const { Attributes } = await store.dynamodb.send(
+      new UpdateItemCommand({
+        TableName: store.table,
+        Key: { job_id: { S: jobId } },
+        UpdateExpression: `SET #state = :state, ${succeeded ? '#result' : '#error'} = :outcome, updated = :now, finished = :now REMOVE lease_owner, lease_expires`,
         ConditionExpression: 'lease_owner = :owner',
-        ExpressionAttributeNames: { '#state': NAMES['#state'], ...(succeeded ? { '#result': 'result' } : { '#error': 'error' }) },
+        ExpressionAttributeNames: { '#state': 'state', ...(succeeded ? { '#result': 'result' } : { '#error': 'error' }) },
         ExpressionAttributeValues: {
           ':state': { S: succeeded ? 'succeeded' : 'failed' },
           ':outcome': { S: JSON.stringify(succeeded ? outcome.result : outcome.error) },
           ':now': { S: store.now().toISOString() },
           ':owner': { S: owner },
         },
+        ReturnValues: 'ALL_NEW',
       }),
     );
+    return Attributes ? fromItem(Attributes) : undefined;
   } catch (error) {
     if (!isConditionFailure(error)) throw new StorageUnavailableError('DynamoDB', error);
+    return undefined;
+  }
+}
+
+/**
+ * Ends a job that no run will finish (Lambda gave up on its event) as failed, unless it
+ * succeeded or already failed with its own error meanwhile. Whoever held it has stopped.
+ */
+export async function abandonJob(store: JobStore, jobId: string, error: JobError): Promise<boolean> {
+  const now = store.now().toISOString();
+  try {
+    await store.dynamodb.send(
+      new UpdateItemCommand({
+        TableName: store.table,
+        Key: { job_id: { S: jobId } },
+        UpdateExpression: 'SET #state = :failed, #error = :error, updated = :now, finished = :now REMOVE lease_owner, lease_expires',
+        ConditionExpression: 'attribute_exists(job_id) AND #state IN (:pending, :running)',
+        ExpressionAttributeNames: { '#state': 'state', '#error': 'error' },
+        ExpressionAttributeValues: {
+          ':failed': { S: 'failed' },
+          ':pending': { S: 'pending' },
+          ':running': { S: 'running' },
+          ':error': { S: JSON.stringify(error) },
+          ':now': { S: now },
+        },
+      }),
+    );
+    return true;
+  } catch (failure) {
+    if (isConditionFailure(failure)) return false;
+    throw new StorageUnavailableError('DynamoDB', failure);
   }
 }
 
@@ -222,10 +325,6 @@ export async function releaseJob(store: JobStore, jobId: string, owner: string):
 }
 
 /**
- * Opens a job that did not succeed for another round of deliveries (an operator re-submitting
- * what reached the on-failure queue); false when the job has succeeded meanwhile.
- */
-/**
  * Forgets a job that never reached a worker (its invocation failed) or that failed transiently,
  * so the same Idempotency-Key starts it afresh; only a pending or failed job is removed.
  */
@@ -245,13 +344,19 @@ export async function discardJob(store: JobStore, jobId: string): Promise<void> 
   }
 }
 
+/**
+ * Opens a job that did not succeed for another round of deliveries (an operator re-submitting
+ * what reached the on-failure queue); false when the job has succeeded meanwhile.
+ */
 export async function reopenJob(store: JobStore, jobId: string): Promise<boolean> {
   try {
     await store.dynamodb.send(
       new UpdateItemCommand({
         TableName: store.table,
         Key: { job_id: { S: jobId } },
-        UpdateExpression: 'SET #state = :pending, attempts = :zero, updated = :now, expires_at = :expires REMOVE lease_owner, lease_expires, #error',
+        UpdateExpression:
+          'SET #state = :pending, attempts = :zero, updated = :now, expires_at = :expires, bytes_received = :zero ' +
+          'REMOVE lease_owner, lease_expires, #error, finished, bytes_expected',
         // Not a job that succeeded, nor one still running under a live lease (two runs on one key).
         ConditionExpression:
           'attribute_not_exists(job_id) OR (#state <> :succeeded AND NOT (#state = :running AND lease_expires > :nowMs))',
@@ -272,4 +377,52 @@ export async function reopenJob(store: JobStore, jobId: string): Promise<boolean
     if (isConditionFailure(error)) return false;
     throw new StorageUnavailableError('DynamoDB', error);
   }
+}
+
+export interface JobPage {
+  jobs: Job[];
+  next: JobPosition | undefined;
+}
+
+/** Pages of the index read at most per listing call when a state filter leaves pages short. */
+const MAX_QUERY_PAGES = 5;
+
+/**
+ * One page of a module's jobs, newest first, after `after`, of one `state` if given. The index
+ * is eventually consistent: a job created a moment ago may be missing.
+ */
+export async function listJobs(
+  store: JobStore,
+  module: { code: string; module: string },
+  page: { limit: number; state?: JobState; after?: JobPosition },
+): Promise<JobPage> {
+  const jobs: Job[] = [];
+  let start: Item | undefined = page.after
+    ? { job_id: { S: page.after.jobId }, module_key: { S: moduleKeyOf(module.code, module.module) }, created: { S: page.after.created } }
+    : undefined;
+  for (let reads = 0; reads < MAX_QUERY_PAGES; reads += 1) {
+    const answer = await call(() =>
+      store.dynamodb.send(
+        new QueryCommand({
+          TableName: store.table,
+          IndexName: JOBS_BY_MODULE_INDEX,
+          KeyConditionExpression: 'module_key = :k',
+          ...(page.state ? { FilterExpression: '#state = :state', ExpressionAttributeNames: { '#state': 'state' } } : {}),
+          ExpressionAttributeValues: { ':k': { S: moduleKeyOf(module.code, module.module) }, ...(page.state ? { ':state': { S: page.state } } : {}) },
+          ScanIndexForward: false,
+          Limit: page.limit + 1 - jobs.length,
+          ExclusiveStartKey: start,
+        }),
+      ),
+    );
+    jobs.push(...(answer.Items ?? []).map(fromItem));
+    start = answer.LastEvaluatedKey;
+    if (jobs.length > page.limit || !start) break;
+  }
+  const shown = jobs.slice(0, page.limit);
+  const last = shown.at(-1);
+  if (jobs.length <= page.limit && start === undefined) return { jobs: shown, next: undefined };
+  // Continue after the last job shown, or, when the filter left none, after what was read.
+  const next = last ? { jobId: last.jobId, created: last.created } : { jobId: start?.job_id?.S ?? '', created: start?.created?.S ?? '' };
+  return { jobs: shown, next };
 }

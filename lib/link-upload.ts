@@ -1,18 +1,21 @@
 /**
  * The `link` function's job (DESIGN §4): authenticate, parse, validate, answer 409 at once when
- * the version exists and may not be overwritten, record the job, then hand the download to the
- * worker — waiting for it up to a budget, or not at all with `Prefer: respond-async`.
+ * the version exists and may not be overwritten, record the job, then hand it to the worker as
+ * an asynchronous event — and wait for the job record to show its end, up to a budget, or not at
+ * all with `Prefer: respond-async`.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { sha256Hex } from './access-token';
 import { assertMethod, type ApiRequest } from './api-event';
 import { assertAllowedOn, identifyCaller } from './auth';
 import type { Config } from './config';
 import { PackageAlreadyExistsError, PayloadTooLargeError, ValidationError } from './errors';
 import { jobView, toFetchEvent, type JobView } from './fetch-contract';
-import { invokeFetch } from './fetch-invoker';
+import { deliverJob } from './fetch-invoker';
 import { parseForm } from './form-parser';
+import { jobIdForInvocation, jobIdForKey, parseIdempotencyKey } from './job-ids';
 import { createJob, discardJob, getJob, type Job, type JobStore } from './jobs';
 import { validateLinkRequest, type LinkRequest } from './link-request';
 import type { Logger } from './logger';
@@ -31,13 +34,15 @@ export interface LinkDeps {
 
 export interface LinkOutcome {
   view: JobView;
-  /** Where the job can be followed (the Location of a 202). */
-  jobPath: string;
+  /** Where the job can be followed (the Location of a 202): absolute when the request named its host. */
+  jobUrl: string;
 }
 
-// Time kept back to shape and send the answer after the worker call gives up.
+// Time kept back to shape and send the answer once the wait for the job gives up.
 const ANSWER_MARGIN_MS = 1_000;
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+// The job record is read again after 100 ms, then less and less often, at least every second.
+const FIRST_POLL_MS = 100;
+const MAX_POLL_MS = 1_000;
 
 export async function linkUpload(request: ApiRequest, deps: LinkDeps): Promise<LinkOutcome> {
   const { config } = deps;
@@ -52,16 +57,15 @@ export async function linkUpload(request: ApiRequest, deps: LinkDeps): Promise<L
   log.info('link upload requested', { package_url: redactUrl(link.packageUrl), allow_overwrite: link.allowOverwrite });
 
   const jobs: JobStore = { dynamodb: deps.dynamodb, table: config.jobsTable, ttlSeconds: config.jobTtlSeconds, now: deps.now };
-  const key = idempotencyKeyOf(request);
-  // Without a key, the invocation's id: a console test event replays its fixed API Gateway request id.
-  const jobId = key ? `idem-${sha256Hex(`${caller.principal}\n${key}`).slice(0, 40)}` : request.invocationId.replace(/[^A-Za-z0-9_-]/g, '_');
+  const key = parseIdempotencyKey(request.headers['idempotency-key'], 'Idempotency-Key');
+  const jobId = key ? jobIdForKey(caller.principal, key) : jobIdForInvocation(request.invocationId);
   const fingerprint = fingerprintOf(link);
-  const jobPath = jobPathFor(request, link, jobId);
+  const jobUrl = request.origin + jobPathFor(request, link, jobId);
 
   // A request repeated under the same Idempotency-Key gets the first one's job, even after it
   // succeeded — unless that one failed in a way the contract calls safe to retry: then it runs again.
   const earlier = key ? await getJob(jobs, jobId) : undefined;
-  if (earlier && !failedTransiently(earlier)) return { view: replay(earlier, fingerprint), jobPath };
+  if (earlier && !failedTransiently(earlier)) return { view: replay(earlier, fingerprint), jobUrl };
   if (earlier) {
     replay(earlier, fingerprint);
     await discardJob(jobs, jobId);
@@ -74,12 +78,10 @@ export async function linkUpload(request: ApiRequest, deps: LinkDeps): Promise<L
   const mode = prefersAsync(request) ? 'async' : 'sync';
   const event = toFetchEvent({ ...link, requestId: jobId, operator: caller.principal }, jobId, mode);
   const job = await createJob(jobs, jobId, event, fingerprint);
-  if (!job.created) return { view: replay(job.job, fingerprint), jobPath };
+  if (!job.created) return { view: replay(job.job, fingerprint), jobUrl };
 
-  const budget = Math.min(config.syncBudgetMs, deps.remainingTimeMs() - ANSWER_MARGIN_MS);
-  let view: JobView;
   try {
-    view = await invokeFetch(deps.lambda, config.fetchFunctionName, event, budget);
+    await deliverJob(deps.lambda, config.fetchFunctionName, event);
   } catch (error) {
     // The worker never got the job: forget it, so a retry under the same key is not a stuck replay.
     await discardJob(jobs, jobId).catch((discardError: unknown) =>
@@ -87,17 +89,25 @@ export async function linkUpload(request: ApiRequest, deps: LinkDeps): Promise<L
     );
     throw error;
   }
+  if (mode === 'async') return { view: jobView(job.job), jobUrl };
+  const budget = Math.min(config.syncBudgetMs, deps.remainingTimeMs() - ANSWER_MARGIN_MS);
+  const view = await awaitJob(jobs, jobId, budget);
   log.info('link upload answered', { job_id: jobId, mode, state: view.state });
-  return { view, jobPath };
+  return { view, jobUrl };
 }
 
-function idempotencyKeyOf(request: ApiRequest): string | undefined {
-  const key = request.headers['idempotency-key']?.trim();
-  if (key === undefined || key === '') return undefined;
-  if (!IDEMPOTENCY_KEY.test(key)) {
-    throw new ValidationError('Invalid Idempotency-Key.', { 'Idempotency-Key': ['Must be 1–255 visible ASCII characters.'] });
+/** The job as soon as it has ended, or as it stands when the budget runs out. */
+async function awaitJob(jobs: JobStore, jobId: string, budgetMs: number): Promise<JobView> {
+  const deadline = Date.now() + budgetMs;
+  let pause = FIRST_POLL_MS;
+  for (;;) {
+    const job = await getJob(jobs, jobId);
+    if (job && (job.state === 'succeeded' || job.state === 'failed')) return jobView(job);
+    const left = deadline - Date.now();
+    if (left <= 0 || !job) return job ? jobView(job) : { job_id: jobId, state: 'pending' };
+    await sleep(Math.min(pause, left));
+    pause = Math.min(pause * 2, MAX_POLL_MS);
   }
-  return key;
 }
 
 function fingerprintOf(link: LinkRequest): string {

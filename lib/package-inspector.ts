@@ -124,6 +124,16 @@ export class PackageInspector extends Transform {
     return undefined;
   }
 
+  /** Whether the first bytes have shown an accepted format (a refusal before that is about the format). */
+  get formatKnown(): boolean {
+    return this.format !== undefined;
+  }
+
+  /** Bytes seen so far (the progress a job reports). */
+  get bytesSeen(): number {
+    return this.byteCount;
+  }
+
   /** Valid once the stream has ended without error. */
   result(): InspectionResult {
     if (this.format === undefined) throw new Error('PackageInspector.result() called before the stream ended');

@@ -2,7 +2,7 @@
  * Package objects in S3. Each request writes its own key, so concurrent requests never write
  * over each other's bytes; the version record decides which object counts.
  */
-import { DeleteObjectCommand, GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { AbortMultipartUploadCommand, DeleteObjectCommand, GetObjectCommand, ListMultipartUploadsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { Readable } from 'node:stream';
@@ -91,5 +91,23 @@ export async function deleteObjectQuietly(s3: S3Client, bucket: string, key: str
     await deleteObject(s3, bucket, key);
   } catch (error) {
     log.error('could not delete object; it is orphaned until removed by hand', { bucket, object_key: key, error });
+  }
+}
+
+/**
+ * Aborts the multipart uploads in progress at `key`: what a run that died (killed, timed out)
+ * left of its upload. The bucket's lifecycle rule would abort them a day later; a retry of the
+ * job, or the job's end, does it at once. Answers how many were aborted; logs, never throws.
+ */
+export async function abortUploadsAt(s3: S3Client, bucket: string, key: string, log: Logger): Promise<number> {
+  try {
+    const { Uploads = [] } = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: key }));
+    const stale = Uploads.filter((upload) => upload.Key === key && upload.UploadId);
+    for (const upload of stale) await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: upload.UploadId }));
+    if (stale.length > 0) log.info('aborted the upload an earlier run left', { object_key: key, uploads: stale.length });
+    return stale.length;
+  } catch (error) {
+    log.warn('could not abort an earlier run\'s upload; the bucket lifecycle rule will', { object_key: key, error });
+    return 0;
   }
 }

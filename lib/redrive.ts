@@ -24,10 +24,16 @@ export interface RedriveReport {
   unreadable: number;
 }
 
-/** The original event inside a message: Lambda's destination record, or a bare event. */
+/**
+ * The original event inside a message: Lambda's invocation record (forwarded by fetchFailures),
+ * a record of fetchFailures' own failure around it, or a bare event.
+ */
 export function eventOfMessage(body: string): unknown {
-  const parsed = JSON.parse(body) as Record<string, unknown>;
-  return typeof parsed.requestPayload === 'object' && parsed.requestPayload !== null ? parsed.requestPayload : parsed;
+  let event = JSON.parse(body) as Record<string, unknown>;
+  for (let depth = 0; depth < 3 && typeof event.requestPayload === 'object' && event.requestPayload !== null; depth += 1) {
+    event = event.requestPayload as Record<string, unknown>;
+  }
+  return event;
 }
 
 export async function redrive(deps: RedriveDeps, options: { max: number; dryRun: boolean }): Promise<RedriveReport> {

@@ -5,16 +5,15 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { pipeline } from 'node:stream/promises';
 import type { Config } from './config';
-import type { Readable } from 'node:stream';
-import { asDownloadError, openDownload, type Download, type Network } from './download-guard';
-import { ChecksumMismatchError, PackageAlreadyExistsError, StorageUnavailableError } from './errors';
+import { openDownload, type Download, type Network } from './download-guard';
+import { ChecksumMismatchError, PackageAlreadyExistsError } from './errors';
 import type { Logger } from './logger';
 import { PackageInspector, type InspectionResult } from './package-inspector';
 import { packageNameFor } from './package-name';
 import type { PackageRecord } from './package-record';
-import { deleteObjectQuietly, objectKeyFor, readObjectRange, uploadStream } from './package-store';
+import { abortUploadsAt, deleteObjectQuietly, objectKeyFor, readObjectRange } from './package-store';
+import { transferPackage, TransferAbortedError } from './package-transfer';
 import { listZip } from './zip-listing';
 import { getVersion, writeVersion } from './version-records';
 import type { LinkRequest } from './link-request';
@@ -29,6 +28,17 @@ export interface RegisterDeps {
   remainingTimeMs: () => number;
   /** Tests only: name resolution and the address policy of the download guard. */
   network?: Network;
+  /** Told of the download once it opens, so that the job can report its progress. */
+  onDownload?: (download: { contentLength: number | undefined; bytesReceived: () => number }) => void;
+  /**
+   * Aborts the run: its job was taken over (its lease lost). The upload is abandoned and the
+   * object key, which the job's new run uses, is left alone.
+   */
+  signal?: AbortSignal;
+  /** Asked just before the version write, and before deleting the job's object: false stops the run. */
+  stillOwner?: () => Promise<boolean>;
+  /** An earlier run of this job died: abort what it left of its upload before starting. */
+  abortEarlierUpload?: boolean;
 }
 
 export interface RegisterRequest extends LinkRequest {
@@ -48,6 +58,11 @@ export async function registerPackage(request: RegisterRequest, deps: RegisterDe
   if (existing && !request.allowOverwrite) throw new PackageAlreadyExistsError(request.version);
 
   const objectKey = objectKeyFor(request.code, request.module, request.version, request.requestId);
+  if (deps.abortEarlierUpload) await abortUploadsAt(deps.s3, config.packagesBucket, objectKey, log);
+  // The job's object key is shared by its runs: one that has lost the job must not delete it.
+  const deleteOwnObject = async (): Promise<void> => {
+    if (!deps.stillOwner || (await deps.stillOwner())) await deleteObjectQuietly(deps.s3, config.packagesBucket, objectKey, log);
+  };
   const limits = { maxEntries: config.maxArchiveEntries, maxUncompressedBytes: config.maxUncompressedBytes };
   let download: Download;
   let inspected: InspectionResult;
@@ -66,14 +81,26 @@ export async function registerPackage(request: RegisterRequest, deps: RegisterDe
       deps.network,
     );
     const inspector = new PackageInspector(config.maxPackageBytes, download.contentLength, limits);
-    inspected = await streamToS3(download.body, inspector, objectKey, deps);
+    deps.onDownload?.({ contentLength: download.contentLength, bytesReceived: () => inspector.bytesSeen });
+    inspected = await transferPackage(download, inspector, {
+      s3: deps.s3,
+      bucket: config.packagesBucket,
+      key: objectKey,
+      upload: { partBytes: config.uploadPartBytes, queueSize: config.uploadQueueSize },
+      maxBytes: config.maxPackageBytes,
+      signal: deps.signal,
+    });
   } catch (error) {
     // An earlier attempt of this job that crashed after its upload left an object at this key;
-    // no record points to it (checked above), so it goes with this failure.
-    await deleteObjectQuietly(deps.s3, config.packagesBucket, objectKey, log);
+    // no record points to it (checked above), so it goes with this failure — unless the job has
+    // a new run, which owns the key now.
+    if (!(error instanceof TransferAbortedError)) await deleteOwnObject();
     throw error;
   }
   log.info('package uploaded', { object_key: objectKey, package_size: inspected.size, format: inspected.format });
+
+  // The last moment to find out that another run has taken the job over (it uploads to the same key).
+  if (deps.stillOwner && !(await deps.stillOwner())) throw new TransferAbortedError();
 
   let stored: Awaited<ReturnType<typeof writeVersion>>;
   try {
@@ -108,7 +135,7 @@ export async function registerPackage(request: RegisterRequest, deps: RegisterDe
     );
   } catch (error) {
     // An unsafe zip, lost race, wrong checksum or DynamoDB down: this request's object must not outlive it.
-    await deleteObjectQuietly(deps.s3, config.packagesBucket, objectKey, log);
+    await deleteOwnObject();
     throw error;
   }
 
@@ -117,41 +144,4 @@ export async function registerPackage(request: RegisterRequest, deps: RegisterDe
     await deleteObjectQuietly(deps.s3, config.packagesBucket, stored.replacedObjectKey, log);
   }
   return stored.record;
-}
-
-/**
- * Pipes the download through the inspector into S3. The first failure of the download or the
- * inspection is the one reported (the upload only sees it as a broken body); an upload that
- * completed before an error was noticed is deleted.
- */
-async function streamToS3(
-  body: Readable,
-  inspector: PackageInspector,
-  objectKey: string,
-  deps: RegisterDeps,
-): Promise<InspectionResult> {
-  let sourceError: unknown;
-  const remember = (error: unknown): void => {
-    sourceError ??= error;
-  };
-  body.once('error', remember);
-  inspector.once('error', remember);
-  const piped = pipeline(body, inspector).catch(remember);
-  try {
-    await uploadStream(deps.s3, deps.config.packagesBucket, objectKey, inspector, {
-      partBytes: deps.config.uploadPartBytes,
-      queueSize: deps.config.uploadQueueSize,
-    });
-  } catch (error) {
-    const cause = sourceError;
-    body.destroy();
-    await piped;
-    throw cause === undefined ? new StorageUnavailableError('S3', error) : asDownloadError(cause);
-  }
-  await piped;
-  if (sourceError !== undefined) {
-    await deleteObjectQuietly(deps.s3, deps.config.packagesBucket, objectKey, deps.log);
-    throw asDownloadError(sourceError);
-  }
-  return inspector.result();
 }

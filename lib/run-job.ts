@@ -1,17 +1,23 @@
 /**
- * The worker's outer loop around `registerPackage`: take the job's lease, run it once, record
- * the outcome. A duplicated or retried event for a finished job gets the recorded outcome and
- * downloads nothing; one whose job runs elsewhere gets that job's state.
+ * The worker's outer loop around `registerPackage`: take the job's lease, run it once while
+ * renewing the lease (with the download's progress), record the outcome. A duplicated or
+ * retried event for a finished job gets the recorded outcome and downloads nothing; a delivery
+ * that finds the job held waits, at most one lease, for the holder to finish or to stop
+ * renewing (a dead holder's job is taken over rather than lost), and otherwise is thrown back
+ * to Lambda for a later try.
  *
- * Only transient failures of asynchronous events are thrown, so that Lambda retries them; on the
- * last attempt the job is recorded failed and the failure still thrown, so that the event reaches
- * the on-failure queue for a redrive. Everything else is recorded as failed and answered, because
- * another try would fail the same way.
+ * Every job reaches the worker as an asynchronous event, so Lambda redelivers it when a run
+ * dies (killed, timed out, out of memory). Transient failures are thrown back to Lambda only
+ * for `async` events (the client chose to follow the job); for `sync` ones (a client is
+ * waiting) they are answered at once. On the last attempt the job is recorded failed and the
+ * failure still thrown, so that the event reaches the on-failure queue for a redrive.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { errorOf, jobView, type JobView, type WorkerRequest } from './fetch-contract';
 import { isTransient, ServiceError } from './errors';
-import { acquireJob, finishJob, releaseJob, type JobStore } from './jobs';
+import { acquireJob, finishJob, releaseJob, renewLease, type Acquired, type JobProgress, type JobStore } from './jobs';
 import { toPackageResponse } from './package-record';
+import { TransferAbortedError } from './package-transfer';
 import { registerPackage, type RegisterDeps } from './register-package';
 
 export interface RunJobDeps extends RegisterDeps {
@@ -28,10 +34,9 @@ export class RetryableJobError extends Error {
 }
 
 /**
- * An asynchronous delivery found its job held by another invocation. Thrown, not answered: if
- * that holder crashed, answering would count as success and the job would never finish; thrown,
- * Lambda delivers again later (by then the job has finished or its lease has run out), and after
- * the last retry the event reaches the on-failure queue.
+ * An asynchronous delivery found its job held by another invocation that keeps renewing its
+ * lease. Thrown, not answered: Lambda delivers again later (by then the job has finished or its
+ * holder has stopped), and after the last retry the event reaches the on-failure destination.
  */
 export class JobBusyError extends Error {
   constructor(readonly jobId: string) {
@@ -40,23 +45,84 @@ export class JobBusyError extends Error {
   }
 }
 
+// Progress is written at most this often, with the lease; a few renewals fit in every lease.
+const MAX_HEARTBEAT_MS = 5_000;
+
+/** Takes the job, waiting (at most one lease, and never past the invocation's time) while a holder renews it. */
+async function acquirePatiently(request: WorkerRequest, deps: RunJobDeps): Promise<Acquired> {
+  const leaseMs = deps.config.jobLeaseMs;
+  const waitUntil = Date.now() + Math.min(leaseMs + 2_000, Math.max(0, deps.remainingTimeMs() - deps.config.cleanupMarginMs - 1_000));
+  for (;;) {
+    const taken = await acquireJob(deps.jobs, request.jobId, request.event, deps.invocationId, leaseMs);
+    const holder = taken.job;
+    if (taken.acquired || holder.state !== 'running') return taken;
+    const expires = holder.leaseExpires ?? 0;
+    if (expires + 100 > waitUntil) return taken;
+    await sleep(Math.max(50, Math.min(expires + 100 - Date.now(), 1_000)));
+  }
+}
+
+/** Renews the lease with the progress while the run works; aborts the run once the lease is lost. */
+function heartbeat(request: WorkerRequest, deps: RunJobDeps) {
+  const controller = new AbortController();
+  let progress: () => JobProgress = () => ({ bytesReceived: 0, bytesExpected: undefined });
+  let lost = false;
+  const beat = async (): Promise<boolean> => {
+    if (lost) return false;
+    try {
+      if (!(await renewLease(deps.jobs, request.jobId, deps.invocationId, deps.config.jobLeaseMs, progress()))) {
+        lost = true;
+        controller.abort();
+      }
+    } catch (error) {
+      // DynamoDB failing: keep working; the next beat may get through before the lease runs out.
+      deps.log.warn('could not renew the job lease', { job_id: request.jobId, error });
+    }
+    return !lost;
+  };
+  const timer = setInterval(() => void beat(), Math.min(MAX_HEARTBEAT_MS, Math.floor(deps.config.jobLeaseMs / 3)));
+  return {
+    signal: controller.signal,
+    get lost() {
+      return lost;
+    },
+    onDownload(download: { contentLength: number | undefined; bytesReceived: () => number }) {
+      progress = () => ({ bytesReceived: download.bytesReceived(), bytesExpected: download.contentLength });
+    },
+    /** Renews once more and says whether the job is still this run's. */
+    confirm: beat,
+    stop: () => clearInterval(timer),
+  };
+}
+
 export async function runJob(request: WorkerRequest, deps: RunJobDeps): Promise<JobView> {
   const { log } = deps;
-  // The lease lasts as long as this invocation can: past that, a crashed run may be taken over.
-  const leaseMs = Math.max(1_000, deps.remainingTimeMs());
-  const taken = await acquireJob(deps.jobs, request.jobId, request.event, deps.invocationId, leaseMs);
+  const taken = await acquirePatiently(request, deps);
   if (!taken.acquired) {
     log.info('job already handled', { job_id: request.jobId, state: taken.job.state });
-    if (request.mode === 'async' && taken.job.state === 'running') throw new JobBusyError(request.jobId);
+    // Answering "running" would end this delivery for good: if the holder then dies, nothing runs the job.
+    if (taken.job.state === 'running') throw new JobBusyError(request.jobId);
     return jobView(taken.job);
   }
   const attempt = taken.job.attempts;
+  const beats = heartbeat(request, deps);
   try {
-    const record = await registerPackage(request, deps);
+    const record = await registerPackage(request, {
+      ...deps,
+      signal: beats.signal,
+      onDownload: beats.onDownload,
+      stillOwner: beats.confirm,
+      abortEarlierUpload: attempt > 1,
+    });
     const result = toPackageResponse(record);
-    await finishJob(deps.jobs, request.jobId, deps.invocationId, { result });
-    return { job_id: request.jobId, state: 'succeeded', package: result };
+    const finished = await finishJob(deps.jobs, request.jobId, deps.invocationId, { result });
+    return finished ? jobView(finished) : { job_id: request.jobId, state: 'succeeded', package: result, attempts: attempt };
   } catch (error) {
+    if (beats.lost || error instanceof TransferAbortedError) {
+      // Another delivery holds the job now and will record how it ends.
+      log.warn('job taken over by another delivery; this run stops', { job_id: request.jobId, attempt });
+      return { job_id: request.jobId, state: 'running', attempts: attempt };
+    }
     if (!(error instanceof ServiceError)) {
       await releaseJob(deps.jobs, request.jobId, deps.invocationId);
       throw error;
@@ -73,7 +139,9 @@ export async function runJob(request: WorkerRequest, deps: RunJobDeps): Promise<
       }
       throw new RetryableJobError(request.jobId, error);
     }
-    await finishJob(deps.jobs, request.jobId, deps.invocationId, { error: errorOf(error) });
-    return { job_id: request.jobId, state: 'failed', error: errorOf(error) };
+    const finished = await finishJob(deps.jobs, request.jobId, deps.invocationId, { error: errorOf(error) });
+    return finished ? jobView(finished) : { job_id: request.jobId, state: 'failed', error: errorOf(error), attempts: attempt };
+  } finally {
+    beats.stop();
   }
 }

@@ -6,7 +6,7 @@
  * its upload directory, so the service's cleanup and the tests' checks run as they would on S3.
  */
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
-import { CreateBucketCommand, HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { AbortMultipartUploadCommand, CreateBucketCommand, HeadBucketCommand, ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
 import { mkdirSync } from 'node:fs';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import http from 'node:http';
@@ -200,6 +200,25 @@ export async function ensureResources(resources: LocalResources): Promise<void> 
         await s3.send(new CreateBucketCommand({ Bucket: bucket }));
       }
     }
+  } finally {
+    dynamodb.destroy();
+    s3.destroy();
+  }
+}
+
+/**
+ * Aborts every multipart upload in progress: at start-up, none can belong to a live run, so they
+ * are what a stop of the stack interrupted. On AWS the bucket's lifecycle rule does this (after
+ * a day). Answers how many were aborted.
+ */
+export async function abortInterruptedUploads(endpoints: { dynamodbEndpoint: string; s3Endpoint: string }, bucket: string): Promise<number> {
+  const { dynamodb, s3 } = localClients(endpoints);
+  try {
+    const { Uploads = [] } = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
+    for (const upload of Uploads) {
+      await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: upload.Key, UploadId: upload.UploadId }));
+    }
+    return Uploads.length;
   } finally {
     dynamodb.destroy();
     s3.destroy();

@@ -23,7 +23,7 @@ import { LambdaService } from './local-aws/lambda/lambda-service';
 import { bucketsOf, packageService, stackName, tablesOf } from './local-aws/packaging';
 import { LocalSqs } from './local-aws/sqs';
 import { loadPackagedTemplate } from './local-aws/template';
-import { ensureResources, localClients, startEmulators } from './local-emulators';
+import { abortInterruptedUploads, ensureResources, localClients, startEmulators } from './local-emulators';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -134,6 +134,10 @@ async function main(): Promise<void> {
   const emulators = await startEmulators({ dataDir, dynamodbPort: ports.dynamodb, s3Port: ports.s3, iam: { authority: iam, account: template, onDenied } });
   closeEmulators = () => emulators.close();
   await ensureResources({ ...emulators, tables: tablesOf(template), buckets: bucketsOf(template) });
+  for (const bucket of bucketsOf(template)) {
+    const aborted = await abortInterruptedUploads(emulators, bucket);
+    if (aborted > 0) log(`[local S3] aborted ${aborted} multipart upload(s) a stop of the stack interrupted`);
+  }
 
   const sqs = new LocalSqs({
     dir: path.join(dataDir, 'sqs'),

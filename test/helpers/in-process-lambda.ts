@@ -9,6 +9,15 @@ import { randomUUID } from 'node:crypto';
 
 type Worker = (event: unknown, context: { awsRequestId: string; getRemainingTimeInMillis: () => number }) => Promise<unknown>;
 
+export interface Invocation {
+  type: string;
+  event: unknown;
+  /** For an Event invocation: settles when the background run ends, with its result or error. */
+  done?: Promise<void>;
+  result?: unknown;
+  error?: unknown;
+}
+
 export interface InProcessLambdaOptions {
   /** Throws as AWS would (AccessDeniedException) when the caller may not invoke the function. */
   authorize?: (functionName: string) => Promise<void>;
@@ -16,7 +25,7 @@ export interface InProcessLambdaOptions {
 
 export function inProcessLambda(worker: Worker, options: InProcessLambdaOptions = {}) {
   let failures = 0;
-  const invocations: { type: string; event: unknown }[] = [];
+  const invocations: Invocation[] = [];
   const client = {
     send: async (command: { input: { FunctionName?: string; Payload?: Uint8Array; InvocationType?: string } }) => {
       await options.authorize?.(command.input.FunctionName ?? '');
@@ -25,14 +34,27 @@ export function inProcessLambda(worker: Worker, options: InProcessLambdaOptions 
         failures -= 1;
         throw Object.assign(new Error('Rate exceeded'), { name: 'TooManyRequestsException' });
       }
-      invocations.push({ type: command.input.InvocationType ?? 'RequestResponse', event });
-      const result = await worker(event, { awsRequestId: randomUUID(), getRemainingTimeInMillis: () => 28_000 });
+      const type = command.input.InvocationType ?? 'RequestResponse';
+      const invocation: Invocation = { type, event };
+      invocations.push(invocation);
+      const run = worker(event, { awsRequestId: randomUUID(), getRemainingTimeInMillis: () => 60_000 });
+      if (type === 'Event') {
+        // Accepted at once, run in the background, as Lambda runs an asynchronous invocation.
+        invocation.done = run.then(
+          (result) => void (invocation.result = result),
+          (error: unknown) => void (invocation.error = error),
+        );
+        return { StatusCode: 202 };
+      }
+      const result = await run;
       return { StatusCode: 200, Payload: new TextEncoder().encode(JSON.stringify(result)) };
     },
   };
   return {
     client: client as never,
     invocations,
+    /** Waits for every background run started so far. */
+    settled: () => Promise.all(invocations.map((invocation) => invocation.done)),
     failNext(count = 1): void {
       failures = count;
     },

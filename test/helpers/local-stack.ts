@@ -2,7 +2,8 @@
  * Runs the local stack exactly as `npm start` does (scripts/start-local.ts), on free ports and
  * a data directory of the test's choosing, and stops it with SIGTERM as Ctrl-C would.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { localClients } from '../../scripts/local-emulators';
@@ -19,6 +20,10 @@ export interface LocalStack {
   storage: StorageView;
   output(): string;
   stop(): Promise<void>;
+  /** kill -9 of the whole stack and its containers, as a crash of the machine would end it. */
+  crash(): Promise<void>;
+  /** kill -9 of the containers running a function now (a Lambda environment dying); how many. */
+  killContainers(functionName: string): number;
 }
 
 export interface LocalStackPorts {
@@ -103,6 +108,25 @@ export async function startLocalStack(options: {
       bucket: `${SERVICE}-local-packagesbucket`,
     },
     output: () => output,
+    async crash() {
+      clients.s3.destroy();
+      clients.dynamodb.destroy();
+      if (child.pid !== undefined && child.exitCode === null) process.kill(-child.pid, 'SIGKILL');
+      await exited;
+      rmSync(path.join(root, '.local-stack', String(child.pid)), { recursive: true, force: true });
+    },
+    killContainers(functionName) {
+      // A container's command line names its code folder, under this stack's own build folder.
+      const pattern = `.local-stack/${child.pid}/runtime/functions/${functionName}/`;
+      let pids: number[] = [];
+      try {
+        pids = execFileSync('pgrep', ['-f', pattern], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
+      } catch {
+        return 0; // pgrep exits 1 when nothing matches
+      }
+      for (const pid of pids) process.kill(pid, 'SIGKILL');
+      return pids.length;
+    },
     async stop() {
       clients.s3.destroy();
       clients.dynamodb.destroy();

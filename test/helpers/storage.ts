@@ -122,6 +122,8 @@ export async function startTestStorage(options: { template?: ResolvedTemplate } 
         S3_ENDPOINT: emulators.s3Endpoint,
         // The smallest part S3 allows, so that a few MiB already take the multipart path.
         UPLOAD_PART_BYTES: String(5 * 1024 * 1024),
+        // A dead run's job is taken over after this; tests do not wait a minute for it.
+        JOB_LEASE_SECONDS: '2',
         LOG_LEVEL: 'error',
         ...overrides,
       }),

@@ -51,6 +51,15 @@ describe('registering a package', () => {
     expect(result).toEqual({
       job_id: expect.any(String),
       state: 'succeeded',
+      // The job's own view, as its resource shows it.
+      package_url: server.url(`/${code}/app-1.0.tar.gz`),
+      attempts: 1,
+      bytes_received: archive.length,
+      bytes_expected: archive.length,
+      created: expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/),
+      updated: expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/),
+      started: expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/),
+      finished: expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/),
       package: {
         version: 'v1',
         package_name: 'app-1.0.tar.gz',

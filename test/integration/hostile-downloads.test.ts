@@ -10,6 +10,7 @@
  */
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import type { LookupAddress } from 'node:dns';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -243,6 +244,71 @@ describe('lying and stalling servers', () => {
     const result = await invoke(code, server.url(`/${code}/endless.tar.gz`), { env: { MAX_PACKAGE_BYTES: String(12 * 1024 * 1024) } });
 
     await expectRefusedAndUntouched(code, result, 'PACKAGE_TOO_LARGE', before);
+  });
+
+  describe('a download cut short is the transport\'s failure, even when what arrived does not inflate', () => {
+    // A gzip header, then bytes that break the deflate stream at once: the listing refuses them
+    // long before the body ends. Only how the body ends decides between 502 and 422.
+    const corrupt = (size: number): Buffer => {
+      const bytes = Buffer.alloc(size, 0xff);
+      Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0, 0x03]).copy(bytes);
+      return bytes;
+    };
+    const sendThen = (bytes: Buffer, declared: number, end: 'reset' | 'close' | 'complete') => (req: IncomingMessage, res: ServerResponse) => {
+      res.writeHead(200, { 'content-length': declared });
+      res.write(bytes.subarray(0, 64 * 1024));
+      const finish = setTimeout(() => {
+        if (end === 'complete') res.end(bytes.subarray(64 * 1024));
+        else if (end === 'close') res.end(bytes.subarray(64 * 1024, declared - 1000)) && req.socket.end();
+        else req.socket.destroy();
+      }, 300);
+      req.on('close', () => clearTimeout(finish));
+    };
+
+    it('answers PACKAGE_DOWNLOAD_FAILED when the connection resets mid-body', async () => {
+      const code = uniqueCode();
+      const before = await existingVersion(code);
+      server.route(`/${code}/reset.tar.gz`, sendThen(corrupt(512 * 1024), 512 * 1024, 'reset'));
+
+      const result = await invoke(code, server.url(`/${code}/reset.tar.gz`));
+
+      await expectRefusedAndUntouched(code, result, 'PACKAGE_DOWNLOAD_FAILED', before);
+    });
+
+    it('answers PACKAGE_DOWNLOAD_FAILED when the body ends short of its Content-Length', async () => {
+      const code = uniqueCode();
+      const before = await existingVersion(code);
+      server.route(`/${code}/short.tar.gz`, sendThen(corrupt(512 * 1024), 512 * 1024, 'close'));
+
+      const result = await invoke(code, server.url(`/${code}/short.tar.gz`));
+
+      await expectRefusedAndUntouched(code, result, 'PACKAGE_DOWNLOAD_FAILED', before);
+    });
+
+    it('hands a reset of an asynchronous job back to Lambda, to be retried', async () => {
+      const code = uniqueCode();
+      server.route(`/${code}/reset.tar.gz`, sendThen(corrupt(512 * 1024), 512 * 1024, 'reset'));
+      const handler = createFetchHandler({ config: storage.config({ STAGE: 'stag', ALLOW_PRIVATE_URLS: 'false' }), ...storage.clientsOf('fetch'), now: () => new Date(), network: { policy: productionPolicyExceptTestServer } });
+      const jobId = randomUUID();
+
+      const delivery = handler(
+        { job_id: jobId, request_id: jobId, code, module: 'default', version: 'v1', allow_overwrite: false, package_url: server.url(`/${code}/reset.tar.gz`), mode: 'async' },
+        { awsRequestId: randomUUID(), getRemainingTimeInMillis: () => 60_000 },
+      );
+
+      await expect(delivery).rejects.toMatchObject({ name: 'RetryableJobError', failure: { code: 'PACKAGE_DOWNLOAD_FAILED' } });
+      expect(await expectInvariants(storage, code, 'default')).toEqual([]);
+    });
+
+    it('answers INVALID_PACKAGE_FORMAT when the same bytes arrive whole', async () => {
+      const code = uniqueCode();
+      const before = await existingVersion(code);
+      server.route(`/${code}/whole.tar.gz`, sendThen(corrupt(512 * 1024), 512 * 1024, 'complete'));
+
+      const result = await invoke(code, server.url(`/${code}/whole.tar.gz`));
+
+      await expectRefusedAndUntouched(code, result, 'INVALID_PACKAGE_FORMAT', before);
+    });
   });
 
   it('answers PACKAGE_DOWNLOAD_FAILED for a redirect loop', async () => {

@@ -74,9 +74,9 @@ describe('duplicated and overlapping deliveries', () => {
 
     const [one, two] = await Promise.allSettled([deliver(event), deliver(event)]);
 
-    // One runs; the other is handed back to Lambda (thrown), to find the outcome on a later delivery.
+    // One runs; the other waits (at most one lease) while the first renews it, then answers its outcome.
     const outcomes = [one, two].map((o) => (o.status === 'fulfilled' ? o.value.state : (o.reason as Error).name)).sort();
-    expect(outcomes).toEqual(['JobBusyError', 'succeeded']);
+    expect(outcomes).toEqual(['succeeded', 'succeeded']);
     expect(server.hits(`/${code}/slow.tar.gz`)).toBe(1);
     expect(await deliver(event)).toMatchObject({ state: 'succeeded' });
     expect((await getJob({ dynamodb: storage.dynamodb, table: storage.jobsTable, ttlSeconds: 60, now: () => new Date() }, event.job_id ?? ''))?.state).toBe('succeeded');
@@ -100,19 +100,64 @@ describe('duplicated and overlapping deliveries', () => {
     expect(await expectInvariants(storage, code, 'default')).toHaveLength(1);
   });
 
-  it('leaves a job whose lease is still held alone, and throws an asynchronous delivery back so it is not lost', async () => {
+  it('leaves a job whose lease outlasts its wait alone, and throws the delivery back so it is not lost', async () => {
     const code = uniqueCode();
     server.serve(`/${code}/a.tar.gz`, await tarGzArchive(sampleEntries(code)));
     const event = eventFor(code, `/${code}/a.tar.gz`);
     const jobs = jobsStore();
+    // A holder whose lease runs far past one of this worker's leases (2 s in tests).
     await acquireJob(jobs, event.job_id ?? '', event, 'live-invocation', 60_000);
 
     const asyncDuplicate = await deliver(event).catch((error: unknown) => error);
-    const syncDuplicate = await deliver({ ...event, mode: 'sync' });
+    const syncDuplicate = await deliver({ ...event, mode: 'sync' }).catch((error: unknown) => error);
 
+    // Answering "running" would end the delivery for good; thrown, Lambda tries again later.
     expect(asyncDuplicate).toMatchObject({ name: 'JobBusyError' });
-    expect(syncDuplicate).toEqual({ job_id: event.job_id, state: 'running' });
+    expect(syncDuplicate).toMatchObject({ name: 'JobBusyError' });
     expect(server.hits(`/${code}/a.tar.gz`)).toBe(0);
+  });
+
+  it('waits for a holder that stops renewing its lease, and then runs the job itself', async () => {
+    const code = uniqueCode();
+    const archive = await tarGzArchive(sampleEntries(code));
+    server.serve(`/${code}/a.tar.gz`, archive);
+    const event = eventFor(code, `/${code}/a.tar.gz`);
+    // A run that took the job a moment ago (a 1.5 s lease) and then died without a word.
+    await acquireJob(jobsStore(), event.job_id ?? '', event, 'dying-invocation', 1_500);
+
+    const delivered = await deliver(event);
+
+    expect(delivered).toMatchObject({ state: 'succeeded', attempts: 2, package: { sha256_signature: sha256Of(archive) } });
+    expect(server.hits(`/${code}/a.tar.gz`)).toBe(1);
+    expect(await expectInvariants(storage, code, 'default')).toHaveLength(1);
+  });
+
+  it('stops a run whose lease another delivery took over, abandoning its upload and leaving the object key alone', async () => {
+    const code = uniqueCode();
+    const archive = await tarGzArchive(sampleEntries(code, 512 * 1024));
+    server.route(`/${code}/slow.tar.gz`, (_req, res) => {
+      res.writeHead(200, { 'content-length': archive.length });
+      res.write(archive.subarray(0, 1024));
+      setTimeout(() => res.end(archive.subarray(1024)), 2_500);
+    });
+    const event = eventFor(code, `/${code}/slow.tar.gz`);
+    const running = deliver(event);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Another delivery takes the job over, as if this run's lease had run out unseen.
+    await jobsStore().dynamodb.send(
+      new UpdateItemCommand({
+        TableName: storage.jobsTable,
+        Key: { job_id: { S: event.job_id ?? '' } },
+        UpdateExpression: 'SET lease_owner = :other',
+        ExpressionAttributeValues: { ':other': { S: 'newer-invocation' } },
+      }),
+    );
+
+    const stopped = await running;
+
+    expect(stopped).toMatchObject({ state: 'running' });
+    expect(await getJob(jobsStore(), event.job_id ?? '')).toMatchObject({ state: 'running', leaseOwner: 'newer-invocation' });
+    expect(await expectInvariants(storage, code, 'default')).toEqual([]);
   });
 
   it('answers a retried overwrite event from its record, without uploading over its own object', async () => {

@@ -1,7 +1,8 @@
 /**
  * Re-submitting the on-failure queue. Jobs live in the DynamoDB emulator; the queue and the
- * Lambda Invoke API are in-memory stand-ins, because the local stack has no SQS emulator and
- * this only needs to see what would be invoked.
+ * Lambda Invoke API are in-memory stand-ins that record what would be received, invoked and
+ * deleted (the real local queue and Lambda service are driven end to end in
+ * test/e2e/aws-parity.test.ts).
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -70,7 +71,8 @@ describe('redrive', () => {
     await createJob(jobs, succeeded.job_id ?? '', succeeded, '');
     await acquireJob(jobs, succeeded.job_id ?? '', succeeded, 'inv', 60_000);
     await finishJob(jobs, succeeded.job_id ?? '', 'inv', { result: { version: 'v1', package_name: 'a', package_size: '1', sha256_signature: 'a'.repeat(64), updated: '', created: '' } });
-    const queue = fakeQueue([destinationRecord(stuck), destinationRecord(succeeded), 'not json']);
+    // A record fetchFailures forwarded, and one of fetchFailures' own failures (the first wrapped again).
+    const queue = fakeQueue([destinationRecord(JSON.parse(destinationRecord(stuck))), destinationRecord(succeeded), 'not json']);
     const { lambda, invoked } = fakeLambda();
 
     const report = await redrive(

@@ -132,14 +132,19 @@ describe('the packaged CloudFormation template', () => {
       Sourcepackage: ['ANY', 'GET'],
       SourcepackageVersionVar: ['ANY', 'DELETE', 'GET'],
       SourcepackageLink: ['ANY', 'POST'],
+      SourcepackageLinkJobs: ['ANY', 'GET'],
       SourcepackageLinkJobsJobidVar: ['ANY', 'GET'],
     });
   });
 
-  it('retries asynchronous worker events twice, then sends them to a queue kept 14 days', () => {
-    const config = Object.values(resources).find((r) => r.Type === 'AWS::Lambda::EventInvokeConfig');
-    expect(config?.Properties).toMatchObject({
-      FunctionName: { Ref: 'FetchLambdaFunction' },
+  it('retries asynchronous worker events twice, then hands them to fetchFailures, which queues them for 14 days', () => {
+    const configs = Object.values(resources).filter((r) => r.Type === 'AWS::Lambda::EventInvokeConfig');
+    expect(configs.find((config) => config.Properties.FunctionName.Ref === 'FetchLambdaFunction')?.Properties).toMatchObject({
+      MaximumRetryAttempts: 2,
+      MaximumEventAgeInSeconds: 21600,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': ['FetchFailuresLambdaFunction', 'Arn'] } } },
+    });
+    expect(configs.find((config) => config.Properties.FunctionName.Ref === 'FetchFailuresLambdaFunction')?.Properties).toMatchObject({
       MaximumRetryAttempts: 2,
       DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': ['FetchFailuresQueue', 'Arn'] } } },
     });
@@ -180,7 +185,16 @@ const NEEDS: Record<string, [action: string, resource: (t: ResolvedTemplate) => 
     ['s3:GetObject', (t) => objectArn(t)], // a zip's central directory, by ranges
     ['s3:DeleteObject', (t) => objectArn(t)], // the loser's or the replaced object
     ['s3:AbortMultipartUpload', (t) => objectArn(t)],
-    ['sqs:SendMessage', (t) => `arn:aws:sqs:${t.region}:${t.accountId}:${t.physicalName('FetchFailuresQueue').split('/').pop()}`], // on-failure destination
+    ['s3:ListBucketMultipartUploads', (t) => `arn:aws:s3:::${t.physicalName('PackagesBucket')}`], // a dead run's upload, to abort
+    ['lambda:InvokeFunction', (t) => `arn:aws:lambda:${t.region}:${t.accountId}:function:${t.physicalName('FetchFailuresLambdaFunction')}`], // on-failure destination
+  ],
+  FetchFailuresRole: [
+    ['dynamodb:UpdateItem', (t) => tableArn(t, 'JobsTable')], // the abandoned job recorded failed
+    ['dynamodb:GetItem', (t) => tableArn(t, 'VersionsTable')], // does a record point at the job's object?
+    ['s3:AbortMultipartUpload', (t) => objectArn(t)],
+    ['s3:DeleteObject', (t) => objectArn(t)],
+    ['s3:ListBucketMultipartUploads', (t) => `arn:aws:s3:::${t.physicalName('PackagesBucket')}`],
+    ['sqs:SendMessage', (t) => `arn:aws:sqs:${t.region}:${t.accountId}:${t.physicalName('FetchFailuresQueue').split('/').pop()}`], // forwarded record; its own on-failure destination
   ],
   PackagesRole: [
     ['dynamodb:GetItem', (t) => tableArn(t, 'VersionsTable')],
@@ -193,6 +207,7 @@ const NEEDS: Record<string, [action: string, resource: (t: ResolvedTemplate) => 
   ],
   JobStatusRole: [
     ['dynamodb:GetItem', (t) => tableArn(t, 'JobsTable')],
+    ['dynamodb:Query', (t) => `${tableArn(t, 'JobsTable')}/index/by_module_created`], // a module's jobs
     ['dynamodb:GetItem', (t) => tableArn(t, 'TokensTable')],
   ],
 };

@@ -141,6 +141,12 @@ export class LocalApiGateway {
     if (body === undefined) throw new GatewayFailure('REQUEST_TOO_LARGE', `body over ${MAX_BODY_BYTES} bytes`);
 
     const { headers, multiValueHeaders } = headerMaps(req);
+    // API Gateway tells the function how the client reached it.
+    const forwarded = { 'X-Forwarded-For': req.socket.remoteAddress ?? '127.0.0.1', 'X-Forwarded-Port': String(req.socket.localPort ?? ''), 'X-Forwarded-Proto': 'http' };
+    for (const [name, value] of Object.entries(forwarded)) {
+      headers[name] = value;
+      multiValueHeaders[name] = [value];
+    }
     const query = queryMaps(url);
     const { account, stage } = this.options;
     const pathParameters = Object.keys(match.pathParameters).length > 0 ? match.pathParameters : null;

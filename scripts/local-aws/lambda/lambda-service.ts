@@ -143,17 +143,24 @@ export class LambdaService {
     return this.invoker.pending;
   }
 
+  /** Lambda writes to a destination with the function's own role: an SQS queue, or another function (asynchronously). */
   private async deliver(fn: LambdaFunction, destination: string, record: InvocationRecord): Promise<void> {
-    const [, , service = '', , , name = ''] = destination.split(':');
-    if (service !== 'sqs') throw new Error(`destination ${destination}: only SQS destinations are emulated`);
-    // Lambda writes to a destination with the function's own role.
+    const [, , service = '', , , kind = '', functionName = ''] = destination.split(':');
+    const action = service === 'sqs' ? 'sqs:SendMessage' : service === 'lambda' ? 'lambda:InvokeFunction' : undefined;
+    if (!action) throw new Error(`destination ${destination}: only SQS and Lambda destinations are emulated`);
     const role = this.options.iam.role(fn.roleLogicalId);
-    const decision = await this.options.iam.authorize({ kind: 'role', role, session: fn.name }, { action: 'sqs:SendMessage', resources: [destination] });
+    const decision = await this.options.iam.authorize({ kind: 'role', role, session: fn.name }, { action, resources: [destination] });
     if (!decision.allowed) {
-      this.options.onDenied?.(`[local IAM] denied sqs:SendMessage on ${destination}: ${decision.message}`);
+      this.options.onDenied?.(`[local IAM] denied ${action} on ${destination}: ${decision.message}`);
       throw new Error(decision.message);
     }
-    this.options.sqs.send(name, JSON.stringify(record));
+    if (service === 'sqs') {
+      this.options.sqs.send(kind, JSON.stringify(record));
+      return;
+    }
+    const target = this.byName.get(functionName);
+    if (!target) throw new Error(`destination ${destination}: no such function`);
+    this.invoker.accept(target, record);
   }
 
   /** Lambda's Invoke API. */

@@ -72,6 +72,8 @@ function main(): void {
         (error: unknown) => send({ type: 'error', id: message.id, error: toRuntimeError(error) }),
       );
   });
+  // The Lambda service is gone (stopped, or killed): an environment without its service ends.
+  process.on('disconnect', () => process.exit(1));
   send({ type: 'ready' });
 }
 
