@@ -14,8 +14,7 @@ import type { Logger } from './logger';
 import { PackageInspector, type InspectionResult } from './package-inspector';
 import { packageNameFor } from './package-name';
 import type { PackageRecord } from './package-record';
-import { deleteObjectQuietly, objectKeyFor, readObjectRange, uploadStream } from './package-store';
-import { listZip } from './zip-listing';
+import { deleteObjectQuietly, objectKeyFor, uploadStream } from './package-store';
 import { getVersion, writeVersion } from './version-records';
 import type { LinkRequest } from './link-request';
 
@@ -80,14 +79,6 @@ export async function registerPackage(request: RegisterRequest, deps: RegisterDe
     if (request.sha256 && request.sha256 !== inspected.sha256) {
       throw new ChecksumMismatchError(request.sha256, inspected.sha256);
     }
-    // A zip's directory is at its end: it is read back from the stored object, by ranges.
-    const archive =
-      inspected.archive ??
-      (await listZip(
-        (start, end) => readObjectRange(deps.s3, config.packagesBucket, objectKey, start, end),
-        inspected.size,
-        limits,
-      ));
     stored = await writeVersion(
       deps.dynamodb,
       config.versionsTable,
@@ -97,8 +88,8 @@ export async function registerPackage(request: RegisterRequest, deps: RegisterDe
         packageSize: inspected.size,
         sha256: inspected.sha256,
         format: inspected.format,
-        entryCount: archive.entryCount,
-        uncompressedSize: archive.uncompressedBytes,
+        entryCount: inspected.archive.entryCount,
+        uncompressedSize: inspected.archive.uncompressedBytes,
         objectKey,
         requestId: request.requestId,
         operator: request.operator,
@@ -107,7 +98,7 @@ export async function registerPackage(request: RegisterRequest, deps: RegisterDe
       request.allowOverwrite,
     );
   } catch (error) {
-    // An unsafe zip, lost race, wrong checksum or DynamoDB down: this request's object must not outlive it.
+    // A lost race, wrong checksum or DynamoDB down: this request's object must not outlive it.
     await deleteObjectQuietly(deps.s3, config.packagesBucket, objectKey, log);
     throw error;
   }

@@ -9,6 +9,7 @@ import type { FetchEvent, FetchResult } from '../../lib/fetch-contract';
 import { breakAfter, startArchiveServer, type ArchiveServer } from '../helpers/archive-server';
 import { sampleEntries, sha256Of, tarArchive, tarGzArchive, zipArchive } from '../helpers/archives';
 import { expectInvariants, objectBytes, recordsOf, startTestStorage, type TestStorage } from '../helpers/storage';
+import { storedZipHeader } from '../fixtures/hostile-archives';
 
 let storage: TestStorage;
 let server: ArchiveServer;
@@ -342,10 +343,9 @@ describe('failures leave nothing behind and existing records untouched', () => {
 
   it('answers PACKAGE_DOWNLOAD_FAILED when the server declares more bytes than it sends', async () => {
     const code = uniqueCode();
-    // Starts like a zip: zips are listed after the upload, so only the short body can fail here.
-    const body = randomBytes(1000);
-    body.writeUInt32BE(0x504b0304, 0);
-    server.route(`/${code}/short.tar.gz`, breakAfter(body, 5000));
+    // A stored zip entry of 4000 bytes, cut after 1000: only the short body can fail here.
+    const body = Buffer.concat([storedZipHeader('app/data.bin', 4000), randomBytes(1000)]);
+    server.route(`/${code}/short.tar.gz`, breakAfter(body, body.length + 3000));
 
     const result = await invoke({ code, package_url: server.url(`/${code}/short.tar.gz`) });
 
