@@ -78,8 +78,18 @@ describe('registering a package', () => {
     const tarResult = await invoke({ code, version: 'tar-1', package_url: server.url(`/${code}/download`) });
 
     expect(zipResult).toMatchObject({ state: 'succeeded', package: { package_name: 'src.zip', sha256_signature: sha256Of(zip) } });
-    expect(tarResult).toMatchObject({ state: 'succeeded', package: { package_name: 'download', sha256_signature: sha256Of(tar) } });
+    // The URL's file name, with the detected format's extension added (issue 11).
+    expect(tarResult).toMatchObject({ state: 'succeeded', package: { package_name: 'download.tar', sha256_signature: sha256Of(tar) } });
     expect(await expectInvariants(storage, code, 'default')).toHaveLength(2);
+  });
+
+  it("names a package by its detected format: a .tar.gz served as x.zip is stored as x.tar.gz", async () => {
+    const code = uniqueCode();
+    server.serve(`/${code}/x.zip`, await tarGzArchive(sampleEntries(code)));
+
+    const result = await invoke({ code, version: 'v1', package_url: server.url(`/${code}/x.zip`) });
+
+    expect(result).toMatchObject({ state: 'succeeded', package: { package_name: 'x.tar.gz' } });
   });
 
   it('streams an archive larger than one upload part through a multipart upload, byte for byte', async () => {
