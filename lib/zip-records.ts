@@ -115,8 +115,9 @@ export function uint64(bytes: Buffer, offset: number): number | undefined {
 
 /** The zip64 end record's fields after "size of record" (which must say 44: no extensible data). */
 export function parseZip64End(bytes: Buffer): (Omit<EndRecord, 'commentLength'> & { recordBytes: number }) | undefined {
-  const values = [0, 16, 20, 24, 32, 40, 48].map((offset, i) =>
-    i === 2 || i === 3 ? bytes.readUInt32LE(offset) : uint64(bytes, offset),
+  // After the signature: record size (8), versions (2 + 2), disks (4 + 4), counts and directory (8 each).
+  const values = [0, 12, 16, 20, 28, 36, 44].map((offset, i) =>
+    i === 1 || i === 2 ? bytes.readUInt32LE(offset) : uint64(bytes, offset),
   );
   const [recordBytes, disk, directoryDisk, entriesHere, entries, directoryBytes, directoryOffset] = values;
   if (values.some((value) => value === undefined)) return undefined;
