@@ -61,6 +61,9 @@ export const LINK_TARGET_BUDGET_BYTES = 16 * 1024 * 1024;
 const SYNC_COMPRESSED_BYTES = 256 * 1024;
 const SYNC_OUTPUT_BYTES = 4 * 1024 * 1024;
 
+const STORED_SCAN_WINDOW = 64 * 1024;
+const DESCRIPTOR_SIGNATURE = Buffer.from([0x50, 0x4b, 0x07, 0x08]);
+
 /** Bytes that would not be a link target in a source tree: a newline, an escape. */
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
@@ -214,11 +217,7 @@ export class ZipListing implements ArchiveListing {
     const sink = this.outputSink(entry, described ? undefined : declared.size);
     let actual: Inflated;
     if (described) {
-      if (fixed.method === METHOD.stored) {
-        // Where stored data ends is unknowable without its size; Java's ZipInputStream refuses these too.
-        throw refuse(`Entry ${quote(name)} is stored uncompressed with its sizes after the data, which cannot be read reliably.`);
-      }
-      actual = await this.inflateToEnd(sink);
+      actual = fixed.method === METHOD.stored ? await this.storedToDescriptor(name, wide, sink) : await this.inflateToEnd(sink);
       await this.descriptor(name, actual, wide);
       for (const [what, value] of [
         ['CRC-32', declared.crc],
@@ -315,6 +314,44 @@ export class ZipListing implements ArchiveListing {
       sink.take(piece);
     });
     return { compressedBytes: bytes, outputBytes: bytes, crc };
+  }
+
+  /**
+   * A stored entry whose sizes follow its data (Python's zipfile and Node's archiver write these
+   * to a pipe): it ends at the first descriptor signature followed by the CRC-32 and sizes of
+   * the bytes before it, which is where a streaming reader stops. Java's ZipInputStream refuses
+   * such entries; a central-directory reader takes the directory's size, which must then agree.
+   * The CRC-32 is folded in from one candidate to the next, so a run of fake signatures costs
+   * nothing more. The descriptor itself is read by `descriptor` afterwards.
+   */
+  private async storedToDescriptor(name: string, wide: boolean, sink: { take: (bytes: Buffer) => void }): Promise<Inflated> {
+    const descriptorBytes = 4 + 4 + (wide ? 16 : 8);
+    let crc = 0;
+    let size = 0;
+    for (;;) {
+      const window = await this.feed.peek(STORED_SCAN_WINDOW);
+      if (window.length < descriptorBytes) {
+        throw refuse(`Entry ${quote(name)} is stored with its sizes after the data, but no data descriptor matches it.`);
+      }
+      let folded = 0;
+      const fold = (end: number): void => {
+        crc = crc32(window.subarray(folded, end), crc);
+        size += end - folded;
+        folded = end;
+      };
+      for (let at = window.indexOf(DESCRIPTOR_SIGNATURE); at !== -1 && at + descriptorBytes <= window.length; at = window.indexOf(DESCRIPTOR_SIGNATURE, at + 1)) {
+        fold(at);
+        const sizeAt = (offset: number): number | undefined => (wide ? uint64(window, offset) : window.readUInt32LE(offset));
+        if (window.readUInt32LE(at + 4) === crc >>> 0 && sizeAt(at + 8) === size && sizeAt(at + (wide ? 16 : 12)) === size) {
+          if (at > 0) sink.take(await this.feed.read(at));
+          return { compressedBytes: size, outputBytes: size, crc };
+        }
+      }
+      // No descriptor here: take all but the bytes a signature straddling the window's end could start in.
+      const taken = window.length - descriptorBytes + 1;
+      fold(taken);
+      sink.take(await this.feed.read(taken));
+    }
   }
 
   private async inflateKnown(name: string, compressedSize: number, size: number, sink: { take: (bytes: Buffer) => void }): Promise<Inflated> {

@@ -3,6 +3,7 @@
  * central-directory entry must describe exactly one of them. Archives are built by
  * test/fixtures/zip-builder.ts, which can make any header lie.
  */
+import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import type { ArchiveLimits, ArchiveSummary } from '../../lib/archive-safety';
 import { LINK_TARGET_BUDGET_BYTES, ZipListing } from '../../lib/zip-listing';
@@ -49,6 +50,16 @@ function noise(bytes: number): Buffer {
   return out;
 }
 
+/** `prefix`, then a data descriptor that is right for `prefix` alone. */
+function plantedDescriptor(prefix: string): Buffer {
+  const descriptor = Buffer.alloc(16);
+  descriptor.writeUInt32LE(0x08074b50, 0);
+  descriptor.writeUInt32LE(crc32(Buffer.from(prefix)) >>> 0, 4);
+  descriptor.writeUInt32LE(prefix.length, 8);
+  descriptor.writeUInt32LE(prefix.length, 12);
+  return Buffer.concat([Buffer.from(prefix), descriptor]);
+}
+
 const APP: RawZipEntry[] = [
   { name: 'app/', method: 0 },
   { name: 'app/app.yaml', data: 'spec_version: 2\n' },
@@ -67,6 +78,17 @@ describe('ZipListing accepts', () => {
     const bytes = rawZip(APP.map((entry, i) => (i === 0 ? entry : { ...entry, ...fields })), { zip64End: 'zip64' in fields });
 
     await expect(listZip(bytes)).resolves.toEqual({ entryCount: 3, uncompressedBytes: APP_BYTES });
+  });
+
+  it('stored entries with data descriptors (as Python writes to a pipe), fake signatures in the data', async () => {
+    const data = Buffer.concat([noise(100_000), Buffer.from('PK\u0007\u0008', 'latin1'), noise(100_000), Buffer.from('PK\u0007\u0008', 'latin1').subarray(0, 3)]);
+    const bytes = rawZip([
+      { name: 'app/a.bin', data, method: 0, descriptor: 'signed' },
+      { name: 'app/empty', data: '', method: 0, descriptor: 'signed' },
+      { name: 'app/b.bin', data: 'PK\u0007\u0008'.repeat(10_000), method: 0, descriptor: 'signed', zip64: true },
+    ]);
+
+    await expect(listZip(bytes)).resolves.toEqual({ entryCount: 3, uncompressedBytes: data.length + 40_000 });
   });
 
   it('stored entries, and a symbolic link that stays inside', async () => {
@@ -151,12 +173,12 @@ describe('ZipListing refuses', () => {
       'a zip record signature in its comment',
     ],
     ['an end record that miscounts the entries', [{ name: 'app/a.txt', data: 'x' }, { name: 'app/b.txt', data: 'y' }], { end: { entries: 1 } }, 'does not match its central directory (entriesHere)'],
-    ['a stored entry with a data descriptor', [{ name: 'app/a.txt', data: 'x', method: 0, descriptor: 'signed' }], {}, 'stored uncompressed with its sizes after the data'],
+    ['a stored entry with a data descriptor without its signature', [{ name: 'app/a.txt', data: 'x', method: 0, descriptor: 'bare' }], {}, 'no data descriptor matches it'],
     [
-      'a data descriptor that does not match the data',
-      [{ name: 'app/a.txt', data: 'hello', descriptor: 'signed', central: { crc: 7 } }, { name: 'app/b.txt', data: 'x' }],
+      'a stored entry with a valid descriptor planted in its data, where a streaming reader stops',
+      [{ name: 'app/a.txt', data: plantedDescriptor('abc'), method: 0, descriptor: 'signed', central: { size: 3, compressedSize: 3 } }],
       {},
-      'does not match the CRC-32 in its central directory entry',
+      'bytes that start no zip record (0x08074b50)',
     ],
     ['an encrypted entry', [{ name: 'app/a.txt', data: 'x', local: { flags: 1 }, central: { flags: 1 } }], {}, 'Entry "app/a.txt" is encrypted'],
     ['an entry compressed with bzip2', [{ name: 'app/a.txt', data: 'x', method: 0, local: { method: 12 }, central: { method: 12 } }], {}, 'uses compression method 12'],
