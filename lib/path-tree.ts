@@ -25,10 +25,6 @@ export class PathTree {
   /** Characters compared or hashed by lookups: the unit of work that the linear-time test counts. */
   work = 0;
 
-  get size(): number {
-    return this.parents.length;
-  }
-
   child(node: number, segment: string): number | undefined {
     this.work += segment.length + 1;
     if (this.firstSegments[node] === segment) return this.firstChildren[node];

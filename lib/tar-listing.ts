@@ -33,11 +33,6 @@ export class TarListing implements ArchiveListing {
     }
   }
 
-  /** Steps of the entry rules so far (see EntryRules.work). */
-  get work(): number {
-    return this.parser.work;
-  }
-
   write(chunk: Buffer): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.gzip) return this.gzip.feed.push(chunk);

@@ -59,11 +59,6 @@ export class TarParser {
     this.tarByteLimit = limits.maxUncompressedBytes + limits.maxEntries * TAR_OVERHEAD_PER_ENTRY + TAR_OVERHEAD_FIXED;
   }
 
-  /** Steps of the entry rules so far (see EntryRules.work). */
-  get work(): number {
-    return this.rules.work;
-  }
-
   /** Takes the next bytes of the tar stream; throws the archive's first refusal. */
   write(chunk: Buffer): void {
     this.tarBytes += chunk.length;

@@ -12,18 +12,17 @@
  * says which entries are links in the central directory, after their data.
  */
 import { createHash } from 'node:crypto';
-import { crc32, inflateRawSync } from 'node:zlib';
 import { DESTROYED, type ArchiveListing } from './archive-listing';
 import { checkEntryName, EntryRules, PATH_CAPS, quote, type ArchiveEntry, type ArchiveLimits, type ArchiveSummary } from './archive-safety';
 import { ByteFeed, EndOfBytes } from './byte-feed';
 import { InvalidPackageFormatError } from './errors';
 import { textOfName } from './name-text';
-import { zipSignatureIn } from './polyglot-checks';
-import { inflateRaw, isZlibError, type Inflated } from './raw-inflate';
+import { isZlibError, type Inflated } from './raw-inflate';
 import type { ContentReader } from './tar-parser';
+import { readEndRecord, readZip64End, type Zip64End } from './zip-end-records';
+import { inflateDeclared, inflateToStreamEnd, readDescriptor, readStored, readStoredToDescriptor, type EntrySink } from './zip-entry-data';
 import {
   CENTRAL_FIXED_BYTES,
-  END_FIXED_BYTES,
   FLAG,
   FLAGS_THAT_MATTER,
   hasZip64Extra,
@@ -32,17 +31,11 @@ import {
   MAX32,
   METHOD,
   parseCentralFixed,
-  parseEnd,
   parseExtra,
   parseLocalFixed,
-  parseZip64End,
   SIGNATURE,
-  uint64,
   unicodePath,
-  ZIP64_END_FIXED_BYTES,
-  ZIP64_LOCATOR_BYTES,
   zip64Values,
-  type EndRecord,
 } from './zip-records';
 
 const S_IFMT = 0o170000;
@@ -57,13 +50,6 @@ const SPECIAL_FILE_TYPES = new Map([
 
 /** Small contents kept as possible link targets, in all; past it a later link cannot be checked. */
 export const LINK_TARGET_BUDGET_BYTES = 16 * 1024 * 1024;
-/** Entries inflated in one synchronous call: small enough not to hold up the event loop. */
-const SYNC_COMPRESSED_BYTES = 256 * 1024;
-const SYNC_OUTPUT_BYTES = 4 * 1024 * 1024;
-
-const STORED_SCAN_WINDOW = 64 * 1024;
-const DESCRIPTOR_SIGNATURE = Buffer.from([0x50, 0x4b, 0x07, 0x08]);
-
 /** Bytes that would not be a link target in a source tree: a newline, an escape. */
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
@@ -160,13 +146,19 @@ export class ZipListing implements ArchiveListing {
       signature = await this.signature();
     }
     const directoryBytes = this.feed.position - 4 - directoryStart;
-    let zip64: ReturnType<typeof parseZip64End>;
+    let zip64: Zip64End | undefined;
     if (signature === SIGNATURE.zip64End) {
-      zip64 = await this.zip64End();
+      zip64 = await readZip64End(this.feed);
       signature = await this.signature();
     }
     if (signature !== SIGNATURE.end) throw this.unexpected(signature);
-    await this.endRecord({ directoryStart, directoryBytes }, zip64);
+    if (this.centralCount !== this.locals.size) {
+      throw refuse(
+        `The zip archive has ${this.locals.size} local headers but ${this.centralCount} central directory entries: ` +
+          'some entries are hidden from one kind of reader.',
+      );
+    }
+    await readEndRecord(this.feed, { directoryStart, directoryBytes, entries: this.centralCount }, zip64);
     return this.rules.finish();
   }
 
@@ -217,8 +209,11 @@ export class ZipListing implements ArchiveListing {
     const sink = this.outputSink(entry, described ? undefined : declared.size);
     let actual: Inflated;
     if (described) {
-      actual = fixed.method === METHOD.stored ? await this.storedToDescriptor(name, wide, sink) : await this.inflateToEnd(sink);
-      await this.descriptor(name, actual, wide);
+      actual =
+        fixed.method === METHOD.stored
+          ? await readStoredToDescriptor(this.feed, name, wide, sink)
+          : await inflateToStreamEnd(this.feed, sink, this.limits.maxUncompressedBytes - this.uncompressedBytes + 1);
+      await readDescriptor(this.feed, name, actual, wide);
       for (const [what, value] of [
         ['CRC-32', declared.crc],
         ['compressed size', declared.compressedSize],
@@ -229,7 +224,10 @@ export class ZipListing implements ArchiveListing {
       }
     } else {
       this.budget(name, declared.size);
-      actual = fixed.method === METHOD.stored ? await this.copyStored(declared.compressedSize, sink) : await this.inflateKnown(name, declared.compressedSize, declared.size, sink);
+      actual =
+        fixed.method === METHOD.stored
+          ? await readStored(this.feed, declared.compressedSize, sink)
+          : await inflateDeclared(this.feed, name, declared.compressedSize, declared.size, sink);
       this.checkActual(name, 'local header', declared, actual);
     }
     this.locals.set(offset, {
@@ -281,7 +279,7 @@ export class ZipListing implements ArchiveListing {
   }
 
   /** Where an entry's uncompressed bytes go: counted against the limits, kept if small, and to `contentOf`. */
-  private outputSink(entry: ArchiveEntry, declaredSize: number | undefined): { take: (bytes: Buffer) => void; kept: () => KeptContent } {
+  private outputSink(entry: ArchiveEntry, declaredSize: number | undefined): EntrySink & { kept: () => KeptContent } {
     const reader = entry.kind === 'file' ? this.contentOf?.(entry) : undefined;
     const small: Buffer[] = [];
     let length = 0;
@@ -305,126 +303,6 @@ export class ZipListing implements ArchiveListing {
         return content;
       },
     };
-  }
-
-  private async copyStored(bytes: number, sink: { take: (bytes: Buffer) => void }): Promise<Inflated> {
-    let crc = 0;
-    await this.feed.skip(bytes, (piece) => {
-      crc = crc32(piece, crc);
-      sink.take(piece);
-    });
-    return { compressedBytes: bytes, outputBytes: bytes, crc };
-  }
-
-  /**
-   * A stored entry whose sizes follow its data (Python's zipfile and Node's archiver write these
-   * to a pipe): it ends at the first descriptor signature followed by the CRC-32 and sizes of
-   * the bytes before it, which is where a streaming reader stops. Java's ZipInputStream refuses
-   * such entries; a central-directory reader takes the directory's size, which must then agree.
-   * The CRC-32 is folded in from one candidate to the next, so a run of fake signatures costs
-   * nothing more. The descriptor itself is read by `descriptor` afterwards.
-   */
-  private async storedToDescriptor(name: string, wide: boolean, sink: { take: (bytes: Buffer) => void }): Promise<Inflated> {
-    const descriptorBytes = 4 + 4 + (wide ? 16 : 8);
-    let crc = 0;
-    let size = 0;
-    for (;;) {
-      const window = await this.feed.peek(STORED_SCAN_WINDOW);
-      if (window.length < descriptorBytes) {
-        throw refuse(`Entry ${quote(name)} is stored with its sizes after the data, but no data descriptor matches it.`);
-      }
-      let folded = 0;
-      const fold = (end: number): void => {
-        crc = crc32(window.subarray(folded, end), crc);
-        size += end - folded;
-        folded = end;
-      };
-      for (let at = window.indexOf(DESCRIPTOR_SIGNATURE); at !== -1 && at + descriptorBytes <= window.length; at = window.indexOf(DESCRIPTOR_SIGNATURE, at + 1)) {
-        fold(at);
-        const sizeAt = (offset: number): number | undefined => (wide ? uint64(window, offset) : window.readUInt32LE(offset));
-        if (window.readUInt32LE(at + 4) === crc >>> 0 && sizeAt(at + 8) === size && sizeAt(at + (wide ? 16 : 12)) === size) {
-          if (at > 0) sink.take(await this.feed.read(at));
-          return { compressedBytes: size, outputBytes: size, crc };
-        }
-      }
-      // No descriptor here: take all but the bytes a signature straddling the window's end could start in.
-      const taken = window.length - descriptorBytes + 1;
-      fold(taken);
-      sink.take(await this.feed.read(taken));
-    }
-  }
-
-  private async inflateKnown(name: string, compressedSize: number, size: number, sink: { take: (bytes: Buffer) => void }): Promise<Inflated> {
-    if (compressedSize <= SYNC_COMPRESSED_BYTES && size <= SYNC_OUTPUT_BYTES) {
-      const compressed = await this.feed.read(compressedSize);
-      const inflated = this.inflateNow(compressed, Math.max(1, size + 1));
-      if (inflated === 'needs more input') {
-        throw refuse(`Entry ${quote(name)} has compressed data that goes on past the ${compressedSize} bytes its header says.`);
-      }
-      if (inflated === 'too large') throw refuse(`Entry ${quote(name)} inflates to more than the ${size} bytes its header says (a zip bomb).`);
-      sink.take(inflated.output);
-      return inflated.result;
-    }
-    try {
-      return await inflateRaw(this.feed, sink.take, compressedSize);
-    } catch (error) {
-      if (isZlibError(error) && error.code === 'Z_BUF_ERROR') {
-        throw refuse(`Entry ${quote(name)} has compressed data that goes on past the ${compressedSize} bytes its header says.`);
-      }
-      throw error;
-    }
-  }
-
-  /** A data-descriptor entry: inflated until its deflate stream ends, at once when it is already here. */
-  private async inflateToEnd(sink: { take: (bytes: Buffer) => void }): Promise<Inflated> {
-    const here = this.feed.buffered(SYNC_COMPRESSED_BYTES);
-    const room = this.limits.maxUncompressedBytes - this.uncompressedBytes + 1;
-    if (here.length > 0) {
-      const inflated = this.inflateNow(here, Math.max(1, Math.min(SYNC_OUTPUT_BYTES, room)));
-      if (typeof inflated !== 'string') {
-        await this.feed.read(inflated.result.compressedBytes);
-        sink.take(inflated.output);
-        return inflated.result;
-      }
-    }
-    return inflateRaw(this.feed, sink.take);
-  }
-
-  private inflateNow(compressed: Buffer, maxOutput: number): { output: Buffer; result: Inflated } | 'needs more input' | 'too large' {
-    try {
-      const { buffer, engine } = inflateRawSync(compressed, { info: true, maxOutputLength: maxOutput }) as unknown as {
-        buffer: Buffer;
-        engine: { bytesWritten: number };
-      };
-      return { output: buffer, result: { compressedBytes: engine.bytesWritten, outputBytes: buffer.length, crc: crc32(buffer) } };
-    } catch (error) {
-      if ((error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') return 'too large';
-      if (isZlibError(error) && error.code === 'Z_BUF_ERROR') return 'needs more input';
-      throw error;
-    }
-  }
-
-  /**
-   * The data descriptor after a streamed entry: CRC-32 and sizes, 8-byte sizes when the local
-   * header has a zip64 field, with or without its own signature. The bytes must match the data.
-   */
-  private async descriptor(name: string, actual: Inflated, wide: boolean): Promise<void> {
-    const sizeBytes = wide ? 8 : 4;
-    const length = 4 + 2 * sizeBytes;
-    const bytes = await this.feed.peek(4 + length);
-    const readSize = (at: number): number | undefined => (wide ? uint64(bytes, at) : bytes.readUInt32LE(at));
-    const matches = (at: number): boolean =>
-      bytes.length >= at + length &&
-      bytes.readUInt32LE(at) === actual.crc >>> 0 &&
-      readSize(at + 4) === actual.compressedBytes &&
-      readSize(at + 4 + sizeBytes) === actual.outputBytes;
-    if (bytes.length >= 4 && bytes.readUInt32LE(0) === SIGNATURE.descriptor && matches(4)) {
-      await this.feed.read(4 + length);
-    } else if (matches(0)) {
-      await this.feed.read(length);
-    } else {
-      throw refuse(`Entry ${quote(name)} has a data descriptor that does not match its data.`);
-    }
   }
 
   private async centralEntry(): Promise<void> {
@@ -496,52 +374,6 @@ export class ZipListing implements ArchiveListing {
         );
       default:
         return textOfName(local.content);
-    }
-  }
-
-  private async zip64End(): Promise<ReturnType<typeof parseZip64End>> {
-    const at = this.feed.position - 4;
-    const record = parseZip64End(await this.feed.read(ZIP64_END_FIXED_BYTES));
-    if (record === undefined || record.recordBytes !== 44) throw refuse('The zip archive has a zip64 end record it cannot use.');
-    if ((await this.signature()) !== SIGNATURE.zip64Locator) throw refuse('The zip archive has a zip64 end record without its locator.');
-    const locator = await this.feed.read(ZIP64_LOCATOR_BYTES);
-    if (locator.readUInt32LE(0) !== 0 || uint64(locator, 4) !== at || locator.readUInt32LE(12) > 1) {
-      throw refuse('The zip archive has a zip64 locator that does not point to its zip64 end record.');
-    }
-    return record;
-  }
-
-  private async endRecord(
-    actual: { directoryStart: number; directoryBytes: number },
-    zip64: ReturnType<typeof parseZip64End>,
-  ): Promise<void> {
-    const fields = await this.feed.read(END_FIXED_BYTES);
-    const end = parseEnd(fields);
-    const expected: Record<keyof Omit<EndRecord, 'commentLength'>, number> = {
-      disk: 0,
-      directoryDisk: 0,
-      entriesHere: this.centralCount,
-      entries: this.centralCount,
-      directoryBytes: actual.directoryBytes,
-      directoryOffset: actual.directoryStart,
-    };
-    for (const [key, value] of Object.entries(expected) as [keyof typeof expected, number][]) {
-      const maxed = end[key] === (key === 'directoryBytes' || key === 'directoryOffset' ? MAX32 : MAX16);
-      const stated = maxed && zip64 ? zip64[key] : end[key];
-      if (stated !== value || (zip64 && zip64[key] !== value)) {
-        throw refuse(`The zip archive's end of central directory record does not match its central directory (${key}).`);
-      }
-    }
-    if (this.centralCount !== this.locals.size) {
-      throw refuse(`The zip archive has ${this.locals.size} local headers but ${this.centralCount} central directory entries: some entries are hidden from one kind of reader.`);
-    }
-    const comment = await this.feed.read(end.commentLength);
-    // A reader that searches backwards for the end record would take one hidden in the comment.
-    if (zipSignatureIn(Buffer.concat([fields, comment]))) {
-      throw refuse('The zip archive has a zip record signature in its comment: zip readers would not agree on where the archive ends.');
-    }
-    if (!(await this.feed.atEnd())) {
-      throw refuse('The zip archive goes on after its end of central directory record and comment: other tools may read those bytes as another archive.');
     }
   }
 }
