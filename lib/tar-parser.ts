@@ -41,7 +41,7 @@ export class TarParser {
   private readonly tarByteLimit: number;
   private tarBytes = 0;
   private state: State = { at: 'header' };
-  private block = Buffer.alloc(BLOCK);
+  private readonly block = Buffer.alloc(BLOCK);
   private blockFill = 0;
   private pax: Map<string, Buffer> | undefined;
   private longName: Buffer | undefined;
