@@ -1,6 +1,6 @@
 /**
  * `npm run bench` (tsx bench/run.ts): issue 6's benchmarks — streaming, request overhead,
- * cold start, race and load — then a table on the console, bench/results.json and
+ * cold start, race and load — and issue 11's hostile archives, then a table on the console, bench/results.json and
  * BENCHMARKS.md. `--smoke` (or BENCH_SMOKE=1) runs small sizes and few runs, writes to a
  * temporary directory (BENCH_OUT_DIR to choose) and leaves the committed figures alone.
  * `--skip-stack` (or BENCH_SKIP_STACK=1) leaves out the local-stack race.
@@ -9,6 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../lib/config';
 import { runColdStartBench } from './cold-start/cold-start-bench';
+import { runHostileBench } from './hostile-archives/hostile-bench';
 import { consoleReport } from './harness/console-report';
 import { evaluateTargets } from './harness/evaluate-targets';
 import { HANDLER_ENV } from './harness/handler-env';
@@ -40,14 +41,16 @@ async function main(): Promise<void> {
   const flags = `${options.smoke ? ' --smoke' : ''}${options.race.concurrency === 0 ? ' --skip-stack' : ''}`;
   log(`bench: ${options.smoke ? 'smoke' : 'full'} mode`);
 
-  log('1/4 streaming');
+  log('1/5 streaming');
   const streaming = await runStreamingBench({ ...options.streaming, log });
-  log('2/4 request overhead');
+  log('2/5 request overhead');
   const requestOverhead = await runOverheadBench(options.requestOverhead);
-  log('3/4 cold start');
+  log('3/5 cold start');
   const coldStart = await runColdStartBench(options.coldStart);
-  log(options.race.concurrency > 0 ? '4/4 race and load' : '4/4 race and load: skipped');
+  log(options.race.concurrency > 0 ? '4/5 race and load' : '4/5 race and load: skipped');
   const race = options.race.concurrency > 0 ? await runRaceBench({ ...options.race, log }) : undefined;
+  log('5/5 hostile archives');
+  const hostileArchives = await runHostileBench(options.hostileArchives);
 
   const results: BenchResults = {
     generatedAt: new Date().toISOString(),
@@ -60,7 +63,8 @@ async function main(): Promise<void> {
     requestOverhead,
     coldStart,
     race,
-    targets: evaluateTargets({ streaming, requestOverhead, coldStart, race }),
+    hostileArchives,
+    targets: evaluateTargets({ streaming, requestOverhead, coldStart, race, hostileArchives }),
   };
 
   for (const file of [options.out.resultsJson, options.out.markdown]) mkdirSync(path.dirname(file), { recursive: true });

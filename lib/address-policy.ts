@@ -3,10 +3,12 @@
  *
  * Refused in every stage: link-local (cloud metadata lives at 169.254.169.254).
  * Refused outside the local stage: loopback, private, shared (CGNAT), benchmarking, multicast,
- * reserved and unspecified ranges. IPv6 forms that carry an IPv4 address — mapped
- * (::ffff:a.b.c.d), NAT64 (64:ff9b::/96), 6to4 (2002::/16) and Teredo (2001::/32) — are judged
- * by the IPv4 address they carry, as are the local-use NAT64 prefix (64:ff9b:1::/48) and the
- * deprecated IPv4-compatible form (::a.b.c.d). Parsing is ipaddr.js's, not regexes.
+ * reserved and unspecified ranges, and the deprecated IPv6 site-local fec0::/10 (still routed
+ * inside some networks). IPv6 forms that carry an IPv4 address — mapped (::ffff:a.b.c.d),
+ * IPv4-translated (::ffff:0:a.b.c.d, SIIT), NAT64 (64:ff9b::/96), 6to4 (2002::/16) and Teredo
+ * (2001::/32) — are judged by the IPv4 address they carry, as are the local-use NAT64 prefix
+ * (64:ff9b:1::/48) and the deprecated IPv4-compatible form (::a.b.c.d). Parsing is ipaddr.js's,
+ * not regexes.
  */
 import ipaddr from 'ipaddr.js';
 
@@ -32,11 +34,13 @@ const NOT_PUBLIC = cidrs([
   '::/128',
   '::1/128',
   'fc00::/7',
+  'fec0::/10',
   'ff00::/8',
 ]);
 
 const NAT64 = ipaddr.parseCIDR('64:ff9b::/96');
 const NAT64_LOCAL = ipaddr.parseCIDR('64:ff9b:1::/48');
+const IPV4_TRANSLATED = ipaddr.parseCIDR('::ffff:0:0:0/96');
 // Deprecated IPv4-compatible addresses (::a.b.c.d); :: and ::1 themselves are judged as IPv6.
 const IPV4_COMPATIBLE = ipaddr.parseCIDR('::/96');
 const SIX_TO_FOUR = ipaddr.parseCIDR('2002::/16');
@@ -54,7 +58,9 @@ function ipv4FromBytes(bytes: number[]): ipaddr.IPv4 {
 export function embeddedIpv4(address: ipaddr.IPv6): ipaddr.IPv4[] {
   const bytes = address.toByteArray();
   if (address.isIPv4MappedAddress()) return [address.toIPv4Address()];
-  if (address.match(NAT64) || address.match(NAT64_LOCAL) || address.match(IPV4_COMPATIBLE)) return [ipv4FromBytes(bytes.slice(12))];
+  if (address.match(NAT64) || address.match(NAT64_LOCAL) || address.match(IPV4_TRANSLATED) || address.match(IPV4_COMPATIBLE)) {
+    return [ipv4FromBytes(bytes.slice(12))];
+  }
   if (address.match(SIX_TO_FOUR)) return [ipv4FromBytes(bytes.slice(2, 6))];
   if (address.match(TEREDO)) {
     // Teredo: the server's IPv4 in bits 32-63, the client's (bit-inverted) in the last 32.

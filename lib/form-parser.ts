@@ -5,6 +5,7 @@
  */
 import busboy from 'busboy';
 import { UnsupportedMediaTypeError, ValidationError } from './errors';
+import { jsonObjectMembers } from './json-members';
 
 export type FormFields = Record<string, string>;
 
@@ -119,9 +120,10 @@ function parseUrlEncoded(body: Buffer): FormFields {
 }
 
 function parseJson(body: Buffer): FormFields {
+  const text = body.toString('utf8');
   let parsed: unknown;
   try {
-    parsed = JSON.parse(body.toString('utf8'));
+    parsed = JSON.parse(text);
   } catch {
     // Not the parser's message as the cause: V8 quotes the body around the error, and the body
     // may hold a URL's credentials, which must never reach the log.
@@ -132,7 +134,8 @@ function parseJson(body: Buffer): FormFields {
   }
   const collector = new FieldCollector();
   const wrongType: Record<string, string[]> = {};
-  for (const [name, value] of Object.entries(parsed)) {
+  // Member by member, not Object.entries: a key given twice is refused like a repeated form field.
+  for (const [name, value] of jsonObjectMembers(text)) {
     if (value === null) collector.add(name, '');
     else if (typeof value === 'string') collector.add(name, value);
     else if (typeof value === 'boolean' || typeof value === 'number') collector.add(name, String(value));

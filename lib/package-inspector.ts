@@ -1,16 +1,22 @@
 /**
  * One pass over the archive's bytes on their way to S3: SHA-256, byte count, size cap, format
- * sniffing by magic bytes, and — for .tar.gz and .tar — the listing of every entry (paths, links,
- * entry count, uncompressed size), so that an unsafe archive is refused before it is stored.
- * Chunks go through unchanged; until the format is known (262 bytes at most) they are also kept
- * aside for the listing. The listing's pace sets the stream's: backpressure reaches the download.
+ * sniffing by magic bytes, the listing of every entry in every format (paths, links, entry
+ * count, uncompressed size; `archive-listing.ts`), and the signs of a file that is two archives
+ * at once (`polyglot-checks.ts`), so that an unsafe archive is refused before a record points to
+ * it. Chunks go through unchanged; until the format is known (262 bytes at most) they are also
+ * kept aside for the listing. The listing's pace sets the stream's: backpressure reaches the
+ * download.
  */
 import { createHash, type Hash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { InvalidPackageFormatError, PackageDownloadFailedError, PackageTooLargeError } from './errors';
+import type { ArchiveListing } from './archive-listing';
 import type { ArchiveLimits, ArchiveSummary } from './archive-safety';
 import type { PackageFormat } from './package-record';
+import { isTarHeader, TailWindow, zipEndRecordIn } from './polyglot-checks';
+import { BLOCK } from './tar-headers';
 import { TarListing } from './tar-listing';
+import { ZipListing } from './zip-listing';
 
 const TAR_MAGIC_OFFSET = 257;
 const HEAD_BYTES = TAR_MAGIC_OFFSET + 5;
@@ -19,8 +25,7 @@ export interface InspectionResult {
   sha256: string;
   size: number;
   format: PackageFormat;
-  /** Listed in the stream for tar formats; a zip is listed from its stored central directory. */
-  archive: ArchiveSummary | undefined;
+  archive: ArchiveSummary;
 }
 
 /** The format the first bytes show, `undefined` while more bytes are needed, `null` if none. */
@@ -48,8 +53,11 @@ export class PackageInspector extends Transform {
   private head = Buffer.alloc(0);
   private format: PackageFormat | undefined;
   private undecided: Buffer[] = [];
-  private listing: TarListing | undefined;
+  private listing: ArchiveListing | undefined;
   private archive: ArchiveSummary | undefined;
+  /** The first block, for the tar-header check; the last 64 KiB, for the zip end-record check. */
+  private firstBlock = Buffer.alloc(0);
+  private readonly tail = new TailWindow();
 
   constructor(
     private readonly maxBytes: number,
@@ -63,6 +71,8 @@ export class PackageInspector extends Transform {
     this.byteCount += chunk.length;
     if (this.byteCount > this.maxBytes) return callback(new PackageTooLargeError(this.maxBytes));
     this.hash.update(chunk);
+    if (this.firstBlock.length < BLOCK) this.firstBlock = Buffer.concat([this.firstBlock, chunk.subarray(0, BLOCK - this.firstBlock.length)]);
+    this.tail.push(chunk);
     let toList = [chunk];
     if (this.format === undefined) {
       this.head = Buffer.concat([this.head, chunk.subarray(0, HEAD_BYTES - this.head.length)]);
@@ -91,6 +101,7 @@ export class PackageInspector extends Transform {
         throw new PackageDownloadFailedError(`The package URL declared ${this.declaredLength} bytes but sent ${this.byteCount}.`, undefined, true);
       }
       if (this.listing) this.archive = await this.listing.end();
+      this.checkPolyglot();
     };
     finish().then(
       () => callback(),
@@ -104,9 +115,31 @@ export class PackageInspector extends Transform {
   }
 
   private async list(chunks: Buffer[]): Promise<void> {
-    if (this.format === 'tar.gz' || this.format === 'tar') {
-      this.listing ??= new TarListing(this.format, this.archiveLimits);
-      for (const chunk of chunks) await this.listing.write(chunk);
+    const format = this.format;
+    if (format === undefined) return;
+    this.listing ??= format === 'zip' ? new ZipListing(this.archiveLimits) : new TarListing(format, this.archiveLimits);
+    for (const chunk of chunks) await this.listing.write(chunk);
+  }
+
+  /**
+   * A gzip or zip whose first block is also a valid tar header is a tar to Python's tarfile,
+   * which tries plain tar first; a tar or gzip with a zip end record near its end is a zip to
+   * unzip and Python's zipfile. A zip's own end is checked by its listing.
+   */
+  private checkPolyglot(): void {
+    if (this.format !== 'tar' && isTarHeader(this.firstBlock)) {
+      throw new InvalidPackageFormatError(
+        `The ${this.format} file is also a tar archive: its first 512 bytes are a valid tar header, so tar tools would read a different archive.`,
+      );
+    }
+    if (this.format === 'zip') return;
+    const { bytes, start } = this.tail.tail();
+    const record = zipEndRecordIn(bytes, start);
+    if (record !== undefined) {
+      throw new InvalidPackageFormatError(
+        `The ${this.format} file is also a zip archive: it has a zip end of central directory record at byte ${record}, ` +
+          'in the last 64 KiB where zip tools look for one. (A plain .tar whose last file is a zip or jar looks like this too: compress it as .tar.gz.)',
+      );
     }
   }
 
@@ -137,6 +170,7 @@ export class PackageInspector extends Transform {
   /** Valid once the stream has ended without error. */
   result(): InspectionResult {
     if (this.format === undefined) throw new Error('PackageInspector.result() called before the stream ended');
+    if (this.archive === undefined) throw new Error('PackageInspector.result() called before the archive was listed');
     return { sha256: this.hash.digest('hex'), size: this.byteCount, format: this.format, archive: this.archive };
   }
 }

@@ -1,6 +1,8 @@
 /**
  * `package_name` (DESIGN §2): the file name of the URL path, sanitised; where the path has
- * none, the name in Content-Disposition; else `package.<detected extension>`.
+ * none, the name in Content-Disposition; else `package.<detected extension>`. Its extension is
+ * always the detected format's (issue 11): a .tar.gz served as `x.zip` is stored and downloaded
+ * as `x.tar.gz`, so nobody opens it with the wrong tool.
  */
 import type { PackageFormat } from './package-record';
 
@@ -41,10 +43,25 @@ export function contentDispositionFilename(header: string | undefined): string |
   return value === undefined ? undefined : value.replace(/\\(.)/g, '$1').trim();
 }
 
+/** The extensions each format may keep, the first being the one given when the name has none of them. */
+const EXTENSIONS: Record<PackageFormat, string[]> = {
+  'tar.gz': ['.tar.gz', '.tgz'],
+  tar: ['.tar'],
+  zip: ['.zip'],
+};
+const ARCHIVE_EXTENSION = /\.(?:tar\.gz|tgz|tar|zip|gz)$/i;
+
+/** `name` with the format's extension: kept when it has one, else replacing an archive extension or added. */
+export function withFormatExtension(name: string, format: PackageFormat): string {
+  const extensions = EXTENSIONS[format];
+  if (extensions.some((extension) => name.toLowerCase().endsWith(extension))) return name;
+  const extension = extensions[0] ?? `.${format}`;
+  const base = name.replace(ARCHIVE_EXTENSION, '');
+  return `${/[A-Za-z0-9]/.test(base) ? base.slice(0, MAX_NAME_LENGTH - extension.length) : 'package'}${extension}`;
+}
+
 export function packageNameFor(url: URL, contentDisposition: string | undefined, format: PackageFormat): string {
-  return (
-    sanitisePackageName(lastPathSegment(url)) ??
-    sanitisePackageName(contentDispositionFilename(contentDisposition) ?? '') ??
-    `package.${format}`
-  );
+  const name =
+    sanitisePackageName(lastPathSegment(url)) ?? sanitisePackageName(contentDispositionFilename(contentDisposition) ?? '') ?? 'package';
+  return withFormatExtension(name, format);
 }

@@ -41,17 +41,6 @@ export async function uploadStream(
   await upload.done();
 }
 
-/** Bytes [start, end) of a stored object; for reading a zip's central directory. */
-export async function readObjectRange(s3: S3Client, bucket: string, key: string, start: number, end: number): Promise<Buffer> {
-  try {
-    const { Body } = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=${start}-${end - 1}` }));
-    if (!Body) throw new Error(`S3 returned no body for ${key}`);
-    return Buffer.from(await Body.transformToByteArray());
-  } catch (error) {
-    throw new StorageUnavailableError('S3', error);
-  }
-}
-
 export async function deleteObject(s3: S3Client, bucket: string, key: string): Promise<void> {
   try {
     await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));

@@ -12,9 +12,8 @@ import type { Logger } from './logger';
 import { PackageInspector, type InspectionResult } from './package-inspector';
 import { packageNameFor } from './package-name';
 import type { PackageRecord } from './package-record';
-import { abortUploadsAt, deleteObjectQuietly, objectKeyFor, readObjectRange } from './package-store';
+import { abortUploadsAt, deleteObjectQuietly, objectKeyFor } from './package-store';
 import { transferPackage, TransferAbortedError } from './package-transfer';
-import { listZip } from './zip-listing';
 import { getVersion, writeVersion } from './version-records';
 import type { LinkRequest } from './link-request';
 
@@ -107,14 +106,6 @@ export async function registerPackage(request: RegisterRequest, deps: RegisterDe
     if (request.sha256 && request.sha256 !== inspected.sha256) {
       throw new ChecksumMismatchError(request.sha256, inspected.sha256);
     }
-    // A zip's directory is at its end: it is read back from the stored object, by ranges.
-    const archive =
-      inspected.archive ??
-      (await listZip(
-        (start, end) => readObjectRange(deps.s3, config.packagesBucket, objectKey, start, end),
-        inspected.size,
-        limits,
-      ));
     stored = await writeVersion(
       deps.dynamodb,
       config.versionsTable,
@@ -124,8 +115,8 @@ export async function registerPackage(request: RegisterRequest, deps: RegisterDe
         packageSize: inspected.size,
         sha256: inspected.sha256,
         format: inspected.format,
-        entryCount: archive.entryCount,
-        uncompressedSize: archive.uncompressedBytes,
+        entryCount: inspected.archive.entryCount,
+        uncompressedSize: inspected.archive.uncompressedBytes,
         objectKey,
         requestId: request.requestId,
         operator: request.operator,
@@ -134,7 +125,7 @@ export async function registerPackage(request: RegisterRequest, deps: RegisterDe
       request.allowOverwrite,
     );
   } catch (error) {
-    // An unsafe zip, lost race, wrong checksum or DynamoDB down: this request's object must not outlive it.
+    // A lost race, wrong checksum or DynamoDB down: this request's object must not outlive it.
     await deleteOwnObject();
     throw error;
   }

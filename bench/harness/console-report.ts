@@ -2,6 +2,8 @@
 import {
   COLD_START_HEADER,
   coldStartRows,
+  HOSTILE_HEADER,
+  hostileRows,
   OVERHEAD_HEADER,
   overheadRows,
   RACE_HEADER,
@@ -20,6 +22,7 @@ export function consoleReport(results: BenchResults): string {
     ['Request overhead', OVERHEAD_HEADER, overheadRows(results)],
     ['Cold start', COLD_START_HEADER.slice(0, -1), coldStartRows(results).map((row) => row.slice(0, -1))],
     ['Race and load', RACE_HEADER, raceRows(results)],
+    ['Hostile archives', HOSTILE_HEADER, hostileRows(results)],
     ['Targets', TARGET_HEADER, targetRows(results.targets)],
   ];
   return sections

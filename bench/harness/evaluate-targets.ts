@@ -3,6 +3,7 @@
  * same machine; absolute times drift on shared machines, ratios much less.
  */
 import type { ColdStartFigures } from '../cold-start/cold-start-bench';
+import type { HostileOutput } from '../hostile-archives/judge-process';
 import type { RaceFigures } from '../race/race-bench';
 import type { OverheadOutput } from '../request-overhead/overhead-process';
 import type { SizeFigures } from '../streaming/streaming-bench';
@@ -86,16 +87,27 @@ function raceTargets(race: RaceFigures): Target[] {
   ];
 }
 
+/** Issue 11: each shape that stalled the old checks is judged in well under a second of CPU. */
+function hostileTargets(hostile: HostileOutput): Target[] {
+  return hostile.shapes.map((shape) =>
+    atMost(`hostile archive: ${shape.name}, CPU to judge`, round(shape.cpuMs / 1000, 3), 0.1, 's',
+      `median of ${shape.runs} runs of the worker's inspection pass (${shape.verdict.split(':')[0]}); ` +
+        `an ordinary 2,000-file .tar.gz takes ${(hostile.baseline.cpuMs / 1000).toFixed(3)} s`),
+  );
+}
+
 export function evaluateTargets(parts: {
   streaming: SizeFigures[];
   requestOverhead: OverheadOutput;
   coldStart: ColdStartFigures[];
   race: RaceFigures | undefined;
+  hostileArchives?: HostileOutput;
 }): Target[] {
   return [
     ...streamingTargets(parts.streaming),
     ...overheadTargets(parts.requestOverhead),
     ...coldStartTargets(parts.coldStart),
     ...(parts.race ? raceTargets(parts.race) : []),
+    ...(parts.hostileArchives ? hostileTargets(parts.hostileArchives) : []),
   ];
 }

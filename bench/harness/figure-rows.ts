@@ -86,6 +86,22 @@ export function raceRows(results: BenchResults): string[][] {
   ]);
 }
 
+export const HOSTILE_HEADER = ['archive', 'bytes', 'verdict', 'CPU ms', '/ ordinary', 'runs'];
+
+export function hostileRows(results: BenchResults): string[][] {
+  const hostile = results.hostileArchives;
+  if (!hostile) return [];
+  const baseline = hostile.baseline.cpuMs;
+  return [hostile.baseline, ...hostile.shapes].map((shape) => [
+    shape.name,
+    String(shape.archiveBytes),
+    shape.verdict,
+    f(shape.cpuMs, 1),
+    f(shape.cpuMs / baseline),
+    String(shape.runs),
+  ]);
+}
+
 export const TARGET_HEADER = ['target', 'measured', 'bound', 'met'];
 
 export function targetRows(targets: Target[]): string[][] {

@@ -14,6 +14,7 @@ export interface BenchOptions {
   coldStart: { warmups: number; runs: number };
   /** `concurrency: 0` skips the local stack (BENCH_SKIP_STACK=1). */
   race: { concurrency: number; runs: number };
+  hostileArchives: { runs: number };
   /** Where results.json and BENCHMARKS.md go; smoke output never overwrites the committed figures. */
   out: { resultsJson: string; markdown: string };
 }
@@ -35,6 +36,7 @@ export function benchOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
       requestOverhead: { requests: 1_000, warmupRequests: 200, runs: 2 },
       coldStart: { warmups: 1, runs: 2 },
       race: { concurrency: skipStack ? 0 : 4, runs: 1 },
+      hostileArchives: { runs: 2 },
       out: { resultsJson: path.join(outDir, 'results.json'), markdown: path.join(outDir, 'BENCHMARKS.md') },
     };
   }
@@ -46,6 +48,7 @@ export function benchOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
     requestOverhead: { requests: 10_000, warmupRequests: 2_000, runs: 5 },
     coldStart: { warmups: 2, runs: 15 },
     race: { concurrency: skipStack ? 0 : 64, runs: 3 },
+    hostileArchives: { runs: 5 },
     out: {
       resultsJson: path.join(outDir ?? path.join(root, 'bench'), 'results.json'),
       markdown: path.join(outDir ?? root, 'BENCHMARKS.md'),

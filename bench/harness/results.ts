@@ -3,6 +3,7 @@
  * target. results.json is this, serialised; the table and BENCHMARKS.md are views of it.
  */
 import type { ColdStartFigures } from '../cold-start/cold-start-bench';
+import type { HostileOutput } from '../hostile-archives/judge-process';
 import type { RaceFigures } from '../race/race-bench';
 import type { OverheadOutput } from '../request-overhead/overhead-process';
 import type { SizeFigures } from '../streaming/streaming-bench';
@@ -21,5 +22,7 @@ export interface BenchResults {
   coldStart: ColdStartFigures[];
   /** Absent when the local stack was skipped. */
   race: RaceFigures | undefined;
+  /** Absent in results written before issue 11. */
+  hostileArchives?: HostileOutput;
   targets: Target[];
 }

@@ -9,6 +9,7 @@ import type { FetchEvent, FetchResult } from '../../lib/fetch-contract';
 import { breakAfter, startArchiveServer, type ArchiveServer } from '../helpers/archive-server';
 import { sampleEntries, sha256Of, tarArchive, tarGzArchive, zipArchive } from '../helpers/archives';
 import { expectInvariants, objectBytes, recordsOf, startTestStorage, type TestStorage } from '../helpers/storage';
+import { storedZipHeader } from '../fixtures/hostile-archives';
 
 let storage: TestStorage;
 let server: ArchiveServer;
@@ -86,8 +87,18 @@ describe('registering a package', () => {
     const tarResult = await invoke({ code, version: 'tar-1', package_url: server.url(`/${code}/download`) });
 
     expect(zipResult).toMatchObject({ state: 'succeeded', package: { package_name: 'src.zip', sha256_signature: sha256Of(zip) } });
-    expect(tarResult).toMatchObject({ state: 'succeeded', package: { package_name: 'download', sha256_signature: sha256Of(tar) } });
+    // The URL's file name, with the detected format's extension added (issue 11).
+    expect(tarResult).toMatchObject({ state: 'succeeded', package: { package_name: 'download.tar', sha256_signature: sha256Of(tar) } });
     expect(await expectInvariants(storage, code, 'default')).toHaveLength(2);
+  });
+
+  it("names a package by its detected format: a .tar.gz served as x.zip is stored as x.tar.gz", async () => {
+    const code = uniqueCode();
+    server.serve(`/${code}/x.zip`, await tarGzArchive(sampleEntries(code)));
+
+    const result = await invoke({ code, version: 'v1', package_url: server.url(`/${code}/x.zip`) });
+
+    expect(result).toMatchObject({ state: 'succeeded', package: { package_name: 'x.tar.gz' } });
   });
 
   it('streams an archive larger than one upload part through a multipart upload, byte for byte', async () => {
@@ -351,10 +362,9 @@ describe('failures leave nothing behind and existing records untouched', () => {
 
   it('answers PACKAGE_DOWNLOAD_FAILED when the server declares more bytes than it sends', async () => {
     const code = uniqueCode();
-    // Starts like a zip: zips are listed after the upload, so only the short body can fail here.
-    const body = randomBytes(1000);
-    body.writeUInt32BE(0x504b0304, 0);
-    server.route(`/${code}/short.tar.gz`, breakAfter(body, 5000));
+    // A stored zip entry of 4000 bytes, cut after 1000: only the short body can fail here.
+    const body = Buffer.concat([storedZipHeader('app/data.bin', 4000), randomBytes(1000)]);
+    server.route(`/${code}/short.tar.gz`, breakAfter(body, body.length + 3000));
 
     const result = await invoke({ code, package_url: server.url(`/${code}/short.tar.gz`) });
 

@@ -18,7 +18,7 @@ import { createFetchHandler } from '../../handlers/fetch';
 import { addressPolicy, type AddressPolicy } from '../../lib/address-policy';
 import type { Network } from '../../lib/download-guard';
 import type { FetchResult } from '../../lib/fetch-contract';
-import { gzipBombOneEntry, tarOf, zipOf } from '../fixtures/hostile-archives';
+import { gzipBombOneEntry, storedZipHeader, tarOf, zipOf } from '../fixtures/hostile-archives';
 import { startArchiveServer, type ArchiveServer } from '../helpers/archive-server';
 import { sampleEntries, sha256Of, tarGzArchive } from '../helpers/archives';
 import { expectInvariants, multipartUploadsInProgress, recordsOf, startTestStorage, type TestStorage } from '../helpers/storage';
@@ -228,11 +228,11 @@ describe('lying and stalling servers', () => {
   it('answers PACKAGE_TOO_LARGE for an endless body, whatever it declared', async () => {
     const code = uniqueCode();
     const before = await existingVersion(code);
-    // Starts like a zip, whose directory would only be read once the body ended: only the cap stops it.
+    // A stored zip entry that declares almost 4 GiB: the listing reads on, so only the cap stops it.
     const chunk = Buffer.alloc(256 * 1024, 0);
-    chunk.writeUInt32BE(0x504b0304, 0);
     server.route(`/${code}/endless.tar.gz`, (req, res) => {
       res.writeHead(200, { 'content-type': 'application/gzip' });
+      res.write(storedZipHeader('app/big.bin', 0xffff0000));
       const pump = (): void => {
         while (!res.destroyed && res.write(chunk));
         if (!res.destroyed) res.once('drain', pump);

@@ -17,6 +17,7 @@ describe('addressPolicy', () => {
     ['the top of fe80::/10', 'febf:ffff::1'],
     ['an IPv4-mapped metadata address', '::ffff:169.254.169.254'],
     ['an IPv4-mapped metadata address in hex', '::ffff:a9fe:a9fe'],
+    ['an IPv4-translated metadata address', '::ffff:0:169.254.169.254'],
   ])('refuses %s in every mode', (_case, address) => {
     // Act
     const refusals = [strict.refusal(address), local.refusal(address)];
@@ -39,6 +40,10 @@ describe('addressPolicy', () => {
     ['the unspecified IPv4 address', '0.0.0.0'],
     ['the unspecified IPv6 address', '::'],
     ['IPv6 unique-local', 'fd00::1'],
+    ['IPv6 site-local (deprecated, fec0::/10)', 'fec0::1'],
+    ['the top of fec0::/10', 'feff:ffff::1'],
+    ['IPv4-translated loopback (::ffff:0:0:0/96)', '::ffff:0:7f00:1'],
+    ['IPv4-translated private', '::ffff:0:10.0.0.1'],
     ['multicast', '224.0.0.1'],
   ])('refuses %s unless private URLs are allowed', (_case, address) => {
     // Act
@@ -56,6 +61,7 @@ describe('addressPolicy', () => {
     ['a public IPv4 address next to 169.254.0.0/16', '169.255.0.1'],
     ['a public IPv6 address', '2606:4700:4700::1111'],
     ['an IPv4-mapped public address', '::ffff:8.8.8.8'],
+    ['an IPv4-translated public address', '::ffff:0:8.8.8.8'],
   ])('allows %s in every mode', (_case, address) => {
     // Act
     const refusals = [strict.refusal(address), local.refusal(address)];

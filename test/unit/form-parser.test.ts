@@ -211,6 +211,35 @@ describe('parseForm with application/json', () => {
     expect(fields).toEqual({ version: 'v1' });
   });
 
+  it('refuses a known field given twice, however its key is spelled', async () => {
+    // Act: JSON.parse would keep only the last of each.
+    const plain = parseForm('application/json', Buffer.from('{"version": "v1", "version": "v2"}'));
+    const escaped = parseForm('application/json', Buffer.from('{"version": "v1", "labels": {"version": 1}, "vers\\u0069on": "v2"}'));
+
+    // Assess
+    await expect(plain).rejects.toMatchObject({ code: 'VALIDATION_ERROR', fieldsDetail: { version: ['Given more than once.'] } });
+    await expect(escaped).rejects.toMatchObject({ code: 'VALIDATION_ERROR', fieldsDetail: { version: ['Given more than once.'] } });
+  });
+
+  it('reads every member of an object with nested values, strings holding brackets and escaped quotes', async () => {
+    // Prepare
+    const text = ' { "labels" : { "a": [1, {"b": "}"}] }, "version":"v\\"1]" , "sha256" : null , "n": -1.5e3 } ';
+
+    // Act
+    const fields = await parseForm('application/json', Buffer.from(text));
+
+    // Assess
+    expect(fields).toEqual({ version: 'v"1]', sha256: '' });
+  });
+
+  it('ignores an unknown key given twice, as the other body types do', async () => {
+    // Act
+    const fields = await parseForm('application/json', Buffer.from('{"note": 1, "note": 2, "version": "v1"}'));
+
+    // Assess
+    expect(fields).toEqual({ version: 'v1' });
+  });
+
   it('refuses a body that is not JSON', async () => {
     // Act
     const parsing = parseForm('application/json', Buffer.from('{"version": "v1"'));

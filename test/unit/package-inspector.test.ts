@@ -212,7 +212,7 @@ describe('PackageInspector', () => {
     const { result } = await inspect([bytes], { declaredLength: bytes.length });
 
     // Assess
-    expect(result).toEqual({ format: 'zip', size: bytes.length, sha256: sha256(bytes) });
+    expect(result).toEqual({ format: 'zip', size: bytes.length, sha256: sha256(bytes), archive: { entryCount: 4, uncompressedBytes: 105 } });
   });
 
   it('has no result before the stream has ended', () => {

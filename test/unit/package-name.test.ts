@@ -54,6 +54,33 @@ describe('packageNameFor', () => {
   });
 });
 
+describe('packageNameFor: the extension follows the detected format', () => {
+  it.each([
+    ['x.zip', 'tar.gz', 'x.tar.gz'],
+    ['x.tar.gz', 'zip', 'x.zip'],
+    ['x.TGZ', 'tar.gz', 'x.TGZ'],
+    ['x.tar', 'tar.gz', 'x.tar.gz'],
+    ['x.gz', 'tar.gz', 'x.tar.gz'],
+    ['x.tar.gz', 'tar', 'x.tar'],
+    ['download', 'zip', 'download.zip'],
+    ['v1.0', 'tar.gz', 'v1.0.tar.gz'],
+  ] as const)('names %j holding a %s as %j', (file, format, expected) => {
+    // Act
+    const name = packageNameFor(new URL(`https://example.com/dl/${file}`), undefined, format);
+
+    // Assess
+    expect(name).toBe(expected);
+  });
+
+  it('keeps a long name within 200 characters with its extension', () => {
+    // Act
+    const name = packageNameFor(new URL(`https://example.com/${'a'.repeat(300)}.zip`), undefined, 'tar.gz');
+
+    // Assess
+    expect(name).toBe(`${'a'.repeat(193)}.tar.gz`);
+  });
+});
+
 describe('contentDispositionFilename', () => {
   it('prefers the RFC 5987 filename* over filename', () => {
     // Act
