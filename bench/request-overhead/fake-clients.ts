@@ -9,11 +9,16 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
 
 interface SentCommand {
-  input: { TableName?: string };
+  constructor: { name: string };
+  input: { TableName?: string; Key?: { job_id?: { S?: string } } };
 }
 
-/** GetItem on the versions table finds nothing (a new version); on the tokens table, a valid token. */
-export function fakeDynamoDb(tokensTable: string): DynamoDBClient {
+/**
+ * GetItem on the versions table finds nothing (a new version); on the tokens table, a valid
+ * token; on the jobs table, the job already succeeded (the worker's run is part 1's subject,
+ * so link's first read of the job finds it ended). Writes succeed.
+ */
+export function fakeDynamoDb(tables: { tokens: string; jobs: string }, version: string): DynamoDBClient {
   const tokenItem = {
     token_sha256: { S: 'bench' },
     token_id: { S: 'tok_bench' },
@@ -22,28 +27,35 @@ export function fakeDynamoDb(tokensTable: string): DynamoDBClient {
     created: { S: '2026-01-01T00:00:00.000Z' },
     revoked: { BOOL: false },
   };
+  const result = {
+    version,
+    package_name: 'app-1.0.tar.gz',
+    package_size: '4586',
+    sha256_signature: 'a'.repeat(64),
+    updated: '2026-01-01 00:00:00',
+    created: '2026-01-01 00:00:00',
+  };
+  const jobItem = (jobId: string) => ({
+    job_id: { S: jobId },
+    state: { S: 'succeeded' },
+    result: { S: JSON.stringify(result) },
+    attempts: { N: '1' },
+    created: { S: '2026-01-01T00:00:00.000Z' },
+    updated: { S: '2026-01-01T00:00:00.000Z' },
+  });
   const fake = {
-    send: (command: SentCommand) => Promise.resolve(command.input.TableName === tokensTable ? { Item: tokenItem } : {}),
+    send: (command: SentCommand) => {
+      const { TableName, Key } = command.input;
+      if (TableName === tables.tokens) return Promise.resolve({ Item: tokenItem });
+      if (TableName === tables.jobs && command.constructor.name === 'GetItemCommand') return Promise.resolve({ Item: jobItem(Key?.job_id?.S ?? 'bench') });
+      return Promise.resolve({});
+    },
   };
   return fake as unknown as DynamoDBClient;
 }
 
-/** Every invoke succeeds at once with the worker's answer for a stored package. */
-export function fakeLambda(version: string): LambdaClient {
-  const payload = new TextEncoder().encode(
-    JSON.stringify({
-      job_id: 'bench-job',
-      state: 'succeeded',
-      package: {
-        version,
-        package_name: 'app-1.0.tar.gz',
-        package_size: '4586',
-        sha256_signature: 'a'.repeat(64),
-        updated: '2026-01-01 00:00:00',
-        created: '2026-01-01 00:00:00',
-      },
-    }),
-  );
-  const fake = { send: () => Promise.resolve({ StatusCode: 200, Payload: payload }) };
+/** Every asynchronous invoke is accepted at once, as Lambda accepts an event. */
+export function fakeLambda(): LambdaClient {
+  const fake = { send: () => Promise.resolve({ StatusCode: 202 }) };
   return fake as unknown as LambdaClient;
 }

@@ -97,8 +97,8 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const handler = createLinkHandler({
     config,
-    dynamodb: fakeDynamoDb(config.tokensTable),
-    lambda: fakeLambda(VERSION),
+    dynamodb: fakeDynamoDb({ tokens: config.tokensTable, jobs: config.jobsTable }, VERSION),
+    lambda: fakeLambda(),
     now: () => new Date(),
   });
   const event = restEvent();
