@@ -3,12 +3,16 @@
  * sniffing by magic bytes, the listing of every entry in every format (paths, links, entry
  * count, uncompressed size; `archive-listing.ts`), and the signs of a file that is two archives
  * at once (`polyglot-checks.ts`), so that an unsafe archive is refused before a record points to
- * it. Chunks go through unchanged; until the format is known (262 bytes at most) they are also
+ * it. The app description is read in the same pass (`app-desc-finder.ts`: one candidate and one
+ * logo held, each capped) and parsed once the archive has been listed (`app-description.ts`).
+ * Chunks go through unchanged; until the format is known (262 bytes at most) they are also
  * kept aside for the listing. The listing's pace sets the stream's: backpressure reaches the
  * download.
  */
 import { createHash, type Hash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
+import { AppDescFinder } from './app-desc-finder';
+import { describePackage, type AppDescription } from './app-description';
 import { InvalidPackageFormatError, PackageDownloadFailedError, PackageTooLargeError } from './errors';
 import type { ArchiveListing } from './archive-listing';
 import type { ArchiveLimits, ArchiveSummary } from './archive-safety';
@@ -26,6 +30,8 @@ export interface InspectionResult {
   size: number;
   format: PackageFormat;
   archive: ArchiveSummary;
+  /** The package's app description, when it has one. */
+  appDescription: AppDescription | undefined;
 }
 
 /** The format the first bytes show, `undefined` while more bytes are needed, `null` if none. */
@@ -55,6 +61,8 @@ export class PackageInspector extends Transform {
   private undecided: Buffer[] = [];
   private listing: ArchiveListing | undefined;
   private archive: ArchiveSummary | undefined;
+  private readonly finder = new AppDescFinder();
+  private appDescription: AppDescription | undefined;
   /** The first block, for the tar-header check; the last 64 KiB, for the zip end-record check. */
   private firstBlock = Buffer.alloc(0);
   private readonly tail = new TailWindow();
@@ -102,6 +110,8 @@ export class PackageInspector extends Transform {
       }
       if (this.listing) this.archive = await this.listing.end();
       this.checkPolyglot();
+      const found = this.finder.result();
+      if (found) this.appDescription = describePackage(found);
     };
     finish().then(
       () => callback(),
@@ -117,7 +127,10 @@ export class PackageInspector extends Transform {
   private async list(chunks: Buffer[]): Promise<void> {
     const format = this.format;
     if (format === undefined) return;
-    this.listing ??= format === 'zip' ? new ZipListing(this.archiveLimits) : new TarListing(format, this.archiveLimits);
+    this.listing ??=
+      format === 'zip'
+        ? new ZipListing(this.archiveLimits, this.finder.open, this.finder.listed)
+        : new TarListing(format, this.archiveLimits, this.finder.open);
     for (const chunk of chunks) await this.listing.write(chunk);
   }
 
@@ -171,6 +184,6 @@ export class PackageInspector extends Transform {
   result(): InspectionResult {
     if (this.format === undefined) throw new Error('PackageInspector.result() called before the stream ended');
     if (this.archive === undefined) throw new Error('PackageInspector.result() called before the archive was listed');
-    return { sha256: this.hash.digest('hex'), size: this.byteCount, format: this.format, archive: this.archive };
+    return { sha256: this.hash.digest('hex'), size: this.byteCount, format: this.format, archive: this.archive, appDescription: this.appDescription };
   }
 }

@@ -13,7 +13,10 @@ import { InvalidPackageFormatError } from './errors';
 import { textOfName } from './name-text';
 import { BLOCK, isZeros, parseHeader, parsePax, type TarHeader } from './tar-headers';
 
-/** Receives the data of the entries it asks for; the next issue reads app_desc.yaml this way. */
+/**
+ * Told of every entry as its data starts (empty files, links and directories too, which carry
+ * none); receives the data of the entries it asks for. The app description is read this way.
+ */
 export type ContentReader = (entry: ArchiveEntry) => ((bytes: Buffer) => void) | undefined;
 
 /**
@@ -225,11 +228,12 @@ export class TarParser {
     const entry = this.toEntry(header.type, name, linkName, size);
     this.rules.add(entry);
     this.currentSize = size;
+    const content = this.contentOf?.(entry);
     if (size === 0) {
       this.state = { at: 'header' };
       return;
     }
-    this.state = { at: 'data', left: size, content: entry.kind === 'file' ? this.contentOf?.(entry) : undefined };
+    this.state = { at: 'data', left: size, content: entry.kind === 'file' ? content : undefined };
   }
 
   /**

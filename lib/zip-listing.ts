@@ -91,6 +91,8 @@ export class ZipListing implements ArchiveListing {
   constructor(
     private readonly limits: ArchiveLimits,
     private readonly contentOf?: ContentReader,
+    /** Told of each entry as the central directory lists it (links and directories are known only there). */
+    private readonly onListed?: (entry: ArchiveEntry) => void,
   ) {
     this.rules = new EntryRules(limits);
     this.listed = this.list().then(
@@ -344,7 +346,9 @@ export class ZipListing implements ArchiveListing {
       compressedSize: zip64.compressedSize ?? fixed.compressedSize,
       size: zip64.size ?? fixed.size,
     }, { crc: local.crc, compressedBytes: local.compressedSize, outputBytes: local.size });
-    this.rules.add(this.toEntry(name, fixed.externalAttributes, local));
+    const entry = this.toEntry(name, fixed.externalAttributes, local);
+    this.rules.add(entry);
+    this.onListed?.(entry);
     local.content = undefined;
   }
 
