@@ -11,9 +11,10 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { StorageUnavailableError, ValidationError } from './errors';
 import { parseFetchEvent } from './fetch-contract';
-import { abandonJob, type JobError, type JobStore } from './jobs';
+import { abandonJob, getJob, type JobError, type JobStore } from './jobs';
 import type { Logger } from './logger';
-import { abortUploadsAt, deleteObjectQuietly, objectKeyFor } from './package-store';
+import { objectKeysOf } from './package-record';
+import { abortUploadsAt, deleteObjectsQuietly, objectKeyFor, requestKeysFor } from './package-store';
 import { getVersion } from './version-records';
 
 export interface AbandonedJobDeps {
@@ -75,10 +76,16 @@ export async function recordAbandonedJob(record: unknown, deps: AbandonedJobDeps
   return { jobId, recordedFailed };
 }
 
-/** What the job's dead runs left at its object key, unless its version record points there. */
+/**
+ * What the job's dead runs left at its keys (the package and what goes beside it), unless its
+ * version record points there. Without `version` in the event, the version is the one a run
+ * noted on the job before writing a record; none noted, no record of this job exists.
+ */
 async function removeLeftovers(request: ReturnType<typeof parseFetchEvent>, deps: AbandonedJobDeps): Promise<void> {
-  const key = objectKeyFor(request.code, request.module, request.version, request.jobId);
+  const key = objectKeyFor(request.code, request.module, request.jobId);
   await abortUploadsAt(deps.s3, deps.bucket, key, deps.log);
-  const version = await getVersion(deps.jobs.dynamodb, deps.versionsTable, request);
-  if (version?.objectKey !== key) await deleteObjectQuietly(deps.s3, deps.bucket, key, deps.log);
+  const version = request.version ?? (await getJob(deps.jobs, request.jobId))?.resolvedVersion;
+  const record = version ? await getVersion(deps.jobs.dynamodb, deps.versionsTable, { code: request.code, module: request.module, version }) : undefined;
+  const kept = new Set(record ? objectKeysOf(record) : []);
+  await deleteObjectsQuietly(deps.s3, deps.bucket, requestKeysFor(key).filter((leftover) => !kept.has(leftover)), deps.log);
 }

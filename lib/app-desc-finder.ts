@@ -7,21 +7,20 @@
  *
  * Entries arrive in archive order, not sorted, and nothing is extracted: memory holds at most
  * one description (the best so far, replaced as soon as a smaller name starts; at most
- * MAX_APP_DESC_BYTES) and one logo (at most MAX_LOGO_BYTES). Past its cap an entry's bytes are
- * dropped and only "too large" is remembered. Entries with equal names: the later one wins, as
- * an extractor writes it last.
+ * MAX_APP_DESC_BYTES) and two logos (at most MAX_LOGO_BYTES each). Past its cap an entry's bytes
+ * are dropped and only "too large" is remembered. Entries with equal names: the later one wins,
+ * as an extractor writes it last.
  *
- * Which logo is held, since the description that wins is known only at the end:
- * 1. a `logo.png` in the directory of the best description so far always takes the slot (so a
- *    logo that comes after its description is always found);
- * 2. before a description is seen in its directory, a `logo.png` is held on speculation while
- *    its directory could still hold the winner (no description seen yet sorts before every name
- *    that directory could give one), preferring the directory nearer the root, then the one that
- *    sorts first — descriptions sit at the top of a package by the platform's convention;
- * 3. a held logo whose directory can no longer win is dropped.
- * So a logo is missed only when it comes before its description and, before that description,
- * the archive also lists a `logo.png` in a directory nearer the root (or as near and sorting
- * first) that holds no description.
+ * Which logos are held, since the description that wins is known only at the end:
+ * 1. the `logo.png` beside the best description so far — so a logo that comes after its
+ *    description is always found;
+ * 2. one more, on speculation, from a directory that could still hold a description sorting
+ *    before the best so far: the one nearest the root, then sorting first (by the platform's
+ *    convention descriptions sit at the top of a package). When a description in its directory
+ *    becomes the best, it moves to the first slot; once its directory can no longer win, it goes.
+ * So a logo is missed only when it comes before its description and, also before that
+ * description, the archive lists another `logo.png` nearer the root (or as near and sorting
+ * first) in a directory whose description, if any, does not win.
  */
 import type { ArchiveEntry, EntryKind } from './archive-safety';
 
@@ -95,6 +94,7 @@ function sinkOf(held: Capture): (bytes: Buffer) => void {
     if (held.length + bytes.length > held.limit) {
       held.tooLarge = true;
       held.parts = [];
+      held.length = 0;
       return;
     }
     // A copy: the listing may reuse the buffer it hands over.
@@ -109,7 +109,10 @@ function contentOf(held: Capture): Captured {
 
 export class AppDescFinder {
   private best: Capture | undefined;
+  /** The logo in the best description's directory. */
   private logo: Capture | undefined;
+  /** A logo in another directory that could still hold the winning description. */
+  private speculative: Capture | undefined;
 
   /** The listings' content reader: told of every entry as its data starts; answers where the data goes. */
   readonly open = (entry: ArchiveEntry): ((bytes: Buffer) => void) | undefined => {
@@ -129,37 +132,52 @@ export class AppDescFinder {
     if (this.logo?.name === entry.name) this.logo = undefined;
   };
 
+  /** Bytes held now (at most MAX_APP_DESC_BYTES + 2 × MAX_LOGO_BYTES); tests count them. */
+  get heldBytes(): number {
+    return (this.best?.length ?? 0) + (this.logo?.length ?? 0) + (this.speculative?.length ?? 0);
+  }
+
   /** Once the archive has been listed: the description the rule chose, or undefined when there is none. */
   result(): FoundDescription | undefined {
     const { best, logo } = this;
     if (!best) return undefined;
-    return {
-      name: best.name,
-      dir: best.dir,
-      kind: best.kind,
-      content: contentOf(best),
-      logo: logo && logo.dir === best.dir ? contentOf(logo) : undefined,
-    };
+    return { name: best.name, dir: best.dir, kind: best.kind, content: contentOf(best), logo: logo ? contentOf(logo) : undefined };
   }
 
   private openDescription(entry: ArchiveEntry, dir: string): ((bytes: Buffer) => void) | undefined {
-    if (this.best && compareCodePoints(entry.name, this.best.name) > 0) return undefined;
+    const previous = this.best;
+    if (previous && compareCodePoints(entry.name, previous.name) > 0) return undefined;
     // Held from here on, in place of the previous best: its name is smaller whatever its content.
     this.best = capture(entry, dir, MAX_APP_DESC_BYTES);
-    if (this.logo && !this.couldWin(this.logo.dir)) this.logo = undefined;
+    if (!previous || previous.dir !== dir) {
+      // The old best's logo may still be beside a winner (a smaller name in its directory): a speculation now.
+      if (this.logo) this.speculate(this.logo);
+      this.logo = undefined;
+      if (this.speculative?.dir === dir) {
+        this.logo = this.speculative;
+        this.speculative = undefined;
+      } else if (this.speculative && !this.couldWin(this.speculative.dir)) {
+        this.speculative = undefined;
+      }
+    }
     return entry.kind === 'file' ? sinkOf(this.best) : undefined;
   }
 
   private openLogo(entry: ArchiveEntry, dir: string): ((bytes: Buffer) => void) | undefined {
-    const { best, logo } = this;
-    const besideBest = best !== undefined && dir === best.dir;
-    if (!besideBest) {
-      if (logo && best && logo.dir === best.dir) return undefined;
-      if (!this.couldWin(dir)) return undefined;
-      if (logo && !this.preferred(dir, logo)) return undefined;
+    const logo = capture(entry, dir, MAX_LOGO_BYTES);
+    if (this.best?.dir === dir) {
+      this.logo = logo;
+      return sinkOf(logo);
     }
-    this.logo = capture(entry, dir, MAX_LOGO_BYTES);
-    return sinkOf(this.logo);
+    return this.speculate(logo) ? sinkOf(logo) : undefined;
+  }
+
+  /** Takes `logo` as the speculative one if its directory could still win and it is preferred. */
+  private speculate(logo: Capture): boolean {
+    if (!this.couldWin(logo.dir)) return false;
+    if (this.speculative && !this.preferred(logo, this.speculative)) return false;
+    this.speculative = logo;
+    return true;
   }
 
   /** Whether a description in `dir` could still come first: nothing seen yet sorts before its smallest name. */
@@ -168,10 +186,9 @@ export class AppDescFinder {
     return !best || dir === best.dir || compareCodePoints(dir + SMALLEST_DESCRIPTION, best.name) < 0;
   }
 
-  /** A speculative logo in `dir` over the one held: nearer the root, then sorting first (or the same directory, later). */
-  private preferred(dir: string, held: Capture): boolean {
-    const depth = depthOf(dir);
-    if (depth !== held.depth) return depth < held.depth;
-    return compareCodePoints(dir + SMALLEST_DESCRIPTION, held.dir + SMALLEST_DESCRIPTION) <= 0;
+  /** A speculative logo over another: nearer the root, then sorting first (or the same directory, later). */
+  private preferred(logo: Capture, held: Capture): boolean {
+    if (logo.depth !== held.depth) return logo.depth < held.depth;
+    return compareCodePoints(logo.dir + SMALLEST_DESCRIPTION, held.dir + SMALLEST_DESCRIPTION) <= 0;
   }
 }

@@ -41,6 +41,8 @@ export interface Config {
   cleanupMarginMs: number;
   uploadPartBytes: number;
   uploadQueueSize: number;
+  /** Refuse (422) a package whose app description names another application than the path's. */
+  requireMatchingAppCode: boolean;
   endpoints: { dynamodb?: string; s3?: string; lambda?: string };
   logLevel: 'debug' | 'info' | 'warn' | 'error';
 }
@@ -149,6 +151,7 @@ export function loadConfig(env: Env = process.env): Config {
     cleanupMarginMs: integer(env, 'CLEANUP_MARGIN_MS', 10_000, 0, 120_000),
     uploadPartBytes: integer(env, 'UPLOAD_PART_BYTES', 8 * MiB, 5 * MiB, 512 * MiB),
     uploadQueueSize: integer(env, 'UPLOAD_QUEUE_SIZE', 4, 1, 32),
+    requireMatchingAppCode: flag(env, 'REQUIRE_MATCHING_APP_CODE', false),
     endpoints: {
       dynamodb: endpoint(env, 'DYNAMODB_ENDPOINT'),
       s3: endpoint(env, 'S3_ENDPOINT'),

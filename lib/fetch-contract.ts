@@ -19,7 +19,8 @@ export interface FetchEvent {
   code: string;
   module: string;
   package_url: string;
-  version: string;
+  /** Absent: the worker takes the version from the package's app description. */
+  version?: string;
   allow_overwrite: boolean;
   sha256?: string;
   /** The principal that asked, kept on the record for audit. */
@@ -62,7 +63,7 @@ export function toFetchEvent(request: RegisterRequest, jobId: string, mode: Invo
     code: request.code,
     module: request.module,
     package_url: request.packageUrl,
-    version: request.version,
+    ...(request.version ? { version: request.version } : {}),
     allow_overwrite: request.allowOverwrite,
     ...(request.sha256 ? { sha256: request.sha256 } : {}),
     operator: request.operator,

@@ -55,6 +55,11 @@ export interface Job {
   /** Bytes of the archive received so far, and the Content-Length when the remote declared one. */
   bytesReceived: number;
   bytesExpected: number | undefined;
+  /**
+   * The version a request without one took from its package, noted before the version record is
+   * written: a later run of the job finds that record by it instead of uploading over its object.
+   */
+  resolvedVersion: string | undefined;
 }
 
 type Item = Record<string, AttributeValue>;
@@ -106,6 +111,7 @@ function fromItem(item: Item): Job {
     finished: item.finished?.S,
     bytesReceived: number('bytes_received') ?? 0,
     bytesExpected: number('bytes_expected'),
+    resolvedVersion: item.resolved_version?.S,
   };
 }
 
@@ -231,6 +237,34 @@ export async function renewLease(store: JobStore, jobId: string, owner: string, 
           ':owner': { S: owner },
           ':running': { S: 'running' },
           ...(progress.bytesExpected === undefined ? {} : { ':expected': { N: String(progress.bytesExpected) } }),
+        },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw new StorageUnavailableError('DynamoDB', error);
+  }
+}
+
+/**
+ * Notes the version a request without one took from its package, if `owner` still holds the job;
+ * false when it does not (another delivery took the job over).
+ */
+export async function noteResolvedVersion(store: JobStore, jobId: string, owner: string, version: string): Promise<boolean> {
+  try {
+    await store.dynamodb.send(
+      new UpdateItemCommand({
+        TableName: store.table,
+        Key: { job_id: { S: jobId } },
+        UpdateExpression: 'SET resolved_version = :version, updated = :now',
+        ConditionExpression: 'lease_owner = :owner AND #state = :running',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: {
+          ':version': { S: version },
+          ':now': { S: store.now().toISOString() },
+          ':owner': { S: owner },
+          ':running': { S: 'running' },
         },
       }),
     );

@@ -9,7 +9,8 @@ export interface LinkRequest {
   code: string;
   module: string;
   packageUrl: string;
-  version: string;
+  /** Absent: the version is taken from the package's app description (issue 12). */
+  version: string | undefined;
   allowOverwrite: boolean;
   sha256: string | undefined;
 }
@@ -49,9 +50,9 @@ export function validateLinkRequest(pathParameters: Record<string, string>, fiel
   else if (packageUrl.length > MAX_URL_LENGTH) problem('package_url', `Must be at most ${MAX_URL_LENGTH} characters.`);
   else if (!isHttpUrl(packageUrl)) problem('package_url', 'Must be an absolute http or https URL.');
 
+  // Optional, as in the original API: without it the package's app description names the version.
   const version = (fields.version ?? '').trim();
-  if (!version) problem('version', 'This field is required.');
-  else if (!VERSION.test(version)) problem('version', VERSION_RULE);
+  if (version && !VERSION.test(version)) problem('version', VERSION_RULE);
 
   const allowOverwrite = parseAllowOverwrite(fields.allow_overwrite);
   if (allowOverwrite === undefined) problem('allow_overwrite', 'Must be true or false.');
@@ -62,7 +63,14 @@ export function validateLinkRequest(pathParameters: Record<string, string>, fiel
   if (Object.keys(problems).length > 0) {
     throw new ValidationError(`Invalid request: ${Object.keys(problems).join(', ')}.`, problems);
   }
-  return { code, module, packageUrl, version, allowOverwrite: allowOverwrite === true, sha256: sha256 ? sha256.toLowerCase() : undefined };
+  return {
+    code,
+    module,
+    packageUrl,
+    version: version || undefined,
+    allowOverwrite: allowOverwrite === true,
+    sha256: sha256 ? sha256.toLowerCase() : undefined,
+  };
 }
 
 export interface ModulePath {
@@ -78,6 +86,9 @@ export interface VersionPath extends ModulePath {
 export function isValidVersion(version: string): boolean {
   return VERSION.test(version);
 }
+
+/** The rule for version labels, in words, for a field's problem. */
+export const VERSION_RULE_TEXT = VERSION_RULE;
 
 /**
  * The path of the read routes (`.../modules/{module_name}/source_package/[{version}/]`), by the

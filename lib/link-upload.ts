@@ -1,6 +1,6 @@
 /**
  * The `link` function's job (DESIGN §4): authenticate, parse, validate, answer 409 at once when
- * the version exists and may not be overwritten, record the job, then hand it to the worker as
+ * the version is given, exists and may not be overwritten, record the job, then hand it to the worker as
  * an asynchronous event — and wait for the job record to show its end, up to a budget, or not at
  * all with `Prefer: respond-async`.
  */
@@ -71,7 +71,8 @@ export async function linkUpload(request: ApiRequest, deps: LinkDeps): Promise<L
     await discardJob(jobs, jobId);
   }
 
-  if (!link.allowOverwrite && (await getVersion(deps.dynamodb, config.versionsTable, link))) {
+  // Without a version the package names it, so this check waits for the worker's conditional write.
+  if (link.version && !link.allowOverwrite && (await getVersion(deps.dynamodb, config.versionsTable, { ...link, version: link.version }))) {
     throw new PackageAlreadyExistsError(link.version);
   }
 

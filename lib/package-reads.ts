@@ -1,6 +1,7 @@
 /**
  * The read endpoints (DESIGN §2, beyond the original API), authorized like `link`: list a
- * module's packages newest first, get one version with a short-lived download URL, delete one.
+ * module's packages newest first, get one version with a short-lived download URL and its app
+ * description (the logo with `?include=logo`), delete one.
  * A delete removes the record first, then its object, so no record ever points at nothing
  * (invariant 2); an object left behind by a failed delete is logged by key (invariant 3).
  */
@@ -15,6 +16,7 @@ import { validatePackagePath } from './link-request';
 import { decodeCursor, encodeCursor } from './list-cursor';
 import type { Logger } from './logger';
 import { formatApiTime, toPackageResponse, type PackageRecord, type PackageResponse } from './package-record';
+import { readLogoB64, readMetaInfo } from './app-desc-store';
 import { deleteObject, presignDownload } from './package-store';
 import { deleteVersion, getVersion, listVersions, restoreVersion } from './version-records';
 
@@ -26,9 +28,13 @@ export interface PackagesDeps {
   now: () => Date;
 }
 
-/** A listed version: the link answer's six fields and who registered it. */
+/** A listed version: the link answer's six fields, who registered it, and what its app description says. */
 export interface PackageListItem extends PackageResponse {
   operator: string;
+  /** The app description's spec version (1 = legacy), null without one. */
+  spec_version: number | null;
+  /** The version the app description gives (it may differ from `version`, which the request chose). */
+  app_version: string | null;
 }
 
 export interface PackageList {
@@ -42,7 +48,16 @@ export interface PackageList {
 export interface PackageDetail extends PackageListItem {
   download_url: string;
   download_url_expires: string;
+  /** The parsed app description; `{}` without one, as the platform answers. */
+  meta_info: Record<string, unknown> | null;
+  /** The directory holding the app description: `./` at the root, or without one. */
+  relative_path: string;
+  /** Only with `?include=logo`: `base64,` and the logo's PNG in base64, or null. */
+  logo_b64data?: string | null;
 }
+
+/** What `?include=` may ask for beyond the default fields. */
+const INCLUDABLE = new Set(['logo']);
 
 export const DOWNLOAD_URL_TTL_SECONDS = 15 * 60;
 const DEFAULT_LIMIT = 20;
@@ -51,7 +66,21 @@ const MAX_LIMIT = 100;
 const OBJECT_DELETE_DELAYS_MS = [200, 800];
 
 function toListItem(record: PackageRecord): PackageListItem {
-  return { ...toPackageResponse(record), operator: record.operator };
+  return {
+    ...toPackageResponse(record),
+    operator: record.operator,
+    spec_version: record.appDescription?.specVersion ?? null,
+    app_version: record.appDescription?.appVersion ?? null,
+  };
+}
+
+function parseInclude(raw: string | undefined): Set<string> {
+  const asked = new Set((raw ?? '').split(',').map((part) => part.trim()).filter(Boolean));
+  const unknown = [...asked].filter((part) => !INCLUDABLE.has(part));
+  if (unknown.length > 0) {
+    throw new ValidationError('Invalid request: include.', { include: [`Unknown: ${unknown.join(', ')}. Known: ${[...INCLUDABLE].join(', ')}.`] });
+  }
+  return asked;
 }
 
 /** 401/403 before anything else is looked at, as on the link route. */
@@ -99,8 +128,14 @@ export async function listPackages(request: ApiRequest, deps: PackagesDeps): Pro
 export async function getPackage(request: ApiRequest, deps: PackagesDeps): Promise<PackageDetail> {
   const authorized = await authorize(request, deps);
   const key = validatePackagePath(decodedPath(request), true);
+  const include = parseInclude(request.query.include);
   const record = await getVersion(deps.dynamodb, deps.config.versionsTable, key);
   if (!record) throw new PackageNotFoundError(key.version);
+  const log = authorized.child({ code: key.code, module: key.module, version: key.version });
+  const description = record.appDescription;
+  const bucket = deps.config.packagesBucket;
+  const metaInfo = description ? await readMetaInfo(deps.s3, bucket, description, log) : {};
+  const logo = include.has('logo') ? { logo_b64data: description ? await readLogoB64(deps.s3, bucket, description, log) : null } : {};
   const signedAt = deps.now();
   const downloadUrl = await presignDownload(
     deps.s3,
@@ -110,11 +145,14 @@ export async function getPackage(request: ApiRequest, deps: PackagesDeps): Promi
     DOWNLOAD_URL_TTL_SECONDS,
     signedAt,
   );
-  authorized.child({ code: key.code, module: key.module, version: key.version }).info('download URL issued', { object_key: record.objectKey });
+  log.info('download URL issued', { object_key: record.objectKey });
   return {
     ...toListItem(record),
     download_url: downloadUrl,
     download_url_expires: formatApiTime(new Date(signedAt.getTime() + DOWNLOAD_URL_TTL_SECONDS * 1000).toISOString()),
+    meta_info: metaInfo ?? null,
+    relative_path: description?.relativePath ?? './',
+    ...logo,
   };
 }
 
@@ -128,21 +166,24 @@ export async function deletePackage(request: ApiRequest, deps: PackagesDeps): Pr
     log.info('package already absent');
     return;
   }
-  if (deleted.objectKey === undefined) {
+  if (deleted.objectKeys.length === 0) {
     log.warn('deleted a record that named no object');
     return;
   }
-  try {
-    await deleteObjectPatiently(deps, deleted.objectKey, log);
-  } catch (error) {
-    // Put the record back so that the object is not orphaned and a retried DELETE finishes the job.
-    const restored = await restoreVersion(deps.dynamodb, deps.config.versionsTable, deleted.previous).catch(() => false);
-    log.error(restored ? 'object not deleted; record restored, safe to retry' : 'object not deleted and record not restored; the object is orphaned', {
-      object_key: deleted.objectKey,
-    });
-    throw error;
+  // What lives beside the package first, the package last: a failure part way puts the record
+  // back on a package that still matches it (invariant 2), and a retried DELETE finishes.
+  for (const key of [...deleted.objectKeys].reverse()) {
+    try {
+      await deleteObjectPatiently(deps, key, log);
+    } catch (error) {
+      const restored = await restoreVersion(deps.dynamodb, deps.config.versionsTable, deleted.previous).catch(() => false);
+      log.error(restored ? 'object not deleted; record restored, safe to retry' : 'object not deleted and record not restored; the object is orphaned', {
+        object_key: key,
+      });
+      throw error;
+    }
   }
-  log.info('package deleted', { object_key: deleted.objectKey });
+  log.info('package deleted', { object_keys: deleted.objectKeys });
 }
 
 async function deleteObjectPatiently(deps: PackagesDeps, key: string, log: Logger): Promise<void> {

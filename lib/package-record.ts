@@ -1,6 +1,25 @@
 /**
  * A registered version as the service keeps it, and its public answer shape (DESIGN §2).
  */
+import type { SpecVersion } from './app-description';
+
+/**
+ * What the version record keeps of the package's app description (issue 12). The parsed
+ * document and the logo can be far larger than a DynamoDB item (400 KB), so they live in S3
+ * beside the package, under keys the record names.
+ */
+export interface StoredAppDescription {
+  /** The entry's name in the archive. */
+  path: string;
+  relativePath: string;
+  specVersion: SpecVersion | undefined;
+  appCode: string | undefined;
+  appVersion: string | undefined;
+  /** The parsed document as JSON. */
+  metaInfoKey: string;
+  /** The logo's PNG bytes, when the package has one. */
+  logoKey: string | undefined;
+}
 
 export interface PackageRecord {
   code: string;
@@ -14,6 +33,8 @@ export interface PackageRecord {
   entryCount: number;
   uncompressedSize: number;
   objectKey: string;
+  /** Absent for a package without an app description (and for versions written before issue 12). */
+  appDescription?: StoredAppDescription;
   requestId: string;
   /** The principal whose token registered this version, as the original platform records it. */
   operator: string;
@@ -23,6 +44,12 @@ export interface PackageRecord {
 }
 
 export type PackageFormat = 'tar.gz' | 'tar' | 'zip';
+
+/** Every S3 object a record points to: the package, then what lives beside it. */
+export function objectKeysOf(record: Pick<PackageRecord, 'objectKey' | 'appDescription'>): string[] {
+  const description = record.appDescription;
+  return [record.objectKey, ...(description ? [description.metaInfoKey, ...(description.logoKey ? [description.logoKey] : [])] : [])];
+}
 
 /** The six fields the original API answers with, in its order and types. */
 export interface PackageResponse {

@@ -1,8 +1,17 @@
 /**
  * Package objects in S3. Each request writes its own key, so concurrent requests never write
- * over each other's bytes; the version record decides which object counts.
+ * over each other's bytes; the version record decides which object counts. Beside a package,
+ * under its key plus a suffix, live its parsed app description and logo (issue 12).
  */
-import { AbortMultipartUploadCommand, DeleteObjectCommand, GetObjectCommand, ListMultipartUploadsCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  AbortMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  ListMultipartUploadsCommand,
+  NoSuchKey,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { Readable } from 'node:stream';
@@ -14,9 +23,45 @@ export interface UploadSettings {
   queueSize: number;
 }
 
-export function objectKeyFor(code: string, module: string, version: string, requestId: string): string {
+/**
+ * A request's package key: `packages/<code>/<module>/<request id>`. Not the version: a request
+ * without one learns it from the archive, after the upload has started. (Versions written before
+ * issue 12 keep their `.../<version>/<request id>` keys; records name their objects.)
+ */
+export function objectKeyFor(code: string, module: string, requestId: string): string {
   const safeRequestId = requestId.replace(/[^A-Za-z0-9-]/g, '_');
-  return `packages/${code}/${module}/${encodeURIComponent(version)}/${safeRequestId}`;
+  return `packages/${code}/${module}/${safeRequestId}`;
+}
+
+/** Where a package's parsed app description and logo go: beside it (request ids hold no dot). */
+export function sidecarKeysFor(objectKey: string): { metaInfo: string; logo: string } {
+  return { metaInfo: `${objectKey}.app_desc.json`, logo: `${objectKey}.logo.png` };
+}
+
+/** Every key a request may write: what its failure or a dead run of its job leaves to remove. */
+export function requestKeysFor(objectKey: string): string[] {
+  const sidecars = sidecarKeysFor(objectKey);
+  return [objectKey, sidecars.metaInfo, sidecars.logo];
+}
+
+/** A small object in one PutObject. */
+export async function putObject(s3: S3Client, bucket: string, key: string, body: Buffer | string, contentType: string): Promise<void> {
+  try {
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }));
+  } catch (error) {
+    throw new StorageUnavailableError('S3', error);
+  }
+}
+
+/** A small object's bytes; undefined when it does not exist. */
+export async function getObjectBytes(s3: S3Client, bucket: string, key: string): Promise<Buffer | undefined> {
+  try {
+    const { Body } = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    return Body ? Buffer.from(await Body.transformToByteArray()) : Buffer.alloc(0);
+  } catch (error) {
+    if (error instanceof NoSuchKey || (error as Error).name === 'NoSuchKey') return undefined;
+    throw new StorageUnavailableError('S3', error);
+  }
 }
 
 /**
@@ -81,6 +126,11 @@ export async function deleteObjectQuietly(s3: S3Client, bucket: string, key: str
   } catch (error) {
     log.error('could not delete object; it is orphaned until removed by hand', { bucket, object_key: key, error });
   }
+}
+
+/** `deleteObjectQuietly` for each key, in order (deleting a key that does not exist succeeds). */
+export async function deleteObjectsQuietly(s3: S3Client, bucket: string, keys: readonly string[], log: Logger): Promise<void> {
+  for (const key of keys) await deleteObjectQuietly(s3, bucket, key, log);
 }
 
 /**

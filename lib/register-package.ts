@@ -1,7 +1,9 @@
 /**
- * The worker's job (DESIGN §4): guarded download → one inspecting pass → S3 multipart upload
- * at a key unique to this request → conditional version write → remove whichever object lost.
- * Whatever fails, no object is left that no record points to (invariant 3).
+ * The worker's job (DESIGN §4): guarded download → one inspecting pass (which also reads the
+ * app description) → S3 multipart upload at a key unique to this request → the version (the
+ * request's, else the package's) → the description beside the package → conditional version
+ * write → remove whichever objects lost. Whatever fails, no object is left that no record
+ * points to (invariant 3).
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -12,8 +14,10 @@ import type { Logger } from './logger';
 import { PackageInspector, type InspectionResult } from './package-inspector';
 import { packageNameFor } from './package-name';
 import type { PackageRecord } from './package-record';
-import { abortUploadsAt, deleteObjectQuietly, objectKeyFor } from './package-store';
+import { storeAppDescription } from './app-desc-store';
+import { abortUploadsAt, deleteObjectsQuietly, objectKeyFor, requestKeysFor } from './package-store';
 import { transferPackage, TransferAbortedError } from './package-transfer';
+import { checkAppCode, resolveVersion } from './version-resolution';
 import { getVersion, writeVersion } from './version-records';
 import type { LinkRequest } from './link-request';
 
@@ -38,6 +42,10 @@ export interface RegisterDeps {
   stillOwner?: () => Promise<boolean>;
   /** An earlier run of this job died: abort what it left of its upload before starting. */
   abortEarlierUpload?: boolean;
+  /** The version an earlier run of this job took from its package (a request without `version`). */
+  resolvedVersion?: string;
+  /** Notes the version taken from the package before the record is written; false stops the run. */
+  noteVersion?: (version: string) => Promise<boolean>;
 }
 
 export interface RegisterRequest extends LinkRequest {
@@ -47,20 +55,30 @@ export interface RegisterRequest extends LinkRequest {
 }
 
 export async function registerPackage(request: RegisterRequest, deps: RegisterDeps): Promise<PackageRecord> {
-  const { config, log } = deps;
-  const key = { code: request.code, module: request.module, version: request.version };
+  const { config } = deps;
+  let { log } = deps;
 
-  const existing = await getVersion(deps.dynamodb, config.versionsTable, key);
-  // The same job seen again (a retried event) gets its recorded outcome without a download —
-  // also when overwriting: another upload would land on the object its own record points to.
-  if (existing?.requestId === request.requestId) return existing;
-  if (existing && !request.allowOverwrite) throw new PackageAlreadyExistsError(request.version);
+  // Without `version`, a job's earlier run may have noted the one it took from the package.
+  const knownVersion = request.version ?? deps.resolvedVersion;
+  if (knownVersion) {
+    const existing = await getVersion(deps.dynamodb, config.versionsTable, { code: request.code, module: request.module, version: knownVersion });
+    // The same job seen again (a retried event) gets its recorded outcome without a download —
+    // also when overwriting: another upload would land on the objects its own record points to.
+    if (existing?.requestId === request.requestId) return existing;
+    if (request.version && existing && !request.allowOverwrite) throw new PackageAlreadyExistsError(request.version);
+  }
 
-  const objectKey = objectKeyFor(request.code, request.module, request.version, request.requestId);
-  if (deps.abortEarlierUpload) await abortUploadsAt(deps.s3, config.packagesBucket, objectKey, log);
-  // The job's object key is shared by its runs: one that has lost the job must not delete it.
-  const deleteOwnObject = async (): Promise<void> => {
-    if (!deps.stillOwner || (await deps.stillOwner())) await deleteObjectQuietly(deps.s3, config.packagesBucket, objectKey, log);
+  const objectKey = objectKeyFor(request.code, request.module, request.requestId);
+  const ownKeys = requestKeysFor(objectKey);
+  if (deps.abortEarlierUpload) {
+    await abortUploadsAt(deps.s3, config.packagesBucket, objectKey, log);
+    // What a dead run stored beside the package, which this run might not write again. No record
+    // points to it: this job's record would have been found above.
+    await deleteObjectsQuietly(deps.s3, config.packagesBucket, ownKeys.slice(1), log);
+  }
+  // The job's object keys are shared by its runs: one that has lost the job must not delete them.
+  const deleteOwnObjects = async (): Promise<void> => {
+    if (!deps.stillOwner || (await deps.stillOwner())) await deleteObjectsQuietly(deps.s3, config.packagesBucket, ownKeys, log);
   };
   const limits = { maxEntries: config.maxArchiveEntries, maxUncompressedBytes: config.maxUncompressedBytes };
   let download: Download;
@@ -93,24 +111,39 @@ export async function registerPackage(request: RegisterRequest, deps: RegisterDe
     // An earlier attempt of this job that crashed after its upload left an object at this key;
     // no record points to it (checked above), so it goes with this failure — unless the job has
     // a new run, which owns the key now.
-    if (!(error instanceof TransferAbortedError)) await deleteOwnObject();
+    if (!(error instanceof TransferAbortedError)) await deleteOwnObjects();
     throw error;
   }
-  log.info('package uploaded', { object_key: objectKey, package_size: inspected.size, format: inspected.format });
-
-  // The last moment to find out that another run has taken the job over (it uploads to the same key).
-  if (deps.stillOwner && !(await deps.stillOwner())) throw new TransferAbortedError();
+  const description = inspected.appDescription;
+  log.info('package uploaded', {
+    object_key: objectKey,
+    package_size: inspected.size,
+    format: inspected.format,
+    app_desc: description?.path,
+    app_version: description?.appVersion,
+    spec_version: description?.specVersion,
+  });
 
   let stored: Awaited<ReturnType<typeof writeVersion>>;
   try {
     if (request.sha256 && request.sha256 !== inspected.sha256) {
       throw new ChecksumMismatchError(request.sha256, inspected.sha256);
     }
+    const version = resolveVersion(request.version, description, log);
+    log = log.child({ version });
+    checkAppCode(request.code, description, config.requireMatchingAppCode, log);
+    // Noted before the record exists, so that a later run of this job can find the record.
+    if (!request.version && deps.noteVersion && !(await deps.noteVersion(version))) throw new TransferAbortedError();
+    const appDescription = description ? await storeAppDescription(deps.s3, config.packagesBucket, objectKey, description) : undefined;
+    // The last moment to find out that another run has taken the job over (it uploads to the same keys).
+    if (deps.stillOwner && !(await deps.stillOwner())) throw new TransferAbortedError();
     stored = await writeVersion(
       deps.dynamodb,
       config.versionsTable,
       {
-        ...key,
+        code: request.code,
+        module: request.module,
+        version,
         packageName: packageNameFor(new URL(request.packageUrl), download.contentDisposition, inspected.format),
         packageSize: inspected.size,
         sha256: inspected.sha256,
@@ -118,6 +151,7 @@ export async function registerPackage(request: RegisterRequest, deps: RegisterDe
         entryCount: inspected.archive.entryCount,
         uncompressedSize: inspected.archive.uncompressedBytes,
         objectKey,
+        ...(appDescription ? { appDescription } : {}),
         requestId: request.requestId,
         operator: request.operator,
         updated: deps.now().toISOString(),
@@ -125,14 +159,15 @@ export async function registerPackage(request: RegisterRequest, deps: RegisterDe
       request.allowOverwrite,
     );
   } catch (error) {
-    // A lost race, wrong checksum or DynamoDB down: this request's object must not outlive it.
-    await deleteOwnObject();
+    // A lost race, wrong checksum, no version, S3 or DynamoDB down: this request's objects must
+    // not outlive it (unless the job has a new run, which owns the keys now).
+    await deleteOwnObjects();
     throw error;
   }
 
-  if (stored.replacedObjectKey) {
-    log.info('removing replaced object', { object_key: stored.replacedObjectKey });
-    await deleteObjectQuietly(deps.s3, config.packagesBucket, stored.replacedObjectKey, log);
+  if (stored.replacedObjectKeys.length > 0) {
+    log.info('removing replaced objects', { object_keys: stored.replacedObjectKeys });
+    await deleteObjectsQuietly(deps.s3, config.packagesBucket, stored.replacedObjectKeys, log);
   }
   return stored.record;
 }

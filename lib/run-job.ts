@@ -15,7 +15,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errorOf, jobView, type JobView, type WorkerRequest } from './fetch-contract';
 import { isTransient, ServiceError } from './errors';
-import { acquireJob, finishJob, releaseJob, renewLease, type Acquired, type JobProgress, type JobStore } from './jobs';
+import { acquireJob, finishJob, noteResolvedVersion, releaseJob, renewLease, type Acquired, type JobProgress, type JobStore } from './jobs';
 import { toPackageResponse } from './package-record';
 import { TransferAbortedError } from './package-transfer';
 import { registerPackage, type RegisterDeps } from './register-package';
@@ -113,6 +113,8 @@ export async function runJob(request: WorkerRequest, deps: RunJobDeps): Promise<
       onDownload: beats.onDownload,
       stillOwner: beats.confirm,
       abortEarlierUpload: attempt > 1,
+      resolvedVersion: taken.job.resolvedVersion,
+      noteVersion: (version) => noteResolvedVersion(deps.jobs, request.jobId, deps.invocationId, version),
     });
     const result = toPackageResponse(record);
     const finished = await finishJob(deps.jobs, request.jobId, deps.invocationId, { result });

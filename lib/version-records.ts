@@ -21,8 +21,9 @@ import {
   type AttributeValue,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
+import type { SpecVersion } from './app-description';
 import { PackageAlreadyExistsError, StorageUnavailableError } from './errors';
-import type { PackageFormat, PackageRecord } from './package-record';
+import { objectKeysOf, type PackageFormat, type PackageRecord, type StoredAppDescription } from './package-record';
 
 type Item = Record<string, AttributeValue>;
 
@@ -37,8 +38,8 @@ export interface VersionKey {
 
 export interface WriteOutcome {
   record: PackageRecord;
-  /** The object the previous record pointed to, when it is not this record's object. */
-  replacedObjectKey: string | undefined;
+  /** The objects the previous record pointed to that this record does not. */
+  replacedObjectKeys: string[];
 }
 
 export interface ModuleKey {
@@ -71,8 +72,42 @@ function text(item: Item, name: string): string {
   return value;
 }
 
+/** The app description's attributes, each optional; names and types as the item stores them. */
+const DESCRIPTION_ATTRIBUTES = ['app_desc_path', 'relative_path', 'spec_version', 'app_code', 'app_version', 'meta_info_key', 'logo_key'] as const;
+
+function descriptionOf(item: Item): StoredAppDescription | undefined {
+  const path = item.app_desc_path?.S;
+  const metaInfoKey = item.meta_info_key?.S;
+  if (path === undefined || metaInfoKey === undefined) return undefined;
+  const spec = item.spec_version?.N;
+  return {
+    path,
+    relativePath: item.relative_path?.S ?? './',
+    specVersion: spec === undefined ? undefined : (Number(spec) as SpecVersion),
+    appCode: item.app_code?.S,
+    appVersion: item.app_version?.S,
+    metaInfoKey,
+    logoKey: item.logo_key?.S,
+  };
+}
+
+function descriptionValues(description: StoredAppDescription | undefined): Partial<Record<(typeof DESCRIPTION_ATTRIBUTES)[number], AttributeValue>> {
+  if (!description) return {};
+  const values: Partial<Record<(typeof DESCRIPTION_ATTRIBUTES)[number], AttributeValue>> = {
+    app_desc_path: { S: description.path },
+    relative_path: { S: description.relativePath },
+    meta_info_key: { S: description.metaInfoKey },
+  };
+  if (description.specVersion !== undefined) values.spec_version = { N: String(description.specVersion) };
+  if (description.appCode !== undefined) values.app_code = { S: description.appCode };
+  if (description.appVersion !== undefined) values.app_version = { S: description.appVersion };
+  if (description.logoKey !== undefined) values.logo_key = { S: description.logoKey };
+  return values;
+}
+
 function fromItem(item: Item): PackageRecord {
   const [code = '', module = ''] = text(item, 'module_key').split('/');
+  const appDescription = descriptionOf(item);
   return {
     code,
     module,
@@ -84,6 +119,7 @@ function fromItem(item: Item): PackageRecord {
     entryCount: Number(item.entry_count?.N ?? 0),
     uncompressedSize: Number(item.uncompressed_size?.N ?? 0),
     objectKey: text(item, 'object_key'),
+    ...(appDescription ? { appDescription } : {}),
     requestId: text(item, 'request_id'),
     operator: item.operator?.S ?? 'unknown',
     created: text(item, 'created'),
@@ -104,13 +140,20 @@ export async function getVersion(
   }
 }
 
-/** Writes `record` (its `created` is ignored: the stored one wins) and returns what was stored. */
+/**
+ * Writes `record` (its `created` is ignored: the stored one wins) and returns what was stored.
+ * The app description's attributes the record lacks are removed, so an overwrite never keeps
+ * the previous package's.
+ */
 export async function writeVersion(
   dynamodb: DynamoDBClient,
   table: string,
   record: Omit<PackageRecord, 'created'>,
   allowOverwrite: boolean,
 ): Promise<WriteOutcome> {
+  const described = descriptionValues(record.appDescription);
+  const set = Object.keys(described).map((name) => `${name} = :${name}`);
+  const removed = DESCRIPTION_ATTRIBUTES.filter((name) => !(name in described));
   let previous: Item | undefined;
   try {
     const result = await dynamodb.send(
@@ -120,7 +163,9 @@ export async function writeVersion(
         UpdateExpression:
           'SET package_name = :name, package_size = :size, sha256 = :sha, #format = :format, ' +
           'entry_count = :entries, uncompressed_size = :uncompressed, ' +
-          'object_key = :key, request_id = :rid, #operator = :operator, updated = :now, created = if_not_exists(created, :now)',
+          'object_key = :key, request_id = :rid, #operator = :operator, updated = :now, created = if_not_exists(created, :now)' +
+          set.map((assignment) => `, ${assignment}`).join('') +
+          (removed.length > 0 ? ` REMOVE ${removed.join(', ')}` : ''),
         ...(allowOverwrite ? {} : { ConditionExpression: 'attribute_not_exists(version) OR request_id = :rid' }),
         ExpressionAttributeNames: { '#format': 'format', '#operator': 'operator' },
         ExpressionAttributeValues: {
@@ -134,6 +179,7 @@ export async function writeVersion(
           ':rid': { S: record.requestId },
           ':operator': { S: record.operator },
           ':now': { S: record.updated },
+          ...Object.fromEntries(Object.entries(described).map(([name, value]) => [`:${name}`, value])),
         },
         ReturnValues: 'ALL_OLD',
       }),
@@ -147,11 +193,18 @@ export async function writeVersion(
     throw new StorageUnavailableError('DynamoDB', error);
   }
   const created = previous?.created?.S ?? record.updated;
-  const previousKey = previous?.object_key?.S;
+  const kept = new Set(objectKeysOf(record));
   return {
     record: { ...record, created },
-    replacedObjectKey: previousKey !== undefined && previousKey !== record.objectKey ? previousKey : undefined,
+    replacedObjectKeys: previousObjectKeys(previous).filter((key) => !kept.has(key)),
   };
+}
+
+/** The objects an item (as ALL_OLD returns it) points to. */
+function previousObjectKeys(previous: Item | undefined): string[] {
+  const objectKey = previous?.object_key?.S;
+  if (!previous || objectKey === undefined) return [];
+  return objectKeysOf({ objectKey, appDescription: descriptionOf(previous) });
 }
 
 /**
@@ -197,15 +250,15 @@ export async function listVersions(
 }
 
 /**
- * Deletes the record; answers the object key it held (to delete that object next), or undefined
- * when there was no record. Read straight from ALL_OLD, so nothing can fail between the delete
- * and naming the object.
+ * Deletes the record; answers the object keys it held (to delete those objects next; the package
+ * first in the list, then what lives beside it), or undefined when there was no record. Read straight from
+ * ALL_OLD, so nothing can fail between the delete and naming the objects.
  */
 export async function deleteVersion(
   dynamodb: DynamoDBClient,
   table: string,
   key: VersionKey,
-): Promise<{ objectKey: string | undefined; previous: Item } | undefined> {
+): Promise<{ objectKeys: string[]; previous: Item } | undefined> {
   let previous: Item | undefined;
   try {
     const result = await dynamodb.send(new DeleteItemCommand({ TableName: table, Key: keyOf(key), ReturnValues: 'ALL_OLD' }));
@@ -213,7 +266,7 @@ export async function deleteVersion(
   } catch (error) {
     throw new StorageUnavailableError('DynamoDB', error);
   }
-  return previous ? { objectKey: previous.object_key?.S, previous } : undefined;
+  return previous ? { objectKeys: previousObjectKeys(previous), previous } : undefined;
 }
 
 /**

@@ -1,8 +1,8 @@
 /**
- * What the local stack holds for one application module: its version records' object keys and
+ * What the local stack holds for one application module: the object keys its version records name and
  * its package objects (the reads the tests' invariant checks use).
  */
-import { objectKeysOf, recordsOf, type StorageView } from '../../test/helpers/storage-reads';
+import { keysOfRecord, objectKeysOf, recordsOf, type StorageView } from '../../test/helpers/storage-reads';
 
 export interface ModuleContents {
   recordObjectKeys: string[];
@@ -11,5 +11,5 @@ export interface ModuleContents {
 
 export async function moduleContents(storage: StorageView, code: string, module: string): Promise<ModuleContents> {
   const [records, objectKeys] = await Promise.all([recordsOf(storage, code, module), objectKeysOf(storage, code, module)]);
-  return { recordObjectKeys: records.map((record) => record.object_key).sort(), objectKeys };
+  return { recordObjectKeys: records.flatMap(keysOfRecord).sort(), objectKeys };
 }

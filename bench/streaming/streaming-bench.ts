@@ -127,7 +127,7 @@ async function runVariant(stage: Stage, variant: Variant, archive: ArchiveFile):
     if (out.result.state !== 'succeeded') fail(variant, size, `not stored: ${JSON.stringify(out.result)}`);
     if (out.result.package?.sha256_signature !== sha256) fail(variant, size, 'wrong SHA-256');
     if (out.result.package.package_size !== String(size)) fail(variant, size, 'wrong size');
-    key = objectKeyFor(event.code, event.module, event.version, event.request_id);
+    key = objectKeyFor(event.code, event.module, event.request_id);
     sample = out;
   } else {
     key = `bench/${variant}/${randomUUID()}`;

@@ -20,6 +20,12 @@ export interface StoredRecord {
   package_size: number;
   sha256: string;
   object_key: string;
+  /** The objects beside the package (issue 12): its parsed app description and logo. */
+  meta_info_key?: string;
+  logo_key?: string;
+  app_version?: string;
+  spec_version?: number;
+  relative_path?: string;
   created: string;
   updated: string;
   operator: string;
@@ -39,10 +45,20 @@ export async function recordsOf(storage: StorageView, code: string, module: stri
     package_size: Number(item.package_size?.N),
     sha256: item.sha256?.S ?? '',
     object_key: item.object_key?.S ?? '',
+    ...(item.meta_info_key?.S ? { meta_info_key: item.meta_info_key.S } : {}),
+    ...(item.logo_key?.S ? { logo_key: item.logo_key.S } : {}),
+    ...(item.app_version?.S ? { app_version: item.app_version.S } : {}),
+    ...(item.spec_version?.N ? { spec_version: Number(item.spec_version.N) } : {}),
+    ...(item.relative_path?.S ? { relative_path: item.relative_path.S } : {}),
     created: item.created?.S ?? '',
     updated: item.updated?.S ?? '',
     operator: item.operator?.S ?? '',
   }));
+}
+
+/** Every object a record points to: its package, and what lives beside it. */
+export function keysOfRecord(record: StoredRecord): string[] {
+  return [record.object_key, ...(record.meta_info_key ? [record.meta_info_key] : []), ...(record.logo_key ? [record.logo_key] : [])];
 }
 
 export async function objectKeysOf(storage: StorageView, code: string, module: string): Promise<string[]> {

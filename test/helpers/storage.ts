@@ -18,9 +18,9 @@ import { readFileSync } from 'node:fs';
 import { LOCAL_REGION, PACKAGED_TEMPLATE_FILE, ResolvedTemplate, type JsonObject } from '../../scripts/local-aws/template';
 import { ensureResources, localClients, startEmulators, type Emulators } from '../../scripts/local-emulators';
 import { sha256Of } from './archives';
-import { multipartUploadsInProgress, objectBytes, objectKeysOf, recordsOf, type StorageView, type StoredRecord } from './storage-reads';
+import { keysOfRecord, multipartUploadsInProgress, objectBytes, objectKeysOf, recordsOf, type StorageView, type StoredRecord } from './storage-reads';
 
-export { multipartUploadsInProgress, objectBytes, objectKeysOf, recordsOf, type StorageView, type StoredRecord };
+export { keysOfRecord, multipartUploadsInProgress, objectBytes, objectKeysOf, recordsOf, type StorageView, type StoredRecord };
 
 /** The service's functions, by the names serverless.yml gives them. */
 export type FunctionName = 'authorize' | 'link' | 'packages' | 'jobStatus' | 'fetch';
@@ -142,13 +142,14 @@ export async function startTestStorage(options: { template?: ResolvedTemplate } 
 
 /**
  * DESIGN §3 for one module: every record's object exists and matches its size and SHA-256
- * (2), every object has a record pointing to it (3), no multipart upload is left (3).
+ * (2), every object — package, app description, logo — has a record pointing to it and every
+ * object a record names exists (3), no multipart upload is left (3).
  * Returns the records for further checks.
  */
 export async function expectInvariants(storage: StorageView, code: string, module: string): Promise<StoredRecord[]> {
   const records = await recordsOf(storage, code, module);
   const keys = await objectKeysOf(storage, code, module);
-  expect(keys).toEqual(records.map((record) => record.object_key).sort());
+  expect(keys).toEqual(records.flatMap(keysOfRecord).sort());
   for (const record of records) {
     const bytes = await objectBytes(storage, record.object_key);
     expect(bytes.length).toBe(record.package_size);

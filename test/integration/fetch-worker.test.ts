@@ -355,9 +355,12 @@ describe('failures leave nothing behind and existing records untouched', () => {
   });
 
   it('answers VALIDATION_ERROR for a malformed event from a console test', async () => {
-    const result = await worker()({ code: 'Bad Code!', version: '' }, { awsRequestId: randomUUID(), getRemainingTimeInMillis: () => 1000 });
+    const result = await worker()({ code: 'Bad Code!', version: '.v' }, { awsRequestId: randomUUID(), getRemainingTimeInMillis: () => 1000 });
 
-    expect(result).toMatchObject({ state: 'failed', error: { code: 'VALIDATION_ERROR', fields_detail: { version: expect.any(Array) } } });
+    expect(result).toMatchObject({
+      state: 'failed',
+      error: { code: 'VALIDATION_ERROR', fields_detail: { code: expect.any(Array), package_url: expect.any(Array), version: expect.any(Array) } },
+    });
   });
 
   it('answers PACKAGE_DOWNLOAD_FAILED when the server declares more bytes than it sends', async () => {

@@ -190,7 +190,7 @@ describe('duplicated and overlapping deliveries', () => {
     const event = eventFor(code, `/${code}/gone.tar.gz`, { mode: 'sync' });
     // The crashed attempt: its upload completed at the job's key, then nothing.
     await storage.s3.send(
-      new PutObjectCommand({ Bucket: storage.bucket, Key: objectKeyFor(code, 'default', 'v1', event.job_id ?? ''), Body: Buffer.from('partial') }),
+      new PutObjectCommand({ Bucket: storage.bucket, Key: objectKeyFor(code, 'default', event.job_id ?? ''), Body: Buffer.from('partial') }),
     );
 
     const retried = await deliver(event);

@@ -99,7 +99,7 @@ function json(response: HttpResponse): Record<string, unknown> {
 async function storeVersion(code: string, version: string, updated: Date, module = 'default'): Promise<Buffer> {
   const bytes = randomBytes(100 + Math.floor(Math.random() * 100));
   const requestId = randomUUID();
-  const objectKey = objectKeyFor(code, module, version, requestId);
+  const objectKey = objectKeyFor(code, module, requestId);
   await storage.s3.send(new PutObjectCommand({ Bucket: storage.bucket, Key: objectKey, Body: bytes }));
   await writeVersion(
     storage.dynamodb,
@@ -182,7 +182,7 @@ describe('listing a module\'s packages', () => {
     expect(nexts[2]).toBeNull();
   });
 
-  it('answers each item with the link answer\'s fields and its operator', async () => {
+  it('answers each item with the link answer\'s fields, its operator, and null spec and app versions without an app description', async () => {
     const code = uniqueCode();
     const bytes = await storeVersion(code, 'v1', new Date('2026-03-04T05:06:07.890Z'));
 
@@ -201,6 +201,8 @@ describe('listing a module\'s packages', () => {
           updated: '2026-03-04 05:06:07',
           created: '2026-03-04 05:06:07',
           operator: 'writer',
+          spec_version: null,
+          app_version: null,
         },
       ],
       next: null,
@@ -406,7 +408,7 @@ describe('authorization', () => {
 });
 
 describe('getting one version', () => {
-  it('answers the record and a download URL that fetches the exact bytes, saved under the package name', async () => {
+  it('answers the record, the platform\'s defaults without an app description, and a download URL that fetches the exact bytes', async () => {
     const code = uniqueCode();
     const { archive, answer } = await registerWithWorker(code, 'v1.0', 'app-1.0.tar.gz');
     const now = new Date();
@@ -418,6 +420,10 @@ describe('getting one version', () => {
     expect(body).toEqual({
       ...answer,
       operator: 'worker-principal',
+      spec_version: null,
+      app_version: null,
+      meta_info: {},
+      relative_path: './',
       download_url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\//),
       download_url_expires: new Date(now.getTime() + 15 * 60_000).toISOString().slice(0, 19).replace('T', ' '),
     });

@@ -71,15 +71,15 @@ describe('validateLinkRequest', () => {
     ['absent', undefined],
     ['empty', ''],
     ['only spaces', '   '],
-  ])('reports a version that is %s in fields_detail.version', (_case, version) => {
+  ])('accepts a version that is %s, leaving it to the package\'s app description', (_case, version) => {
     // Prepare
     const fields: FormFields = version === undefined ? { package_url: URL_OK } : { package_url: URL_OK, version };
 
     // Act
-    const error = rejection(fields);
+    const request = validateLinkRequest(PATH, fields);
 
     // Assess
-    expect(error.fieldsDetail?.version).toHaveLength(1);
+    expect(request.version).toBeUndefined();
   });
 
   it('reports a missing package_url in fields_detail.package_url', () => {
