@@ -11,7 +11,7 @@
  * several documents, tags beyond the core ones, keys that are not scalars, a key given twice,
  * a document that is not a mapping, more than MAX_DEPTH levels of nesting.
  */
-import { CST, isAlias, isMap, isScalar, isSeq, Lexer, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { CST, isAlias, isMap, isScalar, isSeq, Lexer, parseDocument, type Document, type Node } from 'yaml';
 import { quote } from './archive-safety';
 import { InvalidPackageFormatError } from './errors';
 
@@ -37,10 +37,16 @@ export interface ParsedYaml {
 
 class YamlRefusal extends Error {}
 
-function refusal(message: string, offset: number | undefined, lines: LineCounter): YamlRefusal {
+/** The problem at `offset` of `text`, with its line and column (1-based), as an editor shows them. */
+function refusal(message: string, text: string, offset: number | undefined): YamlRefusal {
   if (offset === undefined) return new YamlRefusal(message);
-  const { line, col } = lines.linePos(offset);
-  return new YamlRefusal(`${message} (line ${line}, column ${col})`);
+  let line = 1;
+  let lineStart = 0;
+  for (let at = text.indexOf('\n'); at !== -1 && at < offset; at = text.indexOf('\n', at + 1)) {
+    line += 1;
+    lineStart = at + 1;
+  }
+  return new YamlRefusal(`${message} (line ${line}, column ${offset - lineStart + 1})`);
 }
 
 /**
@@ -52,7 +58,7 @@ function refusal(message: string, offset: number | undefined, lines: LineCounter
 // The lexer's own markers (document start, scalar start, flow error end): not characters of the text.
 const LEXER_MARKERS = new Set(['\x02', '\x18', '\x1f']);
 
-function checkNesting(text: string, lines: LineCounter): void {
+function checkNesting(text: string): void {
   let flowDepth = 0;
   let onLine = 0;
   let offset = 0;
@@ -61,7 +67,7 @@ function checkNesting(text: string, lines: LineCounter): void {
       case 'flow-map-start':
       case 'flow-seq-start':
         flowDepth += 1;
-        if (flowDepth > MAX_DEPTH) throw refusal(`flow collections are nested more than ${MAX_DEPTH} levels deep`, offset, lines);
+        if (flowDepth > MAX_DEPTH) throw refusal(`flow collections are nested more than ${MAX_DEPTH} levels deep`, text, offset);
         break;
       case 'flow-map-end':
       case 'flow-seq-end':
@@ -74,7 +80,7 @@ function checkNesting(text: string, lines: LineCounter): void {
       case 'explicit-key-ind':
       case 'map-value-ind':
         if (flowDepth === 0 && ++onLine > MAX_DEPTH) {
-          throw refusal(`more than ${MAX_DEPTH} collections start on one line`, offset, lines);
+          throw refusal(`more than ${MAX_DEPTH} collections start on one line`, text, offset);
         }
         break;
       default:
@@ -92,16 +98,16 @@ function keyText(value: unknown): string {
  * Walks the document without recursion: tags, keys, depth. Collects the top-level numbers'
  * source text on the way.
  */
-function checkTree(doc: Document, text: string, lines: LineCounter): Map<string, string> {
+function checkTree(doc: Document, text: string): Map<string, string> {
   const numbersAsWritten = new Map<string, string>();
   const stack: { node: Node | null | undefined; depth: number }[] = [{ node: doc.contents as Node | null, depth: 1 }];
   while (stack.length > 0) {
     const { node, depth } = stack.pop() ?? { node: undefined, depth: 0 };
     if (!node || isAlias(node)) continue;
     const offset = node.range?.[0];
-    if (node.tag !== undefined && !CORE_TAGS.has(node.tag)) throw refusal(`the tag ${node.tag} is not accepted`, offset, lines);
+    if (node.tag !== undefined && !CORE_TAGS.has(node.tag)) throw refusal(`the tag ${node.tag} is not accepted`, text, offset);
     if (isScalar(node)) continue;
-    if (depth > MAX_DEPTH) throw refusal(`collections are nested more than ${MAX_DEPTH} levels deep`, offset, lines);
+    if (depth > MAX_DEPTH) throw refusal(`collections are nested more than ${MAX_DEPTH} levels deep`, text, offset);
     if (isSeq(node)) {
       for (const item of node.items) stack.push({ node: item as Node, depth: depth + 1 });
       continue;
@@ -111,13 +117,13 @@ function checkTree(doc: Document, text: string, lines: LineCounter): Map<string,
     for (const pair of node.items) {
       const key = pair.key as Node | null;
       const keyOffset = key?.range?.[0] ?? offset;
-      if (isAlias(key)) throw refusal('an alias as a mapping key is not accepted', keyOffset, lines);
-      if (key !== null && !isScalar(key)) throw refusal('a mapping key must be a scalar, not a collection', keyOffset, lines);
-      if (key?.tag !== undefined && !CORE_TAGS.has(key.tag)) throw refusal(`the tag ${key.tag} is not accepted`, keyOffset, lines);
+      if (isAlias(key)) throw refusal('an alias as a mapping key is not accepted', text, keyOffset);
+      if (key !== null && !isScalar(key)) throw refusal('a mapping key must be a scalar, not a collection', text, keyOffset);
+      if (key?.tag !== undefined && !CORE_TAGS.has(key.tag)) throw refusal(`the tag ${key.tag} is not accepted`, text, keyOffset);
       // A merge key (<<) brings keys in; the mapping's own keys win over merged ones, by design.
       if (typeof key?.value !== 'symbol') {
         const name = keyText(key?.value);
-        if (keys.has(name)) throw refusal(`the key ${JSON.stringify(name)} is given twice`, keyOffset, lines);
+        if (keys.has(name)) throw refusal(`the key ${JSON.stringify(name)} is given twice`, text, keyOffset);
         keys.add(name);
         const value = pair.value as Node | null;
         if (depth === 1 && isScalar(value) && typeof value.value === 'number' && value.range) {
@@ -131,8 +137,7 @@ function checkTree(doc: Document, text: string, lines: LineCounter): Map<string,
 }
 
 function parse(text: string): ParsedYaml {
-  const lines = new LineCounter();
-  checkNesting(text, lines);
+  checkNesting(text);
   const doc = parseDocument(text, {
     schema: 'core',
     customTags: [],
@@ -140,11 +145,10 @@ function parse(text: string): ParsedYaml {
     // Checked in checkTree, in linear time.
     uniqueKeys: false,
     prettyErrors: false,
-    lineCounter: lines,
   });
   const problem = doc.errors[0] ?? doc.warnings[0];
-  if (problem) throw refusal(problem.message.replace(/[.:]?\s*$/, ''), problem.pos[0], lines);
-  const numbersAsWritten = checkTree(doc, text, lines);
+  if (problem) throw refusal(problem.message.replace(/[.:]?\s*$/, ''), text, problem.pos[0]);
+  const numbersAsWritten = checkTree(doc, text);
   const data: unknown = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
   if (data === null || data === undefined) throw new YamlRefusal('the document is empty; an app description is a YAML mapping');
   if (typeof data !== 'object' || Array.isArray(data)) throw new YamlRefusal('the document is not a mapping (key: value)');
@@ -171,7 +175,7 @@ export function parseAppDescYaml(bytes: Buffer, name: string): ParsedYaml {
   } catch (error) {
     if (error instanceof YamlRefusal) throw invalid(error.message);
     // The yaml package's resource guard (ReferenceError), or a stack overflow past the checks above.
-    if (error instanceof ReferenceError && /alias/i.test(error.message)) {
+    if (error instanceof ReferenceError && /excessive alias count/i.test(error.message)) {
       throw invalid(`its aliases expand more than ${MAX_ALIAS_COUNT} times (a "billion laughs" document)`);
     }
     if (error instanceof RangeError) throw invalid('it is nested too deeply');

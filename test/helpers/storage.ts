@@ -23,7 +23,7 @@ import { keysOfRecord, multipartUploadsInProgress, objectBytes, objectKeysOf, re
 export { keysOfRecord, multipartUploadsInProgress, objectBytes, objectKeysOf, recordsOf, type StorageView, type StoredRecord };
 
 /** The service's functions, by the names serverless.yml gives them. */
-export type FunctionName = 'authorize' | 'link' | 'packages' | 'jobStatus' | 'fetch';
+export type FunctionName = 'authorize' | 'link' | 'packages' | 'jobStatus' | 'fetch' | 'fetchFailures';
 
 export interface RoleClients {
   s3: S3Client;

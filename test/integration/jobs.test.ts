@@ -4,6 +4,8 @@
  * and which failures are handed back to Lambda for a retry.
  */
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFetchHandler } from '../../handlers/fetch';
 import type { FetchEvent } from '../../lib/fetch-contract';
@@ -181,6 +183,34 @@ describe('duplicated and overlapping deliveries', () => {
     const again = await deliver(event);
 
     expect(again).toMatchObject({ state: 'succeeded', package: { sha256_signature: sha256Of(first) } });
+    expect(server.hits(`/${code}/a.tar.gz`)).toBe(1);
+    expect(await expectInvariants(storage, code, 'default')).toHaveLength(1);
+  });
+
+  it('answers a retried event without version from the record of the version it took from its package, uploading nothing', async () => {
+    // Prepare: a spec-2 package whose app description gives the version 0.0.2
+    const code = uniqueCode();
+    const described = readFileSync(path.join(__dirname, '../fixtures/app-desc/files/spec2.tar.gz'));
+    server.serve(`/${code}/a.tar.gz`, described);
+    const event = eventFor(code, `/${code}/a.tar.gz`, { version: undefined, mode: 'sync' });
+    expect(await deliver(event)).toMatchObject({ state: 'succeeded', package: { version: '0.0.2' } });
+    expect(await getJob(jobsStore(), event.job_id ?? '')).toMatchObject({ resolvedVersion: '0.0.2' });
+    // As if finishing the job had failed after the version write, and the event came again, the
+    // URL now serving another package with the same version: uploading it would break the record.
+    await jobsStore().dynamodb.send(
+      new UpdateItemCommand({
+        TableName: storage.jobsTable,
+        Key: { job_id: { S: event.job_id ?? '' } },
+        UpdateExpression: 'SET #state = :pending',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: { ':pending': { S: 'pending' } },
+      }),
+    );
+    server.serve(`/${code}/a.tar.gz`, readFileSync(path.join(__dirname, '../fixtures/app-desc/files/spec2-request-version.tar.gz')).subarray(0, 100));
+
+    const again = await deliver(event);
+
+    expect(again).toMatchObject({ state: 'succeeded', package: { version: '0.0.2', sha256_signature: sha256Of(described) } });
     expect(server.hits(`/${code}/a.tar.gz`)).toBe(1);
     expect(await expectInvariants(storage, code, 'default')).toHaveLength(1);
   });
