@@ -24,6 +24,11 @@ function originalDocsBody(packageUrl: string, version: string, allowOverwrite = 
     .replace('\r\n\r\nfalse\r\n', `\r\n\r\n${allowOverwrite}\r\n`);
 }
 
+/** The body without its `version` part: the original document marks only package_url as required. */
+function withoutVersion(body: string): string {
+  return body.replace(/--[^\r]+\r\nContent-Disposition: form-data; name="version"\r\n\r\n[^\r]*\r\n/, '');
+}
+
 // A short wait for the worker, so that a slow download turns into a 202 quickly.
 const SYNC_BUDGET_MS = 3000;
 const STACK_ENV = { SYNC_BUDGET_MS: String(SYNC_BUDGET_MS) };
@@ -140,6 +145,36 @@ describe('the documented curl call against the local stack', () => {
   });
 });
 
+describe('the documented curl call without its version part (issue 12)', () => {
+  it('registers a spec-2 package under the app_version of its app_desc.yaml, and serves the description', async () => {
+    const code = uniqueCode();
+    const archive = readFileSync(path.join(__dirname, '../fixtures/app-desc/files/spec2.tar.gz'));
+    server.serve(`/${code}/smart-app.tar.gz`, archive);
+    const body = withoutVersion(originalDocsBody(server.url(`/${code}/smart-app.tar.gz`), 'unused'));
+    expect(body).not.toContain('name="version"');
+
+    const response = await post(code, body);
+
+    expect(response.status).toBe(200);
+    const answer = (await response.json()) as Record<string, string>;
+    expect(Object.keys(answer).sort()).toEqual(['created', 'package_name', 'package_size', 'sha256_signature', 'updated', 'version']);
+    expect(answer).toMatchObject({ version: '0.0.2', package_name: 'smart-app.tar.gz', sha256_signature: sha256Of(archive) });
+    const [record] = await expectInvariants(stack.storage, code, 'default');
+    expect(record).toMatchObject({ version: '0.0.2', app_version: '0.0.2', spec_version: 2, relative_path: './' });
+    const auth = { 'X-BKAPI-AUTHORIZATION': JSON.stringify({ access_token: token }) };
+    const detail = await fetch(`${stack.baseUrl}/bkapps/applications/${code}/modules/default/source_package/0.0.2/?include=logo`, { headers: auth });
+    expect(detail.status).toBe(200);
+    expect(await detail.json()).toMatchObject({
+      version: '0.0.2',
+      app_version: '0.0.2',
+      spec_version: 2,
+      relative_path: './',
+      meta_info: { spec_version: 2, app_version: '0.0.2', app: { bk_app_code: 'myapp', bk_app_name: 'My App' } },
+      logo_b64data: null,
+    });
+  });
+});
+
 describe('errors through the local API leave nothing behind', () => {
   it('answers 422 INVALID_PACKAGE_FORMAT for a URL serving an HTML page', async () => {
     const code = uniqueCode();
@@ -162,15 +197,19 @@ describe('errors through the local API leave nothing behind', () => {
     expect(await expectInvariants(stack.storage, code, 'default')).toEqual([]);
   });
 
-  it('answers 400 VALIDATION_ERROR with fields_detail.version when version is missing', async () => {
+  it('answers 400 VALIDATION_ERROR with fields_detail.version when neither the request nor the package names a version', async () => {
     const code = uniqueCode();
-    const body = originalDocsBody(server.url(`/${code}/a.tar.gz`), 'v1').replace(/--[^\r]+\r\nContent-Disposition: form-data; name="version"\r\n\r\n[^\r]*\r\n/, '');
+    server.serve(`/${code}/a.tar.gz`, await tarGzArchive(sampleEntries(code)));
 
-    const response = await post(code, body);
+    const response = await post(code, withoutVersion(originalDocsBody(server.url(`/${code}/a.tar.gz`), 'v1')));
 
     expect(response.status).toBe(400);
-    expect(await response.json()).toMatchObject({ code: 'VALIDATION_ERROR', fields_detail: { version: [expect.any(String)] } });
-    expect(server.hits(`/${code}/a.tar.gz`)).toBe(0);
+    expect(await response.json()).toMatchObject({
+      code: 'VALIDATION_ERROR',
+      fields_detail: { version: [expect.stringContaining('the package has no app description')] },
+    });
+    // Without a version nothing can be checked before the download.
+    expect(server.hits(`/${code}/a.tar.gz`)).toBe(1);
     expect(await expectInvariants(stack.storage, code, 'default')).toEqual([]);
   });
 

@@ -66,14 +66,14 @@ async function register(
   return worker(event, { awsRequestId: randomUUID(), getRemainingTimeInMillis: () => 60_000 });
 }
 
-/** A GET through the `packages` handler under its role, as API Gateway hands it over. */
-async function read(code: string, version?: string, query: Record<string, string> | null = null): Promise<Record<string, unknown>> {
+/** A GET (or DELETE) through the `packages` handler under its role, as API Gateway hands it over. */
+async function read(code: string, version?: string, query: Record<string, string> | null = null, method = 'GET'): Promise<Record<string, unknown>> {
   const handler = createPackagesHandler({ config: storage.config(), ...storage.clientsOf('packages'), now: () => new Date() });
   const base = `/bkapps/applications/${code}/modules/default/source_package`;
   const response = await handler(
     {
       path: version === undefined ? `${base}/` : `${base}/${version}/`,
-      httpMethod: 'GET',
+      httpMethod: method,
       headers: {},
       queryStringParameters: query,
       pathParameters: { code, module_name: 'default', ...(version === undefined ? {} : { version }) },
@@ -146,6 +146,23 @@ describe('serving the description', () => {
     expect(plain).toMatchObject({ status: 200, app_version: '0.0.1', relative_path: './' });
     expect(plain).not.toHaveProperty('logo_b64data');
     expect(unknown).toMatchObject({ status: 400, code: 'VALIDATION_ERROR', fields_detail: { include: [expect.stringContaining('readme')] } });
+  });
+});
+
+describe('deleting a version', () => {
+  it('removes its package, description and logo with its record', async () => {
+    // Prepare
+    const code = uniqueCode();
+    await register(code, 'spec3-logo.tar.gz');
+    expect(await objectKeysOf(storage, code, 'default')).toHaveLength(3);
+
+    // Act
+    const deleted = await read(code, '0.0.1', null, 'DELETE');
+
+    // Assess
+    expect(deleted.status).toBe(204);
+    expect(await expectInvariants(storage, code, 'default')).toEqual([]);
+    expect(await objectKeysOf(storage, code, 'default')).toEqual([]);
   });
 });
 
