@@ -87,13 +87,25 @@ function raceTargets(race: RaceFigures): Target[] {
   ];
 }
 
-/** Issue 11: each shape that stalled the old checks is judged in well under a second of CPU. */
+/**
+ * Issue 11: each shape that stalled the old checks is judged in well under a second of CPU.
+ * Issue 12: each hostile app_desc.yaml costs at most twice an ordinary one at the 1 MiB cap.
+ */
 function hostileTargets(hostile: HostileOutput): Target[] {
-  return hostile.shapes.map((shape) =>
+  const archives = hostile.shapes.map((shape) =>
     atMost(`hostile archive: ${shape.name}, CPU to judge`, round(shape.cpuMs / 1000, 3), 0.1, 's',
       `median of ${shape.runs} runs of the worker's inspection pass (${shape.verdict.split(':')[0]}); ` +
         `an ordinary 2,000-file .tar.gz takes ${(hostile.baseline.cpuMs / 1000).toFixed(3)} s`),
   );
+  const ordinary = hostile.yamlBaseline;
+  const yaml = ordinary
+    ? (hostile.yamlShapes ?? []).map((shape) =>
+        atMost(`hostile ${shape.name}, CPU / an ordinary 1 MiB description's`, round(shape.cpuMs / ordinary.cpuMs), 2, 'ratio',
+          `median of ${shape.runs} runs of the worker's inspection pass (${shape.verdict.split(':')[0]}); ` +
+            `the ordinary description takes ${(ordinary.cpuMs / 1000).toFixed(3)} s`),
+      )
+    : [];
+  return [...archives, ...yaml];
 }
 
 export function evaluateTargets(parts: {

@@ -2,6 +2,7 @@
  * The figures as table rows, shared by the console table and BENCHMARKS.md, so both always
  * show the same numbers.
  */
+import type { JudgedShape } from '../hostile-archives/judge-process';
 import type { BurstFigures } from '../race/race-bench';
 import { VARIANTS } from '../streaming/streaming-bench';
 import { sizeLabel } from './evaluate-targets';
@@ -91,16 +92,19 @@ export const HOSTILE_HEADER = ['archive', 'bytes', 'verdict', 'CPU ms', '/ ordin
 export function hostileRows(results: BenchResults): string[][] {
   const hostile = results.hostileArchives;
   if (!hostile) return [];
-  const baseline = hostile.baseline.cpuMs;
-  return [hostile.baseline, ...hostile.shapes].map((shape) => [
+  const row = (baseline: number) => (shape: JudgedShape): string[] => [
     shape.name,
     String(shape.archiveBytes),
     shape.verdict,
     f(shape.cpuMs, 1),
     f(shape.cpuMs / baseline),
     String(shape.runs),
-  ]);
+  ];
+  const yaml = hostile.yamlBaseline ? [hostile.yamlBaseline, ...(hostile.yamlShapes ?? [])].map(row(hostile.yamlBaseline.cpuMs)) : [];
+  const baseline = hostile.baseline.cpuMs;
+  return [...[hostile.baseline, ...hostile.shapes].map(row(baseline)), ...yaml];
 }
+
 
 export const TARGET_HEADER = ['target', 'measured', 'bound', 'met'];
 

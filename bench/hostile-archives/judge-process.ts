@@ -1,7 +1,8 @@
 /**
  * Child process: the CPU time PackageInspector (the worker's one pass: hash, sniff, list, every
  * archive check) takes to judge each of issue 11's hostile shapes, and an ordinary .tar.gz of
- * 2,000 files as the baseline measured in the same process. Prints one JSON line.
+ * 2,000 files as the baseline measured in the same process; issue 12's hostile app_desc.yaml
+ * shapes against an ordinary description at the 1 MiB cap. Prints one JSON line.
  */
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -11,7 +12,7 @@ import { loadConfig } from '../../lib/config';
 import { PackageInspector } from '../../lib/package-inspector';
 import { HANDLER_ENV } from '../harness/handler-env';
 import { median } from '../harness/stats';
-import { hostileShapes } from './shapes';
+import { hostileShapes, hostileYamlShapes, ordinaryDescription } from './shapes';
 
 export interface JudgedShape {
   name: string;
@@ -25,6 +26,9 @@ export interface JudgedShape {
 export interface HostileOutput {
   baseline: JudgedShape;
   shapes: JudgedShape[];
+  /** Issue 12: an ordinary 1 MiB app_desc.yaml, and the YAML shapes judged against it. */
+  yamlBaseline?: JudgedShape;
+  yamlShapes?: JudgedShape[];
 }
 
 const CHUNK = 64 * 1024;
@@ -81,7 +85,10 @@ async function main(): Promise<void> {
   const baseline = await judge('ordinary .tar.gz: 2,000 files in 20 directories', await ordinaryArchive(), runs);
   const shapes: JudgedShape[] = [];
   for (const shape of await hostileShapes()) shapes.push(await judge(shape.name, shape.bytes, runs));
-  const output: HostileOutput = { baseline, shapes };
+  const yamlBaseline = await judge('ordinary .tar.gz with a 1 MiB app_desc.yaml', await ordinaryDescription(), runs);
+  const yamlShapes: JudgedShape[] = [];
+  for (const shape of await hostileYamlShapes()) yamlShapes.push(await judge(shape.name, shape.bytes, runs));
+  const output: HostileOutput = { baseline, shapes, yamlBaseline, yamlShapes };
   console.log(JSON.stringify(output));
 }
 
