@@ -40,6 +40,7 @@ describe('loadConfig', () => {
       cleanupMarginMs: 10_000,
       uploadPartBytes: 8 * MiB,
       uploadQueueSize: 4,
+      requireMatchingAppCode: false,
       endpoints: { dynamodb: undefined, s3: undefined, lambda: undefined },
       logLevel: 'info',
     });
@@ -55,6 +56,7 @@ describe('loadConfig', () => {
       S3_ENDPOINT: 'http://127.0.0.1:4569',
       LOG_LEVEL: 'debug',
       URL_ALLOWED_HOSTS: ' Artifacts.Example.com., *.cdn.example.net ',
+      REQUIRE_MATCHING_APP_CODE: ' TRUE ',
     });
 
     // Assess
@@ -65,6 +67,7 @@ describe('loadConfig', () => {
       endpoints: { s3: 'http://127.0.0.1:4569/' },
       logLevel: 'debug',
       allowedHosts: ['artifacts.example.com', '*.cdn.example.net'],
+      requireMatchingAppCode: true,
     });
   });
 
@@ -92,6 +95,7 @@ describe('loadConfig', () => {
     ['UPLOAD_PART_BYTES', String(5 * MiB - 1)],
     ['UPLOAD_QUEUE_SIZE', '33'],
     ['ALLOW_PRIVATE_URLS', 'yes please'],
+    ['REQUIRE_MATCHING_APP_CODE', 'on'],
     ['LOG_LEVEL', 'verbose'],
     ['URL_ALLOWED_HOSTS', 'https://artifacts.example.com'],
     ['URL_DENIED_HOSTS', 'evil.example.com/path'],
