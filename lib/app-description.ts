@@ -10,7 +10,7 @@
  * | 1 (legacy) | `app_code` | `version` |
  *
  * A code or version is a string or a number (a number as written in the file: `1.10` stays
- * `1.10`); anything else counts as absent. The description must be a regular file within the
+ * `1.10`); anything else counts as absent; one over MAX_FIELD_CHARS is refused. The description must be a regular file within the
  * size caps, its YAML valid (`app-desc-yaml.ts`); its logo must be within its cap.
  */
 import { MAX_APP_DESC_BYTES, MAX_LOGO_BYTES, type FoundDescription } from './app-desc-finder';
@@ -19,6 +19,9 @@ import { quote } from './archive-safety';
 import { InvalidPackageFormatError } from './errors';
 
 export type SpecVersion = 1 | 2 | 3;
+
+/** The app code and version go on the version record and into logs: far longer than any real one is refused. */
+export const MAX_FIELD_CHARS = 256;
 
 export interface AppDescription {
   /** The entry's name in the archive. */
@@ -80,14 +83,21 @@ export function describePackage(found: FoundDescription): AppDescription {
   const specVersion = specVersionOf(meta);
   const fields = specVersion === undefined ? undefined : FIELDS[specVersion];
   const code = fields?.code(meta);
+  const appCode = typeof code === 'string' || typeof code === 'number' ? String(code) : undefined;
+  const appVersion = fields ? textOf(meta[fields.version], parsed.numbersAsWritten.get(fields.version)) : undefined;
+  for (const [what, value] of [['app code', appCode], ['app version', appVersion]] as const) {
+    if (value !== undefined && value.length > MAX_FIELD_CHARS) {
+      throw new InvalidPackageFormatError(`The app description ${quote(name)} gives an ${what} of ${value.length} characters; the limit is ${MAX_FIELD_CHARS}.`);
+    }
+  }
   return {
     path: name,
     relativePath: relativePathOf(found.dir),
     metaInfo: meta,
     metaInfoJson: parsed.json,
     specVersion,
-    appCode: typeof code === 'string' || typeof code === 'number' ? String(code) : undefined,
-    appVersion: fields ? textOf(meta[fields.version], parsed.numbersAsWritten.get(fields.version)) : undefined,
+    appCode,
+    appVersion,
     logo: found.logo,
   };
 }

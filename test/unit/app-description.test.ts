@@ -73,6 +73,15 @@ describe('reading the fields of an app description', () => {
     // Assess
     expect(() => describePackage(foundOf('spec_version: 2\n', overrides))).toThrow(new InvalidPackageFormatError(detail));
   });
+
+  it.each([
+    ['app version', `spec_version: 2\napp_version: "${'1'.repeat(257)}"\n`],
+    ['app code', `app_code: ${'a'.repeat(257)}\n`],
+  ])('refuses an %s longer than 256 characters, which would go on the record and into logs', (what, yaml) => {
+    // Assess
+    expect(() => describePackage(foundOf(yaml))).toThrow(new InvalidPackageFormatError(`The app description "app_desc.yaml" gives an ${what} of 257 characters; the limit is 256.`));
+    expect(() => describePackage(foundOf(yaml.replace('1'.repeat(257), '1'.repeat(256)).replace('a'.repeat(257), 'a'.repeat(256))))).not.toThrow();
+  });
 });
 
 /** fields_detail.version of the ValidationError `attempt` throws (fails the test if none). */
