@@ -36,6 +36,8 @@ export interface LinkOutcome {
   view: JobView;
   /** Where the job can be followed (the Location of a 202): absolute when the request named its host. */
   jobUrl: string;
+  /** How long the request waited for its job (synchronous requests only). */
+  waitedMs?: number;
 }
 
 // Time kept back to shape and send the answer once the wait for the job gives up.
@@ -91,9 +93,11 @@ export async function linkUpload(request: ApiRequest, deps: LinkDeps): Promise<L
   }
   if (mode === 'async') return { view: jobView(job.job), jobUrl };
   const budget = Math.min(config.syncBudgetMs, deps.remainingTimeMs() - ANSWER_MARGIN_MS);
+  const waitStarted = Date.now();
   const view = await awaitJob(jobs, jobId, budget);
-  log.info('link upload answered', { job_id: jobId, mode, state: view.state });
-  return { view, jobUrl };
+  const waitedMs = Date.now() - waitStarted;
+  log.info('link upload answered', { job_id: jobId, mode, state: view.state, waited_ms: waitedMs });
+  return { view, jobUrl, waitedMs };
 }
 
 /** The job as soon as it has ended, or as it stands when the budget runs out. */

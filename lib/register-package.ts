@@ -9,11 +9,12 @@ import type { Config } from './config';
 import { openDownload, type Download, type Network } from './download-guard';
 import { ChecksumMismatchError, PackageAlreadyExistsError } from './errors';
 import type { Logger } from './logger';
-import { PackageInspector, type InspectionResult } from './package-inspector';
+import { PackageInspector } from './package-inspector';
 import { packageNameFor } from './package-name';
 import type { PackageRecord } from './package-record';
 import { abortUploadsAt, deleteObjectQuietly, objectKeyFor } from './package-store';
-import { transferPackage, TransferAbortedError } from './package-transfer';
+import { transferPackage, TransferAbortedError, type TransferResult } from './package-transfer';
+import { bytes, bytesPerSecond, count, METRIC, milliseconds, type Metrics } from './metrics';
 import { getVersion, writeVersion } from './version-records';
 import type { LinkRequest } from './link-request';
 
@@ -38,6 +39,8 @@ export interface RegisterDeps {
   stillOwner?: () => Promise<boolean>;
   /** An earlier run of this job died: abort what it left of its upload before starting. */
   abortEarlierUpload?: boolean;
+  /** Where the transfer's figures go (bytes, durations, entries). */
+  metrics?: Metrics;
 }
 
 export interface RegisterRequest extends LinkRequest {
@@ -64,7 +67,8 @@ export async function registerPackage(request: RegisterRequest, deps: RegisterDe
   };
   const limits = { maxEntries: config.maxArchiveEntries, maxUncompressedBytes: config.maxUncompressedBytes };
   let download: Download;
-  let inspected: InspectionResult;
+  let inspected: TransferResult;
+  const started = Date.now();
   try {
     download = await openDownload(
       request.packageUrl,
@@ -96,7 +100,9 @@ export async function registerPackage(request: RegisterRequest, deps: RegisterDe
     if (!(error instanceof TransferAbortedError)) await deleteOwnObject();
     throw error;
   }
-  log.info('package uploaded', { object_key: objectKey, package_size: inspected.size, format: inspected.format });
+  const downloadMs = inspected.bodyEndedAt - started;
+  log.info('package uploaded', { object_key: objectKey, package_size: inspected.size, format: inspected.format, download_ms: downloadMs, upload_ms: inspected.uploadedAt - started });
+  if (deps.metrics) recordTransfer(deps.metrics, inspected, downloadMs, inspected.uploadedAt - started);
 
   // The last moment to find out that another run has taken the job over (it uploads to the same key).
   if (deps.stillOwner && !(await deps.stillOwner())) throw new TransferAbortedError();
@@ -135,4 +141,12 @@ export async function registerPackage(request: RegisterRequest, deps: RegisterDe
     await deleteObjectQuietly(deps.s3, config.packagesBucket, stored.replacedObjectKey, log);
   }
   return stored.record;
+}
+
+function recordTransfer(metrics: Metrics, stored: TransferResult, downloadMs: number, uploadMs: number): void {
+  bytes(metrics, METRIC.packageBytes, stored.size);
+  milliseconds(metrics, METRIC.downloadDuration, downloadMs);
+  if (downloadMs > 0) bytesPerSecond(metrics, METRIC.downloadThroughput, (stored.size * 1000) / downloadMs);
+  milliseconds(metrics, METRIC.uploadDuration, uploadMs);
+  count(metrics, METRIC.archiveEntries, stored.archive.entryCount);
 }

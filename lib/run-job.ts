@@ -18,6 +18,7 @@ import { isTransient, ServiceError } from './errors';
 import { acquireJob, finishJob, releaseJob, renewLease, type Acquired, type JobProgress, type JobStore } from './jobs';
 import { toPackageResponse } from './package-record';
 import { TransferAbortedError } from './package-transfer';
+import { count, countBy, METRIC } from './metrics';
 import { registerPackage, type RegisterDeps } from './register-package';
 
 export interface RunJobDeps extends RegisterDeps {
@@ -116,6 +117,7 @@ export async function runJob(request: WorkerRequest, deps: RunJobDeps): Promise<
     });
     const result = toPackageResponse(record);
     const finished = await finishJob(deps.jobs, request.jobId, deps.invocationId, { result });
+    recordEnd(deps, attempt);
     return finished ? jobView(finished) : { job_id: request.jobId, state: 'succeeded', package: result, attempts: attempt };
   } catch (error) {
     if (beats.lost || error instanceof TransferAbortedError) {
@@ -135,13 +137,23 @@ export async function runJob(request: WorkerRequest, deps: RunJobDeps): Promise<
         // The job ends failed, and the event still goes to the on-failure queue, where an
         // operator can redrive it once the remote or the storage has recovered.
         await finishJob(deps.jobs, request.jobId, deps.invocationId, { error: errorOf(error) });
+        recordEnd(deps, attempt, error.code);
         log.warn('transient failure on the last attempt; job failed, event left for the on-failure queue', { job_id: request.jobId, attempt, code: error.code });
       }
       throw new RetryableJobError(request.jobId, error);
     }
     const finished = await finishJob(deps.jobs, request.jobId, deps.invocationId, { error: errorOf(error) });
+    recordEnd(deps, attempt, error.code);
     return finished ? jobView(finished) : { job_id: request.jobId, state: 'failed', error: errorOf(error), attempts: attempt };
   } finally {
     beats.stop();
   }
+}
+
+/** A job's end in the metrics: succeeded, or failed with its code; and the retries it took. */
+function recordEnd(deps: RunJobDeps, attempt: number, failedWith?: string): void {
+  if (!deps.metrics) return;
+  if (failedWith === undefined) count(deps.metrics, METRIC.jobsSucceeded);
+  else countBy(deps.metrics, METRIC.jobsFailed, 'Code', failedWith);
+  if (attempt > 1) count(deps.metrics, METRIC.retriesTaken, attempt - 1);
 }
