@@ -3,6 +3,7 @@
  * console. Answers the job's view; throws only what Lambda should retry.
  */
 import type { Context } from 'aws-lambda';
+import { randomUUID } from 'node:crypto';
 import { createDynamoDbClient, createS3Client } from '../lib/aws-clients';
 import { loadConfig } from '../lib/config';
 import { ServiceError, severityOf } from '../lib/errors';
@@ -35,7 +36,7 @@ export function createFetchHandler(deps: Omit<RegisterDeps, 'log' | 'remainingTi
         metrics,
         log,
         remainingTimeMs: () => context.getRemainingTimeInMillis(),
-        invocationId: context.awsRequestId,
+        runId: `${context.awsRequestId}/${randomUUID()}`,
         jobs: { dynamodb: deps.dynamodb, table: deps.config.jobsTable, ttlSeconds: deps.config.jobTtlSeconds, now: deps.now },
       });
       if (view.error) log[severityOf(new ServiceError(view.error.code, view.error.detail))]('package not registered', { error: view.error });

@@ -11,7 +11,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { StorageUnavailableError, ValidationError } from './errors';
 import { parseFetchEvent } from './fetch-contract';
-import { abandonJob, type JobError, type JobStore } from './jobs';
+import { abandonJob, getJob, type JobError, type JobStore } from './jobs';
 import type { Logger } from './logger';
 import { abortUploadsAt, deleteObjectQuietly, objectKeyFor } from './package-store';
 import { getVersion } from './version-records';
@@ -65,7 +65,9 @@ export async function recordAbandonedJob(record: unknown, deps: AbandonedJobDeps
   // A delivery that found its job held by a live run: that run ends the job, on its own event.
   const holderAlive = errorType === 'JobBusyError';
   const recordedFailed = holderAlive ? false : await abandonJob(deps.jobs, jobId, errorFor(record));
-  if (recordedFailed) await removeLeftovers(parseFetchEvent(record.requestPayload, ''), deps);
+  // Also when its last run recorded the failure itself: a run killed earlier may have left an
+  // object the last one never reached.
+  if (!holderAlive && (await getJob(deps.jobs, jobId))?.state === 'failed') await removeLeftovers(parseFetchEvent(record.requestPayload, ''), deps);
   try {
     await deps.sqs.send(new SendMessageCommand({ QueueUrl: deps.queueUrl, MessageBody: JSON.stringify(record) }));
   } catch (error) {

@@ -7,7 +7,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Config } from './config';
 import { openDownload, type Download, type Network } from './download-guard';
-import { ChecksumMismatchError, PackageAlreadyExistsError } from './errors';
+import { ChecksumMismatchError, PackageAlreadyExistsError, StorageUnavailableError } from './errors';
 import type { Logger } from './logger';
 import { PackageInspector } from './package-inspector';
 import { packageNameFor } from './package-name';
@@ -61,9 +61,22 @@ export async function registerPackage(request: RegisterRequest, deps: RegisterDe
 
   const objectKey = objectKeyFor(request.code, request.module, request.version, request.requestId);
   if (deps.abortEarlierUpload) await abortUploadsAt(deps.s3, config.packagesBucket, objectKey, log);
-  // The job's object key is shared by its runs: one that has lost the job must not delete it.
-  const deleteOwnObject = async (): Promise<void> => {
-    if (!deps.stillOwner || (await deps.stillOwner())) await deleteObjectQuietly(deps.s3, config.packagesBucket, objectKey, log);
+  // The job's object key is shared by its runs, and a version write whose answer was lost may
+  // have landed: the object goes only while the job is this run's and no record names it.
+  const deleteUnlessRecorded = async (): Promise<void> => {
+    if (deps.stillOwner && !(await deps.stillOwner())) return;
+    const recorded = await recordNaming(objectKey);
+    if (recorded === 'unknown') log.error('kept the object: no telling whether a version record names it', { object_key: objectKey });
+    else if (recorded === undefined) await deleteObjectQuietly(deps.s3, config.packagesBucket, objectKey, log);
+  };
+  /** The record naming `objectKey` at this version, undefined when none does, 'unknown' when DynamoDB cannot say. */
+  const recordNaming = async (name: string): Promise<PackageRecord | undefined | 'unknown'> => {
+    try {
+      const record = await getVersion(deps.dynamodb, config.versionsTable, key);
+      return record?.objectKey === name ? record : undefined;
+    } catch {
+      return 'unknown';
+    }
   };
   const limits = { maxEntries: config.maxArchiveEntries, maxUncompressedBytes: config.maxUncompressedBytes };
   let download: Download;
@@ -97,14 +110,15 @@ export async function registerPackage(request: RegisterRequest, deps: RegisterDe
     // An earlier attempt of this job that crashed after its upload left an object at this key;
     // no record points to it (checked above), so it goes with this failure — unless the job has
     // a new run, which owns the key now.
-    if (!(error instanceof TransferAbortedError)) await deleteOwnObject();
+    if (!(error instanceof TransferAbortedError)) await deleteUnlessRecorded();
     throw error;
   }
   const downloadMs = inspected.bodyEndedAt - started;
   log.info('package uploaded', { object_key: objectKey, package_size: inspected.size, format: inspected.format, download_ms: downloadMs, upload_ms: inspected.uploadedAt - started });
   if (deps.metrics) recordTransfer(deps.metrics, inspected, downloadMs, inspected.uploadedAt - started);
 
-  // The last moment to find out that another run has taken the job over (it uploads to the same key).
+  // The last moment to find out that another run has taken the job over (it uploads to the same
+  // key), or that this run cannot tell: either way it must not write.
   if (deps.stillOwner && !(await deps.stillOwner())) throw new TransferAbortedError();
 
   let stored: Awaited<ReturnType<typeof writeVersion>>;
@@ -131,8 +145,16 @@ export async function registerPackage(request: RegisterRequest, deps: RegisterDe
       request.allowOverwrite,
     );
   } catch (error) {
+    // DynamoDB may have committed the write and lost only the answer: then this run succeeded.
+    if (error instanceof StorageUnavailableError) {
+      const landed = await recordNaming(objectKey);
+      if (landed && landed !== 'unknown' && landed.requestId === request.requestId) {
+        log.warn('the version write was answered with an error but landed', { object_key: objectKey });
+        return landed;
+      }
+    }
     // A lost race, wrong checksum or DynamoDB down: this request's object must not outlive it.
-    await deleteOwnObject();
+    await deleteUnlessRecorded();
     throw error;
   }
 

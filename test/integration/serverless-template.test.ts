@@ -191,6 +191,7 @@ const NEEDS: Record<string, [action: string, resource: (t: ResolvedTemplate) => 
   ],
   FetchFailuresRole: [
     ['dynamodb:UpdateItem', (t) => tableArn(t, 'JobsTable')], // the abandoned job recorded failed
+    ['dynamodb:GetItem', (t) => tableArn(t, 'JobsTable')], // how it ended, before removing leftovers
     ['dynamodb:GetItem', (t) => tableArn(t, 'VersionsTable')], // does a record point at the job's object?
     ['s3:AbortMultipartUpload', (t) => objectArn(t)],
     ['s3:DeleteObject', (t) => objectArn(t)],
