@@ -66,7 +66,11 @@ function isAbsolute(path: string): boolean {
   return path.startsWith('/') || path.startsWith('\\') || /^[A-Za-z]:/.test(path);
 }
 
-/** A path's segments, `\` counting as a separator (Windows extractors treat it as one), without `.` and empties. */
+/**
+ * A path's segments, `\` counting as a separator (Windows extractors treat it as one), without `.`
+ * and empties. For an entry's name that is the cautious reading: the entry is checked against
+ * every link it could be written through. A link's own name and target may hold no `\` at all.
+ */
 function segmentsOf(path: string): string[] {
   // split("/") and a loop: about 60% of the time of a regex split and filter, on the hot path.
   const parts = (path.includes('\\') ? path.replace(/\\/g, '/') : path).split('/');
@@ -225,6 +229,17 @@ export class EntryRules {
     }
     if (isAbsolute(link.target)) {
       throw new InvalidPackageFormatError(`${what} ${quote(link.name)} points to the absolute path ${quote(link.target)}.`);
+    }
+    // Windows reads `\` as a separator, Linux and macOS as part of a name: `x\l -> ../etc` is the
+    // link x/l pointing inside for one and a link at the root pointing outside for the other. No
+    // one reading is safe for both, and no source tree needs a backslash in a link.
+    for (const [part, text] of [['name', link.name], ['target', link.target]] as const) {
+      if (text.includes('\\')) {
+        throw new InvalidPackageFormatError(
+          `${what} ${quote(link.name)} has a backslash in its ${part}, a separator on Windows and part of a name elsewhere: ` +
+            'extractors would disagree on where it is or where it points.',
+        );
+      }
     }
   }
 
