@@ -1,7 +1,8 @@
 /**
- * A link is judged as every extractor will make it, not only as its entry reads: a backslash is a
- * separator on Windows and part of a name on Linux and macOS. Built as real tar bytes and listed
- * the way the worker lists them.
+ * A link is judged as every extractor will make it, not only as its entry reads: a hard link to
+ * a symbolic link is a symbolic link once GNU tar or bsdtar extracts it; a backslash is a separator
+ * on Windows and part of a name on Linux and macOS. Built as real tar bytes and listed the way the
+ * worker lists them.
  */
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
@@ -64,6 +65,100 @@ describe.each(['tar.gz', 'tar'] as const)('links in a %s', (format) => {
       const entries: TarEntry[] = [{ name: 'app\\main.py', content: 'print(1)\n' }, { name: 'app/run', type: 'symlink', linkname: 'main.py' }];
 
       await expect(listTar(format, entries)).resolves.toEqual({ entryCount: 2, uncompressedBytes: 9 });
+    });
+  });
+  describe('with a hard link to a symbolic link', () => {
+    it('refuses one that re-reads the link\'s target from a directory where it leads outside', async () => {
+      // From a/b, ../../etc is <root>/etc; GNU tar makes h a symbolic link to ../../etc at the root.
+      const entries: TarEntry[] = [
+        { name: 'a/b/', type: 'directory' },
+        { name: 'a/b/l', type: 'symlink', linkname: '../../etc' },
+        { name: 'h', type: 'link', linkname: 'a/b/l' },
+      ];
+
+      await expect(listTar(format, entries)).rejects.toMatchObject(
+        refusal('Hard link "h" links the symbolic link "a/b/l", so tar makes it a symbolic link to "../../etc" read from its own directory, which escapes the archive root.'),
+      );
+    });
+
+    it('refuses it when the hard link comes before the symbolic link', async () => {
+      const entries: TarEntry[] = [
+        { name: 'h', type: 'link', linkname: 'a/b/l' },
+        { name: 'a/b/', type: 'directory' },
+        { name: 'a/b/l', type: 'symlink', linkname: '../../etc' },
+      ];
+
+      await expect(listTar(format, entries)).rejects.toMatchObject(refusal('Hard link "h" links the symbolic link "a/b/l"'));
+    });
+
+    it('refuses it through a chain of hard links', async () => {
+      const entries: TarEntry[] = [
+        { name: 'a/b/l', type: 'symlink', linkname: '../../etc' },
+        { name: 'a/b/h1', type: 'link', linkname: 'a/b/l' },
+        { name: 'h2', type: 'link', linkname: 'a/b/h1' },
+      ];
+
+      await expect(listTar(format, entries)).rejects.toMatchObject(refusal('Hard link "h2" links the symbolic link "a/b/l"'));
+    });
+
+    it('refuses a link that leads outside through such a hard link', async () => {
+      // h is a symbolic link to "." read from the root once extracted, so h/.. is above it.
+      const entries: TarEntry[] = [
+        { name: 'a/l', type: 'symlink', linkname: '.' },
+        { name: 'h', type: 'link', linkname: 'a/l' },
+        { name: 'up', type: 'symlink', linkname: 'h/..' },
+      ];
+
+      await expect(listTar(format, entries)).rejects.toMatchObject(refusal('Symbolic link "up" points to "h/..", which escapes the archive root.'));
+    });
+
+    it('refuses an entry written through the hard link, whichever comes first', async () => {
+      const linkFirst: TarEntry[] = [
+        { name: 'sub/', type: 'directory' },
+        { name: 'l', type: 'symlink', linkname: 'sub' },
+        { name: 'h', type: 'link', linkname: 'l' },
+        { name: 'h/evil.txt', content: 'x' },
+      ];
+      const symlinkLast: TarEntry[] = [
+        { name: 'h', type: 'link', linkname: 'l' },
+        { name: 'h/evil.txt', content: 'x' },
+        { name: 'l', type: 'symlink', linkname: 'sub' },
+      ];
+
+      await expect(listTar(format, linkFirst)).rejects.toMatchObject(refusal('Entry "h/evil.txt" is placed through the hard link "h".'));
+      await expect(listTar(format, symlinkLast)).rejects.toMatchObject(refusal('Entry "h/evil.txt" is placed through the hard link "h".'));
+    });
+
+    it('refuses an entry that takes the hard link\'s path (Python\'s tarfile writes a file through a link there)', async () => {
+      const entries: TarEntry[] = [
+        { name: 'l', type: 'symlink', linkname: 'sub/f' },
+        { name: 'h', type: 'link', linkname: 'l' },
+        { name: 'h', content: 'x' },
+      ];
+
+      await expect(listTar(format, entries)).rejects.toMatchObject(refusal('Entry "h" replaces the hard link at the same path.'));
+    });
+
+    it('refuses a hard link whose target goes through a symbolic link', async () => {
+      const entries: TarEntry[] = [
+        { name: 'a/b/l', type: 'symlink', linkname: '../../etc' },
+        { name: 's', type: 'symlink', linkname: 'a/b' },
+        { name: 'h', type: 'link', linkname: 's/l' },
+      ];
+
+      await expect(listTar(format, entries)).rejects.toMatchObject(refusal('Hard link "h" points to "s/l", through the symbolic link "s"'));
+    });
+
+    it('accepts hard links to a symbolic link that stay inside from their own directories', async () => {
+      // GNU tar archives a symbolic link with two names this way.
+      const entries: TarEntry[] = [
+        { name: 'app/src/main.py', content: 'print(1)\n' },
+        { name: 'app/bin/run', type: 'symlink', linkname: '../src/main.py' },
+        { name: 'app/bin/run2', type: 'link', linkname: 'app/bin/run' },
+        { name: 'app/lib/run3', type: 'link', linkname: 'app/bin/run' },
+      ];
+
+      await expect(listTar(format, entries)).resolves.toEqual({ entryCount: 4, uncompressedBytes: 9 });
     });
   });
 });
