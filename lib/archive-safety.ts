@@ -6,7 +6,8 @@
  * each format and hand them, in archive order, to an `EntryRules`.
  *
  * Links are judged as every extractor will make them: a hard link to a symbolic link as the
- * symbolic link GNU tar makes of it, a link's name and target with no backslash to read two ways.
+ * symbolic link GNU tar makes of it, a link's name and target with no backslash to read two ways,
+ * and names also in the spelling a case- or normalisation-insensitive filesystem hears (`PathTree`).
  *
  * Every check costs time linear in the entry's name and target (issue 11): a path is walked one
  * segment at a time through a tree of the links' paths (`path-tree.ts`), links are resolved once
@@ -115,6 +116,13 @@ interface Link {
   node: number;
 }
 
+const FOLDING_NOTE = 'where names that differ only in case or Unicode normalisation are one file (macOS, Windows)';
+
+/** The detail for a walk that met `path` spelt as `segment`. */
+function otherSpelling(path: string, segment: string): string {
+  return `names ${quote(path)} as ${quote(segment)}, the same only ${FOLDING_NOTE}, so it would resolve differently there and on Linux`;
+}
+
 function linkWord(link: Link): string {
   return link.kind === 'symlink' ? 'symbolic link' : 'hard link';
 }
@@ -170,7 +178,14 @@ export class EntryRules {
     this.countLinkBytes(link, Buffer.byteLength(link.name) + Buffer.byteLength(link.target));
     // A hard link goes in the tree too: tar may make it a symbolic link (`hardLinkCopies`), and
     // nothing is ever rightly written through or over one, since a hard link is never a directory.
-    link.node = this.tree.nodeOf(segments);
+    const placed = this.tree.nodeOf(segments);
+    if (placed.clash !== undefined) {
+      throw new InvalidPackageFormatError(
+        `The path of ${linkWord(link)} ${quote(link.name)} names the directory ${quote(this.tree.pathOf(placed.clash))}, which holds ` +
+          `another link, in another spelling: one directory ${FOLDING_NOTE}, two on Linux, so links would resolve differently on each.`,
+      );
+    }
+    link.node = placed.node;
     this.linkAt.set(link.node, this.links.length);
     this.links.push(link);
   }
@@ -189,8 +204,8 @@ export class EntryRules {
     try {
       for (const [index, link] of this.links.entries()) {
         const copied = this.links[copies[index] ?? -1];
-        if (link.kind === 'symlink' || copied) this.refuseUnlessInside(resolver.symlinkVerdict(index), link, copied);
-        if (link.kind === 'hardlink') this.refuseUnlessInside(resolver.pathVerdict(this.split(link.target)), link);
+        if (link.kind === 'symlink' || copied) this.refuseUnlessInside(resolver.symlinkVerdict(index), resolver, link, copied);
+        if (link.kind === 'hardlink') this.refuseUnlessInside(resolver.pathVerdict(this.split(link.target)), resolver, link);
       }
     } finally {
       this.resolverWork += resolver.work;
@@ -198,13 +213,15 @@ export class EntryRules {
     return { entryCount: this.entryCount, uncompressedBytes: this.uncompressedBytes };
   }
 
-  private refuseUnlessInside(verdict: Verdict, link: Link, copied?: Link): void {
-    if (verdict !== 'escapes') return;
+  private refuseUnlessInside(verdict: Verdict, resolver: LinkResolver, link: Link, copied?: Link): void {
+    if (verdict === 'inside' || verdict === 'loop') return;
     const what = copied
       ? `Hard link ${quote(link.name)} links the symbolic link ${quote(copied.name)}, so tar makes it a symbolic link to ` +
         `${quote(copied.target)} read from its own directory, which`
       : `${capitalised(linkWord(link))} ${quote(link.name)} points to ${quote(link.target)}, which`;
-    throw new InvalidPackageFormatError(`${what} escapes the archive root.`);
+    if (verdict === 'escapes') throw new InvalidPackageFormatError(`${what} escapes the archive root.`);
+    const clash = resolver.clash ?? { segment: '', node: ROOT };
+    throw new InvalidPackageFormatError(`${what} ${otherSpelling(this.tree.pathOf(clash.node), clash.segment)}.`);
   }
 
   /**
@@ -266,6 +283,12 @@ export class EntryRules {
       }
       const next = this.tree.child(node, segment);
       if (next === undefined) {
+        const other = this.tree.foldedChild(node, segment);
+        if (other !== undefined) {
+          throw new InvalidPackageFormatError(
+            `Hard link ${quote(link.name)} points to ${quote(link.target)}, which ${otherSpelling(this.tree.pathOf(other), segment)}.`,
+          );
+        }
         below = 1;
         continue;
       }
@@ -296,22 +319,30 @@ export class EntryRules {
    * Extractors disagree on what a later entry does to an existing link (Python's tarfile keeps a
    * link where a directory comes next, and opens a file over one for writing), so a link may not
    * be redefined or replaced at all. A hard link counts: tar may make it a symbolic link, and it is
-   * never a directory.
+   * never a directory. A name that reaches a link only as another spelling counts too.
    */
   private checkPlacement(entry: ArchiveEntry, segments: readonly string[]): void {
     if (this.linkAt.size === 0) return;
     let node = ROOT;
+    let folded = false;
     for (let depth = 0; depth < segments.length; depth += 1) {
-      const next = this.tree.child(node, segments[depth] ?? '');
-      if (next === undefined) return;
+      const segment = segments[depth] ?? '';
+      let next = this.tree.child(node, segment);
+      if (next === undefined) {
+        next = this.tree.foldedChild(node, segment);
+        if (next === undefined) return;
+        folded = true;
+      }
       const link = this.links[this.linkAt.get(next) ?? -1];
       if (link) {
+        const where = folded ? ` ${quote(link.name)} ${FOLDING_NOTE}` : '';
         if (depth === segments.length - 1) {
-          throw new InvalidPackageFormatError(`Entry ${quote(entry.name)} replaces the ${linkWord(link)} at the same path.`);
+          throw new InvalidPackageFormatError(
+            `Entry ${quote(entry.name)} replaces the ${linkWord(link)}${folded ? where : ' at the same path'}.`,
+          );
         }
-        throw new InvalidPackageFormatError(
-          `Entry ${quote(entry.name)} is placed through the ${linkWord(link)} ${quote(segments.slice(0, depth + 1).join('/'))}.`,
-        );
+        const through = folded ? where : ` ${quote(segments.slice(0, depth + 1).join('/'))}`;
+        throw new InvalidPackageFormatError(`Entry ${quote(entry.name)} is placed through the ${linkWord(link)}${through}.`);
       }
       node = next;
     }

@@ -63,6 +63,28 @@ describe('EntryRules hard links to symbolic links', () => {
   });
 });
 
+describe('EntryRules names in other spellings', () => {
+  it.each([
+    ['Stra\u00dfe', 'STRASSE'],
+    ['\u212a', 'k'],
+    ['\u00c5', 'a\u030a'],
+    ['\u01c5', '\u01c6'],
+    ['\u03a3', '\u03c2'],
+  ])('refuses a target that reaches the link %j as %j', (name, spelling) => {
+    expect(() => judge([symlink(name, '.'), symlink('p', `${spelling}/..`)])).toThrow(
+      expect.objectContaining(refusal(`Symbolic link "p" points to "${spelling}/..", which names ${JSON.stringify(name)} as ${JSON.stringify(spelling)}, the same only`)),
+    );
+  });
+
+  it.each([
+    ['\u0130', 'i'],
+    ['a', '\u00e0'],
+    ['\udcff', '\udcfe'],
+  ])('keeps %j and %j apart, as every filesystem does', (name, other) => {
+    expect(() => judge([symlink(name, '.'), symlink('p', `${other}/..`)])).not.toThrow();
+  });
+});
+
 describe('EntryRules links', () => {
   it('refuses a chain of 100 links whose end escapes (Linux stops at 40 hops, other systems may not)', () => {
     const chain = Array.from({ length: 100 }, (_, i) => symlink(`l${i}`, i === 99 ? '../outside' : `l${i + 1}`));

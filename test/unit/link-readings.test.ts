@@ -1,7 +1,8 @@
 /**
  * A link is judged as every extractor will make it, not only as its entry reads: a hard link to
  * a symbolic link is a symbolic link once GNU tar or bsdtar extracts it; a backslash is a separator
- * on Windows and part of a name on Linux and macOS. Built as real tar bytes and listed the way the
+ * on Windows and part of a name on Linux and macOS; names that differ only in case or Unicode
+ * normalisation are one file on macOS and Windows. Built as real tar bytes and listed the way the
  * worker lists them.
  */
 import { gzipSync } from 'node:zlib';
@@ -159,6 +160,80 @@ describe.each(['tar.gz', 'tar'] as const)('links in a %s', (format) => {
       ];
 
       await expect(listTar(format, entries)).resolves.toEqual({ entryCount: 4, uncompressedBytes: 9 });
+    });
+  });
+
+  describe('with names that differ only in case or Unicode normalisation', () => {
+    it('refuses a link whose target reaches a link under another case (q for Q)', async () => {
+      // On macOS and Windows q/.. is Q/.., and Q is the root: p points above it.
+      const entries: TarEntry[] = [
+        { name: 'Q', type: 'symlink', linkname: '.' },
+        { name: 'p', type: 'symlink', linkname: 'q/..' },
+      ];
+
+      await expect(listTar(format, entries)).rejects.toMatchObject(
+        refusal('Symbolic link "p" points to "q/..", which names "Q" as "q", the same only where names that differ only in case or Unicode normalisation are one file (macOS, Windows)'),
+      );
+    });
+
+    it('refuses a link whose target reaches a link under another normalisation (NFD for NFC)', async () => {
+      const entries: TarEntry[] = [
+        { name: '\u00e9', type: 'symlink', linkname: '.' },
+        { name: 'p', type: 'symlink', linkname: 'e\u0301/..' },
+      ];
+
+      await expect(listTar(format, entries)).rejects.toMatchObject(refusal('Symbolic link "p" points to "e\u0301/..", which names "\u00e9" as "e\u0301", the same only'));
+    });
+
+    it('refuses an entry written through a link under another case', async () => {
+      const entries: TarEntry[] = [
+        { name: 'sub/', type: 'directory' },
+        { name: 'L', type: 'symlink', linkname: 'sub' },
+        { name: 'l/evil.txt', content: 'x' },
+      ];
+
+      await expect(listTar(format, entries)).rejects.toMatchObject(
+        refusal('Entry "l/evil.txt" is placed through the symbolic link "L" where names that differ only in case'),
+      );
+    });
+
+    it('refuses an entry that takes a link\'s path under another case', async () => {
+      const entries: TarEntry[] = [
+        { name: 'Run', type: 'symlink', linkname: 'sub/run' },
+        { name: 'run', content: 'x' },
+      ];
+
+      await expect(listTar(format, entries)).rejects.toMatchObject(refusal('Entry "run" replaces the symbolic link "Run" where names'));
+    });
+
+    it('refuses links in two directories whose names differ only in case: one directory on macOS', async () => {
+      // On Linux a/d does not exist and a/l is inside; on macOS a is A, A/d is A, and A/l leads above the root.
+      const entries: TarEntry[] = [
+        { name: 'A/d', type: 'symlink', linkname: '.' },
+        { name: 'a/l', type: 'symlink', linkname: 'd/../..' },
+      ];
+
+      await expect(listTar(format, entries)).rejects.toMatchObject(refusal('The path of symbolic link "a/l" names the directory "A", which holds another link, in another spelling'));
+    });
+
+    it('refuses a hard link whose target names a symbolic link under another case', async () => {
+      const entries: TarEntry[] = [
+        { name: 'a/b/L', type: 'symlink', linkname: '../../etc' },
+        { name: 'h', type: 'link', linkname: 'a/b/l' },
+      ];
+
+      await expect(listTar(format, entries)).rejects.toMatchObject(refusal('Hard link "h" points to "a/b/l", which names "a/b/L" as "l", the same only'));
+    });
+
+    it('still accepts files that differ only in case, and a directory spelt two ways beside a link', async () => {
+      const entries: TarEntry[] = [
+        { name: 'README', content: 'a' },
+        { name: 'readme', content: 'b' },
+        { name: 'Docs/latest', type: 'symlink', linkname: 'v2' },
+        { name: 'docs/index.md', content: 'c' },
+      ];
+
+      await expect(listTar(format, entries)).resolves.toEqual({ entryCount: 4, uncompressedBytes: 3 });
     });
   });
 });
