@@ -17,6 +17,8 @@ export default defineConfig({
       AWS_SECRET_ACCESS_KEY: 'S3RVER',
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       LOG_LEVEL: 'error',
+      // EMF lines would fill the test output; test/integration/metrics.test.ts turns them on.
+      POWERTOOLS_METRICS_DISABLED: 'true',
     },
     testTimeout: 30_000,
     hookTimeout: 180_000,

@@ -7,48 +7,36 @@
  * 401 body: API Gateway's deny responses cannot carry the per-case detail the contract asks for.
  */
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent, Context } from 'aws-lambda';
-import { authenticate, AUTH_HEADER, verdictFor, type TokenCheckDeps } from '../lib/auth';
+import { authenticate, authorizerAnswer, AUTH_HEADER, type TokenCheckDeps } from '../lib/auth';
 import { createDynamoDbClient } from '../lib/aws-clients';
 import { loadConfig, type Config } from '../lib/config';
 import { UnauthenticatedError } from '../lib/errors';
-import { createLogger } from '../lib/logger';
-
-/** The whole API and stage, so that one cached answer serves every route. */
-function apiWideResource(methodArn: string): string {
-  const [apiArn = methodArn, stage = '*'] = methodArn.split('/');
-  return `${apiArn}/${stage}/*`;
-}
+import { createLogger, invocationFields } from '../lib/logger';
+import { countBy, createMetrics, flushMetrics, METRIC, type Metrics } from '../lib/metrics';
 
 function headerValue(headers: Record<string, string | undefined> | null, name: string): string | undefined {
   for (const [key, value] of Object.entries(headers ?? {})) if (key.toLowerCase() === name) return value;
   return undefined;
 }
 
-export function createAuthorizeHandler(deps: TokenCheckDeps & { config: Pick<Config, 'logLevel'> }) {
-  return async (event: APIGatewayRequestAuthorizerEvent, context?: Pick<Context, 'awsRequestId'>): Promise<APIGatewayAuthorizerResult> => {
+export function createAuthorizeHandler(deps: TokenCheckDeps & { config: Pick<Config, 'logLevel' | 'stage'>; metrics?: Metrics }) {
+  const metrics = deps.metrics ?? createMetrics('authorize', deps.config.stage);
+  return async (event: APIGatewayRequestAuthorizerEvent, context: Pick<Context, 'awsRequestId'> = { awsRequestId: '' }): Promise<APIGatewayAuthorizerResult> => {
     // The API Gateway request id ties this line to the function's own lines for the same request.
-    const log = createLogger(
-      { function: 'authorize', request_id: event.requestContext?.requestId, invocation_id: context?.awsRequestId },
-      deps.config.logLevel,
-    );
-    let outcome;
+    const log = createLogger({ ...invocationFields('authorize', context), request_id: event.requestContext?.requestId }, deps.config.logLevel);
     try {
-      outcome = await authenticate(headerValue(event.headers, AUTH_HEADER), deps);
-      log.info('token accepted', { principal: outcome.principal, token_id: outcome.tokenId });
+      const caller = await authenticate(headerValue(event.headers, AUTH_HEADER), deps);
+      log.info('token accepted', { principal: caller.principal, token_id: caller.tokenId });
+      return authorizerAnswer(caller, event.methodArn);
     } catch (error) {
       // Anything else (the token store down) fails the authorizer: API Gateway answers 5xx and caches nothing.
       if (!(error instanceof UnauthenticatedError)) throw error;
-      outcome = error;
-      log.info('token refused', { detail: error.detail });
+      log.info('token refused', { detail: error.detail, reason: error.reason });
+      countBy(metrics, METRIC.authorizerRefusals, 'Reason', error.reason);
+      return authorizerAnswer(error, event.methodArn);
+    } finally {
+      flushMetrics(metrics);
     }
-    return {
-      principalId: outcome instanceof UnauthenticatedError ? 'anonymous' : outcome.principal,
-      policyDocument: {
-        Version: '2012-10-17',
-        Statement: [{ Action: 'execute-api:Invoke', Effect: 'Allow', Resource: apiWideResource(event.methodArn) }],
-      },
-      context: { ...verdictFor(outcome) },
-    };
   };
 }
 

@@ -7,13 +7,21 @@
 import { createDynamoDbClient, createS3Client, createSqsClient } from '../lib/aws-clients';
 import { recordAbandonedJob, type AbandonedJob, type AbandonedJobDeps } from '../lib/abandoned-jobs';
 import { ConfigError, loadConfig, type Config } from '../lib/config';
-import { createLogger } from '../lib/logger';
+import { createLogger, invocationFields } from '../lib/logger';
+import { count, createMetrics, flushMetrics, METRIC, type Metrics } from '../lib/metrics';
 import type { Context } from 'aws-lambda';
 
-export function createFetchFailuresHandler(deps: Omit<AbandonedJobDeps, 'log'> & { config: Pick<Config, 'logLevel'> }) {
+export function createFetchFailuresHandler(deps: Omit<AbandonedJobDeps, 'log'> & { config: Pick<Config, 'logLevel' | 'stage'>; metrics?: Metrics }) {
+  const metrics = deps.metrics ?? createMetrics('fetchFailures', deps.config.stage);
   return async (record: unknown, context: Pick<Context, 'awsRequestId'>): Promise<AbandonedJob> => {
-    const log = createLogger({ function: 'fetchFailures', invocation_id: context.awsRequestId }, deps.config.logLevel);
-    return recordAbandonedJob(record, { ...deps, log });
+    const log = createLogger({ ...invocationFields('fetchFailures', context), invocation_id: context.awsRequestId }, deps.config.logLevel);
+    try {
+      const abandoned = await recordAbandonedJob(record, { ...deps, log });
+      if (abandoned.recordedFailed) count(metrics, METRIC.jobsAbandoned);
+      return abandoned;
+    } finally {
+      flushMetrics(metrics);
+    }
   };
 }
 

@@ -8,13 +8,13 @@ import { createDynamoDbClient } from '../lib/aws-clients';
 import { loadConfig } from '../lib/config';
 import { errorResponse, jsonResponse, type HttpResponse } from '../lib/http-response';
 import { jobStatus, listModuleJobs, type JobStatusDeps } from '../lib/job-status';
-import { createLogger } from '../lib/logger';
+import { createLogger, invocationFields } from '../lib/logger';
 
 type StatusContext = Pick<Context, 'awsRequestId'>;
 
 export function createJobStatusHandler(deps: JobStatusDeps) {
   return async (event: ApiEventLike, context: StatusContext): Promise<HttpResponse> => {
-    let log = createLogger({ function: 'jobStatus', request_id: context.awsRequestId }, deps.config.logLevel);
+    let log = createLogger({ ...invocationFields('jobStatus', context), request_id: context.awsRequestId }, deps.config.logLevel);
     try {
       const request = adaptApiEvent(event, context.awsRequestId);
       log = log.child({ request_id: request.requestId });

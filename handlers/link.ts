@@ -7,22 +7,29 @@ import { createDynamoDbClient, createLambdaClient } from '../lib/aws-clients';
 import { loadConfig } from '../lib/config';
 import { errorResponse, jobResponse, type HttpResponse } from '../lib/http-response';
 import { linkUpload, type LinkDeps } from '../lib/link-upload';
-import { createLogger } from '../lib/logger';
+import { createLogger, invocationFields } from '../lib/logger';
+import { countBy, createMetrics, flushMetrics, METRIC, milliseconds, outcomeOf, type Metrics } from '../lib/metrics';
 
-type LinkContext = Pick<Context, 'awsRequestId' | 'getRemainingTimeInMillis'>;
+type LinkContext = Pick<Context, 'awsRequestId' | 'getRemainingTimeInMillis'> & Partial<Pick<Context, 'functionName' | 'invokedFunctionArn' | 'memoryLimitInMB'>>;
 
 /** Tests build the handler with their own clients; Lambda gets the one built at cold start. */
-export function createLinkHandler(deps: Omit<LinkDeps, 'log' | 'remainingTimeMs'>) {
+export function createLinkHandler(deps: Omit<LinkDeps, 'log' | 'remainingTimeMs'> & { metrics?: Metrics }) {
+  const metrics = deps.metrics ?? createMetrics('link', deps.config.stage);
   return async (event: ApiEventLike, context: LinkContext): Promise<HttpResponse> => {
-    let log = createLogger({ function: 'link', request_id: context.awsRequestId }, deps.config.logLevel);
+    let log = createLogger({ ...invocationFields('link', context), request_id: context.awsRequestId }, deps.config.logLevel);
+    let answer: HttpResponse;
     try {
       const request = adaptApiEvent(event, context.awsRequestId);
       log = log.child({ request_id: request.requestId });
       const outcome = await linkUpload(request, { ...deps, log, remainingTimeMs: () => context.getRemainingTimeInMillis() });
-      return jobResponse(outcome.view, outcome.jobUrl, log);
+      if (outcome.waitedMs !== undefined) milliseconds(metrics, METRIC.syncWait, outcome.waitedMs);
+      answer = jobResponse(outcome.view, outcome.jobUrl, log);
     } catch (error) {
-      return errorResponse(error, log);
+      answer = errorResponse(error, log);
     }
+    countBy(metrics, METRIC.linkRequests, 'Code', outcomeOf(answer));
+    flushMetrics(metrics);
+    return answer;
   };
 }
 

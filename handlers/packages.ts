@@ -8,7 +8,7 @@ import { createDynamoDbClient, createS3Client } from '../lib/aws-clients';
 import { loadConfig } from '../lib/config';
 import { MethodNotAllowedError } from '../lib/errors';
 import { errorResponse, jsonResponse, noContentResponse, type HttpResponse } from '../lib/http-response';
-import { createLogger } from '../lib/logger';
+import { createLogger, invocationFields } from '../lib/logger';
 import { deletePackage, getPackage, listPackages, type PackagesDeps } from '../lib/package-reads';
 
 type PackagesContext = Pick<Context, 'awsRequestId'>;
@@ -16,7 +16,7 @@ type PackagesContext = Pick<Context, 'awsRequestId'>;
 /** Tests build the handler with their own clients; Lambda gets the one built at cold start. */
 export function createPackagesHandler(deps: Omit<PackagesDeps, 'log'>) {
   return async (event: ApiEventLike, context: PackagesContext): Promise<HttpResponse> => {
-    let log = createLogger({ function: 'packages', request_id: context.awsRequestId }, deps.config.logLevel);
+    let log = createLogger({ ...invocationFields('packages', context), request_id: context.awsRequestId }, deps.config.logLevel);
     try {
       const request = adaptApiEvent(event, context.awsRequestId);
       log = log.child({ request_id: request.requestId, method: request.method });

@@ -66,7 +66,10 @@ export async function recordAbandonedJob(record: unknown, deps: AbandonedJobDeps
   // A delivery that found its job held by a live run: that run ends the job, on its own event.
   const holderAlive = errorType === 'JobBusyError';
   const recordedFailed = holderAlive ? false : await abandonJob(deps.jobs, jobId, errorFor(record));
-  if (recordedFailed) await removeLeftovers(parseFetchEvent(record.requestPayload, ''), deps);
+  // Also when its last run recorded the failure itself: a run killed earlier may have left an
+  // object the last one never reached.
+  const job = holderAlive ? undefined : await getJob(deps.jobs, jobId);
+  if (job?.state === 'failed') await removeLeftovers(parseFetchEvent(record.requestPayload, ''), job.resolvedVersion, deps);
   try {
     await deps.sqs.send(new SendMessageCommand({ QueueUrl: deps.queueUrl, MessageBody: JSON.stringify(record) }));
   } catch (error) {
@@ -81,10 +84,10 @@ export async function recordAbandonedJob(record: unknown, deps: AbandonedJobDeps
  * version record points there. Without `version` in the event, the version is the one a run
  * noted on the job before writing a record; none noted, no record of this job exists.
  */
-async function removeLeftovers(request: ReturnType<typeof parseFetchEvent>, deps: AbandonedJobDeps): Promise<void> {
+async function removeLeftovers(request: ReturnType<typeof parseFetchEvent>, resolvedVersion: string | undefined, deps: AbandonedJobDeps): Promise<void> {
   const key = objectKeyFor(request.code, request.module, request.jobId);
   await abortUploadsAt(deps.s3, deps.bucket, key, deps.log);
-  const version = request.version ?? (await getJob(deps.jobs, request.jobId))?.resolvedVersion;
+  const version = request.version ?? resolvedVersion;
   const record = version ? await getVersion(deps.jobs.dynamodb, deps.versionsTable, { code: request.code, module: request.module, version }) : undefined;
   const kept = new Set(record ? objectKeysOf(record) : []);
   await deleteObjectsQuietly(deps.s3, deps.bucket, requestKeysFor(key).filter((leftover) => !kept.has(leftover)), deps.log);

@@ -4,6 +4,7 @@
  * request context) or, when no verdict is there, by `link` itself by the same rules.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { APIGatewayAuthorizerResult } from 'aws-lambda';
 import type { ApiRequest } from './api-event';
 import type { Config } from './config';
 import { PermissionDeniedError, UnauthenticatedError } from './errors';
@@ -20,21 +21,21 @@ export interface Caller {
 /** The access token inside the header; other keys (bk_app_code, bk_username, …) are ignored. */
 export function parseAuthorizationHeader(value: string | undefined): string {
   if (value === undefined || value.trim() === '') {
-    throw new UnauthenticatedError('The X-BKAPI-AUTHORIZATION header is missing.');
+    throw new UnauthenticatedError('The X-BKAPI-AUTHORIZATION header is missing.', 'missing');
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(value);
   } catch {
-    throw new UnauthenticatedError('The X-BKAPI-AUTHORIZATION header is not valid JSON.');
+    throw new UnauthenticatedError('The X-BKAPI-AUTHORIZATION header is not valid JSON.', 'malformed');
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new UnauthenticatedError('The X-BKAPI-AUTHORIZATION header must be a JSON object.');
+    throw new UnauthenticatedError('The X-BKAPI-AUTHORIZATION header must be a JSON object.', 'malformed');
   }
   const token = (parsed as Record<string, unknown>).access_token;
-  if (token === undefined) throw new UnauthenticatedError('The X-BKAPI-AUTHORIZATION header has no access_token.');
+  if (token === undefined) throw new UnauthenticatedError('The X-BKAPI-AUTHORIZATION header has no access_token.', 'malformed');
   if (typeof token !== 'string' || token.trim() === '') {
-    throw new UnauthenticatedError('The access_token in X-BKAPI-AUTHORIZATION must be a non-empty string.');
+    throw new UnauthenticatedError('The access_token in X-BKAPI-AUTHORIZATION must be a non-empty string.', 'malformed');
   }
   return token.trim();
 }
@@ -49,10 +50,10 @@ export interface TokenCheckDeps {
 export async function authenticate(headerValue: string | undefined, deps: TokenCheckDeps): Promise<Caller> {
   const token = parseAuthorizationHeader(headerValue);
   const record = await findToken(deps.dynamodb, deps.tokensTable, token);
-  if (!record) throw new UnauthenticatedError('The access token is not recognised.');
-  if (record.revoked) throw new UnauthenticatedError('The access token has been revoked.');
+  if (!record) throw new UnauthenticatedError('The access token is not recognised.', 'unknown');
+  if (record.revoked) throw new UnauthenticatedError('The access token has been revoked.', 'revoked');
   if (record.expires !== undefined && Date.parse(record.expires) <= deps.now().getTime()) {
-    throw new UnauthenticatedError('The access token has expired.');
+    throw new UnauthenticatedError('The access token has expired.', 'expired');
   }
   return { principal: record.principal, tokenId: record.tokenId, apps: record.apps };
 }
@@ -95,6 +96,24 @@ export function callerFromVerdict(context: unknown): Caller | undefined {
   const { principal, token_id: tokenId, apps } = verdict;
   if (typeof principal !== 'string' || typeof tokenId !== 'string' || typeof apps !== 'string') return undefined;
   return { principal, tokenId, apps: apps.split(',').filter(Boolean) };
+}
+
+/** The whole API and stage, so that one cached answer serves every route. */
+function apiWideResource(methodArn: string): string {
+  const [apiArn = methodArn, stage = '*'] = methodArn.split('/');
+  return `${apiArn}/${stage}/*`;
+}
+
+/** The authorizer's answer: always Allow, with the verdict (accepted or refused) in the context. */
+export function authorizerAnswer(outcome: Caller | UnauthenticatedError, methodArn: string): APIGatewayAuthorizerResult {
+  return {
+    principalId: outcome instanceof UnauthenticatedError ? 'anonymous' : outcome.principal,
+    policyDocument: {
+      Version: '2012-10-17',
+      Statement: [{ Action: 'execute-api:Invoke', Effect: 'Allow' as const, Resource: apiWideResource(methodArn) }],
+    },
+    context: { ...verdictFor(outcome) },
+  };
 }
 
 export interface IdentifyDeps {

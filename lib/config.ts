@@ -115,16 +115,30 @@ function endpoint(env: Env, name: string): string | undefined {
 
 const MiB = 1024 * 1024;
 
+// Lambda's advanced logging controls set AWS_LAMBDA_LOG_LEVEL; it wins over LOG_LEVEL.
+const LAMBDA_LOG_LEVELS: Record<string, Config['logLevel']> = { TRACE: 'debug', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error', FATAL: 'error' };
+
+function logLevelOf(env: Env): Config['logLevel'] {
+  const lambdaLevel = env.AWS_LAMBDA_LOG_LEVEL?.trim().toUpperCase();
+  if (lambdaLevel) {
+    const level = LAMBDA_LOG_LEVELS[lambdaLevel];
+    if (!level) throw new ConfigError('AWS_LAMBDA_LOG_LEVEL', `must be TRACE, DEBUG, INFO, WARN, ERROR or FATAL, got "${lambdaLevel}".`);
+    return level;
+  }
+  const level = optional(env, 'LOG_LEVEL', 'info');
+  if (!['debug', 'info', 'warn', 'error'].includes(level)) {
+    throw new ConfigError('LOG_LEVEL', `must be debug, info, warn or error, got "${level}".`);
+  }
+  return level as Config['logLevel'];
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const stage = required(env, 'STAGE');
   const allowPrivateUrls = flag(env, 'ALLOW_PRIVATE_URLS', false);
   if (allowPrivateUrls && stage !== 'local') {
     throw new ConfigError('ALLOW_PRIVATE_URLS', `may only be true in the local stage, not "${stage}".`);
   }
-  const logLevel = optional(env, 'LOG_LEVEL', 'info');
-  if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) {
-    throw new ConfigError('LOG_LEVEL', `must be debug, info, warn or error, got "${logLevel}".`);
-  }
+  const logLevel = logLevelOf(env);
   return {
     stage,
     region: optional(env, 'AWS_REGION', 'us-east-1'),
@@ -157,6 +171,6 @@ export function loadConfig(env: Env = process.env): Config {
       s3: endpoint(env, 'S3_ENDPOINT'),
       lambda: endpoint(env, 'LAMBDA_ENDPOINT'),
     },
-    logLevel: logLevel as Config['logLevel'],
+    logLevel,
   };
 }

@@ -62,10 +62,16 @@ export class UrlNotAllowedError extends ServiceError {
   }
 }
 
+/** Why a token was refused, for the authorizer's metrics (never shown to clients beyond the detail). */
+export type RefusalReason = 'missing' | 'malformed' | 'unknown' | 'expired' | 'revoked' | 'refused';
+
 export class UnauthenticatedError extends ServiceError {
-  constructor(detail: string) {
+  readonly reason: RefusalReason;
+
+  constructor(detail: string, reason: RefusalReason = 'refused') {
     super('UNAUTHENTICATED', detail);
     this.name = 'UnauthenticatedError';
+    this.reason = reason;
   }
 }
 

@@ -7,10 +7,15 @@
  * There is no hop limit: a chain longer than Linux follows (40) is resolved to its end and
  * refused if the end is outside, since another system may follow more. A cycle reaches nothing
  * on any system (ELOOP), so it cannot lead outside either.
+ *
+ * A name that misses the tree but is another spelling of a node (case, Unicode normalisation)
+ * would lead there on macOS and Windows and elsewhere on Linux: the walk stops as `ambiguous`
+ * rather than judge one filesystem, and `clash` says which name it was.
  */
 import { PathTree, ROOT, type Place } from './path-tree';
 
-export type Verdict = 'inside' | 'escapes' | 'loop';
+/** `ambiguous`: the walk missed a name that is another spelling of a link's path or its directory's (`PathTree.foldedChild`). */
+export type Verdict = 'inside' | 'escapes' | 'loop' | 'ambiguous';
 
 // A link's state starts at 0: not yet visited.
 const RESOLVING = 1;
@@ -31,9 +36,11 @@ export class LinkResolver {
   private readonly places: Place[] = [];
   /** Segments stepped through: the unit of work that the linear-time test counts. */
   work = 0;
+  /** The name that made the last walk `ambiguous`, and the node it is another spelling of. */
+  clash: { segment: string; node: number } | undefined;
 
   /**
-   * @param symlinkAt the symbolic link (an index for `pathOf`) at each node that is one
+   * @param symlinkAt the symbolic link (an index for `pathOf`) at each node that is one once extracted
    * @param pathOf a symbolic link's directory segments from the root, then its target's segments
    */
   constructor(
@@ -90,6 +97,11 @@ export class LinkResolver {
       }
       const child = this.tree.child(frame.node, segment);
       if (child === undefined) {
+        const other = this.tree.foldedChild(frame.node, segment);
+        if (other !== undefined) {
+          this.clash = { segment, node: other };
+          return this.unwind(stack, 'ambiguous');
+        }
         frame.below = 1;
         continue;
       }

@@ -11,7 +11,7 @@ import { sha256Hex } from './access-token';
 import { assertMethod, type ApiRequest } from './api-event';
 import { assertAllowedOn, identifyCaller } from './auth';
 import type { Config } from './config';
-import { PackageAlreadyExistsError, PayloadTooLargeError, ValidationError } from './errors';
+import { ERROR_STATUS, PackageAlreadyExistsError, PayloadTooLargeError, ValidationError } from './errors';
 import { jobView, toFetchEvent, type JobView } from './fetch-contract';
 import { deliverJob } from './fetch-invoker';
 import { parseForm } from './form-parser';
@@ -36,6 +36,8 @@ export interface LinkOutcome {
   view: JobView;
   /** Where the job can be followed (the Location of a 202): absolute when the request named its host. */
   jobUrl: string;
+  /** How long the request waited for its job (synchronous requests only). */
+  waitedMs?: number;
 }
 
 // Time kept back to shape and send the answer once the wait for the job gives up.
@@ -63,23 +65,32 @@ export async function linkUpload(request: ApiRequest, deps: LinkDeps): Promise<L
   const jobUrl = request.origin + jobPathFor(request, link, jobId);
 
   // A request repeated under the same Idempotency-Key gets the first one's job, even after it
-  // succeeded — unless that one failed in a way the contract calls safe to retry: then it runs again.
-  const earlier = key ? await getJob(jobs, jobId) : undefined;
-  if (earlier && !failedTransiently(earlier)) return { view: replay(earlier, fingerprint), jobUrl };
-  if (earlier) {
-    replay(earlier, fingerprint);
+  // succeeded — unless that one failed in a way the contract calls safe to retry (a 5xx): then it
+  // runs again; or it never started: then its event is delivered again.
+  let earlier = key ? await getJob(jobs, jobId) : undefined;
+  if (earlier) replay(earlier, fingerprint);
+  if (earlier && failedTransiently(earlier)) {
     await discardJob(jobs, jobId);
+    earlier = undefined;
   }
+  if (earlier && !neverStarted(earlier)) return { view: jobView(earlier), jobUrl };
 
   // Without a version the package names it, so this check waits for the worker's conditional write.
-  if (link.version && !link.allowOverwrite && (await getVersion(deps.dynamodb, config.versionsTable, { ...link, version: link.version }))) {
+  if (!earlier && link.version && !link.allowOverwrite && (await getVersion(deps.dynamodb, config.versionsTable, { ...link, version: link.version }))) {
     throw new PackageAlreadyExistsError(link.version);
   }
 
   const mode = prefersAsync(request) ? 'async' : 'sync';
-  const event = toFetchEvent({ ...link, requestId: jobId, operator: caller.principal }, jobId, mode);
-  const job = await createJob(jobs, jobId, event, fingerprint);
-  if (!job.created) return { view: replay(job.job, fingerprint), jobUrl };
+  const fresh = toFetchEvent({ ...link, requestId: jobId, operator: caller.principal }, jobId, mode);
+  const job = earlier ? { created: false as const, job: earlier } : await createJob(jobs, jobId, fresh, fingerprint);
+  if (!job.created) {
+    const view = replay(job.job, fingerprint);
+    // Ours with its answer lost, a twin under the same key, or one whose link died before it
+    // handed the event on: delivering again is harmless, the worker runs a job once.
+    if (!neverStarted(job.job)) return { view, jobUrl };
+    log.info('delivering a job that never started again', { job_id: jobId });
+  }
+  const event = job.created ? fresh : job.job.event;
 
   try {
     await deliverJob(deps.lambda, config.fetchFunctionName, event);
@@ -92,9 +103,11 @@ export async function linkUpload(request: ApiRequest, deps: LinkDeps): Promise<L
   }
   if (mode === 'async') return { view: jobView(job.job), jobUrl };
   const budget = Math.min(config.syncBudgetMs, deps.remainingTimeMs() - ANSWER_MARGIN_MS);
+  const waitStarted = Date.now();
   const view = await awaitJob(jobs, jobId, budget);
-  log.info('link upload answered', { job_id: jobId, mode, state: view.state });
-  return { view, jobUrl };
+  const waitedMs = Date.now() - waitStarted;
+  log.info('link upload answered', { job_id: jobId, mode, state: view.state, waited_ms: waitedMs });
+  return { view, jobUrl, waitedMs };
 }
 
 /** The job as soon as it has ended, or as it stands when the budget runs out. */
@@ -115,8 +128,14 @@ function fingerprintOf(link: LinkRequest): string {
   return sha256Hex(JSON.stringify([link.code, link.module, link.version, link.packageUrl, link.allowOverwrite, link.sha256 ?? '']));
 }
 
+/** Failed with a 5xx, which the contract calls safe to retry (storage, the remote, a timeout). */
 function failedTransiently(job: Job): boolean {
-  return job.state === 'failed' && (job.error?.code === 'STORAGE_UNAVAILABLE' || job.error?.code === 'PACKAGE_DOWNLOAD_TIMEOUT');
+  return job.state === 'failed' && job.error !== undefined && ERROR_STATUS[job.error.code] >= 500;
+}
+
+/** Pending and never taken by a worker: its event may never have reached one. */
+function neverStarted(job: Job): boolean {
+  return job.state === 'pending' && job.attempts === 0;
 }
 
 function replay(job: Job, fingerprint: string): JobView {

@@ -1,6 +1,9 @@
 /**
  * One structured JSON logger. Each line carries the request id and, once known, the
- * application code, module and version. Never pass a token; URLs go through `redactUrl`.
+ * application code, module and version; in a function, also the keys Powertools for AWS Lambda
+ * writes (`service`, `cold_start`, `function_name`, `function_arn`, `function_memory_size`,
+ * `function_request_id`, `xray_trace_id`, `timestamp`), so the Logs Insights queries and tools
+ * written for those work here. Never pass a token; URLs go through `redactUrl`.
  */
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -23,7 +26,7 @@ export function createLogger(
 ): Logger {
   const emit = (at: LogLevel, message: string, fields?: LogFields): void => {
     if (RANK[at] < RANK[level]) return;
-    write(JSON.stringify({ time: new Date().toISOString(), level: at, message, ...base, ...fields }, errorReplacer));
+    write(JSON.stringify({ timestamp: new Date().toISOString(), level: at, message, ...base, ...fields }, errorReplacer));
   };
   return {
     debug: (message, fields) => emit('debug', message, fields),
@@ -62,4 +65,38 @@ export function redactUrl(raw: string): string {
   } catch {
     return '(unparseable URL)';
   }
+}
+
+export const SERVICE_NAME = 'bkpaas-source-package-link';
+
+/** What a handler knows of its invocation; tests pass less. */
+export interface InvocationContext {
+  awsRequestId: string;
+  functionName?: string;
+  invokedFunctionArn?: string;
+  memoryLimitInMB?: string;
+}
+
+const coldStarts = new Set<string>();
+
+/** The X-Ray trace of this invocation (Lambda sets _X_AMZN_TRACE_ID when tracing is on). */
+function traceId(): string | undefined {
+  return /Root=([^;]+)/.exec(process.env._X_AMZN_TRACE_ID ?? '')?.[1];
+}
+
+/** The fields every line of one invocation carries; `cold_start` is true for a container's first. */
+export function invocationFields(functionKey: string, context: InvocationContext): LogFields {
+  const coldStart = !coldStarts.has(functionKey);
+  coldStarts.add(functionKey);
+  const trace = traceId();
+  return {
+    service: SERVICE_NAME,
+    function: functionKey,
+    cold_start: coldStart,
+    function_request_id: context.awsRequestId,
+    ...(context.functionName ? { function_name: context.functionName } : {}),
+    ...(context.invokedFunctionArn ? { function_arn: context.invokedFunctionArn } : {}),
+    ...(context.memoryLimitInMB ? { function_memory_size: Number(context.memoryLimitInMB) } : {}),
+    ...(trace ? { xray_trace_id: trace } : {}),
+  };
 }

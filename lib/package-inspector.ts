@@ -63,7 +63,7 @@ export class PackageInspector extends Transform {
   private archive: ArchiveSummary | undefined;
   private readonly finder = new AppDescFinder();
   private appDescription: AppDescription | undefined;
-  /** The first block, for the tar-header check; the last 64 KiB, for the zip end-record check. */
+  /** The first block, for the tar-header check; the last 80 KiB, for the zip end-record check. */
   private firstBlock = Buffer.alloc(0);
   private readonly tail = new TailWindow();
 
@@ -151,7 +151,9 @@ export class PackageInspector extends Transform {
     if (record !== undefined) {
       throw new InvalidPackageFormatError(
         `The ${this.format} file is also a zip archive: it has a zip end of central directory record at byte ${record}, ` +
-          'in the last 64 KiB where zip tools look for one. (A plain .tar whose last file is a zip or jar looks like this too: compress it as .tar.gz.)',
+          'in the last 80 KiB where zip tools look for one and take it whatever its counts and offsets say. ' +
+          '(A plain .tar whose last file is a zip or jar looks like this too: compress it as .tar.gz. ' +
+          'A .tar.gz whose compressed bytes hold the signature by chance passes once compressed again, at another level.)',
       );
     }
   }

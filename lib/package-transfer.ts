@@ -74,7 +74,13 @@ function transportFailure(verdict: TransportVerdict, declared: number | undefine
   return undefined;
 }
 
-export async function transferPackage(download: Download, inspector: PackageInspector, target: TransferTarget): Promise<InspectionResult> {
+/** What was stored, and when the body ended and the upload completed (epoch ms). */
+export interface TransferResult extends InspectionResult {
+  bodyEndedAt: number;
+  uploadedAt: number;
+}
+
+export async function transferPackage(download: Download, inspector: PackageInspector, target: TransferTarget): Promise<TransferResult> {
   const { body } = download;
   const transport = watchTransport(download);
   let contentError: unknown;
@@ -111,12 +117,18 @@ export async function transferPackage(download: Download, inspector: PackageInsp
   body.pipe(inspector);
 
   let uploadError: unknown;
+  let bodyEndedAt = 0;
+  let uploadedAt = 0;
+  void transport.verdict.then(() => {
+    bodyEndedAt = Date.now();
+  });
   try {
     await uploadStream(target.s3, target.bucket, target.key, inspector, target.upload);
   } catch (error) {
     uploadError = error;
     if (contentError === undefined) body.destroy();
   } finally {
+    uploadedAt = Date.now();
     target.signal?.removeEventListener('abort', onAbort);
   }
   if (aborted) throw new TransferAbortedError();
@@ -125,7 +137,7 @@ export async function transferPackage(download: Download, inspector: PackageInsp
     // Stored whole; unless the connection then showed the download was not what was declared.
     const late = transportFailure(verdict, download.contentLength);
     if (late) throw late;
-    return inspector.result();
+    return { ...inspector.result(), bodyEndedAt: bodyEndedAt || Date.now(), uploadedAt };
   }
 
   const broken = transportFailure(verdict, download.contentLength);

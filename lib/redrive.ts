@@ -6,7 +6,7 @@
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import { DeleteMessageCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { parseFetchEvent } from './fetch-contract';
-import { reopenJob, type JobStore } from './jobs';
+import { getJob, reopenJob, type JobStore } from './jobs';
 import type { Logger } from './logger';
 
 export interface RedriveDeps {
@@ -21,6 +21,8 @@ export interface RedriveDeps {
 export interface RedriveReport {
   resubmitted: string[];
   alreadySucceeded: string[];
+  /** Jobs running under a live lease (a delivery of their own is at work): left to finish. */
+  stillRunning: string[];
   unreadable: number;
 }
 
@@ -37,7 +39,7 @@ export function eventOfMessage(body: string): unknown {
 }
 
 export async function redrive(deps: RedriveDeps, options: { max: number; dryRun: boolean }): Promise<RedriveReport> {
-  const report: RedriveReport = { resubmitted: [], alreadySucceeded: [], unreadable: 0 };
+  const report: RedriveReport = { resubmitted: [], alreadySucceeded: [], stillRunning: [], unreadable: 0 };
   let handled = 0;
   while (handled < options.max) {
     const { Messages = [] } = await deps.sqs.send(
@@ -64,8 +66,10 @@ export async function redrive(deps: RedriveDeps, options: { max: number; dryRun:
         const payload = new TextEncoder().encode(JSON.stringify({ ...event, job_id: jobId, mode: 'async' }));
         await deps.lambda.send(new InvokeCommand({ FunctionName: deps.functionName, InvocationType: 'Event', Payload: payload }));
         report.resubmitted.push(jobId);
-      } else {
+      } else if ((await getJob(deps.jobs, jobId))?.state === 'succeeded') {
         report.alreadySucceeded.push(jobId);
+      } else {
+        report.stillRunning.push(jobId);
       }
       await deps.sqs.send(new DeleteMessageCommand({ QueueUrl: deps.queueUrl, ReceiptHandle: message.ReceiptHandle }));
     }

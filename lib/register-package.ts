@@ -9,14 +9,15 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Config } from './config';
 import { openDownload, type Download, type Network } from './download-guard';
-import { ChecksumMismatchError, PackageAlreadyExistsError } from './errors';
+import { ChecksumMismatchError, PackageAlreadyExistsError, StorageUnavailableError } from './errors';
 import type { Logger } from './logger';
-import { PackageInspector, type InspectionResult } from './package-inspector';
+import { PackageInspector } from './package-inspector';
 import { packageNameFor } from './package-name';
 import type { PackageRecord } from './package-record';
 import { storeAppDescription } from './app-desc-store';
 import { abortUploadsAt, deleteObjectsQuietly, objectKeyFor, requestKeysFor } from './package-store';
-import { transferPackage, TransferAbortedError } from './package-transfer';
+import { transferPackage, TransferAbortedError, type TransferResult } from './package-transfer';
+import { bytes, bytesPerSecond, count, METRIC, milliseconds, type Metrics } from './metrics';
 import { checkAppCode, resolveVersion } from './version-resolution';
 import { getVersion, writeVersion } from './version-records';
 import type { LinkRequest } from './link-request';
@@ -46,6 +47,8 @@ export interface RegisterDeps {
   resolvedVersion?: string;
   /** Notes the version taken from the package before the record is written; false stops the run. */
   noteVersion?: (version: string) => Promise<boolean>;
+  /** Where the transfer's figures go (bytes, durations, entries). */
+  metrics?: Metrics;
 }
 
 export interface RegisterRequest extends LinkRequest {
@@ -59,9 +62,9 @@ export async function registerPackage(request: RegisterRequest, deps: RegisterDe
   let { log } = deps;
 
   // Without `version`, a job's earlier run may have noted the one it took from the package.
-  const knownVersion = request.version ?? deps.resolvedVersion;
-  if (knownVersion) {
-    const existing = await getVersion(deps.dynamodb, config.versionsTable, { code: request.code, module: request.module, version: knownVersion });
+  let version = request.version ?? deps.resolvedVersion;
+  if (version) {
+    const existing = await getVersion(deps.dynamodb, config.versionsTable, { code: request.code, module: request.module, version });
     // The same job seen again (a retried event) gets its recorded outcome without a download —
     // also when overwriting: another upload would land on the objects its own record points to.
     if (existing?.requestId === request.requestId) return existing;
@@ -76,13 +79,31 @@ export async function registerPackage(request: RegisterRequest, deps: RegisterDe
     // points to it: this job's record would have been found above.
     await deleteObjectsQuietly(deps.s3, config.packagesBucket, ownKeys.slice(1), log);
   }
-  // The job's object keys are shared by its runs: one that has lost the job must not delete them.
-  const deleteOwnObjects = async (): Promise<void> => {
-    if (!deps.stillOwner || (await deps.stillOwner())) await deleteObjectsQuietly(deps.s3, config.packagesBucket, ownKeys, log);
+  // The job's object keys are shared by its runs, and a version write whose answer was lost may
+  // have landed: the objects go only while the job is this run's and no record names them.
+  const deleteUnlessRecorded = async (): Promise<void> => {
+    if (deps.stillOwner && !(await deps.stillOwner())) return;
+    const recorded = await recordNaming(objectKey);
+    if (recorded === 'unknown') log.error('kept the objects: no telling whether a version record names them', { object_keys: ownKeys });
+    else if (recorded === undefined) await deleteObjectsQuietly(deps.s3, config.packagesBucket, ownKeys, log);
+  };
+  /**
+   * The record naming `objectKey` at the version known so far, undefined when none does (or no
+   * version is known yet: a run notes it before writing a record), 'unknown' when DynamoDB cannot say.
+   */
+  const recordNaming = async (name: string): Promise<PackageRecord | undefined | 'unknown'> => {
+    if (!version) return undefined;
+    try {
+      const record = await getVersion(deps.dynamodb, config.versionsTable, { code: request.code, module: request.module, version });
+      return record?.objectKey === name ? record : undefined;
+    } catch {
+      return 'unknown';
+    }
   };
   const limits = { maxEntries: config.maxArchiveEntries, maxUncompressedBytes: config.maxUncompressedBytes };
   let download: Download;
-  let inspected: InspectionResult;
+  let inspected: TransferResult;
+  const started = Date.now();
   try {
     download = await openDownload(
       request.packageUrl,
@@ -108,34 +129,40 @@ export async function registerPackage(request: RegisterRequest, deps: RegisterDe
       signal: deps.signal,
     });
   } catch (error) {
-    // An earlier attempt of this job that crashed after its upload left an object at this key;
-    // no record points to it (checked above), so it goes with this failure — unless the job has
-    // a new run, which owns the key now.
-    if (!(error instanceof TransferAbortedError)) await deleteOwnObjects();
+    // An earlier attempt of this job that crashed after its upload left objects at these keys;
+    // no record points to them (checked above), so they go with this failure — unless the job
+    // has a new run, which owns the keys now.
+    if (!(error instanceof TransferAbortedError)) await deleteUnlessRecorded();
     throw error;
   }
   const description = inspected.appDescription;
+  const downloadMs = inspected.bodyEndedAt - started;
   log.info('package uploaded', {
     object_key: objectKey,
     package_size: inspected.size,
     format: inspected.format,
+    download_ms: downloadMs,
+    upload_ms: inspected.uploadedAt - started,
     app_desc: description?.path,
     app_version: description?.appVersion,
     spec_version: description?.specVersion,
   });
+  if (deps.metrics) recordTransfer(deps.metrics, inspected, downloadMs, inspected.uploadedAt - started);
 
   let stored: Awaited<ReturnType<typeof writeVersion>>;
   try {
     if (request.sha256 && request.sha256 !== inspected.sha256) {
       throw new ChecksumMismatchError(request.sha256, inspected.sha256);
     }
-    const version = resolveVersion(request.version, description, log);
-    log = log.child({ version });
+    const resolved = resolveVersion(request.version, description, log);
+    log = log.child({ version: resolved });
     checkAppCode(request.code, description, config.requireMatchingAppCode, log);
     // Noted before the record exists, so that a later run of this job can find the record.
-    if (!request.version && deps.noteVersion && !(await deps.noteVersion(version))) throw new TransferAbortedError();
+    if (!request.version && deps.noteVersion && !(await deps.noteVersion(resolved))) throw new TransferAbortedError();
+    version = resolved;
     const appDescription = description ? await storeAppDescription(deps.s3, config.packagesBucket, objectKey, description) : undefined;
-    // The last moment to find out that another run has taken the job over (it uploads to the same keys).
+    // The last moment to find out that another run has taken the job over (it uploads to the same
+    // keys), or that this run cannot tell: either way it must not write.
     if (deps.stillOwner && !(await deps.stillOwner())) throw new TransferAbortedError();
     stored = await writeVersion(
       deps.dynamodb,
@@ -143,7 +170,7 @@ export async function registerPackage(request: RegisterRequest, deps: RegisterDe
       {
         code: request.code,
         module: request.module,
-        version,
+        version: resolved,
         packageName: packageNameFor(new URL(request.packageUrl), download.contentDisposition, inspected.format),
         packageSize: inspected.size,
         sha256: inspected.sha256,
@@ -159,9 +186,17 @@ export async function registerPackage(request: RegisterRequest, deps: RegisterDe
       request.allowOverwrite,
     );
   } catch (error) {
+    // DynamoDB may have committed the write and lost only the answer: then this run succeeded.
+    if (error instanceof StorageUnavailableError) {
+      const landed = await recordNaming(objectKey);
+      if (landed && landed !== 'unknown' && landed.requestId === request.requestId) {
+        log.warn('the version write was answered with an error but landed', { object_key: objectKey });
+        return landed;
+      }
+    }
     // A lost race, wrong checksum, no version, S3 or DynamoDB down: this request's objects must
     // not outlive it (unless the job has a new run, which owns the keys now).
-    await deleteOwnObjects();
+    await deleteUnlessRecorded();
     throw error;
   }
 
@@ -170,4 +205,12 @@ export async function registerPackage(request: RegisterRequest, deps: RegisterDe
     await deleteObjectsQuietly(deps.s3, config.packagesBucket, stored.replacedObjectKeys, log);
   }
   return stored.record;
+}
+
+function recordTransfer(metrics: Metrics, stored: TransferResult, downloadMs: number, uploadMs: number): void {
+  bytes(metrics, METRIC.packageBytes, stored.size);
+  milliseconds(metrics, METRIC.downloadDuration, downloadMs);
+  if (downloadMs > 0) bytesPerSecond(metrics, METRIC.downloadThroughput, (stored.size * 1000) / downloadMs);
+  milliseconds(metrics, METRIC.uploadDuration, uploadMs);
+  count(metrics, METRIC.archiveEntries, stored.archive.entryCount);
 }

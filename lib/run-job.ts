@@ -18,12 +18,17 @@ import { isTransient, ServiceError } from './errors';
 import { acquireJob, finishJob, noteResolvedVersion, releaseJob, renewLease, type Acquired, type JobProgress, type JobStore } from './jobs';
 import { toPackageResponse } from './package-record';
 import { TransferAbortedError } from './package-transfer';
+import { count, countBy, METRIC } from './metrics';
 import { registerPackage, type RegisterDeps } from './register-package';
 
 export interface RunJobDeps extends RegisterDeps {
   jobs: JobStore;
-  /** The invocation that runs the job; its lease is named after it. */
-  invocationId: string;
+  /**
+   * This run's own id, which names its lease. Not the invocation's request id: Lambda keeps that
+   * id across the retries of one asynchronous event, so it could not tell a stale run from the
+   * run that took its job over.
+   */
+  runId: string;
 }
 
 export class RetryableJobError extends Error {
@@ -53,7 +58,7 @@ async function acquirePatiently(request: WorkerRequest, deps: RunJobDeps): Promi
   const leaseMs = deps.config.jobLeaseMs;
   const waitUntil = Date.now() + Math.min(leaseMs + 2_000, Math.max(0, deps.remainingTimeMs() - deps.config.cleanupMarginMs - 1_000));
   for (;;) {
-    const taken = await acquireJob(deps.jobs, request.jobId, request.event, deps.invocationId, leaseMs);
+    const taken = await acquireJob(deps.jobs, request.jobId, request.event, deps.runId, leaseMs);
     const holder = taken.job;
     if (taken.acquired || holder.state !== 'running') return taken;
     const expires = holder.leaseExpires ?? 0;
@@ -62,25 +67,29 @@ async function acquirePatiently(request: WorkerRequest, deps: RunJobDeps): Promi
   }
 }
 
-/** Renews the lease with the progress while the run works; aborts the run once the lease is lost. */
+/**
+ * Renews the lease with the progress while the run works; aborts the run once the lease is
+ * known to be lost. `confirm` is the fence before the run deletes or writes: only a renewal that
+ * went through counts, a DynamoDB error counts as not owning the job.
+ */
 function heartbeat(request: WorkerRequest, deps: RunJobDeps) {
   const controller = new AbortController();
   let progress: () => JobProgress = () => ({ bytesReceived: 0, bytesExpected: undefined });
   let lost = false;
-  const beat = async (): Promise<boolean> => {
-    if (lost) return false;
+  const renew = async (): Promise<'owner' | 'lost' | 'unknown'> => {
+    if (lost) return 'lost';
     try {
-      if (!(await renewLease(deps.jobs, request.jobId, deps.invocationId, deps.config.jobLeaseMs, progress()))) {
-        lost = true;
-        controller.abort();
-      }
+      if (await renewLease(deps.jobs, request.jobId, deps.runId, deps.config.jobLeaseMs, progress())) return 'owner';
+      lost = true;
+      controller.abort();
+      return 'lost';
     } catch (error) {
       // DynamoDB failing: keep working; the next beat may get through before the lease runs out.
       deps.log.warn('could not renew the job lease', { job_id: request.jobId, error });
+      return 'unknown';
     }
-    return !lost;
   };
-  const timer = setInterval(() => void beat(), Math.min(MAX_HEARTBEAT_MS, Math.floor(deps.config.jobLeaseMs / 3)));
+  const timer = setInterval(() => void renew(), Math.min(MAX_HEARTBEAT_MS, Math.floor(deps.config.jobLeaseMs / 3)));
   return {
     signal: controller.signal,
     get lost() {
@@ -89,8 +98,7 @@ function heartbeat(request: WorkerRequest, deps: RunJobDeps) {
     onDownload(download: { contentLength: number | undefined; bytesReceived: () => number }) {
       progress = () => ({ bytesReceived: download.bytesReceived(), bytesExpected: download.contentLength });
     },
-    /** Renews once more and says whether the job is still this run's. */
-    confirm: beat,
+    confirm: async (): Promise<boolean> => (await renew()) === 'owner',
     stop: () => clearInterval(timer),
   };
 }
@@ -114,36 +122,53 @@ export async function runJob(request: WorkerRequest, deps: RunJobDeps): Promise<
       stillOwner: beats.confirm,
       abortEarlierUpload: attempt > 1,
       resolvedVersion: taken.job.resolvedVersion,
-      noteVersion: (version) => noteResolvedVersion(deps.jobs, request.jobId, deps.invocationId, version),
+      noteVersion: (version) => noteResolvedVersion(deps.jobs, request.jobId, deps.runId, version),
     });
     const result = toPackageResponse(record);
-    const finished = await finishJob(deps.jobs, request.jobId, deps.invocationId, { result });
+    const finished = await finishJob(deps.jobs, request.jobId, deps.runId, { result });
+    recordEnd(deps, attempt);
     return finished ? jobView(finished) : { job_id: request.jobId, state: 'succeeded', package: result, attempts: attempt };
   } catch (error) {
-    if (beats.lost || error instanceof TransferAbortedError) {
+    if (beats.lost) {
       // Another delivery holds the job now and will record how it ends.
       log.warn('job taken over by another delivery; this run stops', { job_id: request.jobId, attempt });
       return { job_id: request.jobId, state: 'running', attempts: attempt };
     }
+    if (error instanceof TransferAbortedError) {
+      // The lease could not be confirmed (DynamoDB unreachable): nothing written or deleted.
+      // Thrown, so that Lambda delivers the event again; the next run takes the job over.
+      log.warn('job lease not confirmed; left to the next delivery', { job_id: request.jobId, attempt });
+      throw error;
+    }
     if (!(error instanceof ServiceError)) {
-      await releaseJob(deps.jobs, request.jobId, deps.invocationId);
+      await releaseJob(deps.jobs, request.jobId, deps.runId);
       throw error;
     }
     if (request.mode === 'async' && isTransient(error)) {
       if (attempt < deps.config.fetchMaxAttempts) {
-        await releaseJob(deps.jobs, request.jobId, deps.invocationId);
+        await releaseJob(deps.jobs, request.jobId, deps.runId);
         log.warn('transient failure; Lambda will retry the event', { job_id: request.jobId, attempt, code: error.code });
       } else {
         // The job ends failed, and the event still goes to the on-failure queue, where an
         // operator can redrive it once the remote or the storage has recovered.
-        await finishJob(deps.jobs, request.jobId, deps.invocationId, { error: errorOf(error) });
+        await finishJob(deps.jobs, request.jobId, deps.runId, { error: errorOf(error) });
+        recordEnd(deps, attempt, error.code);
         log.warn('transient failure on the last attempt; job failed, event left for the on-failure queue', { job_id: request.jobId, attempt, code: error.code });
       }
       throw new RetryableJobError(request.jobId, error);
     }
-    const finished = await finishJob(deps.jobs, request.jobId, deps.invocationId, { error: errorOf(error) });
+    const finished = await finishJob(deps.jobs, request.jobId, deps.runId, { error: errorOf(error) });
+    recordEnd(deps, attempt, error.code);
     return finished ? jobView(finished) : { job_id: request.jobId, state: 'failed', error: errorOf(error), attempts: attempt };
   } finally {
     beats.stop();
   }
+}
+
+/** A job's end in the metrics: succeeded, or failed with its code; and the retries it took. */
+function recordEnd(deps: RunJobDeps, attempt: number, failedWith?: string): void {
+  if (!deps.metrics) return;
+  if (failedWith === undefined) count(deps.metrics, METRIC.jobsSucceeded);
+  else countBy(deps.metrics, METRIC.jobsFailed, 'Code', failedWith);
+  if (attempt > 1) count(deps.metrics, METRIC.retriesTaken, attempt - 1);
 }

@@ -35,6 +35,8 @@ const FUNCTIONS = [
   { name: 'link', entry: 'handlers/link.ts', floor: 'bench/cold-start/floor-link.ts' },
   { name: 'jobStatus', entry: 'handlers/job-status.ts', floor: 'bench/cold-start/floor-dynamodb.ts' },
   { name: 'fetch', entry: 'handlers/fetch.ts', floor: 'bench/cold-start/floor-fetch.ts' },
+  { name: 'packages', entry: 'handlers/packages.ts', floor: 'bench/cold-start/floor-fetch.ts' },
+  { name: 'fetchFailures', entry: 'handlers/fetch-failures.ts', floor: 'bench/cold-start/floor-fetch-failures.ts' },
 ];
 
 // Runs in the fresh process: timestamps from the process's own time origin.

@@ -9,6 +9,7 @@ export const HANDLER_ENV = {
   JOBS_TABLE: 'bench-jobs',
   PACKAGES_BUCKET: 'bench-packages',
   FETCH_FUNCTION_NAME: 'bench-fetch',
+  FETCH_FAILURES_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/bench-failures',
   AWS_REGION: 'us-east-1',
   AWS_ACCESS_KEY_ID: 'BENCH',
   AWS_SECRET_ACCESS_KEY: 'BENCH',

@@ -59,12 +59,16 @@ export class IamAuthority {
   private readonly roles = new Map<string, Role>();
   private readonly resourcePolicies: { resourceArn: string; policy: JsonObject }[] = [];
   private readonly decisions = new Map<string, Promise<Decision>>();
+  private readonly unreadable = new Set<string>();
 
   constructor(private readonly template: ResolvedTemplate) {
     for (const resource of template.ofType('AWS::IAM::Role')) {
       const { properties } = resource;
+      // AWS-managed policies are not in the template; a role that needs them (API Gateway's
+      // logging role) is no function's, and refusing its use below keeps the check honest.
       if (Array.isArray(properties.ManagedPolicyArns) && properties.ManagedPolicyArns.length > 0) {
-        throw new Error(`Role ${resource.logicalId} attaches managed policies, which the local IAM cannot read.`);
+        this.unreadable.add(resource.logicalId);
+        continue;
       }
       const policies = (Array.isArray(properties.Policies) ? properties.Policies : []).filter(isObject).map((policy) => ({
         name: String(policy.PolicyName),
@@ -82,6 +86,7 @@ export class IamAuthority {
   }
 
   role(logicalId: string): Role {
+    if (this.unreadable.has(logicalId)) throw new Error(`Role ${logicalId} attaches managed policies, which the local IAM cannot read.`);
     const role = this.roles.get(logicalId);
     if (!role) throw new Error(`The template has no role ${logicalId}.`);
     return role;

@@ -150,8 +150,9 @@ export class ResolvedTemplate {
     if (type === 'AWS::SQS::Queue' && attribute === 'QueueUrl') return name();
     if (type === 'AWS::S3::Bucket' && attribute === 'DomainName') return `${name()}.s3.amazonaws.com`;
     if (type === 'AWS::ApiGateway::RestApi' && attribute === 'RootResourceId') return 'root';
-    if (type === 'AWS::ApiGateway::DomainName' && attribute === 'RegionalDomainName') return `d-local.execute-api.${this.region}.amazonaws.com`;
-    if (type === 'AWS::ApiGateway::DomainName' && attribute === 'RegionalHostedZoneId') return 'ZLOCAL';
+    const domainName = type === 'AWS::ApiGateway::DomainName' || type === 'AWS::ApiGatewayV2::DomainName';
+    if (domainName && attribute === 'RegionalDomainName') return `d-local.execute-api.${this.region}.amazonaws.com`;
+    if (domainName && attribute === 'RegionalHostedZoneId') return 'ZLOCAL';
     throw new TemplateError(`Fn::GetAtt ${logicalId}.${attribute} (${type}) is not known to the local resolver.`);
   }
 

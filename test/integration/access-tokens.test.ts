@@ -132,7 +132,7 @@ describe('authenticating X-BKAPI-AUTHORIZATION', () => {
 });
 
 describe('the API Gateway authorizer', () => {
-  const authorizer = () => createAuthorizeHandler({ ...deps, config: { logLevel: 'error' } });
+  const authorizer = () => createAuthorizeHandler({ ...deps, config: { logLevel: 'error', stage: 'test' } });
   const methodArn = 'arn:aws:execute-api:us-east-1:123456789012:abcdef1234/stag/POST/bkapps/applications/app-a/modules/default/source_package/link';
   const event = (value: string | undefined) =>
     ({ type: 'REQUEST', methodArn, headers: value === undefined ? {} : { 'X-Bkapi-Authorization': value } }) as unknown as APIGatewayRequestAuthorizerEvent;
@@ -158,7 +158,7 @@ describe('the API Gateway authorizer', () => {
   it('fails (so API Gateway caches nothing) when the token store is unavailable', async () => {
     // Nothing listens on port 1: the token store cannot be reached at all.
     const unreachable = createDynamoDbClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' }, endpoints: { dynamodb: 'http://127.0.0.1:1' } });
-    const broken = createAuthorizeHandler({ ...deps, dynamodb: unreachable, config: { logLevel: 'error' } });
+    const broken = createAuthorizeHandler({ ...deps, dynamodb: unreachable, config: { logLevel: 'error', stage: 'test' } });
 
     await expect(broken(event('{"access_token": "bkpaas_x"}'))).rejects.toMatchObject({ code: 'STORAGE_UNAVAILABLE' });
   });

@@ -86,13 +86,22 @@ function withoutPermission(role: string, action: string): (template: JsonObject)
 }
 
 describe('a template missing one permission', () => {
-  // With the real template the same flow answers 200 (test/integration/idempotency-keys.test.ts).
-  it('leaves an Idempotency-Key stuck, its retry replaying a job no worker will run, when link cannot delete job records', async () => {
+  // With the real template the same flow answers 200 (test/integration/job-faults.test.ts).
+  it('refuses the rerun of a key whose first attempt failed 502, with AccessDenied, when link cannot delete job records', async () => {
     const crippled = await startTestStorage({ template: localTemplate(withoutPermission('LinkRole', 'dynamodb:DeleteItem')) });
     try {
       const token = (await createToken(crippled.dynamodb, crippled.tokensTable, { principal: 'iam', apps: [ALL_APPS] })).token;
       const code = `iam-${randomUUID().slice(0, 8)}`;
-      server.serve(`/${code}/a.tar.gz`, await tarGzArchive(sampleEntries(code)));
+      const archive = await tarGzArchive(sampleEntries(code));
+      let hits = 0;
+      server.route(`/${code}/a.tar.gz`, (req, res) => {
+        hits += 1;
+        res.writeHead(200, { 'content-length': archive.length });
+        if (hits === 1) {
+          res.write(archive.subarray(0, 10));
+          setTimeout(() => req.socket.destroy(), 50);
+        } else res.end(archive);
+      });
       const config = crippled.config();
       const worker = createFetchHandler({ config, ...crippled.clientsOf('fetch'), now: () => new Date() });
       const lambda = inProcessLambda(worker, { authorize: crippled.invokeCheck('link') });
@@ -103,15 +112,12 @@ describe('a template missing one permission', () => {
         pathParameters: { code, module_name: 'default' },
       };
       const context = () => ({ awsRequestId: randomUUID(), getRemainingTimeInMillis: () => 28_000 });
-      lambda.failNext();
 
-      const throttled = await link(request, context());
+      const reset = await link(request, context());
       const retried = await link(request, context());
 
-      expect(throttled.statusCode).toBe(503);
-      expect(retried.statusCode).toBe(202);
-      expect(JSON.parse(retried.body)).toMatchObject({ state: 'pending' });
-      expect(lambda.invocations).toHaveLength(0);
+      expect(reset.statusCode).toBe(502);
+      expect(retried.statusCode).toBe(503);
       expect(crippled.denials.join('\n')).toMatch(/denied dynamodb:DeleteItem on arn:aws:dynamodb:us-east-1:000000000000:table\/bkpaas-source-package-link-local-jobs/);
       expect(await expectInvariants(crippled, code, 'default')).toEqual([]);
     } finally {

@@ -80,7 +80,7 @@ describe('redrive', () => {
       { max: 10, dryRun: false },
     );
 
-    expect(report).toEqual({ resubmitted: [stuck.job_id], alreadySucceeded: [succeeded.job_id], unreadable: 1 });
+    expect(report).toEqual({ resubmitted: [stuck.job_id], alreadySucceeded: [succeeded.job_id], stillRunning: [], unreadable: 1 });
     expect(invoked).toEqual([{ type: 'Event', payload: expect.objectContaining({ job_id: stuck.job_id, mode: 'async' }) }]);
     expect(queue.deleted.sort()).toEqual(['r0', 'r1']);
     expect(await getJob(jobs, stuck.job_id ?? '')).toMatchObject({ state: 'pending', attempts: 0, leaseOwner: undefined });

@@ -9,7 +9,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IamAuthority } from '../../scripts/local-aws/iam';
-import { stackName } from '../../scripts/local-aws/packaging';
+import { METRIC, METRICS_NAMESPACE } from '../../lib/metrics';
+import { packageService, stackName } from '../../scripts/local-aws/packaging';
 import { loadPackagedTemplate, type ResolvedTemplate } from '../../scripts/local-aws/template';
 import { tokensTableSpec, versionsTableSpec } from '../../scripts/local-tables';
 
@@ -190,6 +191,7 @@ const NEEDS: Record<string, [action: string, resource: (t: ResolvedTemplate) => 
   ],
   FetchFailuresRole: [
     ['dynamodb:UpdateItem', (t) => tableArn(t, 'JobsTable')], // the abandoned job recorded failed
+    ['dynamodb:GetItem', (t) => tableArn(t, 'JobsTable')], // how it ended, before removing leftovers
     ['dynamodb:GetItem', (t) => tableArn(t, 'VersionsTable')], // does a record point at the job's object?
     ['s3:AbortMultipartUpload', (t) => objectArn(t)],
     ['s3:DeleteObject', (t) => objectArn(t)],
@@ -230,9 +232,10 @@ describe('IAM in the packaged template', () => {
     }
   });
 
-  it.each(Object.keys(NEEDS))('grants %s nothing beyond that, and only its own log group', (roleId) => {
-    const statements = new IamAuthority(resolved).role(roleId).policies.flatMap((policy) => policy.policy.Statement as { Action: string[]; Resource: string[] }[]);
-    const granted = new Set(statements.flatMap((statement) => statement.Action).filter((action) => !action.startsWith('logs:')));
+  it.each(Object.keys(NEEDS))('grants %s nothing beyond that, only its own log group, and X-Ray', (roleId) => {
+    const statements = new IamAuthority(resolved).role(roleId).policies.flatMap((policy) => policy.policy.Statement as { Action: string[]; Resource: string | string[] }[]);
+    const granted = new Set(statements.flatMap((statement) => statement.Action).filter((action) => !action.startsWith('logs:') && !action.startsWith('xray:')));
+    expect(statements).toContainEqual(expect.objectContaining({ Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Resource: '*' }));
     expect([...granted].sort()).toEqual([...new Set((NEEDS[roleId] ?? []).map(([action]) => action))].sort());
     const logs = statements.filter((statement) => statement.Action.some((action) => action.startsWith('logs:')));
     expect(logs.flatMap((statement) => statement.Resource)).toEqual([expect.stringContaining(`log-group:/aws/lambda/${stackName('stag')}-`)]);
@@ -276,5 +279,86 @@ describe("API Gateway's own answers", () => {
 
   it('publishes no numbered function versions', () => {
     expect(Object.values(resources).filter((r) => r.Type === 'AWS::Lambda::Version')).toEqual([]);
+  });
+});
+
+describe('operating it', () => {
+  const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
+
+  it('alarms on the failure queue, fetch errors and throttles, fetchFailures and authorizer errors, API 5XX rate and link p99, to one topic', () => {
+    const alarms = Object.fromEntries(ofType('AWS::CloudWatch::Alarm').map(([id, r]) => [id, r.Properties]));
+    expect(Object.keys(alarms).sort()).toEqual(
+      ['Api5xxRateAlarm', 'AuthorizerErrorsAlarm', 'FailureQueueAlarm', 'FetchErrorsAlarm', 'FetchFailuresErrorsAlarm', 'FetchThrottlesAlarm', 'LinkLatencyP99Alarm'].sort(),
+    );
+    expect(alarms.FailureQueueAlarm).toMatchObject({ Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
+    expect(alarms.FetchThrottlesAlarm).toMatchObject({ Namespace: 'AWS/Lambda', MetricName: 'Throttles', Dimensions: [{ Name: 'FunctionName', Value: { Ref: 'FetchLambdaFunction' } }] });
+    // Deploy-time variables arrive as text; CloudFormation reads the number in it.
+    expect(alarms.Api5xxRateAlarm).toMatchObject({ MetricName: '5XXError', Statistic: 'Average' });
+    expect(Number(alarms.Api5xxRateAlarm?.Threshold)).toBe(0.05);
+    expect(alarms.LinkLatencyP99Alarm).toMatchObject({ MetricName: 'Latency', ExtendedStatistic: 'p99' });
+    expect(Number(alarms.LinkLatencyP99Alarm?.Threshold)).toBe(27000);
+    for (const alarm of Object.values(alarms)) expect(alarm.AlarmActions).toEqual([{ Ref: 'AlarmsTopic' }]);
+    expect(resource('AlarmsEmailSubscription')).toMatchObject({ Type: 'AWS::SNS::Subscription', Condition: 'HasAlarmEmail' });
+  });
+
+  it('draws every documented metric on the dashboard, in the metrics namespace', () => {
+    const body = resource('Dashboard').Properties.DashboardBody['Fn::Sub'] as string;
+    const widgets = (JSON.parse(body) as { widgets: { properties: { metrics: unknown[] } }[] }).widgets;
+    const drawn = JSON.stringify(widgets.map((widget) => widget.properties.metrics));
+    for (const name of Object.values(METRIC)) expect(drawn).toContain(name);
+    expect(drawn).toContain(METRICS_NAMESPACE);
+  });
+
+  it('traces every function and the stage, logs each request as JSON and errors in full, throttles the stage', () => {
+    for (const [, fn] of ofType('AWS::Lambda::Function')) expect(fn.Properties.TracingConfig).toEqual({ Mode: 'Active' });
+    const stage = resource('ApiGatewayStage').Properties;
+    expect(stage.TracingEnabled).toBe(true);
+    expect(stage.AccessLogSetting.DestinationArn).toEqual({ 'Fn::GetAtt': ['ApiAccessLogGroup', 'Arn'] });
+    expect(Object.keys(JSON.parse(stage.AccessLogSetting.Format))).toEqual(
+      expect.arrayContaining(['requestId', 'ip', 'resourcePath', 'status', 'errorMessage', 'errorType', 'authorizerError', 'integrationLatency']),
+    );
+    expect(stage.MethodSettings[0]).toMatchObject({ ResourcePath: '/*', HttpMethod: '*', LoggingLevel: 'ERROR', DataTraceEnabled: false, ThrottlingRateLimit: 100 });
+    expect(stage.MethodSettings).toContainEqual(expect.objectContaining({ ResourcePath: '/~1bkapps~1applications~1{code}~1modules~1{module_name}~1source_package~1link', HttpMethod: 'POST', MetricsEnabled: true }));
+    expect(resource('ApiAccessLogGroup').Properties.RetentionInDays).toBe(30);
+    const deployment = Object.values(resources).find((r) => r.Type === 'AWS::ApiGateway::Deployment');
+    expect(deployment?.Properties.StageName).toBeUndefined();
+  });
+
+  it('gives fetch a reserved concurrency and the API a regional endpoint', () => {
+    expect(resource('FetchLambdaFunction').Properties.ReservedConcurrentExecutions).toBe(50);
+    expect(resource('ApiGatewayRestApi').Properties.EndpointConfiguration).toEqual({ Types: ['REGIONAL'] });
+  });
+
+  it('maps no custom domain unless one is configured', () => {
+    expect(resolved.resources.has('ApiDomainName')).toBe(false);
+    expect(resolved.resources.has('ApiBasePathMapping')).toBe(false);
+  });
+});
+
+describe('a deployment with a custom domain', () => {
+  let domainDir: string;
+  let withDomain: ResolvedTemplate;
+
+  beforeAll(async () => {
+    domainDir = mkdtempSync(path.join(tmpdir(), 'bkpaas-package-domain-'));
+    await packageService({
+      stage: 'stag',
+      outDir: domainDir,
+      env: { CUSTOM_DOMAIN_NAME: 'paas.example.com', CUSTOM_DOMAIN_CERTIFICATE_ARN: 'arn:aws:acm:us-east-1:123456789012:certificate/abc', CUSTOM_DOMAIN_HOSTED_ZONE_ID: 'Z123' },
+    });
+    withDomain = loadPackagedTemplate(domainDir, { stackName: stackName('stag') });
+  });
+
+  afterAll(() => {
+    if (domainDir) rmSync(domainDir, { recursive: true, force: true });
+  });
+
+  it('serves the original base path api/bkpaas3/<stage> on a regional custom domain, after the stage exists', () => {
+    expect(withDomain.resource('ApiDomainName').properties).toMatchObject({
+      DomainName: 'paas.example.com',
+      DomainNameConfigurations: [{ EndpointType: 'REGIONAL', CertificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/abc', SecurityPolicy: 'TLS_1_2' }],
+    });
+    expect(withDomain.resource('ApiBasePathMapping')).toMatchObject({ properties: { ApiMappingKey: 'api/bkpaas3/stag', Stage: 'stag' }, dependsOn: ['ApiGatewayStage'] });
+    expect(withDomain.resource('ApiDomainRecord').properties).toMatchObject({ HostedZoneId: 'Z123', Name: 'paas.example.com', Type: 'A' });
   });
 });

@@ -15,6 +15,7 @@ function judge(entries: ArchiveEntry[], caps = PATH_CAPS): void {
 
 const file = (name: string): ArchiveEntry => ({ name, kind: 'file', size: 0 });
 const symlink = (name: string, linkTarget: string): ArchiveEntry => ({ name, kind: 'symlink', size: 0, linkTarget });
+const hardlink = (name: string, linkTarget: string): ArchiveEntry => ({ name, kind: 'hardlink', size: 0, linkTarget });
 
 function refusal(detail: string): Record<string, unknown> {
   return { code: 'INVALID_PACKAGE_FORMAT', detail: expect.stringContaining(detail) };
@@ -44,6 +45,43 @@ describe('EntryRules caps', () => {
     expect(() => judge(links, { ...PATH_CAPS, maxLinkBytes: 50_000 })).toThrow(
       expect.objectContaining(refusal('more than 50000 bytes of names and targets (the limit), reached at "app/link-049"')),
     );
+  });
+});
+
+describe('EntryRules hard links to symbolic links', () => {
+  it('counts the target a hard link copies from a symbolic link toward the cap on link names and targets', () => {
+    // Each hard link is a symbolic link to the 1000-byte target once extracted, and is resolved as one.
+    const links = [symlink('s/l', 'x'.repeat(1000)), ...Array.from({ length: 100 }, (_, i) => hardlink(`h${String(i).padStart(2, '0')}`, 's/l'))];
+
+    expect(() => judge(links, { ...PATH_CAPS, maxLinkBytes: 50_000 })).toThrow(
+      expect.objectContaining(refusal('more than 50000 bytes of names and targets (the limit)')),
+    );
+  });
+
+  it('accepts hard links in a cycle: no extractor can make them, so they are no symbolic links', () => {
+    expect(() => judge([hardlink('a', 'b'), hardlink('b', 'a'), symlink('c', 'a/..')])).not.toThrow();
+  });
+});
+
+describe('EntryRules names in other spellings', () => {
+  it.each([
+    ['Stra\u00dfe', 'STRASSE'],
+    ['\u212a', 'k'],
+    ['\u00c5', 'a\u030a'],
+    ['\u01c5', '\u01c6'],
+    ['\u03a3', '\u03c2'],
+  ])('refuses a target that reaches the link %j as %j', (name, spelling) => {
+    expect(() => judge([symlink(name, '.'), symlink('p', `${spelling}/..`)])).toThrow(
+      expect.objectContaining(refusal(`Symbolic link "p" points to "${spelling}/..", which names ${JSON.stringify(name)} as ${JSON.stringify(spelling)}, the same only`)),
+    );
+  });
+
+  it.each([
+    ['\u0130', 'i'],
+    ['a', '\u00e0'],
+    ['\udcff', '\udcfe'],
+  ])('keeps %j and %j apart, as every filesystem does', (name, other) => {
+    expect(() => judge([symlink(name, '.'), symlink('p', `${other}/..`)])).not.toThrow();
   });
 });
 

@@ -84,10 +84,36 @@ function queryMaps(url: URL): { single: Record<string, string> | null; multi: Re
   return { single, multi };
 }
 
+/** API Gateway's throttling: a token bucket of `burst` requests, refilled at `rate` a second. */
+class TokenBucket {
+  private tokens: number;
+  private refilled = Date.now();
+
+  constructor(
+    private readonly rate: number,
+    private readonly burst: number,
+  ) {
+    this.tokens = burst;
+  }
+
+  take(): boolean {
+    const now = Date.now();
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.refilled) / 1000) * this.rate);
+    this.refilled = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+}
+
 export class LocalApiGateway {
   private readonly cache = new Map<string, { verdict: Verdict; expires: number }>();
+  private readonly bucket: TokenBucket | undefined;
 
-  constructor(private readonly options: ApiGatewayOptions) {}
+  constructor(private readonly options: ApiGatewayOptions) {
+    const { throttling } = options.api;
+    this.bucket = throttling ? new TokenBucket(throttling.rateLimit, throttling.burstLimit) : undefined;
+  }
 
   private functionFor(arn: string): LambdaFunction {
     const name = arn.split(':')[6] ?? '';
@@ -138,6 +164,7 @@ export class LocalApiGateway {
     const httpMethod = (req.method ?? 'GET').toUpperCase();
     const method = match ? api.methodOf(match, httpMethod) : undefined;
     if (!match || !method) throw new GatewayFailure('MISSING_AUTHENTICATION_TOKEN', `no ${httpMethod} method on ${apiPath}`);
+    if (this.bucket && !this.bucket.take()) throw new GatewayFailure('THROTTLED', 'over the stage\'s throttling limits');
     if (body === undefined) throw new GatewayFailure('REQUEST_TOO_LARGE', `body over ${MAX_BODY_BYTES} bytes`);
 
     const { headers, multiValueHeaders } = headerMaps(req);

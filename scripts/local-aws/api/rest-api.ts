@@ -59,6 +59,8 @@ export class RestApi {
   readonly binaryMediaTypes: string[];
   readonly authorizers = new Map<string, Authorizer>();
   readonly gatewayResponses = new Map<string, GatewayResponse>();
+  /** The stage's throttling (requests per second and burst), when its method settings give one. */
+  readonly throttling: { rateLimit: number; burstLimit: number } | undefined;
   private readonly root: ResourceNode;
   /** Function ARN → SourceArn patterns API Gateway may invoke it from (AWS::Lambda::Permission). */
   private readonly permissions = new Map<string, RegExp[]>();
@@ -135,6 +137,13 @@ export class RestApi {
         templates: Object.fromEntries(Object.entries(templates).map(([type, text]) => [type, String(text)])),
       });
     }
+    const [stage] = template.ofType('AWS::ApiGateway::Stage');
+    const settings = (Array.isArray(stage?.properties.MethodSettings) ? stage.properties.MethodSettings : []).filter(isObject);
+    const everyMethod = settings.find((setting) => setting.ResourcePath === '/*' && setting.HttpMethod === '*');
+    this.throttling =
+      everyMethod?.ThrottlingRateLimit === undefined
+        ? undefined
+        : { rateLimit: Number(everyMethod.ThrottlingRateLimit), burstLimit: Number(everyMethod.ThrottlingBurstLimit ?? everyMethod.ThrottlingRateLimit) };
     for (const permission of template.ofType('AWS::Lambda::Permission')) {
       const { properties } = permission;
       if (properties.Principal !== 'apigateway.amazonaws.com' || properties.Action !== 'lambda:InvokeFunction') continue;

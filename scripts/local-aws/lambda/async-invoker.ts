@@ -142,7 +142,8 @@ export class AsyncInvoker {
     this.persist(event);
     let outcome: InvokeOutcome;
     try {
-      outcome = await pool.invoke(event.payload, { requestId: `${event.id}-${event.attempts}`, throttle: true });
+      // Lambda keeps an event's request id across its retries.
+      outcome = await pool.invoke(event.payload, { requestId: event.id, throttle: true });
     } catch (error) {
       event.running = false;
       if (error instanceof ThrottledError) {
