@@ -1,28 +1,30 @@
 /**
  * The worker alone streaming one archive of SIZE_MIB (default 512) from a local HTTP server
  * into the S3 emulator, each in its own process, and its wall time, CPU time and peak RSS.
- * `npm run bench:stream -- 512`. The full comparison against baselines is bench/run.ts.
+ * `npm run bench:stream -- 512 [random|source]`. The full comparison against the floor and the
+ * baselines is bench/run.ts.
  */
-import { runStreamingBench } from './streaming/streaming-bench';
+import { runStreamingBench, type ArchiveKind } from './streaming/streaming-bench';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 async function main(): Promise<void> {
   const sizeMiB = Number(process.argv[2] ?? 512);
+  const archive = (process.argv[3] ?? 'random') as ArchiveKind;
   if (!Number.isInteger(sizeMiB) || sizeMiB < 1) throw new Error(`size in MiB must be a whole number, got "${process.argv[2]}"`);
+  if (archive !== 'random' && archive !== 'source') throw new Error(`archive must be random or source, got "${archive}"`);
   const [figures] = await runStreamingBench({
-    sizesBytes: [sizeMiB * 1024 * 1024],
-    warmups: 0,
-    runs: () => 1,
-    variants: ['worker'],
+    scenarios: [{ archive, sizeBytes: sizeMiB * 1024 * 1024, variants: ['worker-s3rver'], runs: 1, warmups: 0 }],
     log: () => undefined,
+    archiveCache: process.env.BENCH_ARCHIVE_CACHE || undefined,
   });
-  const worker = figures?.variants.worker;
+  const worker = figures?.variants['worker-s3rver'];
   if (!worker) throw new Error('the worker did not run');
   console.log(
     JSON.stringify(
       {
         size_mib: sizeMiB,
+        archive,
         // runStreamingBench checks the stored size and SHA-256 and throws when they differ.
         ok: true,
         wall_s: +worker.wallS.toFixed(2),

@@ -4,42 +4,122 @@
  */
 import type { JudgedShape } from '../hostile-archives/judge-process';
 import type { BurstFigures } from '../race/race-bench';
-import { VARIANTS } from '../streaming/streaming-bench';
-import { sizeLabel } from './evaluate-targets';
+import { VARIANTS, type Variant } from '../streaming/streaming-bench';
+import { costPerGiB, MEMORY_SIZES_MB, type WorkerCost } from './cost-table';
+import { findScenario, sizeLabel } from './evaluate-targets';
+import { honestFloor } from './floor';
 import type { BenchResults } from './results';
 import type { Target } from './targets';
 
-const VARIANT_NAMES = {
-  floor: 'floor: download + SHA-256',
-  s3: 'S3 alone: upload from a file',
-  classic: 'classic: download to file, hash, upload',
-  worker: 'worker (fetch bundle)',
-} as const;
+const VARIANT_NAMES: Record<Variant, string> = {
+  read: 'read the file (taken out of the next four)',
+  download: 'download',
+  sha256: 'read + SHA-256',
+  gunzip: 'read + gunzip',
+  list: 'listing alone: read + gunzip + tar walk + rules',
+  upload: 'upload alone: read + plain multipart into the sink',
+  worker: 'worker (fetch bundle) into the sink',
+  'worker-s3rver': 'worker (fetch bundle) into s3rver',
+  'classic-s3rver': 'fair classic into s3rver',
+  's3-alone': 'S3 alone: file into s3rver',
+};
 
 const f = (value: number, digits = 2): string => value.toFixed(digits);
+const gib = (bytes: number): number => bytes / 1024 ** 3;
 
-export const STREAMING_HEADER = ['size', 'variant', 'wall s', 'MiB/s', 'CPU s', 'CPU s/GiB', 'peak RSS MiB', 'runs'];
+export const STREAMING_HEADER = ['archive', 'server', 'variant', 'wall s', 'MiB/s', 'CPU s', 'CPU s/GiB', 'peak RSS MiB', 'runs'];
 
 export function streamingRows(results: BenchResults): string[][] {
   const rows: string[][] = [];
-  for (const size of results.streaming) {
-    const gib = size.sizeBytes / 1024 ** 3;
+  for (const scenario of results.streaming) {
     for (const variant of VARIANTS) {
-      const v = size.variants[variant];
+      const v = scenario.variants[variant];
       if (!v) continue;
       rows.push([
-        sizeLabel(size.sizeBytes),
+        `${scenario.archive} ${sizeLabel(scenario.sizeBytes)}`,
+        scenario.rateMiBs ? `${scenario.rateMiBs} MiB/s` : 'loopback',
         VARIANT_NAMES[variant],
         f(v.wallS),
-        f(size.sizeBytes / 1024 ** 2 / v.wallS, 1),
+        f(scenario.archiveBytes / 1024 ** 2 / v.wallS, 1),
         f(v.cpuS),
-        f(v.cpuS / gib),
+        f(v.cpuS / gib(scenario.archiveBytes)),
         f(v.peakRssMiB, 1),
         String(v.runs),
       ]);
     }
   }
   return rows;
+}
+
+export const ARCHIVE_HEADER = ['archive', 'bytes', 'tar bytes', 'compression', 'entries'];
+
+export function archiveRows(results: BenchResults): string[][] {
+  const seen = new Set<string>();
+  const rows: string[][] = [];
+  for (const s of results.streaming) {
+    const label = `${s.archive} ${sizeLabel(s.sizeBytes)}`;
+    if (seen.has(label)) continue;
+    seen.add(label);
+    rows.push([label, String(s.archiveBytes), String(s.tarBytes), `${f(s.tarBytes / s.archiveBytes)}×`, String(s.entries)]);
+  }
+  return rows;
+}
+
+export const FLOOR_HEADER = ['archive', 'download', 'SHA-256', 'gunzip', 'tar walk + rules', 'upload', 'honest floor', 'worker into the sink', 'worker / floor'];
+
+/** CPU seconds per GiB of archive: each piece of the floor, their sum, and the worker. */
+export function floorRows(results: BenchResults): string[][] {
+  const rows: string[][] = [];
+  for (const archive of ['random', 'source'] as const) {
+    const scenario = findScenario(results.streaming, archive);
+    const floor = scenario && honestFloor(scenario.variants);
+    const worker = scenario?.variants.worker;
+    if (!scenario || !floor || !worker) continue;
+    const perGiB = (cpu: number): string => f(cpu / gib(scenario.archiveBytes));
+    rows.push([
+      `${archive} ${sizeLabel(scenario.sizeBytes)}`,
+      perGiB(floor.download),
+      perGiB(floor.sha256),
+      perGiB(floor.gunzip),
+      perGiB(floor.tarWalk),
+      perGiB(floor.upload),
+      perGiB(floor.cpuS),
+      perGiB(worker.cpuS),
+      `${f(worker.cpuS / floor.cpuS)}×`,
+    ]);
+  }
+  return rows;
+}
+
+export const COST_RATE_MIBS = 50;
+export const COST_HEADER = [
+  'memory MB',
+  'vCPU',
+  'random: s/GiB',
+  'random: $/GiB',
+  'source: s/GiB',
+  'source: $/GiB',
+  `source at ${COST_RATE_MIBS} MiB/s: s/GiB`,
+  `source at ${COST_RATE_MIBS} MiB/s: $/GiB`,
+];
+
+export function workerCost(results: BenchResults, archive: 'random' | 'source'): WorkerCost | undefined {
+  const scenario = findScenario(results.streaming, archive);
+  const worker = scenario?.variants.worker;
+  if (!scenario || !worker) return undefined;
+  return { cpuPerGiB: worker.cpuS / gib(scenario.archiveBytes), parallelism: worker.cpuS / worker.wallS };
+}
+
+export function costRows(results: BenchResults): string[][] {
+  const random = workerCost(results, 'random');
+  const source = workerCost(results, 'source');
+  if (!random || !source) return [];
+  const dollars = (value: number): string => `$${value.toFixed(5)}`;
+  return MEMORY_SIZES_MB.map((memory) => {
+    const r = costPerGiB(random, memory, COST_RATE_MIBS);
+    const s = costPerGiB(source, memory, COST_RATE_MIBS);
+    return [String(memory), f(r.vcpu), f(r.seconds, 1), dollars(r.dollars), f(s.seconds, 1), dollars(s.dollars), f(s.secondsAtRate, 1), dollars(s.dollarsAtRate)];
+  });
 }
 
 export const OVERHEAD_HEADER = ['loop', 'requests/s', 'p50 µs', 'p99 µs'];

@@ -4,12 +4,13 @@
  */
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { ArchiveKind, Scenario, Variant } from '../streaming/streaming-bench';
 
 const MiB = 1024 * 1024;
 
 export interface BenchOptions {
   smoke: boolean;
-  streaming: { sizesBytes: number[]; warmups: number; runs: (sizeBytes: number) => number };
+  streaming: { scenarios: Scenario[]; archiveCache?: string };
   requestOverhead: { requests: number; warmupRequests: number; runs: number };
   coldStart: { warmups: number; runs: number };
   /** `concurrency: 0` skips the local stack (BENCH_SKIP_STACK=1). */
@@ -25,6 +26,28 @@ function isSet(value: string | undefined): boolean {
   return value !== undefined && value !== '' && value !== '0' && value.toLowerCase() !== 'false';
 }
 
+/** The floor's primitives, the worker into the sink and into s3rver, and the baselines. */
+const CPU_VARIANTS: Variant[] = ['read', 'download', 'sha256', 'gunzip', 'list', 'upload', 'worker', 'worker-s3rver', 'classic-s3rver', 's3-alone'];
+/** At a throttled rate: what the wall targets compare (the listing and upload alone come from the unthrottled scenario). */
+const RATE_VARIANTS: Variant[] = ['download', 'worker', 'worker-s3rver', 'classic-s3rver'];
+const SIZE_VARIANTS: Variant[] = ['worker', 'worker-s3rver'];
+const ARCHIVES: ArchiveKind[] = ['random', 'source'];
+
+/**
+ * The streaming scenarios: per archive, the CPU scenario at `middle` (floor, worker, baselines),
+ * the same at each rate, then the worker alone at the smallest and largest sizes (peak RSS).
+ */
+function streamingScenarios(sizes: { smallest: number; middle: number; largest: number }, rates: number[], runs: number, largeRuns: number): Scenario[] {
+  const scenarios: Scenario[] = [];
+  for (const archive of ARCHIVES) {
+    scenarios.push({ archive, sizeBytes: sizes.middle, variants: CPU_VARIANTS, runs, warmups: 1 });
+    for (const rateMiBs of rates) scenarios.push({ archive, sizeBytes: sizes.middle, rateMiBs, variants: RATE_VARIANTS, runs, warmups: 1 });
+    scenarios.push({ archive, sizeBytes: sizes.smallest, variants: SIZE_VARIANTS, runs, warmups: 1 });
+    scenarios.push({ archive, sizeBytes: sizes.largest, variants: SIZE_VARIANTS, runs: largeRuns, warmups: 1 });
+  }
+  return scenarios;
+}
+
 export function benchOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptions {
   const smoke = argv.includes('--smoke') || isSet(env.BENCH_SMOKE);
   const skipStack = argv.includes('--skip-stack') || isSet(env.BENCH_SKIP_STACK);
@@ -32,7 +55,10 @@ export function benchOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
     const outDir = env.BENCH_OUT_DIR ?? path.join(tmpdir(), 'bkpaas-bench-smoke');
     return {
       smoke,
-      streaming: { sizesBytes: [4 * MiB, 16 * MiB], warmups: 1, runs: () => 2 },
+      streaming: {
+        scenarios: streamingScenarios({ smallest: 2 * MiB, middle: 4 * MiB, largest: 16 * MiB }, [50], 2, 2),
+        archiveCache: env.BENCH_ARCHIVE_CACHE || undefined,
+      },
       requestOverhead: { requests: 1_000, warmupRequests: 200, runs: 2 },
       coldStart: { warmups: 1, runs: 2 },
       race: { concurrency: skipStack ? 0 : 4, runs: 1 },
@@ -43,8 +69,11 @@ export function benchOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
   const outDir = env.BENCH_OUT_DIR;
   return {
     smoke,
-    // Three sizes; the 1 GiB runs take ~15 s each, so they get fewer repetitions.
-    streaming: { sizesBytes: [64 * MiB, 256 * MiB, 1024 * MiB], warmups: 1, runs: (size) => (size >= 1024 * MiB ? 3 : 5) },
+    // The 1 GiB runs take 15–40 s each, so they get fewer repetitions.
+    streaming: {
+      scenarios: streamingScenarios({ smallest: 64 * MiB, middle: 256 * MiB, largest: 1024 * MiB }, [50, 200], 5, 3),
+      archiveCache: env.BENCH_ARCHIVE_CACHE || undefined,
+    },
     requestOverhead: { requests: 10_000, warmupRequests: 2_000, runs: 5 },
     coldStart: { warmups: 2, runs: 15 },
     race: { concurrency: skipStack ? 0 : 64, runs: 3 },

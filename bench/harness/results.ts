@@ -6,7 +6,7 @@ import type { ColdStartFigures } from '../cold-start/cold-start-bench';
 import type { HostileOutput } from '../hostile-archives/judge-process';
 import type { RaceFigures } from '../race/race-bench';
 import type { OverheadOutput } from '../request-overhead/overhead-process';
-import type { SizeFigures } from '../streaming/streaming-bench';
+import type { ScenarioFigures } from '../streaming/streaming-bench';
 import type { Machine } from './machine';
 import type { Target } from './targets';
 
@@ -17,7 +17,7 @@ export interface BenchResults {
   machine: Machine;
   commands: string[];
   uploadSettings: { partBytes: number; queueSize: number };
-  streaming: SizeFigures[];
+  streaming: ScenarioFigures[];
   requestOverhead: OverheadOutput;
   coldStart: ColdStartFigures[];
   /** Absent when the local stack was skipped. */

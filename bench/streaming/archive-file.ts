@@ -31,12 +31,19 @@ export interface ArchiveFile {
   file: string;
   bytes: number;
   sha256: string;
+  /** Bytes of the tar stream inside the gzip, and its entries (one). */
+  tarBytes: number;
+  entries: number;
 }
 
 export async function writeArchiveFile(file: string, approxBytes: number): Promise<ArchiveFile> {
   const block = randomBlock();
   const tar = pack();
   const entry = tar.entry({ name: 'bench/blob.bin', size: approxBytes });
+  let tarBytes = 0;
+  tar.on('data', (chunk: unknown) => {
+    tarBytes += (chunk as Buffer).length;
+  });
   const done = pipeline(tar, createGzip({ level: 1 }), createWriteStream(file));
   await pipeline(
     Readable.from(
@@ -50,5 +57,5 @@ export async function writeArchiveFile(file: string, approxBytes: number): Promi
   await done;
   const hash = createHash('sha256');
   await pipeline(createReadStream(file), hash);
-  return { file, bytes: statSync(file).size, sha256: hash.digest('hex') };
+  return { file, bytes: statSync(file).size, sha256: hash.digest('hex'), tarBytes, entries: 1 };
 }

@@ -1,21 +1,22 @@
 /**
  * Child process: one baseline run, bundled and measured exactly like the worker.
- *   floor   <url>          download + SHA-256, bytes go nowhere
- *   s3      <file> <key>   upload a local file with the worker's Upload settings
- *   classic <url>  <key>   download to a temporary file, hash it, then upload it
- * Uploads go through lib/package-store.ts's uploadStream with lib/config.ts's settings,
- * the same code and part/queue sizes the worker uses.
+ *   s3      <file> <key>   upload a local file into the S3 emulator
+ *   classic <url>  <key>   the fair classic (issue 13): download to a temporary file, hash it,
+ *                          list it from the file (the worker's own listing, every safety rule),
+ *                          then upload it — what a worker does that does not stream
+ * Uploads go through lib/package-store.ts's uploadStream with lib/config.ts's settings, the
+ * same code and part/queue sizes the worker uses.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, rmSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { createS3Client } from '../../lib/aws-clients';
 import { loadConfig, type Config } from '../../lib/config';
 import { uploadStream } from '../../lib/package-store';
+import { TarListing } from '../../lib/tar-listing';
 import { measureJob, runMain } from './measure-job';
 
 function get(url: string): Promise<http.IncomingMessage> {
@@ -28,14 +29,31 @@ function get(url: string): Promise<http.IncomingMessage> {
   });
 }
 
-async function hashStream(body: Readable): Promise<{ sha256: string; bytes: number }> {
+async function hashFile(file: string): Promise<{ sha256: string; bytes: number }> {
   const hash = createHash('sha256');
   let bytes = 0;
-  for await (const chunk of body as AsyncIterable<Buffer>) {
+  for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) {
     hash.update(chunk);
     bytes += chunk.length;
   }
   return { sha256: hash.digest('hex'), bytes };
+}
+
+async function listFile(file: string, config: Config): Promise<number> {
+  let listing: TarListing | undefined;
+  try {
+    for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) {
+      listing ??= new TarListing(chunk[0] === 0x1f && chunk[1] === 0x8b ? 'tar.gz' : 'tar', {
+        maxEntries: config.maxArchiveEntries,
+        maxUncompressedBytes: config.maxUncompressedBytes,
+      });
+      await listing.write(chunk);
+    }
+    if (!listing) throw new Error(`${file} is empty`);
+    return (await listing.end()).entryCount;
+  } finally {
+    listing?.destroy();
+  }
 }
 
 interface Storage {
@@ -49,9 +67,6 @@ function upload({ config, s3 }: Storage, file: string, key: string): Promise<voi
 }
 
 const jobs: Record<string, (args: string[], storage: Storage) => Promise<object>> = {
-  async floor([url = '']) {
-    return hashStream(await get(url));
-  },
   async s3([file = '', key = ''], storage) {
     await upload(storage, file, key);
     return { key };
@@ -60,9 +75,10 @@ const jobs: Record<string, (args: string[], storage: Storage) => Promise<object>
     const file = path.join(process.env.BENCH_SCRATCH_DIR ?? '', `classic-${process.pid}.tar.gz`);
     try {
       await pipeline(await get(url), createWriteStream(file));
-      const hashed = await hashStream(createReadStream(file));
+      const hashed = await hashFile(file);
+      const entries = await listFile(file, storage.config);
       await upload(storage, file, key);
-      return { ...hashed, key };
+      return { ...hashed, entries, key };
     } finally {
       rmSync(file, { force: true });
     }
@@ -72,7 +88,7 @@ const jobs: Record<string, (args: string[], storage: Storage) => Promise<object>
 runMain(async () => {
   const [mode = '', ...args] = process.argv.slice(2);
   const job = jobs[mode];
-  if (!job) throw new Error(`unknown baseline "${mode}"; use floor, s3 or classic`);
+  if (!job) throw new Error(`unknown baseline "${mode}"; use s3 or classic`);
   // Configuration and client construction are start-up, as for the worker: not measured.
   const config = loadConfig();
   const storage = { config, s3: createS3Client(config) };

@@ -27,8 +27,10 @@ export function streamChildEnv(emulators: EmulatorInfo, scratchDir: string): Nod
     FETCH_FUNCTION_NAME: 'unused',
     DYNAMODB_ENDPOINT: emulators.dynamodbEndpoint,
     S3_ENDPOINT: emulators.s3Endpoint,
-    // The default cap is 512 MiB; the 1 GiB run must pass it.
+    // The default caps (512 MiB, 200,000 entries, 4 GiB unpacked) are below the 1 GiB archives.
     MAX_PACKAGE_BYTES: String(4 * 1024 * 1024 * 1024),
+    MAX_ARCHIVE_ENTRIES: String(10_000_000),
+    MAX_UNCOMPRESSED_BYTES: String(64 * 1024 * 1024 * 1024),
     AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
     AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
     AWS_REGION: LOCAL_REGION,

@@ -1,25 +1,43 @@
 /**
- * Part 1: the worker streaming archives from a local HTTP server into the S3 emulator, against
- * three baselines in the same harness (floor, S3 alone, classic). Every variant runs in its own
- * process from a minified bundle; the server and the emulators run in processes of their own.
- * Variants take turns within each run, so drift on the machine touches all of them alike.
+ * Part 1: the worker streaming archives from a local HTTP server, against the honest floor and
+ * the baselines, in the same harness (issue 13). Every variant runs in its own process from a
+ * minified bundle; the archive server, the S3-shaped sink and the emulators run in processes of
+ * their own. Variants take turns within each run, so drift on the machine touches all alike.
+ *
+ * Two archives (archive-file.ts: one random blob, gzip level 1; source-archive.ts: a tree of real
+ * source files, ~5×) and, per scenario, an archive server at full loopback speed or paced at a
+ * rate. The worker uploads either to the sink (its own cost) or to s3rver (the integration
+ * figure, which also pays the emulator's CPU on the same cores).
  */
-import { DeleteObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, statfsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { objectKeyFor } from '../../lib/package-store';
-import { localClients } from '../../scripts/local-emulators';
+import { localClients, LOCAL_CREDENTIALS, LOCAL_REGION } from '../../scripts/local-emulators';
 import { bundle } from '../harness/bundle';
 import { runJsonJob, startJsonService, type ServiceChild } from '../harness/child-process';
 import { median } from '../harness/stats';
-import { writeArchiveFile, type ArchiveFile } from './archive-file';
+import { archiveFor, type BenchArchive } from './bench-archives';
 import type { JobCost } from './measure-job';
 import { BENCH_BUCKET, streamChildEnv, type EmulatorInfo } from './stream-env';
 
-export const VARIANTS = ['floor', 's3', 'classic', 'worker'] as const;
+/** The floor's primitives (floor-process.ts), then the worker and the baselines. */
+export const VARIANTS = [
+  'read',
+  'download',
+  'sha256',
+  'gunzip',
+  'list',
+  'upload',
+  'worker',
+  'worker-s3rver',
+  'classic-s3rver',
+  's3-alone',
+] as const;
 export type Variant = (typeof VARIANTS)[number];
+export type ArchiveKind = 'random' | 'source';
 
 export interface VariantFigures {
   wallS: number;
@@ -28,120 +46,187 @@ export interface VariantFigures {
   runs: number;
 }
 
-export interface SizeFigures {
-  /** The size asked for; the .tar.gz is a few bytes more (archiveBytes). */
+export interface Scenario {
+  archive: ArchiveKind;
+  sizeBytes: number;
+  /** The archive server's pace in MiB/s; absent: as fast as loopback goes. */
+  rateMiBs?: number;
+  variants: readonly Variant[];
+  runs: number;
+  warmups: number;
+}
+
+export interface ScenarioFigures {
+  archive: ArchiveKind;
+  /** The size asked for; the archive is a little larger (archiveBytes). */
   sizeBytes: number;
   archiveBytes: number;
-  /** Every variant the run was asked for (all four in the harness). */
+  rateMiBs?: number;
+  /** The tar inside the gzip: its bytes and entries (the compression ratio is tarBytes / archiveBytes). */
+  tarBytes: number;
+  entries: number;
   variants: Partial<Record<Variant, VariantFigures>>;
 }
 
 export interface StreamingSettings {
-  sizesBytes: number[];
-  warmups: number;
-  runs: (sizeBytes: number) => number;
-  variants?: readonly Variant[];
+  scenarios: Scenario[];
   log: (line: string) => void;
+  /** Keep generated archives in this directory and reuse them (BENCH_ARCHIVE_CACHE); else they go with the run. */
+  archiveCache?: string;
 }
 
 type Sample = JobCost;
 
-interface Stage {
+export interface Stage {
   scratch: string;
-  bundles: { worker: string; baseline: string };
+  bundles: { worker: string; baseline: string; floor: string };
   emulators: ServiceChild<EmulatorInfo>;
   server: ServiceChild<{ url: string }>;
-  s3: S3Client;
-  env: NodeJS.ProcessEnv;
+  sink: ServiceChild<{ url: string }>;
+  s3rver: S3Client;
+  sinkClient: S3Client;
+  env: { s3rver: NodeJS.ProcessEnv; sink: NodeJS.ProcessEnv };
 }
 
 const benchDir = path.resolve(__dirname, '..');
 const root = path.resolve(benchDir, '..');
 const MiB = 1024 * 1024;
 
-function checkDisk(dir: string, largest: number): void {
+function checkDisk(dir: string, largestBytes: number): void {
   const { bavail, bsize } = statfsSync(dir);
-  // The local copy for "S3 alone", the classic baseline's temporary file, the stored object.
-  const needed = 3.5 * largest;
+  // Both archives at the largest size, the classic baseline's temporary file, the stored object.
+  const needed = 4.5 * largestBytes;
   if (bavail * bsize < needed) {
     throw new Error(`${dir} has ${Math.floor((bavail * bsize) / MiB)} MiB free; the streaming runs need ${Math.ceil(needed / MiB)} MiB`);
   }
 }
 
-async function setUp(largest: number): Promise<Stage> {
+/** The bundles, the archive server, the sink and the emulators, each in a process of its own. */
+export async function setUpStage(largestBytes: number, archiveDir: string): Promise<Stage> {
   const scratch = mkdtempSync(path.join(tmpdir(), 'bkpaas-bench-stream-'));
-  checkDisk(scratch, largest);
+  checkDisk(scratch, largestBytes);
+  const out = (name: string): string => path.join(scratch, 'bundles', name);
   const bundles = {
-    worker: (await bundle(path.join(benchDir, 'worker-process.ts'), path.join(scratch, 'bundles', 'worker.js'))).file,
-    baseline: (await bundle(path.join(__dirname, 'baseline-process.ts'), path.join(scratch, 'bundles', 'baseline.js'))).file,
+    worker: (await bundle(path.join(benchDir, 'worker-process.ts'), out('worker.js'))).file,
+    baseline: (await bundle(path.join(__dirname, 'baseline-process.ts'), out('baseline.js'))).file,
+    floor: (await bundle(path.join(__dirname, 'floor-process.ts'), out('floor.js'))).file,
   };
-  const tsx = { cwd: root, env: { ...process.env, BENCH_EMULATOR_DIR: path.join(scratch, 'emulators'), BENCH_ARCHIVE_DIR: scratch } };
-  const emulators = await startJsonService<EmulatorInfo>(['--import', 'tsx', path.join(__dirname, 'emulator-process.ts')], tsx);
-  const server = await startJsonService<{ url: string }>(['--import', 'tsx', path.join(__dirname, 'archive-server-process.ts')], tsx);
+  const tsx = { cwd: root, env: { ...process.env, BENCH_EMULATOR_DIR: path.join(scratch, 'emulators'), BENCH_ARCHIVE_DIR: archiveDir } };
+  const service = <T>(file: string): Promise<ServiceChild<T>> => startJsonService<T>(['--import', 'tsx', path.join(__dirname, file)], tsx);
+  const [emulators, server, sink] = await Promise.all([
+    service<EmulatorInfo>('emulator-process.ts'),
+    service<{ url: string }>('archive-server-process.ts'),
+    service<{ url: string }>('s3-sink-process.ts'),
+  ]);
   const work = path.join(scratch, 'work');
   mkdirSync(work);
+  const env = streamChildEnv(emulators.info, work);
   return {
     scratch,
     bundles,
     emulators,
     server,
-    s3: localClients(emulators.info).s3,
-    env: streamChildEnv(emulators.info, work),
+    sink,
+    s3rver: localClients(emulators.info).s3,
+    sinkClient: new S3Client({ region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, endpoint: sink.info.url, forcePathStyle: true }),
+    env: { s3rver: env, sink: { ...env, S3_ENDPOINT: sink.info.url } },
   };
 }
 
-async function tearDown(stage: Stage | undefined): Promise<void> {
+export async function tearDownStage(stage: Stage | undefined): Promise<void> {
   if (!stage) return;
-  stage.s3.destroy();
-  await Promise.all([stage.emulators.stop(), stage.server.stop()]);
+  stage.s3rver.destroy();
+  stage.sinkClient.destroy();
+  await Promise.all([stage.emulators.stop(), stage.server.stop(), stage.sink.stop()]);
   rmSync(stage.scratch, { recursive: true, force: true });
 }
 
-function fail(variant: Variant, size: number, what: string): never {
-  throw new Error(`${variant} at ${size / MiB} MiB: ${what}`);
+function fail(variant: Variant, archive: BenchArchive, what: string): never {
+  throw new Error(`${variant}, ${archive.kind} archive of ${archive.sizeBytes / MiB} MiB: ${what}`);
 }
 
-async function storedSize(s3: S3Client, key: string): Promise<number | undefined> {
+async function checkStored(s3: S3Client, key: string, variant: Variant, archive: BenchArchive): Promise<void> {
   const head = await s3.send(new HeadObjectCommand({ Bucket: BENCH_BUCKET, Key: key }));
-  return head.ContentLength;
+  if (head.ContentLength !== archive.bytes) fail(variant, archive, `stored ${head.ContentLength} bytes, not ${archive.bytes}`);
+  // Up to 1 GiB per run: the emulator's copy goes before the next run.
+  await s3.send(new DeleteObjectCommand({ Bucket: BENCH_BUCKET, Key: key }));
 }
 
-/** One run of one variant: measured, checked (bytes and SHA-256), and its object deleted. */
-async function runVariant(stage: Stage, variant: Variant, archive: ArchiveFile): Promise<Sample> {
-  const { file, sha256, bytes: size } = archive;
-  const url = `${stage.server.info.url}/${path.basename(file)}`;
-  const options = { cwd: root, env: stage.env };
-  let key: string;
-  let sample: Sample;
-  if (variant === 'worker') {
-    const event = {
-      request_id: randomUUID(),
-      code: 'bench',
-      module: 'default',
-      version: `v${size}-${randomUUID().slice(0, 8)}`,
-      allow_overwrite: false,
-      package_url: url,
-    };
-    type WorkerOut = Sample & { result: { state: string; package?: { sha256_signature: string; package_size: string } } };
-    const out = await runJsonJob<WorkerOut>([stage.bundles.worker, JSON.stringify(event)], options);
-    if (out.result.state !== 'succeeded') fail(variant, size, `not stored: ${JSON.stringify(out.result)}`);
-    if (out.result.package?.sha256_signature !== sha256) fail(variant, size, 'wrong SHA-256');
-    if (out.result.package.package_size !== String(size)) fail(variant, size, 'wrong size');
-    key = objectKeyFor(event.code, event.module, event.request_id);
-    sample = out;
-  } else {
-    key = `bench/${variant}/${randomUUID()}`;
-    const args = variant === 'floor' ? [url] : variant === 's3' ? [file, key] : [url, key];
-    const out = await runJsonJob<Sample & { sha256?: string; bytes?: number }>([stage.bundles.baseline, variant, ...args], options);
-    if (variant !== 's3' && (out.sha256 !== sha256 || out.bytes !== size)) fail(variant, size, 'wrong bytes or SHA-256');
-    sample = out;
+type WorkerOut = Sample & { result: { state: string; package?: { sha256_signature: string; package_size: string } } };
+type BaselineOut = Sample & { bytes?: number; sha256?: string; entries?: number; tarBytes?: number };
+
+export function archiveUrl(stage: Stage, archive: BenchArchive, rateMiBs: number | undefined): string {
+  return `${stage.server.info.url}/${path.basename(archive.file)}${rateMiBs ? `?rate=${rateMiBs * MiB}` : ''}`;
+}
+
+/** One worker run from `bundleFile` (the stage's worker bundle unless given), checked, its object deleted. */
+export async function runWorker(
+  stage: Stage,
+  archive: BenchArchive,
+  url: string,
+  target: 'sink' | 's3rver',
+  variant: Variant,
+  bundleFile = stage.bundles.worker,
+  extraEnv: NodeJS.ProcessEnv = {},
+): Promise<Sample> {
+  const event = {
+    request_id: randomUUID(),
+    code: 'bench',
+    module: 'default',
+    version: `v${archive.bytes}-${randomUUID().slice(0, 8)}`,
+    allow_overwrite: false,
+    package_url: url,
+  };
+  const out = await runJsonJob<WorkerOut>([bundleFile, JSON.stringify(event)], { cwd: root, env: { ...stage.env[target], ...extraEnv } });
+  if (out.result.state !== 'succeeded') fail(variant, archive, `not stored: ${JSON.stringify(out.result)}`);
+  if (out.result.package?.sha256_signature !== archive.sha256) fail(variant, archive, 'wrong SHA-256');
+  if (out.result.package.package_size !== String(archive.bytes)) fail(variant, archive, 'wrong size');
+  await checkStored(target === 'sink' ? stage.sinkClient : stage.s3rver, objectKeyFor(event.code, event.module, event.request_id), variant, archive);
+  return out;
+}
+
+/** One run of one variant: measured, checked (bytes, SHA-256, entries where it applies), its object deleted. */
+async function runVariant(stage: Stage, variant: Variant, archive: BenchArchive, rateMiBs: number | undefined): Promise<Sample> {
+  const url = archiveUrl(stage, archive, rateMiBs);
+  const options = { cwd: root, env: stage.env.s3rver };
+  const key = `bench/${variant}/${randomUUID()}`;
+  const expect = (out: BaselineOut): BaselineOut => {
+    if (out.bytes !== undefined && out.bytes !== archive.bytes) fail(variant, archive, `${out.bytes} bytes, not ${archive.bytes}`);
+    if (out.sha256 !== undefined && out.sha256 !== archive.sha256) fail(variant, archive, 'wrong SHA-256');
+    if (out.entries !== undefined && out.entries !== archive.entries) fail(variant, archive, `${out.entries} entries, not ${archive.entries}`);
+    if (out.tarBytes !== undefined && out.tarBytes !== archive.tarBytes) fail(variant, archive, `${out.tarBytes} tar bytes, not ${archive.tarBytes}`);
+    return out;
+  };
+  const floor = (args: string[]): Promise<BaselineOut> => runJsonJob<BaselineOut>([stage.bundles.floor, ...args], options).then(expect);
+  const baseline = (args: string[]): Promise<BaselineOut> => runJsonJob<BaselineOut>([stage.bundles.baseline, ...args], options).then(expect);
+  switch (variant) {
+    case 'read':
+    case 'sha256':
+    case 'gunzip':
+    case 'list':
+      return floor([variant, archive.file]);
+    case 'download':
+      return floor([variant, url]);
+    case 'upload': {
+      const out = await floor([variant, archive.file, stage.sink.info.url, key]);
+      await checkStored(stage.sinkClient, key, variant, archive);
+      return out;
+    }
+    case 'worker':
+      return runWorker(stage, archive, url, 'sink', variant);
+    case 'worker-s3rver':
+      return runWorker(stage, archive, url, 's3rver', variant);
+    case 'classic-s3rver': {
+      const out = await baseline(['classic', url, key]);
+      await checkStored(stage.s3rver, key, variant, archive);
+      return out;
+    }
+    case 's3-alone': {
+      const out = await baseline(['s3', archive.file, key]);
+      await checkStored(stage.s3rver, key, variant, archive);
+      return out;
+    }
   }
-  if (variant !== 'floor') {
-    if ((await storedSize(stage.s3, key)) !== size) fail(variant, size, 'stored object has the wrong size');
-    // 1 GiB per run: the emulator's copy goes before the next run.
-    await stage.s3.send(new DeleteObjectCommand({ Bucket: BENCH_BUCKET, Key: key }));
-  }
-  return { wall_ms: sample.wall_ms, cpu_ms: sample.cpu_ms, max_rss_kib: sample.max_rss_kib };
 }
 
 function figures(samples: Sample[]): VariantFigures {
@@ -153,37 +238,52 @@ function figures(samples: Sample[]): VariantFigures {
   };
 }
 
-async function measureSize(stage: Stage, size: number, settings: StreamingSettings): Promise<SizeFigures> {
-  const archive = await writeArchiveFile(path.join(stage.scratch, `archive-${size}.tar.gz`), size);
-  const variants = settings.variants ?? VARIANTS;
-  const samples = new Map<Variant, Sample[]>(variants.map((v) => [v, []]));
-  const runs = settings.runs(size);
-  try {
-    for (let run = 0; run < settings.warmups + runs; run++) {
-      const warm = run < settings.warmups;
-      for (const variant of variants) {
-        const sample = await runVariant(stage, variant, archive);
-        if (!warm) samples.get(variant)?.push(sample);
-        settings.log(
-          `  ${size / MiB} MiB ${warm ? 'warm-up' : `run ${run - settings.warmups + 1}/${runs}`} ${variant}: ` +
-            `${(sample.wall_ms / 1000).toFixed(2)} s, cpu ${(sample.cpu_ms / 1000).toFixed(2)} s, rss ${(sample.max_rss_kib / 1024).toFixed(0)} MiB`,
-        );
-      }
-    }
-  } finally {
-    rmSync(archive.file, { force: true });
-  }
-  return { sizeBytes: size, archiveBytes: archive.bytes, variants: Object.fromEntries([...samples].map(([v, list]) => [v, figures(list)])) };
+export function scenarioLabel(scenario: { archive: ArchiveKind; sizeBytes: number; rateMiBs?: number }): string {
+  const size = scenario.sizeBytes >= 1024 * MiB ? `${scenario.sizeBytes / (1024 * MiB)} GiB` : `${scenario.sizeBytes / MiB} MiB`;
+  return `${scenario.archive} ${size}${scenario.rateMiBs ? ` at ${scenario.rateMiBs} MiB/s` : ''}`;
 }
 
-export async function runStreamingBench(settings: StreamingSettings): Promise<SizeFigures[]> {
+async function measureScenario(stage: Stage, scenario: Scenario, archive: BenchArchive, log: (line: string) => void): Promise<ScenarioFigures> {
+  const samples = new Map<Variant, Sample[]>(scenario.variants.map((v) => [v, []]));
+  for (let run = 0; run < scenario.warmups + scenario.runs; run++) {
+    const warm = run < scenario.warmups;
+    for (const variant of scenario.variants) {
+      const sample = await runVariant(stage, variant, archive, scenario.rateMiBs);
+      if (!warm) samples.get(variant)?.push(sample);
+      log(
+        `  ${scenarioLabel(scenario)} ${warm ? 'warm-up' : `run ${run - scenario.warmups + 1}/${scenario.runs}`} ${variant}: ` +
+          `${(sample.wall_ms / 1000).toFixed(2)} s, cpu ${(sample.cpu_ms / 1000).toFixed(2)} s, rss ${(sample.max_rss_kib / 1024).toFixed(0)} MiB`,
+      );
+    }
+  }
+  return {
+    archive: scenario.archive,
+    sizeBytes: scenario.sizeBytes,
+    archiveBytes: archive.bytes,
+    ...(scenario.rateMiBs ? { rateMiBs: scenario.rateMiBs } : {}),
+    tarBytes: archive.tarBytes,
+    entries: archive.entries,
+    variants: Object.fromEntries([...samples].map(([v, list]) => [v, figures(list)])),
+  };
+}
+
+export async function runStreamingBench(settings: StreamingSettings): Promise<ScenarioFigures[]> {
+  const { scenarios, log } = settings;
   let stage: Stage | undefined;
+  const archiveDir = settings.archiveCache ?? mkdtempSync(path.join(tmpdir(), 'bkpaas-bench-archives-'));
   try {
-    stage = await setUp(Math.max(...settings.sizesBytes));
-    const results: SizeFigures[] = [];
-    for (const size of settings.sizesBytes) results.push(await measureSize(stage, size, settings));
+    mkdirSync(archiveDir, { recursive: true });
+    stage = await setUpStage(Math.max(...scenarios.map((s) => s.sizeBytes)), archiveDir);
+    const results: ScenarioFigures[] = [];
+    for (const [index, scenario] of scenarios.entries()) {
+      const archive = await archiveFor(archiveDir, scenario.archive, scenario.sizeBytes, log);
+      results.push(await measureScenario(stage, scenario, archive, log));
+      const later = scenarios.slice(index + 1).some((s) => s.archive === scenario.archive && s.sizeBytes === scenario.sizeBytes);
+      if (!later && !settings.archiveCache) rmSync(archive.file, { force: true });
+    }
     return results;
   } finally {
-    await tearDown(stage);
+    await tearDownStage(stage);
+    if (!settings.archiveCache) rmSync(archiveDir, { recursive: true, force: true });
   }
 }

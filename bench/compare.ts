@@ -1,0 +1,122 @@
+/**
+ * Paired before/after of the worker (issue 13): two builds of the fetch bundle, or one build under
+ * two environments, taking turns on the same archives in the same harness (the order flips every
+ * run, so drift and warm caches touch both alike). Prints the medians of each side and the median
+ * of the per-run ratios after ÷ before, as Markdown rows for bench/TUNING.md.
+ *
+ *   npx tsx bench/compare.ts --before <git ref> [--after <git ref>] [options]
+ *   npx tsx bench/compare.ts --before-env LISTING_THREAD=off --after-env LISTING_THREAD=on [options]
+ *
+ * Without --after the working tree is "after". Options: --size <MiB> (256), --runs <n> (5),
+ * --archives random,source, --target sink|s3rver (sink), --rate <MiB/s> (none: loopback).
+ * A ref is checked out in a temporary git worktree sharing this node_modules; its
+ * bench/worker-process.ts and bench/streaming/measure-job.ts are replaced by this tree's, so
+ * both sides are measured the same way.
+ */
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { bundle } from './harness/bundle';
+import { median } from './harness/stats';
+import { archiveFor } from './streaming/bench-archives';
+import type { JobCost } from './streaming/measure-job';
+import { archiveUrl, runWorker, setUpStage, tearDownStage, type ArchiveKind } from './streaming/streaming-bench';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+const root = path.resolve(__dirname, '..');
+const MiB = 1024 * 1024;
+
+interface Side {
+  name: string;
+  bundle: string;
+  env: NodeJS.ProcessEnv;
+}
+
+function option(args: string[], name: string): string | undefined {
+  const at = args.indexOf(name);
+  return at === -1 ? undefined : args[at + 1];
+}
+
+function envOf(text: string | undefined): NodeJS.ProcessEnv {
+  if (!text) return {};
+  return Object.fromEntries(text.split(',').map((pair) => pair.split('=') as [string, string]));
+}
+
+/** Bundles bench/worker-process.ts of `ref` (a temporary worktree) or of this tree. */
+async function workerBundle(ref: string | undefined, out: string, scratch: string): Promise<string> {
+  if (!ref) return (await bundle(path.join(root, 'bench', 'worker-process.ts'), out)).file;
+  const tree = path.join(scratch, `tree-${path.basename(out, '.js')}`);
+  execFileSync('git', ['worktree', 'add', '--detach', tree, ref], { cwd: root, stdio: 'ignore' });
+  try {
+    symlinkSync(path.join(root, 'node_modules'), path.join(tree, 'node_modules'));
+    for (const file of ['bench/worker-process.ts', 'bench/streaming/measure-job.ts']) copyFileSync(path.join(root, file), path.join(tree, file));
+    return (await bundle(path.join(tree, 'bench', 'worker-process.ts'), out)).file;
+  } finally {
+    execFileSync('git', ['worktree', 'remove', '--force', tree], { cwd: root, stdio: 'ignore' });
+  }
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const before = option(args, '--before');
+  const after = option(args, '--after');
+  const sizeBytes = Number(option(args, '--size') ?? 256) * MiB;
+  const runs = Number(option(args, '--runs') ?? 5);
+  const archives = (option(args, '--archives') ?? 'random,source').split(',') as ArchiveKind[];
+  const target = (option(args, '--target') ?? 'sink') as 'sink' | 's3rver';
+  const rate = option(args, '--rate');
+  const rateMiBs = rate ? Number(rate) : undefined;
+  const scratch = mkdtempSync(path.join(tmpdir(), 'bkpaas-bench-compare-'));
+  const archiveDir = process.env.BENCH_ARCHIVE_CACHE || path.join(scratch, 'archives');
+  const log = (line: string): void => console.log(line);
+  try {
+    const sides: Side[] = [
+      { name: `before (${before ?? 'working tree'})`, bundle: await workerBundle(before, path.join(scratch, 'before.js'), scratch), env: envOf(option(args, '--before-env')) },
+      { name: `after (${after ?? 'working tree'})`, bundle: await workerBundle(after, path.join(scratch, 'after.js'), scratch), env: envOf(option(args, '--after-env')) },
+    ];
+    const stage = await setUpStage(sizeBytes, archiveDir);
+    try {
+      for (const kind of archives) {
+        const archive = await archiveFor(archiveDir, kind, sizeBytes, log);
+        const url = archiveUrl(stage, archive, rateMiBs);
+        const samples: JobCost[][] = [[], []];
+        for (let run = -1; run < runs; run++) {
+          const order = run % 2 === 0 ? [0, 1] : [1, 0];
+          for (const index of order) {
+            const side = sides[index] as Side;
+            const sample = await runWorker(stage, archive, url, target, 'worker', side.bundle, side.env);
+            if (run >= 0) samples[index]?.push(sample);
+            log(`  ${kind} ${run < 0 ? 'warm-up' : `run ${run + 1}/${runs}`} ${side.name}: ${(sample.wall_ms / 1000).toFixed(2)} s, cpu ${(sample.cpu_ms / 1000).toFixed(2)} s, rss ${(sample.max_rss_kib / 1024).toFixed(0)} MiB`);
+          }
+        }
+        report(kind, archive.bytes, sides, samples as [JobCost[], JobCost[]], { target, rateMiBs, sizeBytes });
+      }
+    } finally {
+      await tearDownStage(stage);
+    }
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+function report(kind: string, bytes: number, sides: Side[], [a, b]: [JobCost[], JobCost[]], how: { target: string; rateMiBs?: number; sizeBytes: number }): void {
+  const pick = (samples: JobCost[], field: keyof JobCost, scale: number): number => median(samples.map((s) => s[field])) / scale;
+  const paired = (field: keyof JobCost): number => median(a.map((s, i) => (b[i]?.[field] ?? NaN) / s[field]));
+  const gib = bytes / 1024 ** 3;
+  const where = `${kind} ${how.sizeBytes / MiB} MiB into the ${how.target}${how.rateMiBs ? ` at ${how.rateMiBs} MiB/s` : ''}, ${a.length} pairs`;
+  console.log(`\n${where}`);
+  console.log('| side | wall s | CPU s | CPU s/GiB | peak RSS MiB |');
+  console.log('| --- | --- | --- | --- | --- |');
+  for (const [index, samples] of [a, b].entries()) {
+    const cpu = pick(samples, 'cpu_ms', 1000);
+    console.log(`| ${sides[index]?.name} | ${pick(samples, 'wall_ms', 1000).toFixed(2)} | ${cpu.toFixed(2)} | ${(cpu / gib).toFixed(2)} | ${pick(samples, 'max_rss_kib', 1024).toFixed(1)} |`);
+  }
+  console.log(`| after ÷ before (median of pairs) | ${paired('wall_ms').toFixed(2)} | ${paired('cpu_ms').toFixed(2)} | | ${paired('max_rss_kib').toFixed(2)} |`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,40 @@
+/**
+ * The honest floor (issue 13): the CPU the worker cannot avoid, as the sum of its primitives
+ * measured alone in the same run (bench/streaming/floor-process.ts). The file reads that feed
+ * four of them are measured too and taken out, so each piece counts only its own work.
+ */
+import type { Variant, VariantFigures } from '../streaming/streaming-bench';
+
+export interface FloorFigures {
+  /** CPU seconds of each piece. */
+  download: number;
+  sha256: number;
+  gunzip: number;
+  /** The tar walk with every safety rule, without the gunzip that feeds it. */
+  tarWalk: number;
+  upload: number;
+  /** Their sum. */
+  cpuS: number;
+  /** Wall seconds of the listing alone (read + gunzip + walk) and of the upload to the sink alone. */
+  listingWallS: number;
+  uploadWallS: number;
+}
+
+export function honestFloor(variants: Partial<Record<Variant, VariantFigures>>): FloorFigures | undefined {
+  const { read, download, sha256, gunzip, list, upload } = variants;
+  if (!read || !download || !sha256 || !gunzip || !list || !upload) return undefined;
+  const alone = (figures: VariantFigures): number => Math.max(0, figures.cpuS - read.cpuS);
+  const parts = {
+    download: download.cpuS,
+    sha256: alone(sha256),
+    gunzip: alone(gunzip),
+    tarWalk: Math.max(0, list.cpuS - gunzip.cpuS),
+    upload: alone(upload),
+  };
+  return {
+    ...parts,
+    cpuS: parts.download + parts.sha256 + parts.gunzip + parts.tarWalk + parts.upload,
+    listingWallS: list.wallS,
+    uploadWallS: upload.wallS,
+  };
+}
