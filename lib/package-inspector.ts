@@ -54,7 +54,7 @@ function describe(head: Buffer): string {
 
 export class PackageInspector extends Transform {
   private readonly hash: Hash = createHash('sha256');
-  // Not `size`: lib-storage reads a Body's `size` as its total length.
+  // Named apart from `size`, which stream consumers may read as a total length.
   private byteCount = 0;
   private head = Buffer.alloc(0);
   private format: PackageFormat | undefined;

@@ -12,16 +12,11 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import type { Readable } from 'node:stream';
 import { StorageUnavailableError } from './errors';
 import type { Logger } from './logger';
 
-export interface UploadSettings {
-  partBytes: number;
-  queueSize: number;
-}
+export { uploadStream, type UploadSettings } from './multipart-upload';
 
 /**
  * A request's package key: `packages/<code>/<module>/<request id>`. Not the version: a request
@@ -62,28 +57,6 @@ export async function getObjectBytes(s3: S3Client, bucket: string, key: string):
     if (error instanceof NoSuchKey || (error as Error).name === 'NoSuchKey') return undefined;
     throw new StorageUnavailableError('S3', error);
   }
-}
-
-/**
- * Streams `body` to `key` with a multipart upload whose memory is bounded by
- * partBytes × queueSize. On failure the multipart upload is aborted (lib-storage's default,
- * leavePartsOnError=false) and the error is rethrown as it came.
- */
-export async function uploadStream(
-  s3: S3Client,
-  bucket: string,
-  key: string,
-  body: Readable,
-  settings: UploadSettings,
-): Promise<void> {
-  const upload = new Upload({
-    client: s3,
-    params: { Bucket: bucket, Key: key, Body: body, ContentType: 'application/octet-stream' },
-    partSize: settings.partBytes,
-    queueSize: settings.queueSize,
-    leavePartsOnError: false,
-  });
-  await upload.done();
 }
 
 export async function deleteObject(s3: S3Client, bucket: string, key: string): Promise<void> {

@@ -117,6 +117,8 @@ export async function transferPackage(download: Download, inspector: PackageInsp
   body.pipe(inspector);
 
   let uploadError: unknown;
+  // Set when the upload failed first and this code cut the download: its "broken" end is ours.
+  let cutAfterUploadFailed = false;
   let bodyEndedAt = 0;
   let uploadedAt = 0;
   void transport.verdict.then(() => {
@@ -126,7 +128,10 @@ export async function transferPackage(download: Download, inspector: PackageInsp
     await uploadStream(target.s3, target.bucket, target.key, inspector, target.upload);
   } catch (error) {
     uploadError = error;
-    if (contentError === undefined) body.destroy();
+    if (contentError === undefined && !body.readableEnded) {
+      cutAfterUploadFailed = true;
+      body.destroy();
+    }
   } finally {
     uploadedAt = Date.now();
     target.signal?.removeEventListener('abort', onAbort);
@@ -150,6 +155,6 @@ export async function transferPackage(download: Download, inspector: PackageInsp
   if (uploadError instanceof ServiceError) throw uploadError;
   const carried = (uploadError as { cause?: unknown } | undefined)?.cause;
   if (carried instanceof ServiceError) throw carried;
-  if (broken) throw broken;
+  if (broken && !cutAfterUploadFailed) throw broken;
   throw new StorageUnavailableError('S3', uploadError);
 }

@@ -11,10 +11,14 @@ export interface ChildOptions {
   cwd?: string;
 }
 
-/** Runs `node ...args` to its end and parses the last line it printed. */
+/**
+ * Runs `node ...args` to its end and parses the last line it printed. BENCH_NODE_ARGS (e.g.
+ * `--cpu-prof --cpu-prof-dir=/tmp/prof`, which NODE_OPTIONS refuses) goes before the args.
+ */
 export function runJsonJob<T>(args: string[], options: ChildOptions): Promise<T> {
+  const nodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...nodeArgs, ...args], { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
