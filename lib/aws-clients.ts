@@ -21,6 +21,11 @@ export function createS3Client(config: ClientConfig): S3Client {
     // and s3rver would store aws-chunked framing as the object's bytes (DESIGN §6).
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
+    // With `Expect: 100-continue` (the SDK's default for bodies from 2 MiB) the SDK sends each
+    // part on a new connection that is closed after it: a TCP and TLS handshake per 8 MiB part.
+    // Without it every part reuses the kept-alive connections; a refusal then comes after the
+    // part's bytes instead of before, and the upload is aborted as on any failure.
+    expectContinueHeader: false,
   });
   // SigV4 would hash every 8 MiB part again only to sign it; the stream already computes the
   // archive's SHA-256, and TLS protects the bytes in transit. Saves about 2 s of CPU per GiB.
