@@ -6,8 +6,12 @@
 import type { ArchiveSummary } from './archive-safety';
 
 export interface ArchiveListing {
-  /** Resolves once the chunk has been taken; rejects with the archive's first refusal. */
-  write(chunk: Buffer): Promise<void>;
+  /**
+   * Takes the next chunk. Answers undefined when the caller may go on at once, else a promise to
+   * wait for (backpressure); never throws. The archive's first refusal rejects the promise of
+   * this or of a later write, or `end()`.
+   */
+  write(chunk: Buffer): Promise<void> | undefined;
   /** Resolves with the summary once the whole archive has been read and every rule holds. */
   end(): Promise<ArchiveSummary>;
   /** Stops listening. Promises still pending reject, without ever being unhandled. */

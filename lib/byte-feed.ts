@@ -1,8 +1,11 @@
 /**
  * Bytes handed over from a stream to a parser written as straight-line async code (read a
- * header, skip the data, read the next header…). The producer's `push` resolves once the parser
- * has taken the chunk or is waiting for more than is buffered, so memory holds at most what the
- * parser asked for plus one chunk, and the parser's pace is the stream's: backpressure.
+ * header, skip the data, read the next header…). The producer's `push` takes a chunk at once
+ * while at most HIGH_WATER bytes wait for the parser, and otherwise answers a promise that
+ * settles once the parser has taken enough of them (or waits for more than is buffered). So
+ * memory holds at most HIGH_WATER bytes plus a chunk, the parser's pace is the stream's when it
+ * falls behind (backpressure), and a producer that keeps ahead pays no promise per chunk
+ * (issue 13: a promise and two turns of the microtask queue per 64 KiB, for every chunk).
  */
 
 /** Thrown by reads that need more bytes than are left before the end. */
@@ -21,6 +24,9 @@ interface Waiting {
 
 function noop(): void {}
 
+/** Bytes the feed takes from its producer before the producer must wait for the parser. */
+export const HIGH_WATER = 1024 * 1024;
+
 export class ByteFeed {
   private chunks: Buffer[] = [];
   private available = 0;
@@ -33,7 +39,11 @@ export class ByteFeed {
   /** Bytes taken by the parser so far: its offset in the stream. */
   position = 0;
 
-  push(chunk: Buffer): Promise<void> {
+  /** @param readAheadBytes bytes the feed holds for the parser before a push must wait (0: none) */
+  constructor(private readonly readAheadBytes = HIGH_WATER) {}
+
+  /** Takes the chunk; answers undefined when the producer may go on, else a promise to wait for. */
+  push(chunk: Buffer): Promise<void> | undefined {
     if (this.failure) return Promise.reject(this.failure);
     if (this.ended) return Promise.reject(new Error('ByteFeed.push() after end()'));
     if (chunk.length > 0 && !this.finished) {
@@ -41,12 +51,12 @@ export class ByteFeed {
       this.available += chunk.length;
       this.wake();
     }
+    if (this.mayProceed()) return undefined;
     let settle!: { resolve: () => void; reject: (error: Error) => void };
     const promise = new Promise<void>((resolve, reject) => {
       settle = { resolve, reject };
     });
     this.producers.push({ ...settle, promise });
-    this.releaseProducers();
     return promise;
   }
 
@@ -89,6 +99,23 @@ export class ByteFeed {
     const head = this.chunks[0];
     if (head !== undefined && head.length >= length) return head.subarray(0, length);
     return Buffer.concat(this.chunks, this.available).subarray(0, length);
+  }
+
+  /**
+   * Every chunk buffered now, as they came, at most `max` bytes in all (the last one cut if it
+   * must be), without copying; waits for one byte first; undefined at the end.
+   */
+  async nextAll(max: number): Promise<Buffer[] | undefined> {
+    await this.waitFor(1);
+    if (this.chunks.length === 0) return undefined;
+    const taken: Buffer[] = [];
+    let bytes = 0;
+    while (bytes < max && this.chunks.length > 0) {
+      const piece = this.take(Math.min(max - bytes, this.chunks[0]?.length ?? 0));
+      taken.push(piece);
+      bytes += piece.length;
+    }
+    return taken;
   }
 
   /** The next bytes as they came, at most `max`, without copying; undefined at the end. */
@@ -141,12 +168,17 @@ export class ByteFeed {
     }
   }
 
-  /** Puts bytes taken too early back in front (an inflater read past its stream's end). */
-  unshift(bytes: Buffer): void {
-    if (bytes.length === 0) return;
-    this.chunks.unshift(bytes);
-    this.available += bytes.length;
-    this.position -= bytes.length;
+  /** Puts the last `n` bytes of `pieces`, taken too early, back in front (an inflater read past its stream's end). */
+  unshiftTail(pieces: readonly Buffer[], n: number): void {
+    let left = n;
+    for (let index = pieces.length - 1; index >= 0 && left > 0; index -= 1) {
+      const piece = pieces[index] ?? Buffer.alloc(0);
+      const part = left >= piece.length ? piece : piece.subarray(piece.length - left);
+      if (part.length > 0) this.chunks.unshift(part);
+      left -= part.length;
+    }
+    this.available += n - left;
+    this.position -= n - left;
   }
 
   /** True once every byte has been taken and the producer has ended. */
@@ -169,7 +201,7 @@ export class ByteFeed {
     }
     this.available -= n;
     this.position += n;
-    if (this.available === 0) this.releaseProducers();
+    if (this.producers.length > 0) this.releaseProducers();
     return bytes;
   }
 
@@ -191,8 +223,13 @@ export class ByteFeed {
     wake?.();
   }
 
+  /** Whether a producer may push again: little is waiting, or the parser waits for more, or is done. */
+  private mayProceed(): boolean {
+    return this.available <= this.readAheadBytes || this.consumerWaiting || this.finished;
+  }
+
   private releaseProducers(): void {
-    if (this.available > 0 && !this.consumerWaiting && !this.finished) return;
+    if (!this.mayProceed()) return;
     for (const producer of this.producers.splice(0)) producer.resolve();
   }
 }

@@ -6,8 +6,10 @@
  * it. The app description is read in the same pass (`app-desc-finder.ts`: one candidate and one
  * logo held, each capped) and parsed once the archive has been listed (`app-description.ts`).
  * Chunks go through unchanged; until the format is known (262 bytes at most) they are also
- * kept aside for the listing. The listing's pace sets the stream's: backpressure reaches the
- * download.
+ * kept aside for the listing. A chunk goes on as soon as the listing has taken it, which it
+ * does at once while it holds less than a MiB it has not read yet; past that the listing's pace
+ * sets the stream's: backpressure reaches the download. The upload cannot complete before the
+ * listing has read the last byte: the stream ends only after it (`_flush`).
  */
 import { createHash, type Hash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
@@ -91,7 +93,9 @@ export class PackageInspector extends Transform {
       toList = this.undecided;
       this.undecided = [];
     }
-    this.list(toList).then(
+    const wait = this.list(toList);
+    if (wait === undefined) return callback(null, chunk);
+    wait.then(
       () => callback(null, chunk),
       (error: Error) => callback(error),
     );
@@ -124,14 +128,17 @@ export class PackageInspector extends Transform {
     callback(error);
   }
 
-  private async list(chunks: Buffer[]): Promise<void> {
+  /** Hands chunks to the listing; a promise only when the listing asks to wait (no promise per chunk). */
+  private list(chunks: Buffer[]): Promise<void> | undefined {
     const format = this.format;
-    if (format === undefined) return;
-    this.listing ??=
+    if (format === undefined) return undefined;
+    const listing = (this.listing ??=
       format === 'zip'
         ? new ZipListing(this.archiveLimits, this.finder.open, this.finder.listed)
-        : new TarListing(format, this.archiveLimits, this.finder.open);
-    for (const chunk of chunks) await this.listing.write(chunk);
+        : new TarListing(format, this.archiveLimits, this.finder.open));
+    let wait: Promise<void> | undefined;
+    for (const chunk of chunks) wait = wait ? wait.then(() => listing.write(chunk)) : listing.write(chunk);
+    return wait;
   }
 
   /**

@@ -23,6 +23,7 @@ export function isZlibError(error: unknown): error is Error & { code: string } {
 
 /** Output pieces: larger than zlib's default 16 KiB, a third less CPU per GiB, still a bounded buffer. */
 const OUTPUT_CHUNK = 256 * 1024;
+/** At most this many compressed bytes go to the inflater at a time. */
 const INPUT_PIECE = 1024 * 1024;
 
 function noop(): void {}
@@ -61,17 +62,25 @@ export async function inflateRaw(feed: ByteFeed, onOutput: (bytes: Buffer) => vo
     while (!ended) {
       const left = compressedBytes === undefined ? INPUT_PIECE : Math.min(INPUT_PIECE, compressedBytes - fed);
       if (left === 0) break;
-      const piece = await feed.next(left);
-      if (piece === undefined) break;
-      fed += piece.length;
-      const written = new Promise<void>((resolve, reject) => inflater.write(piece, (error) => (error ? reject(error) : resolve())));
+      // Every chunk waiting in the feed goes to the inflater at once: one wait per batch, not per chunk.
+      const pieces = await feed.nextAll(left);
+      if (pieces === undefined) break;
+      const lastPiece = pieces.pop() ?? Buffer.alloc(0);
+      for (const piece of pieces) {
+        fed += piece.length;
+        inflater.write(piece);
+      }
+      pieces.push(lastPiece);
+      fed += lastPiece.length;
+      // zlib takes writes in order: once the last is done, so are the others (an error ends `done`).
+      const written = new Promise<void>((resolve, reject) => inflater.write(lastPiece, (error) => (error ? reject(error) : resolve())));
       written.catch(noop);
       await Promise.race([written, done]);
       if (failure) throw failure;
       const unused = fed - inflater.bytesWritten;
       if (unused > 0) {
-        // The deflate stream ended inside this piece.
-        feed.unshift(piece.subarray(piece.length - unused));
+        // The deflate stream ended inside this batch.
+        feed.unshiftTail(pieces, unused);
         fed -= unused;
         break;
       }

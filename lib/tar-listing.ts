@@ -5,7 +5,7 @@
  */
 import { DESTROYED, type ArchiveListing } from './archive-listing';
 import type { ArchiveLimits, ArchiveSummary } from './archive-safety';
-import { ByteFeed } from './byte-feed';
+import { ByteFeed, HIGH_WATER } from './byte-feed';
 import { readGzip } from './gzip-reader';
 import { TarParser, type ContentReader } from './tar-parser';
 
@@ -17,10 +17,11 @@ export class TarListing implements ArchiveListing {
   private readonly gzip: { feed: ByteFeed; read: Promise<void> } | undefined;
   private failure: Error | undefined;
 
-  constructor(format: 'tar.gz' | 'tar', limits: ArchiveLimits, contentOf?: ContentReader) {
+  /** @param readAheadBytes compressed bytes taken ahead of the gunzip (ByteFeed; 0: none) */
+  constructor(format: 'tar.gz' | 'tar', limits: ArchiveLimits, contentOf?: ContentReader, readAheadBytes = HIGH_WATER) {
     this.parser = new TarParser(format === 'tar.gz', limits, contentOf);
     if (format === 'tar.gz') {
-      const feed = new ByteFeed();
+      const feed = new ByteFeed(readAheadBytes);
       const read = readGzip(feed, (bytes) => this.parser.write(bytes)).then(
         () => feed.finish(),
         (error: Error) => {
@@ -33,12 +34,12 @@ export class TarListing implements ArchiveListing {
     }
   }
 
-  write(chunk: Buffer): Promise<void> {
+  write(chunk: Buffer): Promise<void> | undefined {
     if (this.failure) return Promise.reject(this.failure);
     if (this.gzip) return this.gzip.feed.push(chunk);
     try {
       this.parser.write(chunk);
-      return Promise.resolve();
+      return undefined;
     } catch (error) {
       this.fail(error as Error);
       return Promise.reject(error as Error);

@@ -14,7 +14,7 @@
 import { createHash } from 'node:crypto';
 import { DESTROYED, type ArchiveListing } from './archive-listing';
 import { checkEntryName, EntryRules, PATH_CAPS, quote, type ArchiveEntry, type ArchiveLimits, type ArchiveSummary } from './archive-safety';
-import { ByteFeed, EndOfBytes } from './byte-feed';
+import { ByteFeed, EndOfBytes, HIGH_WATER } from './byte-feed';
 import { InvalidPackageFormatError } from './errors';
 import { textOfName } from './name-text';
 import { isZlibError, type Inflated } from './raw-inflate';
@@ -79,7 +79,7 @@ function nameHash(bytes: Buffer): string {
 function noop(): void {}
 
 export class ZipListing implements ArchiveListing {
-  private readonly feed = new ByteFeed();
+  private readonly feed: ByteFeed;
   private readonly rules: EntryRules;
   private readonly listed: Promise<ArchiveSummary>;
   private readonly locals = new Map<number, LocalRecord>();
@@ -93,7 +93,10 @@ export class ZipListing implements ArchiveListing {
     private readonly contentOf?: ContentReader,
     /** Told of each entry as the central directory lists it (links and directories are known only there). */
     private readonly onListed?: (entry: ArchiveEntry) => void,
+    /** Bytes taken ahead of the parser (ByteFeed; 0: none). */
+    readAheadBytes = HIGH_WATER,
   ) {
+    this.feed = new ByteFeed(readAheadBytes);
     this.rules = new EntryRules(limits);
     this.listed = this.list().then(
       (summary) => {
@@ -109,7 +112,7 @@ export class ZipListing implements ArchiveListing {
     this.listed.catch(noop);
   }
 
-  write(chunk: Buffer): Promise<void> {
+  write(chunk: Buffer): Promise<void> | undefined {
     if (this.failure) return Promise.reject(this.failure);
     return this.feed.push(chunk);
   }
