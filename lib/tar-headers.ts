@@ -15,6 +15,11 @@ export interface TarHeader {
   size: number;
   /** The type flag as a character ('0', '5', 'x', …); '\0' is an old regular file. */
   type: string;
+  /**
+   * A GNU-format header with bytes where POSIX keeps the name prefix (GNU keeps access and change
+   * times there): GNU tar ignores them, Python's tarfile puts them before the name.
+   */
+  gnuPrefixSet: boolean;
 }
 
 const ZEROS = Buffer.alloc(64 * 1024);
@@ -81,7 +86,13 @@ export function parseHeader(block: Buffer): TarHeader | HeaderProblem {
   // GNU tar keeps access and change times where POSIX keeps the prefix.
   const prefix = format === 'posix' ? field(block, 345, 155) : Buffer.alloc(0);
   if (prefix.length > 0) name = Buffer.concat([prefix, Buffer.from('/'), name]);
-  return { name, linkName: field(block, 157, 100), size, type: String.fromCharCode(block[156] ?? 0) };
+  return {
+    name,
+    linkName: field(block, 157, 100),
+    size,
+    type: String.fromCharCode(block[156] ?? 0),
+    gnuPrefixSet: format === 'gnu' && block[345] !== 0,
+  };
 }
 
 /**

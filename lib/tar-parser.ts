@@ -209,6 +209,13 @@ export class TarParser {
   private onEntry(header: TarHeader): void {
     const pax = this.pax;
     const name = textOfName(this.pick(pax?.get('path'), this.longName, header.name, 'names'));
+    // Found by the differential fuzz against GNU tar and tarfile (test/integration/tar-differential-fuzz.test.ts).
+    if (header.gnuPrefixSet && pax?.get('path') === undefined && this.longName === undefined) {
+      throw new InvalidPackageFormatError(
+        `Entry ${quote(name)} has a GNU tar header with bytes in its name-prefix field: GNU tar ignores them, Python's ` +
+          'tarfile puts them before the name, so they would extract it to different paths.',
+      );
+    }
     const linkName = textOfName(this.pick(pax?.get('linkpath'), this.longLinkName, header.linkName, 'link targets'));
     this.pax = undefined;
     this.longName = undefined;

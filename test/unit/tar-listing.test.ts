@@ -115,6 +115,18 @@ describe('TarListing: records readers disagree on', () => {
     await expect(list('tar', tar)).rejects.toMatchObject(refusal('Entry "../../evil.txt" escapes the archive root.'));
   });
 
+  it("refuses a GNU header with bytes in the prefix field, which tarfile puts before the name and GNU tar ignores", async () => {
+    const tar = Buffer.concat([tarHeader({ name: 'app/a.txt', size: 1, gnu: true, prefix: 'elsewhere' }), blocks('a'), END]);
+
+    await expect(list('tar', tar)).rejects.toMatchObject(refusal('GNU tar ignores them, Python\'s tarfile puts them before the name'));
+  });
+
+  it('reads a POSIX ustar prefix as part of the name, as every reader does', async () => {
+    const tar = Buffer.concat([tarHeader({ name: 'a.txt', size: 1, prefix: '../..' }), blocks('a'), END]);
+
+    await expect(list('tar', tar)).rejects.toMatchObject(refusal('Entry "../../a.txt" escapes the archive root.'));
+  });
+
   it('keeps names that are not UTF-8 apart byte for byte', async () => {
     // Decoded lossily, "x\xff" and "x\xfe" would both be "x\ufffd": L would seem to climb out of
     // the link's deep target and stay inside, while on disk x\xfe is no link and L escapes.
