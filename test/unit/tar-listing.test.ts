@@ -153,6 +153,33 @@ describe('TarListing: where a gzip ends', () => {
     await expect(list('tar.gz', bytes)).rejects.toMatchObject(refusal('a second gzip stream after the first'));
   });
 
+  it('refuses a second gzip member even when it is empty, as well as one that holds more tar', async () => {
+    const tar = await tarOf([{ name: 'app/a.txt', content: 'a' }]);
+
+    await expect(list('tar.gz', Buffer.concat([gzipSync(tar), gzipSync(Buffer.alloc(0))]))).rejects.toMatchObject(
+      refusal('a second gzip stream after the first'),
+    );
+    await expect(list('tar.gz', Buffer.concat([gzipSync(tar.subarray(0, 1024)), gzipSync(tar.subarray(1024))]))).rejects.toMatchObject(
+      refusal('a second gzip stream after the first'),
+    );
+  });
+
+  it.each([
+    ['inside its 10-byte header', 5],
+    ['right after its header', 10],
+    ['inside its deflate data', -40],
+    ['before its trailer', -8],
+    ['inside its CRC-32', -6],
+    ['inside its length', -2],
+    ['one byte short', -1],
+  ])('refuses a gzip cut %s as truncated', async (_where, at) => {
+    const bytes = gzipSync(await tarOf([{ name: 'app/a.txt', content: 'a'.repeat(3000) }]));
+
+    await expect(list('tar.gz', bytes.subarray(0, at < 0 ? bytes.length + at : at))).rejects.toMatchObject(
+      refusal('The gzip stream is truncated.'),
+    );
+  });
+
   it('refuses bytes appended after the gzip stream, even zeros', async () => {
     const tarGz = gzipSync(await tarOf([{ name: 'app/a.txt', content: 'a' }]));
 
