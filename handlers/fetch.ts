@@ -9,6 +9,7 @@ import { loadConfig } from '../lib/config';
 import { ServiceError, severityOf } from '../lib/errors';
 import { errorOf, parseFetchEvent, type FetchResult } from '../lib/fetch-contract';
 import { Tracer } from '@aws-lambda-powertools/tracer';
+import { isListingThread } from '../lib/listing-thread';
 import { createLogger, invocationFields, SERVICE_NAME } from '../lib/logger';
 import { createMetrics, flushMetrics } from '../lib/metrics';
 import type { RegisterDeps } from '../lib/register-package';
@@ -57,11 +58,18 @@ export function createFetchHandler(deps: Omit<RegisterDeps, 'log' | 'remainingTi
 // Cold start: configuration validated and clients built once per container. The worker's SDK
 // calls show in X-Ray as subsegments: the tracer's ~130 KB and ~15 ms of init are nothing next
 // to a job of seconds or minutes (the API's functions, where they would not be, go without).
-const config = loadConfig();
-const tracer = new Tracer({ serviceName: SERVICE_NAME });
-export const handler = createFetchHandler({
-  config,
-  s3: tracer.captureAWSv3Client(createS3Client(config)),
-  dynamodb: tracer.captureAWSv3Client(createDynamoDbClient(config)),
-  now: () => new Date(),
-});
+function coldStart(): ReturnType<typeof createFetchHandler> {
+  const config = loadConfig();
+  const tracer = new Tracer({ serviceName: SERVICE_NAME });
+  return createFetchHandler({
+    config,
+    s3: tracer.captureAWSv3Client(createS3Client(config)),
+    dynamodb: tracer.captureAWSv3Client(createDynamoDbClient(config)),
+    now: () => new Date(),
+    // A worker thread needs a file: the listing thread runs this bundle, the one file in the zip.
+    listingThreadScript: { file: __filename },
+  });
+}
+
+// In the listing thread this bundle only serves the listing (lib/listing-thread.ts): no handler.
+export const handler = isListingThread() ? undefined : coldStart();

@@ -3,6 +3,7 @@
  * its detected format (`tar-listing.ts`, `zip-listing.ts`), fed chunk by chunk, that rejects
  * with the archive's first refusal.
  */
+import type { FoundDescription } from './app-desc-finder';
 import type { ArchiveSummary } from './archive-safety';
 
 export interface ArchiveListing {
@@ -16,6 +17,11 @@ export interface ArchiveListing {
   end(): Promise<ArchiveSummary>;
   /** Stops listening. Promises still pending reject, without ever being unhandled. */
   destroy(): void;
+  /**
+   * A listing that reads the app description itself (on another thread) answers what it found,
+   * once `end()` has resolved; the others leave it to the caller's finder.
+   */
+  foundDescription?(): FoundDescription | undefined;
 }
 
 export const DESTROYED = 'The archive listing was destroyed.';

@@ -19,6 +19,7 @@ import { InvalidPackageFormatError, PackageDownloadFailedError, PackageTooLargeE
 import type { ArchiveListing } from './archive-listing';
 import type { ArchiveLimits, ArchiveSummary } from './archive-safety';
 import type { PackageFormat } from './package-record';
+import { ThreadedListing, type ListingThreadScript } from './listing-thread';
 import { isTarHeader, TailWindow, zipEndRecordIn } from './polyglot-checks';
 import { BLOCK } from './tar-headers';
 import { TarListing } from './tar-listing';
@@ -69,10 +70,12 @@ export class PackageInspector extends Transform {
   private firstBlock = Buffer.alloc(0);
   private readonly tail = new TailWindow();
 
+  /** @param listingThread when given, the listing runs on a worker thread started from this script */
   constructor(
     private readonly maxBytes: number,
     private readonly declaredLength: number | undefined,
     private readonly archiveLimits: ArchiveLimits,
+    private readonly listingThread?: ListingThreadScript,
   ) {
     super();
   }
@@ -114,7 +117,7 @@ export class PackageInspector extends Transform {
       }
       if (this.listing) this.archive = await this.listing.end();
       this.checkPolyglot();
-      const found = this.finder.result();
+      const found = this.listing?.foundDescription ? this.listing.foundDescription() : this.finder.result();
       if (found) this.appDescription = describePackage(found);
     };
     finish().then(
@@ -132,8 +135,9 @@ export class PackageInspector extends Transform {
   private list(chunks: Buffer[]): Promise<void> | undefined {
     const format = this.format;
     if (format === undefined) return undefined;
-    const listing = (this.listing ??=
-      format === 'zip'
+    const listing = (this.listing ??= this.listingThread
+      ? new ThreadedListing(format, this.archiveLimits, this.listingThread)
+      : format === 'zip'
         ? new ZipListing(this.archiveLimits, this.finder.open, this.finder.listed)
         : new TarListing(format, this.archiveLimits, this.finder.open));
     let wait: Promise<void> | undefined;

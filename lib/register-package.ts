@@ -11,6 +11,7 @@ import type { Config } from './config';
 import { openDownload, type Download, type Network } from './download-guard';
 import { ChecksumMismatchError, PackageAlreadyExistsError, StorageUnavailableError } from './errors';
 import type { Logger } from './logger';
+import type { ListingThreadScript } from './listing-thread';
 import { PackageInspector } from './package-inspector';
 import { packageNameFor } from './package-name';
 import type { PackageRecord } from './package-record';
@@ -49,6 +50,8 @@ export interface RegisterDeps {
   noteVersion?: (version: string) => Promise<boolean>;
   /** Where the transfer's figures go (bytes, durations, entries). */
   metrics?: Metrics;
+  /** The script a listing thread runs, when `config.listingThread` is on (lib/listing-thread.ts). */
+  listingThreadScript?: ListingThreadScript;
 }
 
 export interface RegisterRequest extends LinkRequest {
@@ -118,7 +121,12 @@ export async function registerPackage(request: RegisterRequest, deps: RegisterDe
       },
       deps.network,
     );
-    const inspector = new PackageInspector(config.maxPackageBytes, download.contentLength, limits);
+    const inspector = new PackageInspector(
+      config.maxPackageBytes,
+      download.contentLength,
+      limits,
+      config.listingThread ? deps.listingThreadScript : undefined,
+    );
     deps.onDownload?.({ contentLength: download.contentLength, bytesReceived: () => inspector.bytesSeen });
     inspected = await transferPackage(download, inspector, {
       s3: deps.s3,
