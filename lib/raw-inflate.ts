@@ -23,6 +23,8 @@ export function isZlibError(error: unknown): error is Error & { code: string } {
 
 /** Output pieces: larger than zlib's default 16 KiB, a third less CPU per GiB, still a bounded buffer. */
 const OUTPUT_CHUNK = 256 * 1024;
+/** Output inflated and not yet read, before the inflater pauses. */
+const OUTPUT_QUEUE = 4 * OUTPUT_CHUNK;
 /** At most this many compressed bytes go to the inflater at a time. */
 const INPUT_PIECE = 1024 * 1024;
 
@@ -47,16 +49,36 @@ export async function inflateRaw(feed: ByteFeed, onOutput: (bytes: Buffer) => vo
     inflater.on('error', (error: Error) => reject(failure ?? error));
   });
   done.catch(noop);
+  // Output is handed on in a microtask, not inside zlib's callback: Node schedules the next piece's
+  // inflating (on the thread pool) only after that callback returns, so the pool inflates piece
+  // k + 1 while this thread reads piece k, instead of each waiting for the other.
+  let queued: Buffer[] = [];
+  let queuedBytes = 0;
+  const handOn = (): void => {
+    const pieces = queued;
+    queued = [];
+    queuedBytes = 0;
+    for (const bytes of pieces) {
+      if (failure) return;
+      crc = crc32(bytes, crc);
+      outputBytes += bytes.length;
+      try {
+        onOutput(bytes);
+      } catch (error) {
+        failure = error as Error;
+        inflater.destroy(failure);
+        return;
+      }
+    }
+    if (inflater.isPaused() && !inflater.destroyed) inflater.resume();
+  };
   inflater.on('data', (bytes: Buffer) => {
     if (failure) return;
-    crc = crc32(bytes, crc);
-    outputBytes += bytes.length;
-    try {
-      onOutput(bytes);
-    } catch (error) {
-      failure = error as Error;
-      inflater.destroy(failure);
-    }
+    if (queued.length === 0) queueMicrotask(handOn);
+    queued.push(bytes);
+    queuedBytes += bytes.length;
+    // At most OUTPUT_QUEUE bytes of output wait for the reader.
+    if (queuedBytes >= OUTPUT_QUEUE) inflater.pause();
   });
   try {
     while (!ended) {
@@ -87,6 +109,7 @@ export async function inflateRaw(feed: ByteFeed, onOutput: (bytes: Buffer) => vo
     }
     if (!ended) inflater.end();
     await done;
+    handOn();
     if (failure) throw failure;
     return { compressedBytes: fed, outputBytes, crc };
   } finally {
