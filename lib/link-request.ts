@@ -2,7 +2,7 @@
  * Validation of a link request (DESIGN §2): path parameters and form fields to a typed request,
  * or one ValidationError that lists every problem in `fields_detail`.
  */
-import { ValidationError, type FieldsDetail } from './errors';
+import { UrlNotAllowedError, ValidationError, type FieldsDetail } from './errors';
 import type { FormFields } from './form-parser';
 
 export interface LinkRequest {
@@ -26,6 +26,9 @@ const VERSION_RULE = 'Must be 1–128 letters, digits, ".", "_", "-" or "+", not
 
 const TRUE_WORDS = new Set(['true', '1', 'yes', 'on']);
 const FALSE_WORDS = new Set(['false', '0', 'no', 'off', '', 'null']);
+const ALLOW_OVERWRITE_RULE =
+  'Must be true or false: true, 1, yes or on for true; false, 0, no, off, null or empty for false (any case).';
+const ALLOWED_SCHEMES = new Set(['http:', 'https:']);
 
 export function parseAllowOverwrite(raw: string | undefined): boolean | undefined {
   const word = (raw ?? '').trim().toLowerCase();
@@ -48,20 +51,25 @@ export function validateLinkRequest(pathParameters: Record<string, string>, fiel
   const packageUrl = (fields.package_url ?? '').trim();
   if (!packageUrl) problem('package_url', 'This field is required.');
   else if (packageUrl.length > MAX_URL_LENGTH) problem('package_url', `Must be at most ${MAX_URL_LENGTH} characters.`);
-  else if (!isHttpUrl(packageUrl)) problem('package_url', 'Must be an absolute http or https URL.');
+  else if (!isAbsoluteUrl(packageUrl)) problem('package_url', 'Must be an absolute http or https URL.');
 
   // Optional, as in the original API: without it the package's app description names the version.
   const version = (fields.version ?? '').trim();
   if (version && !VERSION.test(version)) problem('version', VERSION_RULE);
 
   const allowOverwrite = parseAllowOverwrite(fields.allow_overwrite);
-  if (allowOverwrite === undefined) problem('allow_overwrite', 'Must be true or false.');
+  if (allowOverwrite === undefined) problem('allow_overwrite', ALLOW_OVERWRITE_RULE);
 
   const sha256 = (fields.sha256 ?? '').trim();
   if (sha256 && !SHA256.test(sha256)) problem('sha256', 'Must be a SHA-256 digest: 64 hexadecimal characters.');
 
   if (Object.keys(problems).length > 0) {
     throw new ValidationError(`Invalid request: ${Object.keys(problems).join(', ')}.`, problems);
+  }
+  // A well-formed link in another scheme is refused by policy, as a forbidden address is: URL_NOT_ALLOWED.
+  const scheme = new URL(packageUrl).protocol;
+  if (!ALLOWED_SCHEMES.has(scheme)) {
+    throw new UrlNotAllowedError(`The scheme "${scheme.slice(0, -1)}" is not allowed: package_url must be http or https.`);
   }
   return {
     code,
@@ -111,10 +119,11 @@ export function validatePackagePath(pathParameters: Record<string, string>, with
   return withVersion ? { code, module, version } : { code, module };
 }
 
-function isHttpUrl(raw: string): boolean {
+/** Any absolute URL: its scheme is judged apart, so that `ftp:` is refused as a policy, not as a typo. */
+function isAbsoluteUrl(raw: string): boolean {
   try {
-    const url = new URL(raw);
-    return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
+    new URL(raw);
+    return true;
   } catch {
     return false;
   }

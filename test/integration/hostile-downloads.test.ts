@@ -162,7 +162,7 @@ describe('SSRF guard', () => {
     const code = uniqueCode();
     const result = await invoke(code, 'ftp://example.test/a.tar.gz');
 
-    expect(result).toMatchObject({ state: 'failed', error: { code: 'VALIDATION_ERROR', fields_detail: { package_url: expect.any(Array) } } });
+    expect(result).toMatchObject({ state: 'failed', error: { code: 'URL_NOT_ALLOWED' } });
   });
 
   it('applies the host deny-list and allow-list to every hop', async () => {

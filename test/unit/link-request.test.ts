@@ -3,12 +3,23 @@
  * reported at once in fields_detail.
  */
 import { describe, expect, it } from 'vitest';
-import { ValidationError } from '../../lib/errors';
+import { ServiceError, ValidationError } from '../../lib/errors';
 import type { FormFields } from '../../lib/form-parser';
 import { parseAllowOverwrite, validateLinkRequest } from '../../lib/link-request';
 
 const PATH = { code: 'sundy820', module_name: 'default' };
 const URL_OK = 'https://artifacts.example.com/releases/sundy820-app-1.0.tar.gz';
+
+/** The service error `act` throws (fails the test if none). */
+function refusal(act: () => unknown): ServiceError {
+  try {
+    act();
+  } catch (error) {
+    if (error instanceof ServiceError) return error;
+    throw error;
+  }
+  throw new Error('expected a refusal');
+}
 
 /** The ValidationError `validateLinkRequest` throws for these inputs (fails the test if none). */
 function rejection(fields: FormFields, pathParameters: Record<string, string> = PATH): ValidationError {
@@ -105,17 +116,36 @@ describe('validateLinkRequest', () => {
     ['a relative path', '/releases/app.tar.gz'],
     ['a scheme-relative URL', '//example.com/app.tar.gz'],
     ['the placeholder of the original docs', 'Link to your source code package'],
-    ['ftp', 'ftp://example.com/app.tar.gz'],
-    ['file', 'file:///etc/passwd'],
-    ['javascript', 'javascript:alert(1)'],
-    ['data', 'data:application/gzip;base64,H4sI'],
-    ['gopher', 'gopher://127.0.0.1:6379/_INFO'],
+    ['a bare scheme', 'http://'],
   ])('refuses %s as package_url', (_case, packageUrl) => {
     // Act
     const error = rejection({ package_url: packageUrl, version: 'v1' });
 
     // Assess
     expect(Object.keys(error.fieldsDetail ?? {})).toEqual(['package_url']);
+  });
+
+  it.each([
+    ['ftp', 'ftp://example.com/app.tar.gz'],
+    ['file', 'file:///etc/passwd'],
+    ['javascript', 'javascript:alert(1)'],
+    ['data', 'data:application/gzip;base64,H4sI'],
+    ['gopher', 'gopher://127.0.0.1:6379/_INFO'],
+  ])('refuses a well-formed %s link as URL_NOT_ALLOWED, naming its scheme', (scheme, packageUrl) => {
+    // Act
+    const error = refusal(() => validateLinkRequest(PATH, { package_url: packageUrl, version: 'v1' }));
+
+    // Assess
+    expect(error).toMatchObject({ code: 'URL_NOT_ALLOWED', status: 400 });
+    expect(error.message).toContain(`"${scheme}"`);
+  });
+
+  it('reports the other fields\' problems before judging the scheme', () => {
+    // Act
+    const error = rejection({ package_url: 'ftp://example.com/app.zip', version: '.v1' });
+
+    // Assess
+    expect(Object.keys(error.fieldsDetail ?? {})).toEqual(['version']);
   });
 
   it('accepts a package_url of exactly 2048 characters and refuses one of 2049', () => {
@@ -156,12 +186,17 @@ describe('validateLinkRequest', () => {
     expect(defaulted.allowOverwrite).toBe(false);
   });
 
-  it('refuses an allow_overwrite word it does not know', () => {
+  it('refuses an allow_overwrite word it does not know, listing every spelling it accepts', () => {
     // Act
     const error = rejection({ package_url: URL_OK, version: 'v1', allow_overwrite: 'maybe' });
 
     // Assess
     expect(Object.keys(error.fieldsDetail ?? {})).toEqual(['allow_overwrite']);
+    const message = error.fieldsDetail?.allow_overwrite?.[0] ?? '';
+    for (const word of ['true', '1', 'yes', 'on', 'false', '0', 'no', 'off', 'null', 'empty']) {
+      expect(message).toContain(word);
+      if (word !== 'empty') expect(parseAllowOverwrite(word)).not.toBeUndefined();
+    }
   });
 
   it('accepts a 64-hex sha256 in either case and gives it in lower case', () => {
@@ -212,7 +247,7 @@ describe('validateLinkRequest', () => {
 
   it('reports every problem together in one VALIDATION_ERROR', () => {
     // Prepare
-    const fields = { package_url: 'ftp://example.com/app.zip', version: '.v1', allow_overwrite: 'perhaps', sha256: 'abc' };
+    const fields = { package_url: '/app.zip', version: '.v1', allow_overwrite: 'perhaps', sha256: 'abc' };
 
     // Act
     const error = rejection(fields, { code: 'BAD CODE', module_name: 'default' });
