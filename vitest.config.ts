@@ -12,6 +12,7 @@ export default defineConfig({
       JOBS_TABLE: 'unit-jobs',
       PACKAGES_BUCKET: 'unit-packages',
       FETCH_FUNCTION_NAME: 'unit-fetch',
+      CURSOR_SIGNING_KEY: 'unit-cursor-signing-key-0123456789abcdef',
       AWS_REGION: 'us-east-1',
       AWS_ACCESS_KEY_ID: 'S3RVER',
       AWS_SECRET_ACCESS_KEY: 'S3RVER',

@@ -11,7 +11,7 @@ import type { Config } from './config';
 import { JobNotFoundError, ValidationError } from './errors';
 import { jobView, type JobView } from './fetch-contract';
 import { jobIdForKey, parseIdempotencyKey } from './job-ids';
-import { getJob, JOB_STATES, listJobs, type Job, type JobState, type JobStore } from './jobs';
+import { countJobs, getJob, JOB_STATES, listJobs, type Job, type JobState, type JobStore } from './jobs';
 import { validatePackagePath, type ModulePath } from './link-request';
 import { decodeJobCursor, encodeJobCursor } from './list-cursor';
 
@@ -22,8 +22,8 @@ export interface JobStatusDeps {
 }
 
 export interface JobList {
-  /** The number of jobs in this page. */
-  count: number;
+  /** How many jobs match in all pages (the state filter applied); null past the counting budget. */
+  count: number | null;
   results: JobView[];
   /** Opaque; pass as `cursor` for the next page. Null on the last page. */
   next: string | null;
@@ -83,7 +83,12 @@ export async function listModuleJobs(request: ApiRequest, deps: JobStatusDeps): 
   }
   const limit = parseLimit(request.query.limit);
   const state = parseState(request.query.state);
-  const after = request.query.cursor === undefined ? undefined : decodeJobCursor(request.query.cursor, module);
-  const page = await listJobs(storeOf(deps), module, { limit, ...(state ? { state } : {}), ...(after ? { after } : {}) });
-  return { count: page.jobs.length, results: page.jobs.map(jobView), next: page.next ? encodeJobCursor(module, page.next) : null };
+  const signingKey = deps.config.cursorSigningKey;
+  const after = request.query.cursor === undefined ? undefined : decodeJobCursor(request.query.cursor, signingKey, module);
+  const store = storeOf(deps);
+  const [page, count] = await Promise.all([
+    listJobs(store, module, { limit, ...(state ? { state } : {}), ...(after ? { after } : {}) }),
+    countJobs(store, module, state),
+  ]);
+  return { count, results: page.jobs.map(jobView), next: page.next ? encodeJobCursor(module, page.next, signingKey) : null };
 }

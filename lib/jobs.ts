@@ -18,6 +18,7 @@ import {
   type AttributeValue,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
+import { countMatching } from './query-count';
 import { isErrorCode, StorageUnavailableError, type ErrorCode, type FieldsDetail } from './errors';
 import type { FetchEvent } from './fetch-contract';
 import type { PackageResponse } from './package-record';
@@ -421,6 +422,20 @@ export interface JobPage {
 /** Pages of the index read at most per listing call when a state filter leaves pages short. */
 const MAX_QUERY_PAGES = 5;
 
+function moduleQuery(module: { code: string; module: string }, state: JobState | undefined) {
+  return {
+    IndexName: JOBS_BY_MODULE_INDEX,
+    KeyConditionExpression: 'module_key = :k',
+    ...(state ? { FilterExpression: '#state = :state', ExpressionAttributeNames: { '#state': 'state' } } : {}),
+    ExpressionAttributeValues: { ':k': { S: moduleKeyOf(module.code, module.module) }, ...(state ? { ':state': { S: state } } : {}) },
+  };
+}
+
+/** How many of a module's jobs there are, of one `state` if given (null: more than a listing may afford to count). */
+export async function countJobs(store: JobStore, module: { code: string; module: string }, state?: JobState): Promise<number | null> {
+  return call(() => countMatching(store.dynamodb, { TableName: store.table, ...moduleQuery(module, state) }));
+}
+
 /**
  * One page of a module's jobs, newest first, after `after`, of one `state` if given. The index
  * is eventually consistent: a job created a moment ago may be missing.
@@ -439,10 +454,7 @@ export async function listJobs(
       store.dynamodb.send(
         new QueryCommand({
           TableName: store.table,
-          IndexName: JOBS_BY_MODULE_INDEX,
-          KeyConditionExpression: 'module_key = :k',
-          ...(page.state ? { FilterExpression: '#state = :state', ExpressionAttributeNames: { '#state': 'state' } } : {}),
-          ExpressionAttributeValues: { ':k': { S: moduleKeyOf(module.code, module.module) }, ...(page.state ? { ':state': { S: page.state } } : {}) },
+          ...moduleQuery(module, page.state),
           ScanIndexForward: false,
           Limit: page.limit + 1 - jobs.length,
           ExclusiveStartKey: start,

@@ -18,7 +18,7 @@ import type { Logger } from './logger';
 import { formatApiTime, toPackageResponse, type PackageRecord, type PackageResponse } from './package-record';
 import { readLogoB64, readMetaInfo } from './app-desc-store';
 import { deleteObject, presignDownload } from './package-store';
-import { deleteVersion, getVersion, listVersions, restoreVersion } from './version-records';
+import { countVersions, deleteVersion, getVersion, listVersions, restoreVersion } from './version-records';
 
 export interface PackagesDeps {
   dynamodb: DynamoDBClient;
@@ -38,8 +38,8 @@ export interface PackageListItem extends PackageResponse {
 }
 
 export interface PackageList {
-  /** The number of results in this page. */
-  count: number;
+  /** How many versions the module holds in all pages, as Django REST framework counts; null past the counting budget. */
+  count: number | null;
   results: PackageListItem[];
   /** Opaque; pass as `cursor` for the next page. Null on the last page. */
   next: string | null;
@@ -115,13 +115,18 @@ export async function listPackages(request: ApiRequest, deps: PackagesDeps): Pro
   const authorized = await authorize(request, deps);
   const module = validatePackagePath(request.pathParameters, false);
   const limit = parseLimit(request.query.limit);
-  const after = request.query.cursor === undefined ? undefined : decodeCursor(request.query.cursor, module);
-  const page = await listVersions(deps.dynamodb, deps.config.versionsTable, module, { limit, after });
-  authorized.child({ code: module.code, module: module.module }).info('packages listed', { count: page.records.length });
+  const key = deps.config.cursorSigningKey;
+  const after = request.query.cursor === undefined ? undefined : decodeCursor(request.query.cursor, key, module);
+  const table = deps.config.versionsTable;
+  const [page, count] = await Promise.all([
+    listVersions(deps.dynamodb, table, module, { limit, after }),
+    countVersions(deps.dynamodb, table, module),
+  ]);
+  authorized.child({ code: module.code, module: module.module }).info('packages listed', { shown: page.records.length, count });
   return {
-    count: page.records.length,
+    count,
     results: page.records.map(toListItem),
-    next: page.next ? encodeCursor(page.next) : null,
+    next: page.next ? encodeCursor(page.next, key) : null,
   };
 }
 

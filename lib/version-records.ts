@@ -24,6 +24,7 @@ import {
 import type { SpecVersion } from './app-description';
 import { PackageAlreadyExistsError, StorageUnavailableError } from './errors';
 import { objectKeysOf, type PackageFormat, type PackageRecord, type StoredAppDescription } from './package-record';
+import { countMatching } from './query-count';
 
 type Item = Record<string, AttributeValue>;
 
@@ -247,6 +248,20 @@ export async function listVersions(
         ? { code: module.code, module: module.module, version: last.version, updated: last.updated }
         : undefined,
   };
+}
+
+/** How many versions `module` holds (null: more than a listing may afford to count). */
+export async function countVersions(dynamodb: DynamoDBClient, table: string, module: ModuleKey): Promise<number | null> {
+  try {
+    return await countMatching(dynamodb, {
+      TableName: table,
+      IndexName: VERSIONS_BY_UPDATED_INDEX,
+      KeyConditionExpression: 'module_key = :k',
+      ExpressionAttributeValues: { ':k': { S: moduleKeyOf(module) } },
+    });
+  } catch (error) {
+    throw new StorageUnavailableError('DynamoDB', error);
+  }
 }
 
 /**

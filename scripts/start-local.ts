@@ -22,6 +22,7 @@ import { functionsOf } from './local-aws/lambda/functions';
 import { LambdaService } from './local-aws/lambda/lambda-service';
 import { bucketsOf, packageService, stackName, tablesOf } from './local-aws/packaging';
 import { LocalSqs } from './local-aws/sqs';
+import { persistedSecrets } from './local-aws/secrets';
 import { loadPackagedTemplate } from './local-aws/template';
 import { abortInterruptedUploads, ensureResources, localClients, startEmulators } from './local-emulators';
 
@@ -127,7 +128,7 @@ async function main(): Promise<void> {
     env: { DYNAMODB_PORT: String(ports.dynamodb), S3_PORT: String(ports.s3), LAMBDA_PORT: String(ports.lambda) },
   });
   const sqsEndpoint = `http://127.0.0.1:${ports.sqs}`;
-  const template = loadPackagedTemplate(packageDir, { stackName: stackName(STAGE), sqsEndpoint });
+  const template = loadPackagedTemplate(packageDir, { stackName: stackName(STAGE), sqsEndpoint, secretValue: persistedSecrets(dataDir) });
   const iam = new IamAuthority(template);
   const onDenied = (line: string): void => log(line);
 

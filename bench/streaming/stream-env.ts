@@ -25,6 +25,7 @@ export function streamChildEnv(emulators: EmulatorInfo, scratchDir: string): Nod
     JOBS_TABLE: BENCH_JOBS_TABLE,
     PACKAGES_BUCKET: BENCH_BUCKET,
     FETCH_FUNCTION_NAME: 'unused',
+    CURSOR_SIGNING_KEY: 'bench-cursor-signing-key-0123456789abcdef',
     DYNAMODB_ENDPOINT: emulators.dynamodbEndpoint,
     S3_ENDPOINT: emulators.s3Endpoint,
     // The default cap is 512 MiB; the 1 GiB run must pass it.

@@ -58,6 +58,13 @@ export function functionLogicalId(fn: FunctionName): string {
   return `${fn.charAt(0).toUpperCase()}${fn.slice(1)}LambdaFunction`;
 }
 
+/** A function's environment as the template resolves it (dynamic references included). */
+export function environmentOf(template: ResolvedTemplate, fn: FunctionName): Record<string, string> {
+  const environment = template.resource(functionLogicalId(fn)).properties.Environment;
+  const variables = typeof environment === 'object' && environment !== null && !Array.isArray(environment) ? environment.Variables : undefined;
+  return typeof variables === 'object' && variables !== null && !Array.isArray(variables) ? (variables as Record<string, string>) : {};
+}
+
 export async function startTestStorage(options: { template?: ResolvedTemplate } = {}): Promise<TestStorage> {
   const template = options.template ?? localTemplate();
   const iam = new IamAuthority(template);
@@ -118,6 +125,7 @@ export async function startTestStorage(options: { template?: ResolvedTemplate } 
         JOBS_TABLE: tableOf('JobsTable'),
         PACKAGES_BUCKET: bucket,
         FETCH_FUNCTION_NAME: tableOf('FetchLambdaFunction'),
+        CURSOR_SIGNING_KEY: environmentOf(template, 'link').CURSOR_SIGNING_KEY ?? '',
         DYNAMODB_ENDPOINT: emulators.dynamodbEndpoint,
         S3_ENDPOINT: emulators.s3Endpoint,
         // The smallest part S3 allows, so that a few MiB already take the multipart path.

@@ -4,7 +4,7 @@
  * context, or — invoked directly, with no verdict — by the header checked against the token table.
  */
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createFetchHandler } from '../../handlers/fetch';
 import { createPackagesHandler } from '../../handlers/packages';
@@ -152,21 +152,22 @@ async function registerWithWorker(code: string, version: string, fileName: strin
   return { archive, answer };
 }
 
-async function listAll(code: string, limit: number): Promise<{ pages: string[][]; nexts: (string | null)[] }> {
+async function listAll(code: string, limit: number): Promise<{ pages: string[][]; nexts: (string | null)[]; counts: number[] }> {
   const pages: string[][] = [];
+  const counts: number[] = [];
   const nexts: (string | null)[] = [];
   let cursor: string | null = null;
   do {
     const response = await send({ method: 'GET', code, query: { limit: String(limit), ...(cursor ? { cursor } : {}) } });
     expect(response.statusCode).toBe(200);
     const body = json(response) as { count: number; results: { version: string }[]; next: string | null };
-    expect(body.count).toBe(body.results.length);
+    counts.push(body.count);
     pages.push(body.results.map((item) => item.version));
     nexts.push(body.next);
     cursor = body.next;
     if (pages.length > 10) throw new Error('the listing does not end');
   } while (cursor);
-  return { pages, nexts };
+  return { pages, nexts, counts };
 }
 
 describe('listing a module\'s packages', () => {
@@ -174,9 +175,11 @@ describe('listing a module\'s packages', () => {
     const code = uniqueCode();
     await storeVersions(code, 5);
 
-    const { pages, nexts } = await listAll(code, 2);
+    const { pages, nexts, counts } = await listAll(code, 2);
 
     expect(pages).toEqual([['v5', 'v4'], ['v3', 'v2'], ['v1']]);
+    // `count` is the module's total on every page, as Django REST framework and the platform count.
+    expect(counts).toEqual([5, 5, 5]);
     expect(nexts[0]).toEqual(expect.any(String));
     expect(nexts[1]).toEqual(expect.any(String));
     expect(nexts[2]).toBeNull();
@@ -219,14 +222,15 @@ describe('listing a module\'s packages', () => {
     expect(nexts[1]).toBeNull();
   });
 
-  it('lists 20 by default and only the module in the path', async () => {
+  it('lists 20 by default and only the module in the path, counting only its versions', async () => {
     const code = uniqueCode();
     await storeVersions(code, 22);
     await storeVersion(code, 'elsewhere', new Date('2030-01-01T00:00:00.000Z'), 'other-module');
 
     const body = json(await send({ method: 'GET', code })) as { count: number; results: { version: string }[]; next: string | null };
 
-    expect(body.count).toBe(20);
+    expect(body.count).toBe(22);
+    expect(body.results).toHaveLength(20);
     expect(body.results[0]?.version).toBe('v22');
     expect(body.results.map((item) => item.version)).not.toContain('elsewhere');
     expect(body.next).toEqual(expect.any(String));
@@ -286,25 +290,31 @@ describe('listing a module\'s packages', () => {
     const one = json(await send({ method: 'GET', code, query: { limit: '1' } }));
     const hundred = json(await send({ method: 'GET', code, query: { limit: '100' } }));
 
-    expect(one).toMatchObject({ count: 1, next: expect.any(String) });
+    expect(one).toMatchObject({ count: 2, next: expect.any(String) });
+    expect(one.results).toHaveLength(1);
     expect(hundred).toMatchObject({ count: 2, next: null });
   });
 
   const b64 = (value: unknown): string => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
+  /** Signed as the service signs (`payload.HMAC`): what someone holding the key could forge. */
+  const signed = (value: unknown, key = storage.config().cursorSigningKey): string =>
+    `${b64(value)}.${createHmac('sha256', key).update(b64(value)).digest('base64url')}`;
   const forged = (code: string): [string, string][] => [
     ['not base64url', 'not a cursor!'],
-    ['base64url of garbage', b64('garbage{')],
-    ['a JSON array', b64([1, 2])],
-    ['JSON null', b64(null)],
-    ['a key with an extra attribute', b64({ module_key: `${code}/default`, version: 'v1', updated: '2026-01-01T00:00:00.000Z', x: 1 })],
-    ['a key without updated', b64({ module_key: `${code}/default`, version: 'v1' })],
-    ['a key in DynamoDB attribute form', b64({ module_key: { S: `${code}/default` }, version: { S: 'v1' }, updated: { S: '2026-01-01T00:00:00.000Z' } })],
-    ['an invalid version', b64({ module_key: `${code}/default`, version: '.hidden', updated: '2026-01-01T00:00:00.000Z' })],
-    ['a time that is not one', b64({ module_key: `${code}/default`, version: 'v1', updated: 'yesterday' })],
+    ['an unsigned position', b64({ module_key: `${code}/default`, version: 'v1', updated: '2026-01-01T00:00:00.000Z' })],
+    ['a position signed with another key', signed({ module_key: `${code}/default`, version: 'v1', updated: '2026-01-01T00:00:00.000Z' }, 'k'.repeat(64))],
+    ['base64url of garbage, signed', signed('garbage{')],
+    ['a JSON array, signed', signed([1, 2])],
+    ['JSON null, signed', signed(null)],
+    ['a key with an extra attribute, signed', signed({ module_key: `${code}/default`, version: 'v1', updated: '2026-01-01T00:00:00.000Z', x: 1 })],
+    ['a key without updated, signed', signed({ module_key: `${code}/default`, version: 'v1' })],
+    ['a key in DynamoDB attribute form, signed', signed({ module_key: { S: `${code}/default` }, version: { S: 'v1' }, updated: { S: '2026-01-01T00:00:00.000Z' } })],
+    ['an invalid version, signed', signed({ module_key: `${code}/default`, version: '.hidden', updated: '2026-01-01T00:00:00.000Z' })],
+    ['a time that is not one, signed', signed({ module_key: `${code}/default`, version: 'v1', updated: 'yesterday' })],
     ['an overlong cursor', 'A'.repeat(5000)],
   ];
 
-  it('answers 400 VALIDATION_ERROR, never a 500, for forged and garbled cursors', async () => {
+  it('answers 400 VALIDATION_ERROR, never a 500, for forged and garbled cursors, even ones signed with the key', async () => {
     const code = uniqueCode();
     await storeVersions(code, 3);
 
@@ -314,6 +324,26 @@ describe('listing a module\'s packages', () => {
       expect({ what, status: response.statusCode }).toEqual({ what, status: 400 });
       expect(json(response)).toMatchObject({ code: 'VALIDATION_ERROR', fields_detail: { cursor: [expect.any(String)] } });
     }
+  });
+
+  it('refuses a cursor it issued once any character of it is altered', async () => {
+    const code = uniqueCode();
+    await storeVersions(code, 3);
+    const issued = json(await send({ method: 'GET', code, query: { limit: '1' } })).next as string;
+    const [payload = '', signature = ''] = issued.split('.');
+    const position = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Record<string, string>;
+    const altered = [
+      `${b64({ ...position, version: 'v1' })}.${signature}`,
+      `${payload}.${signature.slice(0, -2)}${signature.endsWith('AA') ? 'BB' : 'AA'}`,
+      payload,
+      `${payload}.`,
+    ];
+
+    const answers = await Promise.all(altered.map((cursor) => send({ method: 'GET', code, query: { limit: '1', cursor } })));
+    const untouched = await send({ method: 'GET', code, query: { limit: '1', cursor: issued } });
+
+    expect(answers.map((answer) => answer.statusCode)).toEqual([400, 400, 400, 400]);
+    expect(untouched.statusCode).toBe(200);
   });
 
   it("refuses another module's or another application's cursor, even one it issued", async () => {
@@ -338,7 +368,7 @@ describe('listing a module\'s packages', () => {
   it('takes a cursor that names a position in its own module as a position, nothing more', async () => {
     const code = uniqueCode();
     await storeVersions(code, 5);
-    const cursor = encodeCursor({ code, module: 'default', version: 'v3', updated: '2026-01-01T00:03:00.000Z' });
+    const cursor = encodeCursor({ code, module: 'default', version: 'v3', updated: '2026-01-01T00:03:00.000Z' }, storage.config().cursorSigningKey);
 
     const body = json(await send({ method: 'GET', code, query: { cursor } })) as { results: { version: string }[] };
 

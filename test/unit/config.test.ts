@@ -14,6 +14,7 @@ const REQUIRED = {
   JOBS_TABLE: 'bkpaas-stag-jobs',
   PACKAGES_BUCKET: 'bkpaas-stag-packages',
   FETCH_FUNCTION_NAME: 'bkpaas-stag-fetch',
+  CURSOR_SIGNING_KEY: 'a'.repeat(64),
 };
 
 describe('loadConfig', () => {
