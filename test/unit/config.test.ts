@@ -100,6 +100,7 @@ describe('loadConfig', () => {
     ['LOG_LEVEL', 'verbose'],
     ['URL_ALLOWED_HOSTS', 'https://artifacts.example.com'],
     ['URL_DENIED_HOSTS', 'evil.example.com/path'],
+    ['CURSOR_SIGNING_KEY', 'short-31-characters-of-a-key-xx'],
   ])('fails naming %s when it is %j', (variable, value) => {
     // Act
     const loading = () => loadConfig({ ...REQUIRED, [variable]: value });
