@@ -65,9 +65,26 @@ function linkHandler() {
   return createLinkHandler({ config: storage.config({ STAGE: 'stag', ALLOW_PRIVATE_URLS: 'false' }), dynamodb: storage.clientsOf('link').dynamodb, lambda, now: () => new Date() });
 }
 
+describe('the documented examples', () => {
+  it('each register their own version, so running one after another never answers 409', () => {
+    const readme = readFileSync(path.join(__dirname, '../../README.md'), 'utf8');
+    const curlVersion = /name="version"\\r\\n\\r\\n\s*([^\s\\]+)/.exec(readme)?.[1];
+    const eventVersions = ['link-rest-api.json', 'link-http-api.json', 'link-console-raw.json', 'fetch-direct.json', 'fetch-async-retry.json'].map((file) => {
+      const text = JSON.stringify(sampleEvent(file));
+      const event = sampleEvent(file) as { body?: string; isBase64Encoded?: boolean };
+      const body = event.isBase64Encoded && event.body ? Buffer.from(event.body, 'base64').toString('utf8') : text;
+      return /"version":\s*"(v\d+)"|version=(v\d+)|name=\\?"version\\?"(?:\\r\\n|\r\n){2}\s*(v\d+)/.exec(body)?.slice(1).find(Boolean);
+    });
+
+    expect(curlVersion).toBe('v1');
+    expect(eventVersions.every((version) => version !== undefined)).toBe(true);
+    expect(new Set([curlVersion, ...eventVersions]).size).toBe(eventVersions.length + 1);
+  });
+});
+
 describe('sample events for the link function', () => {
   it.each([
-    ['link-rest-api.json', 'v1'],
+    ['link-rest-api.json', 'v6'],
     ['link-http-api.json', 'v2'],
     ['link-console-raw.json', 'v5'],
   ])('%s registers version %s', async (file, version) => {
