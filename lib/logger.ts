@@ -6,10 +6,11 @@
  * written for those work here. Never pass a token; URLs go through `redactUrl`.
  */
 
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+/** `silent` writes nothing: for the test suite, where expected failures would read as errors. */
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 export type LogFields = Record<string, unknown>;
 
-const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
 
 export interface Logger {
   debug(message: string, fields?: LogFields): void;
@@ -24,7 +25,7 @@ export function createLogger(
   level: LogLevel = 'info',
   write: (line: string) => void = (line) => process.stdout.write(line + '\n'),
 ): Logger {
-  const emit = (at: LogLevel, message: string, fields?: LogFields): void => {
+  const emit = (at: Exclude<LogLevel, 'silent'>, message: string, fields?: LogFields): void => {
     if (RANK[at] < RANK[level]) return;
     write(JSON.stringify({ timestamp: new Date().toISOString(), level: at, message, ...base, ...fields }, errorReplacer));
   };

@@ -1,6 +1,6 @@
 /**
  * The environment a handler module needs to load outside Lambda: dummy values like
- * vitest.config.ts's (no AWS is reached). Stage `stag`, so the production paths run.
+ * vitest.config.mts's (no AWS is reached). Stage `stag`, so the production paths run.
  */
 export const HANDLER_ENV = {
   STAGE: 'stag',

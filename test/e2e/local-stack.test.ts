@@ -3,10 +3,12 @@
  * the link function, the Lambda API, the fetch worker, and the DynamoDB and S3 emulators.
  * Requests replay the original API document's curl body, with its padded values.
  */
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startArchiveServer, type ArchiveServer } from '../helpers/archive-server';
 import { sampleEntries, sha256Of, tarGzArchive } from '../helpers/archives';
@@ -141,6 +143,27 @@ describe('the documented curl call against the local stack', () => {
     expect(urlencoded.status).toBe(200);
     expect(json.status).toBe(200);
     expect((await recordsOf(stack.storage, code, 'default')).map((r) => r.version).sort()).toEqual(['form-1', 'json-1']);
+    await expectInvariants(stack.storage, code, 'default');
+  });
+});
+
+describe('the start banner', () => {
+  it('fits 100 columns, and the curl it prints, run by bash as printed, registers the package', async () => {
+    const code = uniqueCode();
+    const archive = await tarGzArchive(sampleEntries(code));
+    server.serve(`/${code}/app.tar.gz`, archive);
+    const banner = stack.output().slice(stack.output().indexOf('Local stack ready.')).split('\n');
+    const script = banner
+      .filter((line) => /^ {2}(BASE=|TOKEN=|curl |  -[HF] )/.test(line))
+      .join('\n')
+      .replace('http://127.0.0.1:8000/app.tar.gz', server.url(`/${code}/app.tar.gz`))
+      .replace('/applications/sundy820/', `/applications/${code}/`);
+
+    const { stdout } = await promisify(execFile)('bash', ['-c', `${script} --silent --show-error`], { timeout: 30_000 });
+
+    expect(banner.filter((line) => line.length > 100)).toEqual([]);
+    expect(script.split('\n')).toHaveLength(5);
+    expect(JSON.parse(stdout)).toMatchObject({ version: 'v1', sha256_signature: sha256Of(archive) });
     await expectInvariants(stack.storage, code, 'default');
   });
 });

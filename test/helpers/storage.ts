@@ -132,7 +132,7 @@ export async function startTestStorage(options: { template?: ResolvedTemplate } 
         UPLOAD_PART_BYTES: String(5 * 1024 * 1024),
         // A dead run's job is taken over after this; tests do not wait a minute for it.
         JOB_LEASE_SECONDS: '2',
-        LOG_LEVEL: 'error',
+        LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
         ...overrides,
       }),
     async close() {

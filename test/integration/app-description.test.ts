@@ -263,7 +263,7 @@ describe('what a job Lambda gave up on leaves', () => {
         s3: clients.s3,
         bucket: storage.bucket,
         versionsTable: storage.table,
-        log: createLogger({}, 'error'),
+        log: createLogger({}, 'silent'),
       },
     );
   }

@@ -76,7 +76,7 @@ describe('redrive', () => {
     const { lambda, invoked } = fakeLambda();
 
     const report = await redrive(
-      { sqs: queue.sqs, lambda, jobs, queueUrl: 'q', functionName: 'fetch', log: createLogger({}, 'error') },
+      { sqs: queue.sqs, lambda, jobs, queueUrl: 'q', functionName: 'fetch', log: createLogger({}, 'silent') },
       { max: 10, dryRun: false },
     );
 
@@ -93,7 +93,7 @@ describe('redrive', () => {
     const queue = fakeQueue([destinationRecord(stuck)]);
     const { lambda, invoked } = fakeLambda();
 
-    const report = await redrive({ sqs: queue.sqs, lambda, jobs, queueUrl: 'q', functionName: 'fetch', log: createLogger({}, 'error') }, { max: 10, dryRun: true });
+    const report = await redrive({ sqs: queue.sqs, lambda, jobs, queueUrl: 'q', functionName: 'fetch', log: createLogger({}, 'silent') }, { max: 10, dryRun: true });
 
     expect(report.resubmitted).toEqual([stuck.job_id]);
     expect(invoked).toEqual([]);
