@@ -152,7 +152,9 @@ describe('the start banner', () => {
     const code = uniqueCode();
     const archive = await tarGzArchive(sampleEntries(code));
     server.serve(`/${code}/app.tar.gz`, archive);
-    const banner = stack.output().slice(stack.output().indexOf('Local stack ready.')).split('\n');
+    const output = stack.output();
+    const end = 'Press Ctrl-C to stop.';
+    const banner = output.slice(output.indexOf('Local stack ready.'), output.indexOf(end) + end.length).split('\n');
     const script = banner
       .filter((line) => /^ {2}(BASE=|TOKEN=|curl |  -[HF] )/.test(line))
       .join('\n')

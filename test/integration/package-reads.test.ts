@@ -41,10 +41,10 @@ function uniqueCode(): string {
   return `app-${randomUUID().slice(0, 8)}`;
 }
 
-function packages(options: { now?: () => Date; s3?: S3Client; stage?: string } = {}) {
+function packages(options: { now?: () => Date; s3?: S3Client; stage?: string; logLevel?: string } = {}) {
   const stage = options.stage ?? 'stag';
   return createPackagesHandler({
-    config: storage.config({ STAGE: stage, ALLOW_PRIVATE_URLS: stage === 'local' ? 'true' : 'false' }),
+    config: storage.config({ STAGE: stage, ALLOW_PRIVATE_URLS: stage === 'local' ? 'true' : 'false', ...(options.logLevel ? { LOG_LEVEL: options.logLevel } : {}) }),
     dynamodb: storage.clientsOf('packages').dynamodb,
     s3: options.s3 ?? storage.clientsOf('packages').s3,
     now: options.now ?? (() => new Date()),
@@ -569,7 +569,7 @@ describe('deleting one version', () => {
       return true;
     });
 
-    const response = await send({ method: 'DELETE', code, version: 'v1' }, packages({ s3: down }));
+    const response = await send({ method: 'DELETE', code, version: 'v1' }, packages({ s3: down, logLevel: 'error' }));
     vi.restoreAllMocks();
 
     expect(response.statusCode).toBe(503);
