@@ -10,8 +10,8 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { StorageUnavailableError, ValidationError } from './errors';
-import { parseFetchEvent } from './fetch-contract';
-import { abandonJob, getJob, type JobError, type JobStore } from './jobs';
+import { parseFetchEvent, type JobError } from './fetch-contract';
+import { abandonJob, getJob, type JobStore } from './jobs';
 import type { Logger } from './logger';
 import { objectKeysOf } from './package-record';
 import { abortUploadsAt, deleteObjectsQuietly, objectKeyFor, requestKeysFor } from './package-store';

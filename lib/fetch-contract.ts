@@ -3,14 +3,29 @@
  * test invocation can send the same event and read the same result. The answer is the job's
  * view — the same document the job resource serves.
  */
-import { ServiceError, ValidationError } from './errors';
-import type { Job, JobError, JobState } from './jobs';
-import { validateLinkRequest } from './link-request';
-import { redactUrl } from './logger';
-import { formatApiTime, type PackageResponse } from './package-record';
-import type { RegisterRequest } from './register-package';
+import { ServiceError, ValidationError, type ErrorCode, type FieldsDetail } from './errors';
+import { validateLinkRequest, type LinkRequest } from './link-request';
+import type { PackageResponse } from './package-record';
 
 export type InvocationMode = 'sync' | 'async';
+
+export type JobState = 'pending' | 'running' | 'succeeded' | 'failed';
+
+export const JOB_STATES: readonly JobState[] = ['pending', 'running', 'succeeded', 'failed'];
+
+/** How a failed job ends: the error answer's code, detail and field problems. */
+export interface JobError {
+  code: ErrorCode;
+  detail: string;
+  fields_detail?: FieldsDetail;
+}
+
+/** What registering a package is asked: the link request, whose request it was, and who asked. */
+export interface RegisterRequest extends LinkRequest {
+  requestId: string;
+  /** Who asked (the token's principal), recorded as the version's operator. */
+  operator: string;
+}
 
 export interface FetchEvent {
   /** The job this event belongs to; a console event may leave it to `request_id`. */
@@ -100,24 +115,6 @@ export function parseFetchEvent(event: unknown, fallbackRequestId: string): Work
   // The job id names the S3 object and the record's writer, so that a retry lands on the same key.
   const registered = { ...request, requestId: jobId, operator };
   return { ...registered, jobId, mode, event: toFetchEvent(registered, jobId, mode) };
-}
-
-export function jobView(job: Job): JobView {
-  const times: Record<string, string> = {};
-  for (const [name, iso] of Object.entries({ created: job.created, updated: job.updated, started: job.started, finished: job.finished })) {
-    if (iso) times[name] = formatApiTime(iso);
-  }
-  return {
-    job_id: job.jobId,
-    state: job.state,
-    ...(job.state === 'succeeded' && job.result ? { package: job.result } : {}),
-    ...(job.state === 'failed' && job.error ? { error: job.error } : {}),
-    ...(job.event.package_url ? { package_url: redactUrl(job.event.package_url) } : {}),
-    attempts: job.attempts,
-    bytes_received: job.bytesReceived,
-    ...(job.bytesExpected === undefined ? {} : { bytes_expected: job.bytesExpected }),
-    ...times,
-  };
 }
 
 export function errorOf(error: ServiceError): JobError {

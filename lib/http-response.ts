@@ -2,8 +2,7 @@
  * The one place that shapes HTTP answers. Client errors carry their code and detail; anything
  * unexpected becomes a generic 500 whose cause goes only to the log.
  */
-import { MethodNotAllowedError, serviceErrorFromWire, ServiceError, severityOf } from './errors';
-import type { JobView } from './fetch-contract';
+import { MethodNotAllowedError, serviceErrorFromWire, ServiceError, severityOf, type ErrorCode, type FieldsDetail } from './errors';
 import type { Logger } from './logger';
 
 export interface HttpResponse {
@@ -26,11 +25,19 @@ export function noContentResponse(): HttpResponse {
 /** Seconds a client is asked to wait before it looks at a job again. */
 export const JOB_RETRY_AFTER_SECONDS = 5;
 
+/** What the edge needs of a job to answer for it (the job resource's view has these fields and more). */
+export interface JobOutcome {
+  job_id: string;
+  state: string;
+  package?: unknown;
+  error?: { code: ErrorCode; detail: string; fields_detail?: FieldsDetail };
+}
+
 /**
  * A job as the link route answers it: 200 with the package, the job's error, or 202 Accepted
  * pointing at the job resource while it runs. Every one names the job in X-Job-Id.
  */
-export function jobResponse(view: JobView, jobUrl: string, log: Logger): HttpResponse {
+export function jobResponse(view: JobOutcome, jobUrl: string, log: Logger): HttpResponse {
   const named = (response: HttpResponse): HttpResponse => ({ ...response, headers: { ...response.headers, 'x-job-id': view.job_id } });
   if (view.state === 'succeeded' && view.package) return named(jsonResponse(200, view.package));
   if (view.state === 'failed' && view.error) {

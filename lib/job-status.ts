@@ -9,9 +9,9 @@ import { assertMethod, type ApiRequest } from './api-event';
 import { assertAllowedOn, identifyCaller, type Caller } from './auth';
 import type { Config } from './config';
 import { JobNotFoundError, ValidationError } from './errors';
-import { jobView, type JobView } from './fetch-contract';
+import { JOB_STATES, type JobState, type JobView } from './fetch-contract';
 import { jobIdForKey, parseIdempotencyKey } from './job-ids';
-import { countJobs, getJob, JOB_STATES, listJobs, type Job, type JobState, type JobStore } from './jobs';
+import { countJobs, getJob, jobView, listJobs, type Job, type JobStore } from './jobs';
 import { validatePackagePath, type ModulePath } from './link-request';
 import { decodeJobCursor, encodeJobCursor } from './list-cursor';
 

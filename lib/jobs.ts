@@ -19,22 +19,13 @@ import {
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import { countMatching } from './query-count';
-import { isErrorCode, StorageUnavailableError, type ErrorCode, type FieldsDetail } from './errors';
-import type { FetchEvent } from './fetch-contract';
-import type { PackageResponse } from './package-record';
-
-export type JobState = 'pending' | 'running' | 'succeeded' | 'failed';
-
-export const JOB_STATES: readonly JobState[] = ['pending', 'running', 'succeeded', 'failed'];
+import { isErrorCode, StorageUnavailableError } from './errors';
+import type { FetchEvent, JobError, JobState, JobView } from './fetch-contract';
+import { redactUrl } from './logger';
+import { formatApiTime, type PackageResponse } from './package-record';
 
 /** A module's jobs, newest first. */
 export const JOBS_BY_MODULE_INDEX = 'by_module_created';
-
-export interface JobError {
-  code: ErrorCode;
-  detail: string;
-  fields_detail?: FieldsDetail;
-}
 
 export interface Job {
   jobId: string;
@@ -471,4 +462,23 @@ export async function listJobs(
   // Continue after the last job shown, or, when the filter left none, after what was read.
   const next = last ? { jobId: last.jobId, created: last.created } : { jobId: start?.job_id?.S ?? '', created: start?.created?.S ?? '' };
   return { jobs: shown, next };
+}
+
+/** A job as its resource shows it (and the worker answers it). */
+export function jobView(job: Job): JobView {
+  const times: Record<string, string> = {};
+  for (const [name, iso] of Object.entries({ created: job.created, updated: job.updated, started: job.started, finished: job.finished })) {
+    if (iso) times[name] = formatApiTime(iso);
+  }
+  return {
+    job_id: job.jobId,
+    state: job.state,
+    ...(job.state === 'succeeded' && job.result ? { package: job.result } : {}),
+    ...(job.state === 'failed' && job.error ? { error: job.error } : {}),
+    ...(job.event.package_url ? { package_url: redactUrl(job.event.package_url) } : {}),
+    attempts: job.attempts,
+    bytes_received: job.bytesReceived,
+    ...(job.bytesExpected === undefined ? {} : { bytes_expected: job.bytesExpected }),
+    ...times,
+  };
 }

@@ -20,7 +20,7 @@ import { transferPackage, TransferAbortedError, type TransferResult } from './pa
 import { bytes, bytesPerSecond, count, METRIC, milliseconds, type Metrics } from './metrics';
 import { checkAppCode, resolveVersion } from './version-resolution';
 import { getVersion, writeVersion } from './version-records';
-import type { LinkRequest } from './link-request';
+import type { RegisterRequest } from './fetch-contract';
 
 export interface RegisterDeps {
   s3: S3Client;
@@ -49,12 +49,6 @@ export interface RegisterDeps {
   noteVersion?: (version: string) => Promise<boolean>;
   /** Where the transfer's figures go (bytes, durations, entries). */
   metrics?: Metrics;
-}
-
-export interface RegisterRequest extends LinkRequest {
-  requestId: string;
-  /** Who asked (the token's principal), recorded as the version's operator. */
-  operator: string;
 }
 
 export async function registerPackage(request: RegisterRequest, deps: RegisterDeps): Promise<PackageRecord> {

@@ -13,9 +13,9 @@
  * failure still thrown, so that the event reaches the on-failure queue for a redrive.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { errorOf, jobView, type JobView, type WorkerRequest } from './fetch-contract';
+import { errorOf, type JobView, type WorkerRequest } from './fetch-contract';
 import { isTransient, ServiceError } from './errors';
-import { acquireJob, finishJob, noteResolvedVersion, releaseJob, renewLease, type Acquired, type JobProgress, type JobStore } from './jobs';
+import { acquireJob, finishJob, jobView, noteResolvedVersion, releaseJob, renewLease, type Acquired, type JobProgress, type JobStore } from './jobs';
 import { toPackageResponse } from './package-record';
 import { TransferAbortedError } from './package-transfer';
 import { count, countBy, METRIC } from './metrics';
