@@ -7,7 +7,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { loadConfig } from '../lib/config';
+import { loadConfig } from '../lib/core/config';
 import { runColdStartBench } from './cold-start/cold-start-bench';
 import { runHostileBench } from './hostile-archives/hostile-bench';
 import { consoleReport } from './harness/console-report';
@@ -25,7 +25,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const log = (line: string): void => console.log(line);
 
-/** The part and queue sizes the worker and the baselines will read from lib/config.ts. */
+/** The part and queue sizes the worker and the baselines will read from lib/core/config.ts. */
 function uploadSettings(): BenchResults['uploadSettings'] {
   const config = loadConfig({
     ...HANDLER_ENV,

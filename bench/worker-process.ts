@@ -5,8 +5,8 @@
  * event from argv, the configuration from the environment.
  */
 import { createFetchHandler } from '../handlers/fetch';
-import { createDynamoDbClient, createS3Client } from '../lib/aws-clients';
-import { loadConfig } from '../lib/config';
+import { createDynamoDbClient, createS3Client } from '../lib/core/aws-clients';
+import { loadConfig } from '../lib/core/config';
 import { measureJob, runMain } from './streaming/measure-job';
 
 runMain(async () => {

@@ -4,15 +4,15 @@
  */
 import type { Context } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
-import { createDynamoDbClient, createS3Client } from '../lib/aws-clients';
-import { loadConfig } from '../lib/config';
-import { ServiceError, severityOf } from '../lib/errors';
-import { errorOf, parseFetchEvent, type FetchResult } from '../lib/fetch-contract';
+import { createDynamoDbClient, createS3Client } from '../lib/core/aws-clients';
+import { loadConfig } from '../lib/core/config';
+import { ServiceError, severityOf } from '../lib/core/errors';
+import { errorOf, parseFetchEvent, type FetchResult } from '../lib/jobs/fetch-contract';
 import { Tracer } from '@aws-lambda-powertools/tracer';
-import { createLogger, invocationFields, SERVICE_NAME } from '../lib/logger';
-import { createMetrics, flushMetrics } from '../lib/metrics';
-import type { RegisterDeps } from '../lib/register-package';
-import { JobBusyError, RetryableJobError, runJob } from '../lib/run-job';
+import { createLogger, invocationFields, SERVICE_NAME } from '../lib/core/logger';
+import { createMetrics, flushMetrics } from '../lib/core/metrics';
+import type { RegisterDeps } from '../lib/use-cases/register-package';
+import { JobBusyError, RetryableJobError, runJob } from '../lib/use-cases/run-job';
 
 type FetchContext = Pick<Context, 'awsRequestId' | 'getRemainingTimeInMillis'> & Partial<Pick<Context, 'functionName' | 'invokedFunctionArn' | 'memoryLimitInMB'>>;
 

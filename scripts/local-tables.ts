@@ -3,8 +3,8 @@
  * TokensTable (test/integration/serverless-template.test.ts fails if the two drift apart).
  */
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
-import { TOKEN_ID_INDEX } from '../lib/token-store';
-import { VERSIONS_BY_UPDATED_INDEX } from '../lib/version-records';
+import { TOKEN_ID_INDEX } from '../lib/auth/token-store';
+import { VERSIONS_BY_UPDATED_INDEX } from '../lib/storage/version-records';
 
 export function versionsTableSpec(tableName: string): CreateTableCommandInput {
   return {

@@ -13,8 +13,8 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { generateAccessToken } from '../lib/access-token';
-import { ALL_APPS, createToken, findToken } from '../lib/token-store';
+import { generateAccessToken } from '../lib/auth/access-token';
+import { ALL_APPS, createToken, findToken } from '../lib/auth/token-store';
 import { LocalApiGateway } from './local-aws/api/api-gateway';
 import { RestApi } from './local-aws/api/rest-api';
 import { IamAuthority } from './local-aws/iam';

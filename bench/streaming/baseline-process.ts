@@ -3,7 +3,7 @@
  *   floor   <url>          download + SHA-256, bytes go nowhere
  *   s3      <file> <key>   upload a local file with the worker's Upload settings
  *   classic <url>  <key>   download to a temporary file, hash it, then upload it
- * Uploads go through lib/package-store.ts's uploadStream with lib/config.ts's settings,
+ * Uploads go through lib/storage/package-store.ts's uploadStream with lib/core/config.ts's settings,
  * the same code and part/queue sizes the worker uses.
  */
 import { createHash } from 'node:crypto';
@@ -13,9 +13,9 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { createS3Client } from '../../lib/aws-clients';
-import { loadConfig, type Config } from '../../lib/config';
-import { uploadStream } from '../../lib/package-store';
+import { createS3Client } from '../../lib/core/aws-clients';
+import { loadConfig, type Config } from '../../lib/core/config';
+import { uploadStream } from '../../lib/storage/package-store';
 import { measureJob, runMain } from './measure-job';
 
 function get(url: string): Promise<http.IncomingMessage> {

@@ -1,5 +1,5 @@
 /**
- * The environment every streaming child runs with: the worker's configuration (lib/config.ts)
+ * The environment every streaming child runs with: the worker's configuration (lib/core/config.ts)
  * pointed at the emulators, so the worker and the baselines read the same upload settings.
  */
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../scripts/local-emulators';

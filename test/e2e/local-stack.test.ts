@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startArchiveServer, type ArchiveServer } from '../helpers/archive-server';
 import { sampleEntries, sha256Of, tarGzArchive } from '../helpers/archives';
 import { freePorts, startLocalStack, type LocalStack, type LocalStackPorts } from '../helpers/local-stack';
-import { ALL_APPS, createToken, revokeToken } from '../../lib/token-store';
+import { ALL_APPS, createToken, revokeToken } from '../../lib/auth/token-store';
 import { expectInvariants, objectBytes, recordsOf } from '../helpers/storage';
 
 const BOUNDARY = '----WebKitFormBoundaryohLfLFHX1EPDP7rB';
