@@ -1,13 +1,17 @@
 /**
  * The total behind a listing's `count`: a DynamoDB COUNT query over the same index, page by
- * page. Each page reads up to 1 MB of the index (billed like reading those items), so the total
- * is only computed up to a budget: a module holding more than that answers `count: null`
- * instead of making one request read without bound.
+ * page. Each page reads up to 1 MB of the index (billed like reading those items; a state
+ * filter is applied after the read, so it saves nothing), so the total is only computed up to
+ * a budget: a module holding more than that answers `count: null` instead of making one request
+ * read without bound.
  */
 import { QueryCommand, type DynamoDBClient, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
 
-/** About 16 MB of index per listing request: tens of thousands of versions or jobs. */
-export const MAX_COUNT_READS = 16;
+/**
+ * About 4 MB of index, on a listing's first page only (later pages carry the total in their
+ * cursor): thousands of versions or jobs, at most 512 read units.
+ */
+export const MAX_COUNT_READS = 4;
 
 export interface CountBudget {
   reads: number;

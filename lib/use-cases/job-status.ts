@@ -7,7 +7,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { assertMethod, type ApiRequest } from '../http/api-event';
 import { assertAllowedOn, identifyCaller, type Caller } from '../auth/auth';
-import type { Config } from '../core/config';
+import { signingKeyOf, type Config } from '../core/config';
 import { JobNotFoundError, ValidationError } from '../core/errors';
 import { JOB_STATES, type JobState, type JobView } from '../jobs/fetch-contract';
 import { jobIdForKey, parseIdempotencyKey } from '../jobs/job-ids';
@@ -22,7 +22,7 @@ export interface JobStatusDeps {
 }
 
 export interface JobList {
-  /** How many jobs match in all pages (the state filter applied); null past the counting budget. */
+  /** How many jobs match in all pages (the state filter applied), as of the first page; null past the counting budget. */
   count: number | null;
   results: JobView[];
   /** Opaque; pass as `cursor` for the next page. Null on the last page. */
@@ -83,12 +83,16 @@ export async function listModuleJobs(request: ApiRequest, deps: JobStatusDeps): 
   }
   const limit = parseLimit(request.query.limit);
   const state = parseState(request.query.state);
-  const signingKey = deps.config.cursorSigningKey;
-  const after = request.query.cursor === undefined ? undefined : decodeJobCursor(request.query.cursor, signingKey, module);
+  const signingKey = signingKeyOf(deps.config);
+  // An empty cursor is the first page, as Django REST framework reads it.
+  const cursor = request.query.cursor ? decodeJobCursor(request.query.cursor, signingKey, module, state ?? '') : undefined;
   const store = storeOf(deps);
   const [page, count] = await Promise.all([
-    listJobs(store, module, { limit, ...(state ? { state } : {}), ...(after ? { after } : {}) }),
-    countJobs(store, module, state),
+    listJobs(store, module, { limit, ...(state ? { state } : {}), ...(cursor ? { after: cursor.position } : {}) }),
+    // Counted on the first page only; the cursor carries the total through the later ones.
+    cursor ? cursor.count : countJobs(store, module, state),
   ]);
-  return { count, results: page.jobs.map(jobView), next: page.next ? encodeJobCursor(module, page.next, signingKey) : null };
+  // A filter can leave a page short while the index goes on; with nothing to find, say so.
+  const next = page.next && count !== 0 ? encodeJobCursor(module, state ?? '', { position: page.next, count }, signingKey) : null;
+  return { count, results: page.jobs.map(jobView), next };
 }

@@ -10,7 +10,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ApiRequest } from '../http/api-event';
 import { assertAllowedOn, identifyCaller } from '../auth/auth';
-import type { Config } from '../core/config';
+import { signingKeyOf, type Config } from '../core/config';
 import { PackageNotFoundError, StorageUnavailableError, ValidationError } from '../core/errors';
 import { validatePackagePath } from '../http/link-request';
 import { decodeCursor, encodeCursor } from './list-cursor';
@@ -38,7 +38,10 @@ export interface PackageListItem extends PackageResponse {
 }
 
 export interface PackageList {
-  /** How many versions the module holds in all pages, as Django REST framework counts; null past the counting budget. */
+  /**
+   * How many versions the module holds in all pages, as Django REST framework counts, as of the
+   * listing's first page; null past the counting budget.
+   */
   count: number | null;
   results: PackageListItem[];
   /** Opaque; pass as `cursor` for the next page. Null on the last page. */
@@ -115,18 +118,20 @@ export async function listPackages(request: ApiRequest, deps: PackagesDeps): Pro
   const authorized = await authorize(request, deps);
   const module = validatePackagePath(request.pathParameters, false);
   const limit = parseLimit(request.query.limit);
-  const key = deps.config.cursorSigningKey;
-  const after = request.query.cursor === undefined ? undefined : decodeCursor(request.query.cursor, key, module);
+  const key = signingKeyOf(deps.config);
+  // An empty cursor is the first page, as Django REST framework reads it.
+  const cursor = request.query.cursor ? decodeCursor(request.query.cursor, key, module) : undefined;
   const table = deps.config.versionsTable;
   const [page, count] = await Promise.all([
-    listVersions(deps.dynamodb, table, module, { limit, after }),
-    countVersions(deps.dynamodb, table, module),
+    listVersions(deps.dynamodb, table, module, { limit, after: cursor?.position }),
+    // Counted on the first page only; the cursor carries the total through the later ones.
+    cursor ? cursor.count : countVersions(deps.dynamodb, table, module),
   ]);
   authorized.child({ code: module.code, module: module.module }).info('packages listed', { shown: page.records.length, count });
   return {
     count,
     results: page.records.map(toListItem),
-    next: page.next ? encodeCursor(page.next, key) : null,
+    next: page.next ? encodeCursor({ position: page.next, count }, key) : null,
   };
 }
 

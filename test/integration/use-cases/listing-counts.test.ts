@@ -4,7 +4,8 @@
  * emulator through the `jobStatus` handler.
  */
 import { createHmac, randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { QueryCommand } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createJobStatusHandler } from '../../../handlers/job-status';
 import type { HttpResponse } from '../../../lib/http/http-response';
 import { acquireJob, createJob, type JobStore } from '../../../lib/jobs/job-store';
@@ -121,28 +122,67 @@ describe('a listing\'s count', () => {
     expect(running.results.map((job) => job.state)).toEqual(['running', 'running']);
     expect(failed).toEqual({ count: 0, results: [], next: null });
   });
+
+  it('is counted once per walk: on the first page, then carried by the cursor', async () => {
+    const code = uniqueCode();
+    await storeJobs(code, 5, 0);
+    // A spy on the real client, counting the COUNT queries that reach the emulator.
+    const send = vi.spyOn(storage.dynamodb, 'send');
+    const countQueries = () => send.mock.calls.filter(([command]) => command instanceof QueryCommand && command.input.Select === 'COUNT').length;
+
+    const pages = [body(await listJobs(code, { limit: '2' }))];
+    while (pages.at(-1)?.next) pages.push(body(await listJobs(code, { limit: '2', cursor: pages.at(-1)?.next ?? '' })));
+    const counted = countQueries();
+    send.mockRestore();
+
+    expect(pages.map((page) => page.results.length)).toEqual([2, 2, 1]);
+    expect(pages.map((page) => page.count)).toEqual([5, 5, 5]);
+    expect(counted).toBe(1);
+  });
+
+  it('ends a filtered listing with nothing to find on its first page, though the index goes on', async () => {
+    const code = uniqueCode();
+    await storeJobs(code, 12, 0);
+
+    const failed = body(await listJobs(code, { state: 'failed', limit: '1' }));
+
+    expect(failed).toEqual({ count: 0, results: [], next: null });
+  });
 });
 
 describe('the job listing\'s cursor', () => {
-  it('is refused with 400 when altered, signed with another key, or issued for another module', async () => {
+  it('is refused with 400 when altered, signed with another key, or issued for another module or state filter', async () => {
     const code = uniqueCode();
     const otherCode = uniqueCode();
     await storeJobs(code, 3, 0);
     await storeJobs(otherCode, 3, 0);
     const issued = body(await listJobs(code, { limit: '1' })).next ?? '';
     const othersCursor = body(await listJobs(otherCode, { limit: '1' })).next ?? '';
+    const pendingCursor = body(await listJobs(code, { limit: '1', state: 'pending' })).next ?? '';
     const [payload = ''] = issued.split('.');
     const position = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Record<string, string>;
     const reworded = Buffer.from(JSON.stringify({ ...position, job_id: `job-${code}-0` })).toString('base64url');
     const otherKey = createHmac('sha256', 'k'.repeat(64)).update(payload).digest('base64url');
 
     const refused = await Promise.all(
-      [`${reworded}.${issued.split('.')[1]}`, `${payload}.${otherKey}`, othersCursor].map((cursor) => listJobs(code, { limit: '1', cursor })),
+      [`${reworded}.${issued.split('.')[1]}`, `${payload}.${otherKey}`, othersCursor, pendingCursor].map((cursor) => listJobs(code, { limit: '1', cursor })),
     );
+    const pendingOnItsOwn = await listJobs(code, { limit: '1', state: 'pending', cursor: pendingCursor });
     const accepted = await listJobs(code, { limit: '1', cursor: issued });
 
-    expect(refused.map((answer) => answer.statusCode)).toEqual([400, 400, 400]);
-    expect(refused.map((answer) => (JSON.parse(answer.body) as { code: string }).code)).toEqual(['VALIDATION_ERROR', 'VALIDATION_ERROR', 'VALIDATION_ERROR']);
+    expect(refused.map((answer) => answer.statusCode)).toEqual([400, 400, 400, 400]);
+    expect(new Set(refused.map((answer) => (JSON.parse(answer.body) as { code: string }).code))).toEqual(new Set(['VALIDATION_ERROR']));
     expect(accepted.statusCode).toBe(200);
+    expect(pendingOnItsOwn.statusCode).toBe(200);
+  });
+
+  it('may be empty, which is the first page, as Django REST framework reads it', async () => {
+    const code = uniqueCode();
+    await storeJobs(code, 2, 0);
+
+    const page = body(await listJobs(code, { cursor: '' }));
+
+    expect(page).toMatchObject({ count: 2, next: null });
+    expect(page.results).toHaveLength(2);
   });
 });
