@@ -5,7 +5,7 @@
 import type { Context } from 'aws-lambda';
 import { adaptApiEvent, type ApiEventLike } from '../lib/http/api-event';
 import { createDynamoDbClient, createS3Client } from '../lib/core/aws-clients';
-import { loadConfig } from '../lib/core/config';
+import { loadConfig, signingKeyOf } from '../lib/core/config';
 import { MethodNotAllowedError } from '../lib/core/errors';
 import { errorResponse, jsonResponse, noContentResponse, type HttpResponse } from '../lib/http/http-response';
 import { createLogger, invocationFields } from '../lib/core/logger';
@@ -36,6 +36,8 @@ export function createPackagesHandler(deps: Omit<PackagesDeps, 'log'>) {
 
 // Cold start: configuration validated and clients built once per container.
 const config = loadConfig();
+// This function pages through listings: without its cursor key it fails here, not on a request.
+signingKeyOf(config);
 export const handler = createPackagesHandler({
   config,
   dynamodb: createDynamoDbClient(config),

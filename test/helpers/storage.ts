@@ -125,7 +125,7 @@ export async function startTestStorage(options: { template?: ResolvedTemplate } 
         JOBS_TABLE: tableOf('JobsTable'),
         PACKAGES_BUCKET: bucket,
         FETCH_FUNCTION_NAME: tableOf('FetchLambdaFunction'),
-        CURSOR_SIGNING_KEY: environmentOf(template, 'link').CURSOR_SIGNING_KEY ?? '',
+        CURSOR_SIGNING_KEY: environmentOf(template, 'packages').CURSOR_SIGNING_KEY ?? '',
         DYNAMODB_ENDPOINT: emulators.dynamodbEndpoint,
         S3_ENDPOINT: emulators.s3Endpoint,
         // The smallest part S3 allows, so that a few MiB already take the multipart path.

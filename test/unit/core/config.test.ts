@@ -3,7 +3,7 @@
  * variable's name; private package URLs only ever in the local stage (DESIGN §7).
  */
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../../lib/core/config';
+import { ConfigError, loadConfig, signingKeyOf } from '../../../lib/core/config';
 
 const MiB = 1024 * 1024;
 
@@ -14,7 +14,6 @@ const REQUIRED = {
   JOBS_TABLE: 'bkpaas-stag-jobs',
   PACKAGES_BUCKET: 'bkpaas-stag-packages',
   FETCH_FUNCTION_NAME: 'bkpaas-stag-fetch',
-  CURSOR_SIGNING_KEY: 'a'.repeat(64),
 };
 
 describe('loadConfig', () => {
@@ -121,6 +120,27 @@ describe('loadConfig', () => {
 
     // Assess
     expect(loading).toThrow(new RegExp(`^Environment variable ${variable} `));
+  });
+
+  it('refuses LOG_LEVEL=silent in a function, where errors must reach the log, and takes it elsewhere', () => {
+    // Act
+    const inFunction = () => loadConfig({ ...REQUIRED, LOG_LEVEL: 'silent', AWS_LAMBDA_FUNCTION_NAME: 'bkpaas-stag-link' });
+    const inTests = loadConfig({ ...REQUIRED, LOG_LEVEL: 'silent' });
+
+    // Assess
+    expect(inFunction).toThrow(/^Environment variable LOG_LEVEL may be silent only in the test suite/);
+    expect(inTests.logLevel).toBe('silent');
+  });
+
+  it('leaves the cursor key out where it is not given, and signingKeyOf fails naming it there', () => {
+    // Act
+    const without = loadConfig({ ...REQUIRED });
+    const withKey = loadConfig({ ...REQUIRED, CURSOR_SIGNING_KEY: ` ${'k'.repeat(32)} ` });
+
+    // Assess
+    expect(without.cursorSigningKey).toBeUndefined();
+    expect(() => signingKeyOf(without)).toThrow(/^Environment variable CURSOR_SIGNING_KEY is required by the listing functions/);
+    expect(signingKeyOf(withKey)).toBe('k'.repeat(32));
   });
 
   it('accepts ALLOW_PRIVATE_URLS=true in the local stage', () => {
