@@ -66,7 +66,7 @@ export function validateLinkRequest(pathParameters: Record<string, string>, fiel
   if (Object.keys(problems).length > 0) {
     throw new ValidationError(`Invalid request: ${Object.keys(problems).join(', ')}.`, problems);
   }
-  // A well-formed link in another scheme is refused by policy, as a forbidden address is: URL_NOT_ALLOWED.
+  // A link in another scheme is refused by policy, as a forbidden address is: URL_NOT_ALLOWED.
   const scheme = new URL(packageUrl).protocol;
   if (!ALLOWED_SCHEMES.has(scheme)) {
     throw new UrlNotAllowedError(`The scheme "${scheme.slice(0, -1)}" is not allowed: package_url must be http or https.`);
@@ -119,12 +119,20 @@ export function validatePackagePath(pathParameters: Record<string, string>, with
   return withVersion ? { code, module, version } : { code, module };
 }
 
-/** Any absolute URL: its scheme is judged apart, so that `ftp:` is refused as a policy, not as a typo. */
+// Schemes written without `//` that are links all the same; anything else before a colon
+// (`localhost:8080/a.tgz`, `C:\\pkgs\\a.tgz`) is a typo, not a scheme.
+const OPAQUE_SCHEMES = new Set(['data:', 'javascript:', 'mailto:', 'blob:', 'about:', 'urn:', 'tel:', 'view-source:', 'jar:']);
+
+/**
+ * An absolute URL, so that its scheme can be judged apart (`ftp:` is refused as a policy): one
+ * WHATWG URL parses, whose scheme is http(s), written `scheme://`, or a known opaque one.
+ */
 function isAbsoluteUrl(raw: string): boolean {
+  let url: URL;
   try {
-    new URL(raw);
-    return true;
+    url = new URL(raw);
   } catch {
     return false;
   }
+  return ALLOWED_SCHEMES.has(url.protocol) || /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(raw) || OPAQUE_SCHEMES.has(url.protocol);
 }

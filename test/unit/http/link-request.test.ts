@@ -117,6 +117,9 @@ describe('validateLinkRequest', () => {
     ['a scheme-relative URL', '//example.com/app.tar.gz'],
     ['the placeholder of the original docs', 'Link to your source code package'],
     ['a bare scheme', 'http://'],
+    ['a host and port without a scheme', 'localhost:8080/app.tar.gz'],
+    ['a domain and port without a scheme', 'example.com:8080/pkg.tgz'],
+    ['a Windows path', 'C:\\pkgs\\app.tgz'],
   ])('refuses %s as package_url', (_case, packageUrl) => {
     // Act
     const error = rejection({ package_url: packageUrl, version: 'v1' });
