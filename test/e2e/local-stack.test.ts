@@ -5,7 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -165,8 +165,40 @@ describe('the start banner', () => {
 
     expect(banner.filter((line) => line.length > 100)).toEqual([]);
     expect(script.split('\n')).toHaveLength(5);
-    expect(JSON.parse(stdout)).toMatchObject({ version: 'v1', sha256_signature: sha256Of(archive) });
+    expect(JSON.parse(stdout)).toMatchObject({ version: '1.0.0', sha256_signature: sha256Of(archive) });
     await expectInvariants(stack.storage, code, 'default');
+  });
+});
+
+describe('npm run invoke with the sample events', () => {
+  it('runs link and fetch through the running stack\'s Lambda API, each registering its own version', async () => {
+    const code = uniqueCode();
+    const archive = await tarGzArchive(sampleEntries(code));
+    server.serve(`/${code}/app.tar.gz`, archive);
+    // The samples name sundy820, the example token and an archive on port 8000: point them at this test's.
+    const adapt = (file: string): string => {
+      const text = readFileSync(path.join(__dirname, '../../events', file), 'utf8')
+        .replaceAll('http://127.0.0.1:8000/app.tar.gz', server.url(`/${code}/app.tar.gz`))
+        .replaceAll('sundy820', code)
+        .replaceAll('bkpaas_local_example_token', token);
+      const adapted = path.join(dataDir, `invoke-${file}`);
+      writeFileSync(adapted, text);
+      return adapted;
+    };
+    const invoke = (fn: string, file: string) =>
+      promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/invoke.ts', fn, adapt(file)], {
+        cwd: path.resolve(__dirname, '../..'),
+        env: { ...process.env, LAMBDA_PORT: String(ports.lambda) },
+        timeout: 60_000,
+      });
+
+    const link = JSON.parse((await invoke('link', 'link-console-raw.json')).stdout) as { statusCode: number; body: string };
+    const worker = JSON.parse((await invoke('fetch', 'fetch-direct.json')).stdout) as Record<string, unknown>;
+
+    expect(link.statusCode).toBe(200);
+    expect(JSON.parse(link.body)).toMatchObject({ version: 'v5', sha256_signature: sha256Of(archive) });
+    expect(worker).toMatchObject({ state: 'succeeded', package: { version: 'v3', sha256_signature: sha256Of(archive) } });
+    expect((await expectInvariants(stack.storage, code, 'default')).map((record) => record.version).sort()).toEqual(['v3', 'v5']);
   });
 });
 
