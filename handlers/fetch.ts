@@ -1,6 +1,6 @@
 /**
- * `fetch` worker: invoked by `link` (RequestResponse or Event), by Lambda's retries, or from the
- * console. Answers the job's view; throws only what Lambda should retry.
+ * `fetch` worker: invoked by `link` (an Event invocation), by Lambda's retries and `npm run
+ * redrive`, or from the console. Answers the job's view; throws only what Lambda should retry.
  */
 import type { Context } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';

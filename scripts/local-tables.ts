@@ -1,6 +1,6 @@
 /**
  * The tables the local stack creates: the same key schemas as serverless.yml's VersionsTable and
- * TokensTable (test/integration/serverless-template.test.ts fails if the two drift apart).
+ * TokensTable (test/integration/local-aws/serverless-template.test.ts fails if the two drift apart).
  */
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import { TOKEN_ID_INDEX } from '../lib/auth/token-store';

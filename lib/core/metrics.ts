@@ -2,8 +2,8 @@
  * The service's metrics, in CloudWatch's embedded metric format through Powertools for AWS Lambda
  * (one JSON line per flush in the function's log; CloudWatch turns it into metrics, no API
  * call). One namespace; every metric has the dimensions `service`, `function` and `stage`, and
- * the per-code ones also `Code` (or `Reason`). The names below are documented in the README's
- * "Operating" section and drawn on the dashboard: change them together.
+ * the per-code ones also `Code` (or `Reason`). The names below are documented in docs/operations.md
+ * ("Metrics") and drawn on the dashboard: change them together.
  */
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { SERVICE_NAME } from './logger';
