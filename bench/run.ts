@@ -1,13 +1,14 @@
 /**
- * `npm run bench` (tsx bench/run.ts): issue 6's benchmarks — streaming, request overhead,
+ * `npm run bench` (tsx bench/run.ts; `--help` for the flags): issue 6's benchmarks — streaming, request overhead,
  * cold start, race and load — and issue 11's hostile archives, then a table on the console, bench/results.json and
  * BENCHMARKS.md. `--smoke` (or BENCH_SMOKE=1) runs small sizes and few runs, writes to a
  * temporary directory (BENCH_OUT_DIR to choose) and leaves the committed figures alone.
  * `--skip-stack` (or BENCH_SKIP_STACK=1) leaves out the local-stack race.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { loadConfig } from '../lib/config';
+import { loadConfig } from '../lib/core/config';
 import { runColdStartBench } from './cold-start/cold-start-bench';
 import { runHostileBench } from './hostile-archives/hostile-bench';
 import { consoleReport } from './harness/console-report';
@@ -25,7 +26,19 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const log = (line: string): void => console.log(line);
 
-/** The part and queue sizes the worker and the baselines will read from lib/config.ts. */
+const USAGE = `Usage: npm run bench [-- --smoke] [-- --skip-stack]
+
+  (no flag)     the full run (about 40 minutes on 2 cores): rewrites BENCHMARKS.md and bench/results.json
+  --smoke       small sizes, two runs each (what CI runs, about 2 minutes); writes to BENCH_OUT_DIR,
+                or to a temporary directory it removes after printing the report
+  --skip-stack  leave out the race against the local stack
+  --help        this text
+
+Environment: BENCH_SMOKE=1, BENCH_SKIP_STACK=1, BENCH_OUT_DIR, BENCH_ARCHIVE_CACHE (reuse generated
+archives), UPLOAD_PART_BYTES / UPLOAD_QUEUE_SIZE (the worker's upload settings).
+See bench/TUNING.md for the paired before/after runs (bench/compare.ts).`;
+
+/** The part and queue sizes the worker and the baselines will read from lib/core/config.ts. */
 function uploadSettings(): BenchResults['uploadSettings'] {
   const config = loadConfig({
     ...HANDLER_ENV,
@@ -36,7 +49,35 @@ function uploadSettings(): BenchResults['uploadSettings'] {
 }
 
 async function main(): Promise<void> {
-  const options = benchOptions(process.argv.slice(2), process.env);
+  const argv = process.argv.slice(2);
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(USAGE);
+    return;
+  }
+  const unknown = argv.filter((arg) => !['--smoke', '--skip-stack'].includes(arg));
+  if (unknown.length > 0) {
+    console.error(`bench: unknown argument ${unknown.join(' ')}\n\n${USAGE}`);
+    process.exitCode = 2;
+    return;
+  }
+  // Smoke output nobody asked to keep goes to a temporary directory removed at the end.
+  const scratchOut = (argv.includes('--smoke') || isSmokeEnv()) && !process.env.BENCH_OUT_DIR
+    ? mkdtempSync(path.join(tmpdir(), 'bkpaas-bench-smoke-'))
+    : undefined;
+  try {
+    await runBench(argv, scratchOut);
+  } finally {
+    if (scratchOut) rmSync(scratchOut, { recursive: true, force: true });
+  }
+}
+
+function isSmokeEnv(): boolean {
+  const value = process.env.BENCH_SMOKE;
+  return value !== undefined && value !== '' && value !== '0' && value.toLowerCase() !== 'false';
+}
+
+async function runBench(argv: string[], scratchOut: string | undefined): Promise<void> {
+  const options = benchOptions(argv, scratchOut ? { ...process.env, BENCH_OUT_DIR: scratchOut } : process.env);
   const started = Date.now();
   const flags = `${options.smoke ? ' --smoke' : ''}${options.race.concurrency === 0 ? ' --skip-stack' : ''}`;
   log(`bench: ${options.smoke ? 'smoke' : 'full'} mode`);
@@ -71,7 +112,9 @@ async function main(): Promise<void> {
   writeFileSync(options.out.resultsJson, JSON.stringify(results, null, 2) + '\n');
   writeFileSync(options.out.markdown, markdownReport(results));
   log(consoleReport(results));
-  log(`\nwrote ${options.out.resultsJson} and ${options.out.markdown} (${results.durationS.toFixed(0)} s)`);
+  log(scratchOut
+    ? `\nsmoke run done in ${results.durationS.toFixed(0)} s (its files were temporary: set BENCH_OUT_DIR to keep them)`
+    : `\nwrote ${options.out.resultsJson} and ${options.out.markdown} (${results.durationS.toFixed(0)} s)`);
 }
 
 main().catch((error: unknown) => {

@@ -7,8 +7,8 @@
  */
 import { isMainThread } from 'node:worker_threads';
 import { createFetchHandler } from '../handlers/fetch';
-import { createDynamoDbClient, createS3Client } from '../lib/aws-clients';
-import { loadConfig } from '../lib/config';
+import { createDynamoDbClient, createS3Client } from '../lib/core/aws-clients';
+import { loadConfig } from '../lib/core/config';
 import { measureJob, runMain } from './streaming/measure-job';
 
 if (isMainThread) {

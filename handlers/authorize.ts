@@ -7,12 +7,12 @@
  * 401 body: API Gateway's deny responses cannot carry the per-case detail the contract asks for.
  */
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent, Context } from 'aws-lambda';
-import { authenticate, authorizerAnswer, AUTH_HEADER, type TokenCheckDeps } from '../lib/auth';
-import { createDynamoDbClient } from '../lib/aws-clients';
-import { loadConfig, type Config } from '../lib/config';
-import { UnauthenticatedError } from '../lib/errors';
-import { createLogger, invocationFields } from '../lib/logger';
-import { countBy, createMetrics, flushMetrics, METRIC, type Metrics } from '../lib/metrics';
+import { authenticate, authorizerAnswer, AUTH_HEADER, type TokenCheckDeps } from '../lib/auth/auth';
+import { createDynamoDbClient } from '../lib/core/aws-clients';
+import { loadConfig, type Config } from '../lib/core/config';
+import { UnauthenticatedError } from '../lib/core/errors';
+import { createLogger, invocationFields } from '../lib/core/logger';
+import { countBy, createMetrics, flushMetrics, METRIC, type Metrics } from '../lib/core/metrics';
 
 function headerValue(headers: Record<string, string | undefined> | null, name: string): string | undefined {
   for (const [key, value] of Object.entries(headers ?? {})) if (key.toLowerCase() === name) return value;

@@ -4,11 +4,11 @@
  * record forwarded to the failure queue. Throws when it cannot, so Lambda retries it (and, that
  * failing too, puts the record straight into the queue).
  */
-import { createDynamoDbClient, createS3Client, createSqsClient } from '../lib/aws-clients';
-import { recordAbandonedJob, type AbandonedJob, type AbandonedJobDeps } from '../lib/abandoned-jobs';
-import { ConfigError, loadConfig, type Config } from '../lib/config';
-import { createLogger, invocationFields } from '../lib/logger';
-import { count, createMetrics, flushMetrics, METRIC, type Metrics } from '../lib/metrics';
+import { createDynamoDbClient, createS3Client, createSqsClient } from '../lib/core/aws-clients';
+import { recordAbandonedJob, type AbandonedJob, type AbandonedJobDeps } from '../lib/use-cases/abandoned-jobs';
+import { ConfigError, loadConfig, type Config } from '../lib/core/config';
+import { createLogger, invocationFields } from '../lib/core/logger';
+import { count, createMetrics, flushMetrics, METRIC, type Metrics } from '../lib/core/metrics';
 import type { Context } from 'aws-lambda';
 
 export function createFetchFailuresHandler(deps: Omit<AbandonedJobDeps, 'log'> & { config: Pick<Config, 'logLevel' | 'stage'>; metrics?: Metrics }) {

@@ -1,19 +1,19 @@
 /**
- * `fetch` worker: invoked by `link` (RequestResponse or Event), by Lambda's retries, or from the
- * console. Answers the job's view; throws only what Lambda should retry.
+ * `fetch` worker: invoked by `link` (an Event invocation), by Lambda's retries and `npm run
+ * redrive`, or from the console. Answers the job's view; throws only what Lambda should retry.
  */
 import type { Context } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
-import { createDynamoDbClient, createS3Client } from '../lib/aws-clients';
-import { loadConfig } from '../lib/config';
-import { ServiceError, severityOf } from '../lib/errors';
-import { errorOf, parseFetchEvent, type FetchResult } from '../lib/fetch-contract';
+import { createDynamoDbClient, createS3Client } from '../lib/core/aws-clients';
+import { loadConfig } from '../lib/core/config';
+import { ServiceError, severityOf } from '../lib/core/errors';
+import { errorOf, parseFetchEvent, type FetchResult } from '../lib/jobs/fetch-contract';
 import { Tracer } from '@aws-lambda-powertools/tracer';
-import { isListingThread } from '../lib/listing-thread';
-import { createLogger, invocationFields, SERVICE_NAME } from '../lib/logger';
-import { createMetrics, flushMetrics } from '../lib/metrics';
-import type { RegisterDeps } from '../lib/register-package';
-import { JobBusyError, RetryableJobError, runJob } from '../lib/run-job';
+import { isListingThread } from '../lib/archive/listing-thread';
+import { createLogger, invocationFields, SERVICE_NAME } from '../lib/core/logger';
+import { createMetrics, flushMetrics } from '../lib/core/metrics';
+import type { RegisterDeps } from '../lib/use-cases/register-package';
+import { JobBusyError, RetryableJobError, runJob } from '../lib/use-cases/run-job';
 
 type FetchContext = Pick<Context, 'awsRequestId' | 'getRemainingTimeInMillis'> & Partial<Pick<Context, 'functionName' | 'invokedFunctionArn' | 'memoryLimitInMB'>>;
 
@@ -71,5 +71,5 @@ function coldStart(): ReturnType<typeof createFetchHandler> {
   });
 }
 
-// In the listing thread this bundle only serves the listing (lib/listing-thread.ts): no handler.
+// In the listing thread this bundle only serves the listing (lib/archive/listing-thread.ts): no handler.
 export const handler = isListingThread() ? undefined : coldStart();

@@ -3,12 +3,12 @@
  * package); `GET .../source_package/link/jobs/`: the module's jobs. Authorized like the link route.
  */
 import type { Context } from 'aws-lambda';
-import { adaptApiEvent, type ApiEventLike } from '../lib/api-event';
-import { createDynamoDbClient } from '../lib/aws-clients';
-import { loadConfig } from '../lib/config';
-import { errorResponse, jsonResponse, type HttpResponse } from '../lib/http-response';
-import { jobStatus, listModuleJobs, type JobStatusDeps } from '../lib/job-status';
-import { createLogger, invocationFields } from '../lib/logger';
+import { adaptApiEvent, type ApiEventLike } from '../lib/http/api-event';
+import { createDynamoDbClient } from '../lib/core/aws-clients';
+import { loadConfig, signingKeyOf } from '../lib/core/config';
+import { errorResponse, jsonResponse, type HttpResponse } from '../lib/http/http-response';
+import { jobStatus, listModuleJobs, type JobStatusDeps } from '../lib/use-cases/job-status';
+import { createLogger, invocationFields } from '../lib/core/logger';
 
 type StatusContext = Pick<Context, 'awsRequestId'>;
 
@@ -28,4 +28,6 @@ export function createJobStatusHandler(deps: JobStatusDeps) {
 
 // Cold start: configuration validated and clients built once per container.
 const config = loadConfig();
+// This function pages through listings: without its cursor key it fails here, not on a request.
+signingKeyOf(config);
 export const handler = createJobStatusHandler({ config, dynamodb: createDynamoDbClient(config), now: () => new Date() });

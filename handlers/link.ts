@@ -2,13 +2,13 @@
  * API Gateway → `link`: adapt the event, run the link upload, shape the answer.
  */
 import type { Context } from 'aws-lambda';
-import { adaptApiEvent, type ApiEventLike } from '../lib/api-event';
-import { createDynamoDbClient, createLambdaClient } from '../lib/aws-clients';
-import { loadConfig } from '../lib/config';
-import { errorResponse, jobResponse, type HttpResponse } from '../lib/http-response';
-import { linkUpload, type LinkDeps } from '../lib/link-upload';
-import { createLogger, invocationFields } from '../lib/logger';
-import { countBy, createMetrics, flushMetrics, METRIC, milliseconds, outcomeOf, type Metrics } from '../lib/metrics';
+import { adaptApiEvent, type ApiEventLike } from '../lib/http/api-event';
+import { createDynamoDbClient, createLambdaClient } from '../lib/core/aws-clients';
+import { loadConfig } from '../lib/core/config';
+import { errorResponse, jobResponse, type HttpResponse } from '../lib/http/http-response';
+import { linkUpload, type LinkDeps } from '../lib/use-cases/link-upload';
+import { createLogger, invocationFields } from '../lib/core/logger';
+import { countBy, createMetrics, flushMetrics, METRIC, milliseconds, outcomeOf, type Metrics } from '../lib/core/metrics';
 
 type LinkContext = Pick<Context, 'awsRequestId' | 'getRemainingTimeInMillis'> & Partial<Pick<Context, 'functionName' | 'invokedFunctionArn' | 'memoryLimitInMB'>>;
 

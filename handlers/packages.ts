@@ -3,13 +3,13 @@
  * lib function, shapes the answer.
  */
 import type { Context } from 'aws-lambda';
-import { adaptApiEvent, type ApiEventLike } from '../lib/api-event';
-import { createDynamoDbClient, createS3Client } from '../lib/aws-clients';
-import { loadConfig } from '../lib/config';
-import { MethodNotAllowedError } from '../lib/errors';
-import { errorResponse, jsonResponse, noContentResponse, type HttpResponse } from '../lib/http-response';
-import { createLogger, invocationFields } from '../lib/logger';
-import { deletePackage, getPackage, listPackages, type PackagesDeps } from '../lib/package-reads';
+import { adaptApiEvent, type ApiEventLike } from '../lib/http/api-event';
+import { createDynamoDbClient, createS3Client } from '../lib/core/aws-clients';
+import { loadConfig, signingKeyOf } from '../lib/core/config';
+import { MethodNotAllowedError } from '../lib/core/errors';
+import { errorResponse, jsonResponse, noContentResponse, type HttpResponse } from '../lib/http/http-response';
+import { createLogger, invocationFields } from '../lib/core/logger';
+import { deletePackage, getPackage, listPackages, type PackagesDeps } from '../lib/use-cases/package-reads';
 
 type PackagesContext = Pick<Context, 'awsRequestId'>;
 
@@ -36,6 +36,8 @@ export function createPackagesHandler(deps: Omit<PackagesDeps, 'log'>) {
 
 // Cold start: configuration validated and clients built once per container.
 const config = loadConfig();
+// This function pages through listings: without its cursor key it fails here, not on a request.
+signingKeyOf(config);
 export const handler = createPackagesHandler({
   config,
   dynamodb: createDynamoDbClient(config),

@@ -12,7 +12,7 @@ import { readdir, readFile, rm } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { createDynamoDbClient, createS3Client } from '../lib/aws-clients';
+import { createDynamoDbClient, createS3Client } from '../lib/core/aws-clients';
 import type { Account } from './local-aws/aws-requests';
 import { ADMIN_CREDENTIALS, type IamAuthority } from './local-aws/iam';
 import { iamGate } from './local-aws/iam-gate';

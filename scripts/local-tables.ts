@@ -1,10 +1,10 @@
 /**
  * The tables the local stack creates: the same key schemas as serverless.yml's VersionsTable and
- * TokensTable (test/integration/serverless-template.test.ts fails if the two drift apart).
+ * TokensTable (test/integration/local-aws/serverless-template.test.ts fails if the two drift apart).
  */
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
-import { TOKEN_ID_INDEX } from '../lib/token-store';
-import { VERSIONS_BY_UPDATED_INDEX } from '../lib/version-records';
+import { TOKEN_ID_INDEX } from '../lib/auth/token-store';
+import { VERSIONS_BY_UPDATED_INDEX } from '../lib/storage/version-records';
 
 export function versionsTableSpec(tableName: string): CreateTableCommandInput {
   return {

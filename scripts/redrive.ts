@@ -8,8 +8,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { parseArgs } from 'node:util';
-import { createLogger } from '../lib/logger';
-import { redrive } from '../lib/redrive';
+import { createLogger } from '../lib/core/logger';
+import { redrive } from '../lib/use-cases/redrive';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './local-emulators';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';

@@ -13,8 +13,8 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { generateAccessToken } from '../lib/access-token';
-import { ALL_APPS, createToken, findToken } from '../lib/token-store';
+import { generateAccessToken } from '../lib/auth/access-token';
+import { ALL_APPS, createToken, findToken } from '../lib/auth/token-store';
 import { LocalApiGateway } from './local-aws/api/api-gateway';
 import { RestApi } from './local-aws/api/rest-api';
 import { IamAuthority } from './local-aws/iam';
@@ -22,6 +22,7 @@ import { functionsOf } from './local-aws/lambda/functions';
 import { LambdaService } from './local-aws/lambda/lambda-service';
 import { bucketsOf, packageService, stackName, tablesOf } from './local-aws/packaging';
 import { LocalSqs } from './local-aws/sqs';
+import { persistedSecrets } from './local-aws/secrets';
 import { loadPackagedTemplate } from './local-aws/template';
 import { abortInterruptedUploads, ensureResources, localClients, startEmulators } from './local-emulators';
 
@@ -127,7 +128,7 @@ async function main(): Promise<void> {
     env: { DYNAMODB_PORT: String(ports.dynamodb), S3_PORT: String(ports.s3), LAMBDA_PORT: String(ports.lambda) },
   });
   const sqsEndpoint = `http://127.0.0.1:${ports.sqs}`;
-  const template = loadPackagedTemplate(packageDir, { stackName: stackName(STAGE), sqsEndpoint });
+  const template = loadPackagedTemplate(packageDir, { stackName: stackName(STAGE), sqsEndpoint, secretValue: persistedSecrets(dataDir) });
   const iam = new IamAuthority(template);
   const onDenied = (line: string): void => log(line);
 
@@ -190,6 +191,7 @@ async function main(): Promise<void> {
   printBanner({ ...ports, base: `http://127.0.0.1:${ports.api}${BASE_PATH}` }, emulators, sqsEndpoint, dataDir, token);
 }
 
+/** What a newcomer needs first, in lines that fit 100 columns (a route is printed, never wrapped). */
 function printBanner(
   ports: { lambda: number; base: string },
   emulators: { dynamodbEndpoint: string; s3Endpoint: string },
@@ -197,28 +199,28 @@ function printBanner(
   dataDir: string,
   token: string,
 ): void {
-  const boundary = '----WebKitFormBoundaryohLfLFHX1EPDP7rB';
-  const part = (name: string, value: string): string => `--${boundary}\\r\\nContent-Disposition: form-data; name="${name}"\\r\\n\\r\\n${value}\\r\\n`;
-  const body = part('package_url', 'http://127.0.0.1:8000/app.tar.gz') + part('version', 'v1') + part('allow_overwrite', 'false') + `--${boundary}--\\r\\n`;
   console.log(
     [
       '',
       'Local stack ready.',
-      `  API base:     ${ports.base}`,
-      '  Link route:   POST {base}/bkapps/applications/{code}/modules/{module_name}/source_package/link/',
-      `  Lambda API:   http://127.0.0.1:${ports.lambda}`,
-      `  DynamoDB:     ${emulators.dynamodbEndpoint}`,
-      `  S3:           ${emulators.s3Endpoint}`,
-      `  SQS:          ${sqsEndpoint}`,
-      `  Data:         ${dataDir}`,
-      `  Access token: ${token}`,
+      `  API base      ${ports.base}`,
+      '  Routes        {base}/bkapps/applications/{code}/modules/{module_name}/source_package/...',
+      '                link/  link/jobs/  link/jobs/{job_id}/  {version}/  (docs/api.md)',
+      `  Lambda API    http://127.0.0.1:${ports.lambda}`,
+      `  DynamoDB      ${emulators.dynamodbEndpoint}`,
+      `  S3            ${emulators.s3Endpoint}`,
+      `  SQS           ${sqsEndpoint}`,
+      `  Data          ${dataDir}`,
+      `  Access token  ${token}`,
       '',
-      'Try it (serve an archive first: `python3 -m http.server 8000` in a folder holding app.tar.gz):',
+      'Try it: serve an archive (`python3 -m http.server 8000 --bind 127.0.0.1` in a folder holding',
+      'app.tar.gz), then:',
       '',
-      `curl -X POST '${ports.base}/bkapps/applications/sundy820/modules/default/source_package/link/' \\`,
-      `  -H 'X-BKAPI-AUTHORIZATION: {"access_token": "${token}"}' \\`,
-      `  -H 'Content-Type: multipart/form-data; boundary=${boundary}' \\`,
-      `  --data-binary $'${body}'`,
+      `  BASE=${ports.base}`,
+      `  TOKEN=${token}`,
+      '  curl "$BASE/bkapps/applications/sundy820/modules/default/source_package/link/" \\',
+      '    -H "X-BKAPI-AUTHORIZATION: {\\"access_token\\": \\"$TOKEN\\"}" \\',
+      '    -F package_url=http://127.0.0.1:8000/app.tar.gz -F version=1.0.0 -F allow_overwrite=false',
       '',
       'Press Ctrl-C to stop.',
       '',

@@ -12,8 +12,8 @@
  */
 import { parseArgs } from 'node:util';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { createDynamoDbClient } from '../lib/aws-clients';
-import { ALL_APPS, createToken, listTokens, revokeToken } from '../lib/token-store';
+import { createDynamoDbClient } from '../lib/core/aws-clients';
+import { ALL_APPS, createToken, listTokens, revokeToken } from '../lib/auth/token-store';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './local-emulators';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';

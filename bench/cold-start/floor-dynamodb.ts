@@ -1,6 +1,6 @@
 /**
  * Cold-start floor for `authorize` and `jobStatus`: only the SDK client they need (DynamoDB), built as
- * lib/aws-clients.ts builds it, and a handler that does nothing.
+ * lib/core/aws-clients.ts builds it, and a handler that does nothing.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 

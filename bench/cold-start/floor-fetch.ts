@@ -1,6 +1,6 @@
 /**
  * Cold-start floor for `fetch`: only the SDK clients it needs (S3, DynamoDB), built as
- * lib/aws-clients.ts builds them, and a handler that does nothing. The multipart uploader is
+ * lib/core/aws-clients.ts builds them, and a handler that does nothing. The multipart uploader is
  * not a client and is left out: what it costs counts as the function's own.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';

@@ -1,6 +1,6 @@
 /**
  * Cold-start floor for `link`: only the SDK clients it needs (DynamoDB, Lambda), built as
- * lib/aws-clients.ts builds them, and a handler that does nothing.
+ * lib/core/aws-clients.ts builds them, and a handler that does nothing.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';

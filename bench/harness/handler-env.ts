@@ -1,6 +1,6 @@
 /**
  * The environment a handler module needs to load outside Lambda: dummy values like
- * vitest.config.ts's (no AWS is reached). Stage `stag`, so the production paths run.
+ * vitest.config.mts's (no AWS is reached). Stage `stag`, so the production paths run.
  */
 export const HANDLER_ENV = {
   STAGE: 'stag',
@@ -9,6 +9,7 @@ export const HANDLER_ENV = {
   JOBS_TABLE: 'bench-jobs',
   PACKAGES_BUCKET: 'bench-packages',
   FETCH_FUNCTION_NAME: 'bench-fetch',
+  CURSOR_SIGNING_KEY: 'bench-cursor-signing-key-0123456789abcdef',
   FETCH_FAILURES_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/bench-failures',
   AWS_REGION: 'us-east-1',
   AWS_ACCESS_KEY_ID: 'BENCH',

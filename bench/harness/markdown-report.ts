@@ -40,7 +40,7 @@ export function markdownReport(results: BenchResults): string {
     `- CPU: ${machine.cpu}, ${machine.cores} cores; memory ${machine.memoryGiB} GiB`,
     `- OS: ${machine.os}`,
     `- Node ${machine.node} (Lambda runs nodejs22.x on arm64: absolute figures there differ), AWS SDK v3 ${machine.awsSdk}`,
-    `- Upload settings: part ${results.uploadSettings.partBytes / 1024 ** 2} MiB, queue ${results.uploadSettings.queueSize} (lib/config.ts defaults unless UPLOAD_PART_BYTES / UPLOAD_QUEUE_SIZE are set)`,
+    `- Upload settings: part ${results.uploadSettings.partBytes / 1024 ** 2} MiB, queue ${results.uploadSettings.queueSize} (lib/core/config.ts defaults unless UPLOAD_PART_BYTES / UPLOAD_QUEUE_SIZE are set)`,
     '',
     '## Commands',
     '',
@@ -62,7 +62,7 @@ export function markdownReport(results: BenchResults): string {
     '',
     'CPU seconds per GiB of archive. Each piece of the floor is measured alone in its own process ' +
       '(bench/streaming/floor-process.ts): the download (a GET whose bytes are dropped), SHA-256, gunzip (zlib, 256 KiB ' +
-      'output chunks), the tar walk with every safety rule (lib/tar-parser.ts fed synchronously), and a plain multipart ' +
+      'output chunks), the tar walk with every safety rule (lib/archive/tar-parser.ts fed synchronously), and a plain multipart ' +
       'upload into the sink (keep-alive, the chunks sent as they were read, no signing); the file reads that feed four of ' +
       'them are measured on their own and taken out. The worker is the fetch bundle uploading into the same sink.',
     '',
@@ -110,10 +110,10 @@ export function markdownReport(results: BenchResults): string {
     '## 5. Hostile archives',
     '',
     "Issue 11's shapes, which took the old archive checks 6.7 s, 16 s and 71 s of CPU, judged by the worker's inspection " +
-      'pass (`PackageInspector`: hash, sniff, list, every archive check) with lib/config.ts\'s default limits, in a process of ' +
+      'pass (`PackageInspector`: hash, sniff, list, every archive check) with lib/core/config.ts\'s default limits, in a process of ' +
       'its own (bench/hostile-archives/judge-process.ts); CPU is the median after a warm-up, against an ordinary .tar.gz of ' +
       '2,000 files judged in the same process. Then issue 12\'s app_desc.yaml shapes (each within the 1 MiB cap; without the ' +
-      'checks of lib/app-desc-yaml.ts they cost the `yaml` package minutes or a gigabyte), against an ordinary description ' +
+      'checks of lib/archive/app-desc-yaml.ts they cost the `yaml` package minutes or a gigabyte), against an ordinary description ' +
       'at the cap judged in the same process.',
     '',
     ...(results.hostileArchives ? [markdownTable(HOSTILE_HEADER, hostileRows(results)), ''] : ['Not measured in this run.', '']),

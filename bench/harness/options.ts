@@ -52,6 +52,7 @@ export function benchOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
   const smoke = argv.includes('--smoke') || isSet(env.BENCH_SMOKE);
   const skipStack = argv.includes('--skip-stack') || isSet(env.BENCH_SKIP_STACK);
   if (smoke) {
+    // bench/run.ts hands smoke runs a temporary BENCH_OUT_DIR; the fallback is for other callers.
     const outDir = env.BENCH_OUT_DIR ?? path.join(tmpdir(), 'bkpaas-bench-smoke');
     return {
       smoke,

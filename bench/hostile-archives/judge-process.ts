@@ -8,8 +8,8 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { gzipSync } from 'node:zlib';
 import { pack } from 'tar-stream';
-import { loadConfig } from '../../lib/config';
-import { PackageInspector } from '../../lib/package-inspector';
+import { loadConfig } from '../../lib/core/config';
+import { PackageInspector } from '../../lib/archive/package-inspector';
 import { HANDLER_ENV } from '../harness/handler-env';
 import { median } from '../harness/stats';
 import { hostileShapes, hostileYamlShapes, ordinaryDescription } from './shapes';
@@ -49,7 +49,7 @@ async function ordinaryArchive(): Promise<Buffer> {
 }
 
 async function judgeOnce(bytes: Buffer): Promise<{ cpuMs: number; verdict: string }> {
-  // The worker's defaults, from lib/config.ts.
+  // The worker's defaults, from lib/core/config.ts.
   const config = loadConfig(HANDLER_ENV);
   const inspector = new PackageInspector(config.maxPackageBytes, bytes.length, {
     maxEntries: config.maxArchiveEntries,

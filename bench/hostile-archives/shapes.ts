@@ -2,7 +2,7 @@
  * The archive shapes issue 11 found stalling the archive checks, built in memory (a few KB each
  * once gzipped): deep names cost the old checks time quadratic in a path's depth. And issue 12's
  * app_desc.yaml shapes, each within the 1 MiB cap, that cost the `yaml` package minutes or a
- * gigabyte without the checks before it (lib/app-desc-yaml.ts).
+ * gigabyte without the checks before it (lib/archive/app-desc-yaml.ts).
  */
 import { gzipSync } from 'node:zlib';
 import { pack, type Header } from 'tar-stream';

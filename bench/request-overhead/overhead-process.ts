@@ -11,7 +11,7 @@
 import busboy from 'busboy';
 import { randomUUID } from 'node:crypto';
 import { createLinkHandler } from '../../handlers/link';
-import { loadConfig } from '../../lib/config';
+import { loadConfig } from '../../lib/core/config';
 import { MULTIPART_CONTENT_TYPE, originalDocsBody } from '../link-body';
 import { median, percentile } from '../harness/stats';
 import { fakeDynamoDb, fakeLambda } from './fake-clients';

@@ -4,7 +4,7 @@
  *   classic <url>  <key>   the fair classic (issue 13): download to a temporary file, hash it,
  *                          list it from the file (the worker's own listing, every safety rule),
  *                          then upload it — what a worker does that does not stream
- * Uploads go through lib/package-store.ts's uploadStream with lib/config.ts's settings, the
+ * Uploads go through lib/storage/package-store.ts's uploadStream with lib/core/config.ts's settings, the
  * same code and part/queue sizes the worker uses.
  */
 import { createHash } from 'node:crypto';
@@ -13,10 +13,10 @@ import http from 'node:http';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { createS3Client } from '../../lib/aws-clients';
-import { loadConfig, type Config } from '../../lib/config';
-import { uploadStream } from '../../lib/package-store';
-import { TarListing } from '../../lib/tar-listing';
+import { createS3Client } from '../../lib/core/aws-clients';
+import { loadConfig, type Config } from '../../lib/core/config';
+import { uploadStream } from '../../lib/storage/package-store';
+import { TarListing } from '../../lib/archive/tar-listing';
 import { measureJob, runMain } from './measure-job';
 
 function get(url: string): Promise<http.IncomingMessage> {

@@ -7,7 +7,7 @@
  *   sha256   <file>               read + SHA-256
  *   gunzip   <file>               read + zlib gunzip in 256 KiB output chunks, output dropped
  *   list     <file>               read + gunzip (for a .tar.gz) + the tar walk with every safety
- *                                 rule (lib/tar-parser.ts, synchronous, default limits)
+ *                                 rule (lib/archive/tar-parser.ts, synchronous, default limits)
  *   upload   <file> <sink> <key>  read + a plain multipart upload to the S3-shaped sink: keep-alive,
  *                                 the read chunks sent as they are (no part assembly), at most
  *                                 UPLOAD_QUEUE_SIZE parts in flight, no signing
@@ -17,8 +17,8 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import http from 'node:http';
 import { createGunzip } from 'node:zlib';
-import { loadConfig, type Config } from '../../lib/config';
-import { TarParser } from '../../lib/tar-parser';
+import { loadConfig, type Config } from '../../lib/core/config';
+import { TarParser } from '../../lib/archive/tar-parser';
 import { measureJob, runMain } from './measure-job';
 
 const READ_CHUNK = 64 * 1024;

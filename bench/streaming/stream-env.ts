@@ -1,5 +1,5 @@
 /**
- * The environment every streaming child runs with: the worker's configuration (lib/config.ts)
+ * The environment every streaming child runs with: the worker's configuration (lib/core/config.ts)
  * pointed at the emulators, so the worker and the baselines read the same upload settings.
  */
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../scripts/local-emulators';
@@ -25,6 +25,7 @@ export function streamChildEnv(emulators: EmulatorInfo, scratchDir: string): Nod
     JOBS_TABLE: BENCH_JOBS_TABLE,
     PACKAGES_BUCKET: BENCH_BUCKET,
     FETCH_FUNCTION_NAME: 'unused',
+    CURSOR_SIGNING_KEY: 'bench-cursor-signing-key-0123456789abcdef',
     DYNAMODB_ENDPOINT: emulators.dynamodbEndpoint,
     S3_ENDPOINT: emulators.s3Endpoint,
     // The default caps (512 MiB, 200,000 entries, 4 GiB unpacked) are below the 1 GiB archives.

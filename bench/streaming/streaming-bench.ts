@@ -14,7 +14,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, statfsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { objectKeyFor } from '../../lib/package-store';
+import { objectKeyFor } from '../../lib/storage/package-store';
 import { localClients, LOCAL_CREDENTIALS, LOCAL_REGION } from '../../scripts/local-emulators';
 import { bundle } from '../harness/bundle';
 import { runJsonJob, startJsonService, type ServiceChild } from '../harness/child-process';

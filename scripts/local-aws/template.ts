@@ -7,6 +7,7 @@
  * The resolver is strict: an intrinsic, attribute or resource type it does not know is an
  * error, not a guess, because a wrong ARN would let a check pass that AWS would fail.
  */
+import { randomInt } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
@@ -30,6 +31,12 @@ export interface ResolveOptions {
   /** Where a queue's URL points (`Ref` of an SQS queue is its URL). */
   sqsEndpoint?: string;
   parameters?: Record<string, string>;
+  /**
+   * The value of a generated secret (AWS::SecretsManager::Secret with GenerateSecretString), by
+   * its logical id; CloudFormation generates one at stack creation. Without it, each resolution
+   * generates its own, as a new stack would.
+   */
+  secretValue?: (logicalId: string, generate: () => string) => string;
 }
 
 export class TemplateError extends Error {
@@ -62,6 +69,7 @@ export class ResolvedTemplate {
   private readonly rawResources: JsonObject;
   private readonly conditions = new Map<string, boolean>();
   private readonly options: ResolveOptions;
+  private readonly generatedSecrets = new Map<string, string>();
 
   constructor(template: JsonObject, options: ResolveOptions) {
     this.raw = template;
@@ -76,7 +84,7 @@ export class ResolvedTemplate {
     for (const [logicalId, body] of Object.entries(rawResources)) {
       if (!isObject(body)) throw new TemplateError(`Resource ${logicalId} is not an object.`);
       if (typeof body.Condition === 'string' && !this.condition(body.Condition)) continue;
-      const properties = this.resolve(body.Properties ?? {}, `${logicalId}.Properties`);
+      const properties = this.resolveDynamicReferences(this.resolve(body.Properties ?? {}, `${logicalId}.Properties`), logicalId);
       const dependsOn = body.DependsOn;
       resources.set(logicalId, {
         logicalId,
@@ -125,10 +133,50 @@ export class ResolvedTemplate {
         return named('LogGroupName');
       case 'AWS::ApiGateway::RestApi':
         return 'localapi00';
+      case 'AWS::SecretsManager::Secret':
+        // Ref is the ARN; Secrets Manager appends six random characters to the name.
+        return `arn:aws:secretsmanager:${this.region}:${this.accountId}:secret:${named('Name')}-AbCdEf`;
       default:
         // API Gateway resources, methods, authorizers, deployments: an opaque id.
         return logicalId;
     }
+  }
+
+  /**
+   * CloudFormation resolves `{{resolve:secretsmanager:<id>:SecretString}}` in resource properties
+   * after the intrinsic functions. Only this template's generated secrets, as a whole string, are
+   * known here; any other dynamic reference is an error rather than a value AWS would not give.
+   */
+  private resolveDynamicReferences(node: Resolved, where: string): Resolved {
+    if (typeof node === 'string') {
+      return node.replace(/\{\{resolve:([^}]*)\}\}/g, (_match, reference: string) => this.dynamicReference(reference, where));
+    }
+    if (Array.isArray(node)) return node.map((item) => this.resolveDynamicReferences(item, where) as Json);
+    if (isObject(node as Json | undefined)) {
+      const out: JsonObject = {};
+      for (const [key, value] of Object.entries(node as JsonObject)) out[key] = this.resolveDynamicReferences(value, where) as Json;
+      return out;
+    }
+    return node;
+  }
+
+  private dynamicReference(reference: string, where: string): string {
+    const match = /^secretsmanager:(.+):SecretString$/.exec(reference);
+    const logicalId = match?.[1] ? this.secretLogicalId(match[1]) : undefined;
+    if (!logicalId) throw new TemplateError(`${where}: the dynamic reference {{resolve:${reference}}} is not known to the local resolver.`);
+    const generate = (): string => generatedSecret(this.rawResources[logicalId] as JsonObject, logicalId);
+    const value = this.options.secretValue?.(logicalId, generate) ?? this.generatedSecrets.get(logicalId) ?? generate();
+    this.generatedSecrets.set(logicalId, value);
+    return value;
+  }
+
+  /** The logical id of this template's secret with that ARN or name. */
+  private secretLogicalId(secretId: string): string | undefined {
+    return Object.entries(this.rawResources).find(([logicalId, body]) => {
+      if (!isObject(body) || body.Type !== 'AWS::SecretsManager::Secret') return false;
+      const arn = this.physicalName(logicalId);
+      return secretId === arn || secretId === arn.slice(arn.lastIndexOf(':') + 1, -'-AbCdEf'.length);
+    })?.[0];
   }
 
   private attribute(logicalId: string, attribute: string): string {
@@ -286,6 +334,20 @@ export class ResolvedTemplate {
         throw new TemplateError(`${where}: ${name} is not supported by the local resolver.`);
     }
   }
+}
+
+const LETTERS_AND_DIGITS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+/** What GenerateSecretString makes of the options this project uses: length, letters and digits only. */
+function generatedSecret(body: JsonObject, logicalId: string): string {
+  const properties = isObject(body.Properties ?? null) ? (body.Properties as JsonObject) : {};
+  const options = properties.GenerateSecretString;
+  if (!isObject(options ?? null)) throw new TemplateError(`${logicalId}: only generated secrets (GenerateSecretString) are known locally.`);
+  const { PasswordLength = 32, ExcludePunctuation, ...others } = options as JsonObject;
+  if (ExcludePunctuation !== true || Object.keys(others).length > 0 || typeof PasswordLength !== 'number') {
+    throw new TemplateError(`${logicalId}: GenerateSecretString supports PasswordLength and ExcludePunctuation: true only.`);
+  }
+  return Array.from({ length: PasswordLength }, () => LETTERS_AND_DIGITS[randomInt(LETTERS_AND_DIGITS.length)]).join('');
 }
 
 export const PACKAGED_TEMPLATE_FILE = 'cloudformation-template-update-stack.json';

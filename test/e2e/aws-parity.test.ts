@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ALL_APPS, createToken, revokeToken } from '../../lib/token-store';
+import { ALL_APPS, createToken, revokeToken } from '../../lib/auth/token-store';
 import { tablesOf } from '../../scripts/local-aws/packaging';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../scripts/local-emulators';
 import { startArchiveServer, type ArchiveServer } from '../helpers/archive-server';

@@ -140,11 +140,17 @@ describe('a worker killed in the middle of a download', () => {
     expect(await expectInvariants(stack.storage, code, 'default')).toEqual([]);
     const sqs = new SQSClient({ region: LOCAL_REGION, endpoint: `http://127.0.0.1:${ports.sqs}`, credentials: LOCAL_CREDENTIALS });
     try {
-      const { Messages = [] } = await sqs.send(
-        new ReceiveMessageCommand({ QueueUrl: `http://127.0.0.1:${ports.sqs}/000000000000/bkpaas-source-package-link-local-fetch-failures`, MaxNumberOfMessages: 10, VisibilityTimeout: 0 }),
-      );
-      const records = Messages.map((message) => JSON.parse(message.Body ?? '{}') as { requestContext: { condition: string }; requestPayload: { code: string } });
-      expect(records.find((record) => record.requestPayload.code === code)).toMatchObject({ requestContext: { condition: 'RetriesExhausted' } });
+      // fetchFailures marks the job failed first, then forwards Lambda's record: the queue may lag a moment.
+      type FailureRecord = { requestContext: { condition: string }; requestPayload: { code: string } };
+      let record: FailureRecord | undefined;
+      for (let look = 0; look < 40 && !record; look += 1) {
+        if (look > 0) await new Promise((resolve) => setTimeout(resolve, 250));
+        const { Messages = [] } = await sqs.send(
+          new ReceiveMessageCommand({ QueueUrl: `http://127.0.0.1:${ports.sqs}/000000000000/bkpaas-source-package-link-local-fetch-failures`, MaxNumberOfMessages: 10, VisibilityTimeout: 0 }),
+        );
+        record = Messages.map((message) => JSON.parse(message.Body ?? '{}') as FailureRecord).find((candidate) => candidate.requestPayload.code === code);
+      }
+      expect(record).toMatchObject({ requestContext: { condition: 'RetriesExhausted' } });
     } finally {
       sqs.destroy();
     }

@@ -3,15 +3,17 @@
  * the link function, the Lambda API, the fetch worker, and the DynamoDB and S3 emulators.
  * Requests replay the original API document's curl body, with its padded values.
  */
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startArchiveServer, type ArchiveServer } from '../helpers/archive-server';
 import { sampleEntries, sha256Of, tarGzArchive } from '../helpers/archives';
 import { freePorts, startLocalStack, type LocalStack, type LocalStackPorts } from '../helpers/local-stack';
-import { ALL_APPS, createToken, revokeToken } from '../../lib/token-store';
+import { ALL_APPS, createToken, revokeToken } from '../../lib/auth/token-store';
 import { expectInvariants, objectBytes, recordsOf } from '../helpers/storage';
 
 const BOUNDARY = '----WebKitFormBoundaryohLfLFHX1EPDP7rB';
@@ -142,6 +144,61 @@ describe('the documented curl call against the local stack', () => {
     expect(json.status).toBe(200);
     expect((await recordsOf(stack.storage, code, 'default')).map((r) => r.version).sort()).toEqual(['form-1', 'json-1']);
     await expectInvariants(stack.storage, code, 'default');
+  });
+});
+
+describe('the start banner', () => {
+  it('fits 100 columns, and the curl it prints, run by bash as printed, registers the package', async () => {
+    const code = uniqueCode();
+    const archive = await tarGzArchive(sampleEntries(code));
+    server.serve(`/${code}/app.tar.gz`, archive);
+    const output = stack.output();
+    const end = 'Press Ctrl-C to stop.';
+    const banner = output.slice(output.indexOf('Local stack ready.'), output.indexOf(end) + end.length).split('\n');
+    const script = banner
+      .filter((line) => /^ {2}(BASE=|TOKEN=|curl |  -[HF] )/.test(line))
+      .join('\n')
+      .replace('http://127.0.0.1:8000/app.tar.gz', server.url(`/${code}/app.tar.gz`))
+      .replace('/applications/sundy820/', `/applications/${code}/`);
+
+    const { stdout } = await promisify(execFile)('bash', ['-c', `${script} --silent --show-error`], { timeout: 30_000 });
+
+    expect(banner.filter((line) => line.length > 100)).toEqual([]);
+    expect(script.split('\n')).toHaveLength(5);
+    expect(JSON.parse(stdout)).toMatchObject({ version: '1.0.0', sha256_signature: sha256Of(archive) });
+    await expectInvariants(stack.storage, code, 'default');
+  });
+});
+
+describe('npm run invoke with the sample events', () => {
+  it('runs link and fetch through the running stack\'s Lambda API, each registering its own version', async () => {
+    const code = uniqueCode();
+    const archive = await tarGzArchive(sampleEntries(code));
+    server.serve(`/${code}/app.tar.gz`, archive);
+    // The samples name sundy820, the example token and an archive on port 8000: point them at this test's.
+    const adapt = (file: string): string => {
+      const text = readFileSync(path.join(__dirname, '../../events', file), 'utf8')
+        .replaceAll('http://127.0.0.1:8000/app.tar.gz', server.url(`/${code}/app.tar.gz`))
+        .replaceAll('sundy820', code)
+        .replaceAll('bkpaas_local_example_token', token);
+      const adapted = path.join(dataDir, `invoke-${file}`);
+      writeFileSync(adapted, text);
+      return adapted;
+    };
+    const invoke = (fn: string, file: string) =>
+      promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/invoke.ts', fn, adapt(file)], {
+        cwd: path.resolve(__dirname, '../..'),
+        env: { ...process.env, LAMBDA_PORT: String(ports.lambda) },
+        timeout: 60_000,
+      });
+
+    const link = JSON.parse((await invoke('link', 'link-console-raw.json')).stdout) as { statusCode: number; body: string };
+    const worker = JSON.parse((await invoke('fetch', 'fetch-direct.json')).stdout) as Record<string, unknown>;
+
+    expect(link.statusCode).toBe(200);
+    expect(JSON.parse(link.body)).toMatchObject({ version: 'v5', sha256_signature: sha256Of(archive) });
+    expect(worker).toMatchObject({ state: 'succeeded', package: { version: 'v3', sha256_signature: sha256Of(archive) } });
+    expect((await expectInvariants(stack.storage, code, 'default')).map((record) => record.version).sort()).toEqual(['v3', 'v5']);
   });
 });
 

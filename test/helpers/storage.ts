@@ -10,8 +10,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect, inject } from 'vitest';
-import { createDynamoDbClient, createS3Client } from '../../lib/aws-clients';
-import { loadConfig, type Config } from '../../lib/config';
+import { createDynamoDbClient, createS3Client } from '../../lib/core/aws-clients';
+import { loadConfig, type Config } from '../../lib/core/config';
 import { IamAuthority, roleCredentials } from '../../scripts/local-aws/iam';
 import { bucketsOf, stackName, tablesOf } from '../../scripts/local-aws/packaging';
 import { readFileSync } from 'node:fs';
@@ -56,6 +56,13 @@ export function localTemplate(edit?: (template: JsonObject) => void): ResolvedTe
 
 export function functionLogicalId(fn: FunctionName): string {
   return `${fn.charAt(0).toUpperCase()}${fn.slice(1)}LambdaFunction`;
+}
+
+/** A function's environment as the template resolves it (dynamic references included). */
+export function environmentOf(template: ResolvedTemplate, fn: FunctionName): Record<string, string> {
+  const environment = template.resource(functionLogicalId(fn)).properties.Environment;
+  const variables = typeof environment === 'object' && environment !== null && !Array.isArray(environment) ? environment.Variables : undefined;
+  return typeof variables === 'object' && variables !== null && !Array.isArray(variables) ? (variables as Record<string, string>) : {};
 }
 
 export async function startTestStorage(options: { template?: ResolvedTemplate } = {}): Promise<TestStorage> {
@@ -118,13 +125,14 @@ export async function startTestStorage(options: { template?: ResolvedTemplate } 
         JOBS_TABLE: tableOf('JobsTable'),
         PACKAGES_BUCKET: bucket,
         FETCH_FUNCTION_NAME: tableOf('FetchLambdaFunction'),
+        CURSOR_SIGNING_KEY: environmentOf(template, 'packages').CURSOR_SIGNING_KEY ?? '',
         DYNAMODB_ENDPOINT: emulators.dynamodbEndpoint,
         S3_ENDPOINT: emulators.s3Endpoint,
         // The smallest part S3 allows, so that a few MiB already take the multipart path.
         UPLOAD_PART_BYTES: String(5 * 1024 * 1024),
         // A dead run's job is taken over after this; tests do not wait a minute for it.
         JOB_LEASE_SECONDS: '2',
-        LOG_LEVEL: 'error',
+        LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
         ...overrides,
       }),
     async close() {

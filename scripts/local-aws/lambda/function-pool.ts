@@ -63,8 +63,11 @@ class Container {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       serialization: 'json',
     });
-    this.child.stdout?.pipe(options.output, { end: false });
-    this.child.stderr?.pipe(options.output, { end: false });
+    // Written, not piped: every container of every function shares the output, and each pipe
+    // would add its listeners to it (Node warns of a leak past ten).
+    const forward = (chunk: Buffer): void => void options.output.write(chunk);
+    this.child.stdout?.on('data', forward);
+    this.child.stderr?.on('data', forward);
     this.started = new Promise((resolve) => {
       this.child.once('message', (message: { type: string; error?: RuntimeError }) =>
         resolve(message.type === 'ready' ? undefined : (message.error ?? { errorType: 'Runtime.Unknown', errorMessage: 'init failed', trace: [] })),

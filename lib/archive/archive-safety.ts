@@ -1,0 +1,401 @@
+/**
+ * What makes an archive unsafe to accept (issue 4, "Archive safety"; issue 11, linear time),
+ * whatever its format: entry names that leave the extraction root, paths longer or deeper than a
+ * filesystem takes, links that point outside the root, special files, and more entries or
+ * uncompressed bytes than the limits. `tar-listing.ts` and `zip-listing.ts` read the entries of
+ * each format and hand them, in archive order, to an `EntryRules`.
+ *
+ * Links are judged as every extractor will make them: a hard link to a symbolic link as the
+ * symbolic link GNU tar makes of it, a link's name and target with no backslash to read two ways,
+ * and names also in the spelling a case- or normalisation-insensitive filesystem hears (`PathTree`).
+ *
+ * Every check costs time linear in the entry's name and target (issue 11): a path is walked one
+ * segment at a time through a tree of the links' paths (`path-tree.ts`), links are resolved once
+ * each (`link-resolution.ts`), and `work` counts the steps so a test can hold that line.
+ */
+import { InvalidPackageFormatError } from '../core/errors';
+import { LinkResolver, type Verdict } from './link-resolution';
+import { PathTree, ROOT } from './path-tree';
+
+export interface ArchiveLimits {
+  maxEntries: number;
+  maxUncompressedBytes: number;
+}
+
+export interface ArchiveSummary {
+  entryCount: number;
+  uncompressedBytes: number;
+}
+
+export type EntryKind = 'file' | 'directory' | 'symlink' | 'hardlink';
+
+export interface ArchiveEntry {
+  name: string;
+  kind: EntryKind;
+  /** Uncompressed bytes of the entry's data. */
+  size: number;
+  /** Symbolic link: relative to the link's directory. Hard link (tar): an archive path, from the root. */
+  linkTarget?: string;
+}
+
+/** Caps on one path, fixed (not configuration): what Linux itself takes, and a bound on memory. */
+export interface PathCaps {
+  /** A name's UTF-8 bytes: PATH_MAX on Linux. */
+  maxPathBytes: number;
+  /** A name's directory levels: far beyond any source tree, far below what made the old checks stall. */
+  maxPathDepth: number;
+  /** A link target's UTF-8 bytes: PATH_MAX again. */
+  maxLinkTargetBytes: number;
+  /** Names and targets of all links together: they are kept until the end, so they bound memory. */
+  maxLinkBytes: number;
+}
+
+export const PATH_CAPS: PathCaps = {
+  maxPathBytes: 4096,
+  maxPathDepth: 256,
+  maxLinkTargetBytes: 4096,
+  maxLinkBytes: 8 * 1024 * 1024,
+};
+
+const SHOWN_NAME_CHARS = 200;
+
+/** An entry name as a client can read it in a detail: quoted, escaped, and not megabytes long. */
+export function quote(name: string): string {
+  const shown = name.length > SHOWN_NAME_CHARS ? `${name.slice(0, SHOWN_NAME_CHARS)}…` : name;
+  return JSON.stringify(shown);
+}
+
+function isAbsolute(path: string): boolean {
+  // `/x`, and after treating `\` as a separator: `\x`, `\\server\share`; plus `C:\x` and drive-relative `C:x`.
+  return path.startsWith('/') || path.startsWith('\\') || /^[A-Za-z]:/.test(path);
+}
+
+/**
+ * A path's segments, `\` counting as a separator (Windows extractors treat it as one), without `.`
+ * and empties. For an entry's name that is the cautious reading: the entry is checked against
+ * every link it could be written through. A link's own name and target may hold no `\` at all.
+ */
+function segmentsOf(path: string): string[] {
+  // split("/") and a loop: about 60% of the time of a regex split and filter, on the hot path.
+  const parts = (path.includes('\\') ? path.replace(/\\/g, '/') : path).split('/');
+  const segments: string[] = [];
+  for (const part of parts) if (part !== '' && part !== '.') segments.push(part);
+  return segments;
+}
+
+/**
+ * Checks an entry's own name (length, absolute, `..`, NUL, depth) and returns its segments.
+ * Throws the refusal that names it. The length is checked first, so nothing else reads a
+ * megabyte-long name.
+ */
+export function checkEntryName(name: string, caps: PathCaps = PATH_CAPS): string[] {
+  const bytes = Buffer.byteLength(name, 'utf8');
+  if (bytes > caps.maxPathBytes) {
+    throw new InvalidPackageFormatError(`Entry ${quote(name)} has a path of ${bytes} bytes; the limit is ${caps.maxPathBytes}.`);
+  }
+  if (name.includes('\0')) throw new InvalidPackageFormatError(`Entry ${quote(name)} has a NUL character in its name.`);
+  if (isAbsolute(name)) throw new InvalidPackageFormatError(`Entry ${quote(name)} has an absolute path.`);
+  const segments = segmentsOf(name);
+  if (segments.includes('..')) throw new InvalidPackageFormatError(`Entry ${quote(name)} escapes the archive root.`);
+  if (segments.length === 0 && name !== '.' && name !== './') {
+    throw new InvalidPackageFormatError(`The archive holds an entry with an empty name (${quote(name)}).`);
+  }
+  if (segments.length > caps.maxPathDepth) {
+    throw new InvalidPackageFormatError(
+      `Entry ${quote(name)} is ${segments.length} directory levels deep; the limit is ${caps.maxPathDepth}.`,
+    );
+  }
+  return segments;
+}
+
+interface Link {
+  name: string;
+  kind: 'symlink' | 'hardlink';
+  target: string;
+  /** The node of its path in the tree. */
+  node: number;
+}
+
+const FOLDING_NOTE = 'where names that differ only in case or Unicode normalisation are one file (macOS, Windows)';
+
+/** The detail for a walk that met `path` spelt as `segment`. */
+function otherSpelling(path: string, segment: string): string {
+  return `names ${quote(path)} as ${quote(segment)}, the same only ${FOLDING_NOTE}, so it would resolve differently there and on Linux`;
+}
+
+function linkWord(link: Link): string {
+  return link.kind === 'symlink' ? 'symbolic link' : 'hard link';
+}
+
+function capitalised(text: string): string {
+  return `${text.charAt(0).toUpperCase()}${text.slice(1)}`;
+}
+
+/** The rules, applied entry by entry in archive order; `finish` checks every link once all are known. */
+export class EntryRules {
+  private entryCount = 0;
+  private uncompressedBytes = 0;
+  private linkBytes = 0;
+  private segmentsSeen = 0;
+  /** Every link in archive order, and the link at each node of the tree that is one. */
+  private readonly links: Link[] = [];
+  private readonly tree = new PathTree();
+  private readonly linkAt = new Map<number, number>();
+  private resolverWork = 0;
+  private hardLinkSteps = 0;
+
+  constructor(
+    private readonly limits: ArchiveLimits,
+    private readonly caps: PathCaps = PATH_CAPS,
+  ) {}
+
+  /** Steps taken so far (segments split, tree lookups by characters hashed, links stepped through). */
+  get work(): number {
+    return this.segmentsSeen + this.tree.work + this.resolverWork + this.hardLinkSteps;
+  }
+
+  add(entry: ArchiveEntry): void {
+    this.entryCount += 1;
+    if (this.entryCount > this.limits.maxEntries) {
+      throw new InvalidPackageFormatError(
+        `The archive holds more than ${this.limits.maxEntries} entries (the limit); ${quote(entry.name)} is entry ${this.entryCount}.`,
+      );
+    }
+    const segments = checkEntryName(entry.name, this.caps);
+    this.segmentsSeen += segments.length;
+    this.uncompressedBytes += entry.size;
+    if (this.uncompressedBytes > this.limits.maxUncompressedBytes) {
+      throw new InvalidPackageFormatError(
+        `The archive's entries add up to more than ${this.limits.maxUncompressedBytes} bytes uncompressed (the limit), ` +
+          `reached at entry ${quote(entry.name)}.`,
+      );
+    }
+    this.checkPlacement(entry, segments);
+    if (entry.kind !== 'symlink' && entry.kind !== 'hardlink') return;
+
+    const link: Link = { name: entry.name, kind: entry.kind, target: entry.linkTarget ?? '', node: ROOT };
+    this.checkTarget(link);
+    this.countLinkBytes(link, Buffer.byteLength(link.name) + Buffer.byteLength(link.target));
+    // A hard link goes in the tree too: tar may make it a symbolic link (`hardLinkCopies`), and
+    // nothing is ever rightly written through or over one, since a hard link is never a directory.
+    const placed = this.tree.nodeOf(segments);
+    if (placed.clash !== undefined) {
+      throw new InvalidPackageFormatError(
+        `The path of ${linkWord(link)} ${quote(link.name)} names the directory ${quote(this.tree.pathOf(placed.clash))}, which holds ` +
+          `another link, in another spelling: one directory ${FOLDING_NOTE}, two on Linux, so links would resolve differently on each.`,
+      );
+    }
+    link.node = placed.node;
+    this.linkAt.set(link.node, this.links.length);
+    this.links.push(link);
+  }
+
+  /**
+   * Call once every entry has been added. A link that looks inside when it is added can be made
+   * to escape by a later one (`a -> x/..` then `x -> .`), so links are resolved once all are known.
+   */
+  finish(): ArchiveSummary {
+    const copies = this.hardLinkCopies();
+    const symlinkAt = new Map<number, number>();
+    for (const [index, link] of this.links.entries()) {
+      if (link.kind === 'symlink' || (copies[index] ?? -1) >= 0) symlinkAt.set(link.node, index);
+    }
+    const resolver = new LinkResolver(this.tree, symlinkAt, this.links.length, (index) => this.pathOfSymlink(index, copies));
+    try {
+      for (const [index, link] of this.links.entries()) {
+        const copied = this.links[copies[index] ?? -1];
+        if (link.kind === 'symlink' || copied) this.refuseUnlessInside(resolver.symlinkVerdict(index), resolver, link, copied);
+        if (link.kind === 'hardlink') this.refuseUnlessInside(resolver.pathVerdict(this.split(link.target)), resolver, link);
+      }
+    } finally {
+      this.resolverWork += resolver.work;
+    }
+    return { entryCount: this.entryCount, uncompressedBytes: this.uncompressedBytes };
+  }
+
+  private refuseUnlessInside(verdict: Verdict, resolver: LinkResolver, link: Link, copied?: Link): void {
+    if (verdict === 'inside' || verdict === 'loop') return;
+    const what = copied
+      ? `Hard link ${quote(link.name)} links the symbolic link ${quote(copied.name)}, so tar makes it a symbolic link to ` +
+        `${quote(copied.target)} read from its own directory, which`
+      : `${capitalised(linkWord(link))} ${quote(link.name)} points to ${quote(link.target)}, which`;
+    if (verdict === 'escapes') throw new InvalidPackageFormatError(`${what} escapes the archive root.`);
+    const clash = resolver.clash ?? { segment: '', node: ROOT };
+    throw new InvalidPackageFormatError(`${what} ${otherSpelling(this.tree.pathOf(clash.node), clash.segment)}.`);
+  }
+
+  /**
+   * GNU tar and bsdtar make a hard link with link(2), which on Linux links a symbolic link itself:
+   * the new name is a symbolic link with the same target text, read from the new name's own
+   * directory (`a/b/l -> ../../etc` is inside; a hard link `h` to it is `h -> ../../etc`, outside).
+   * For each link, the symbolic link whose text it carries that way (through a chain of hard
+   * links, in any archive order), or -1: linear in the hard links' targets.
+   */
+  private hardLinkCopies(): Int32Array {
+    const count = this.links.length;
+    const named = new Int32Array(count).fill(-1);
+    for (const [index, link] of this.links.entries()) if (link.kind === 'hardlink') named[index] = this.linkNamedBy(link);
+    const copies = new Int32Array(count).fill(-1);
+    const state = new Uint8Array(count); // 0 not yet seen, 1 on the chain being followed, 2 settled
+    const chain: number[] = [];
+    for (const [start, link] of this.links.entries()) {
+      if (link.kind !== 'hardlink' || state[start] !== 0) continue;
+      let at = start;
+      while (at >= 0 && this.links[at]?.kind === 'hardlink' && state[at] === 0) {
+        state[at] = 1;
+        chain.push(at);
+        this.hardLinkSteps += 1;
+        at = named[at] ?? -1;
+      }
+      // The end: no link, a symbolic link, a hard link already settled, or a cycle (which no extractor can make).
+      const end = this.links[at];
+      const source = end === undefined ? -1 : end.kind === 'symlink' ? at : state[at] === 2 ? (copies[at] ?? -1) : -1;
+      for (const member of chain) {
+        copies[member] = source;
+        state[member] = 2;
+        const copied = this.links[source];
+        if (copied) this.countLinkBytes(this.links[member] ?? copied, Buffer.byteLength(copied.target));
+      }
+      chain.length = 0;
+    }
+    return copies;
+  }
+
+  /**
+   * The link at the path a hard link's target names, or -1. Tar writes that target as the archive
+   * path of an earlier entry, never through a link; one that goes through a link is refused rather
+   * than resolved, so which links are symbolic never depends on resolving links.
+   */
+  private linkNamedBy(link: Link): number {
+    const segments = this.split(link.target);
+    let node = ROOT;
+    let below = 0;
+    for (const [at, segment] of segments.entries()) {
+      if (segment === '..') {
+        if (below > 0) below -= 1;
+        else if (node === ROOT) return -1; // outside: its verdict in `finish` says so
+        else node = this.tree.parent(node);
+        continue;
+      }
+      if (below > 0) {
+        below += 1;
+        continue;
+      }
+      const next = this.tree.child(node, segment);
+      if (next === undefined) {
+        const other = this.tree.foldedChild(node, segment);
+        if (other !== undefined) {
+          throw new InvalidPackageFormatError(
+            `Hard link ${quote(link.name)} points to ${quote(link.target)}, which ${otherSpelling(this.tree.pathOf(other), segment)}.`,
+          );
+        }
+        below = 1;
+        continue;
+      }
+      const through = this.links[this.linkAt.get(next) ?? -1];
+      if (through && at < segments.length - 1) {
+        throw new InvalidPackageFormatError(
+          `Hard link ${quote(link.name)} points to ${quote(link.target)}, through the ${linkWord(through)} ${quote(through.name)}: ` +
+            'tar writes a hard link\'s target as the path of an earlier entry, never through a link.',
+        );
+      }
+      node = next;
+    }
+    return below === 0 ? (this.linkAt.get(node) ?? -1) : -1;
+  }
+
+  private countLinkBytes(link: Link, bytes: number): void {
+    this.linkBytes += bytes;
+    if (this.linkBytes > this.caps.maxLinkBytes) {
+      throw new InvalidPackageFormatError(
+        `The archive's links have more than ${this.caps.maxLinkBytes} bytes of names and targets (the limit), ` +
+          `reached at ${quote(link.name)}.`,
+      );
+    }
+  }
+
+  /**
+   * An entry written through a link lands wherever the link points, whatever its name says.
+   * Extractors disagree on what a later entry does to an existing link (Python's tarfile keeps a
+   * link where a directory comes next, and opens a file over one for writing), so a link may not
+   * be redefined or replaced at all. A hard link counts: tar may make it a symbolic link, and it is
+   * never a directory. A name that reaches a link only as another spelling counts too.
+   */
+  private checkPlacement(entry: ArchiveEntry, segments: readonly string[]): void {
+    if (this.linkAt.size === 0) return;
+    let node = ROOT;
+    let folded = false;
+    for (let depth = 0; depth < segments.length; depth += 1) {
+      const segment = segments[depth] ?? '';
+      let next = this.tree.child(node, segment);
+      if (next === undefined) {
+        next = this.tree.foldedChild(node, segment);
+        if (next === undefined) return;
+        folded = true;
+      }
+      const link = this.links[this.linkAt.get(next) ?? -1];
+      if (link) {
+        const where = folded ? ` ${quote(link.name)} ${FOLDING_NOTE}` : '';
+        if (depth === segments.length - 1) {
+          throw new InvalidPackageFormatError(
+            `Entry ${quote(entry.name)} replaces the ${linkWord(link)}${folded ? where : ' at the same path'}.`,
+          );
+        }
+        const through = folded ? where : ` ${quote(segments.slice(0, depth + 1).join('/'))}`;
+        throw new InvalidPackageFormatError(`Entry ${quote(entry.name)} is placed through the ${linkWord(link)}${through}.`);
+      }
+      node = next;
+    }
+  }
+
+  /** What can be told of a link from its own entry. Where it leads waits for `finish`. */
+  private checkTarget(link: Link): void {
+    const what = link.kind === 'symlink' ? 'Symbolic link' : 'Hard link';
+    const bytes = Buffer.byteLength(link.target);
+    if (bytes > this.caps.maxLinkTargetBytes) {
+      throw new InvalidPackageFormatError(
+        `${what} ${quote(link.name)} has a target of ${bytes} bytes; the limit is ${this.caps.maxLinkTargetBytes}.`,
+      );
+    }
+    if (link.target === '') throw new InvalidPackageFormatError(`${what} ${quote(link.name)} has an empty target.`);
+    if (link.target.includes('\0')) {
+      throw new InvalidPackageFormatError(`${what} ${quote(link.name)} has a NUL character in its target.`);
+    }
+    // A newline or escape in a target is no path a source tree needs, and it can disguise one in a listing.
+    if (/[\u0001-\u001f\u007f]/.test(link.target)) {
+      throw new InvalidPackageFormatError(`${what} ${quote(link.name)} has a control character in its target.`);
+    }
+    if (isAbsolute(link.target)) {
+      throw new InvalidPackageFormatError(`${what} ${quote(link.name)} points to the absolute path ${quote(link.target)}.`);
+    }
+    // Windows reads `\` as a separator, Linux and macOS as part of a name: `x\l -> ../etc` is the
+    // link x/l pointing inside for one and a link at the root pointing outside for the other. No
+    // one reading is safe for both, and no source tree needs a backslash in a link.
+    for (const [part, text] of [['name', link.name], ['target', link.target]] as const) {
+      if (text.includes('\\')) {
+        throw new InvalidPackageFormatError(
+          `${what} ${quote(link.name)} has a backslash in its ${part}, a separator on Windows and part of a name elsewhere: ` +
+            'extractors would disagree on where it is or where it points.',
+        );
+      }
+    }
+  }
+
+  /**
+   * A symbolic link's target is relative to its own directory; a tar hard link's is an archive
+   * path, relative to the extraction root (`tar` calls link(target, name) from there). A hard
+   * link that tar makes a symbolic link carries that link's target, read from its own directory.
+   */
+  private pathOfSymlink(index: number, copies: Int32Array): string[] {
+    const link = this.links[index];
+    if (link === undefined) return [];
+    const text = link.kind === 'symlink' ? link.target : (this.links[copies[index] ?? -1]?.target ?? '');
+    return [...this.split(link.name).slice(0, -1), ...this.split(text)];
+  }
+
+  private split(path: string): string[] {
+    const segments = segmentsOf(path);
+    this.segmentsSeen += segments.length;
+    return segments;
+  }
+}

@@ -1,0 +1,292 @@
+/**
+ * Walks a tar stream as its bytes arrive, synchronously: header blocks, pax and GNU long-name
+ * records, entry data skipped (or handed to `contentOf`), applying `EntryRules` to each entry.
+ * Nothing is kept beyond one header block and one extended header (at most 1 MiB).
+ *
+ * Stricter than most readers where readers disagree (issue 11): after the first all-zero block
+ * (the end of the archive for GNU tar and Python) only zero bytes may follow, since other tools
+ * read on; an extended header must be followed by its entry, and one of each kind at most;
+ * a pax global header may not set a path, link path or size; only regular files carry data.
+ */
+import { EntryRules, quote, type ArchiveEntry, type ArchiveLimits, type ArchiveSummary, type EntryKind } from './archive-safety';
+import { InvalidPackageFormatError } from '../core/errors';
+import { textOfName } from './name-text';
+import { BLOCK, isZeros, parseHeader, parsePax, type TarHeader } from './tar-headers';
+
+/**
+ * Told of every entry as its data starts (empty files, links and directories too, which carry
+ * none); receives the data of the entries it asks for. The app description is read this way.
+ */
+export type ContentReader = (entry: ArchiveEntry) => ((bytes: Buffer) => void) | undefined;
+
+/**
+ * Tar bytes allowed beyond the entries' own data: per entry a header, a pax header (long names)
+ * and padding; once, the end-of-archive blocks and a writer's record padding. Past this the tar
+ * stream is mostly something else — zeros after the end, extended headers without entries — and
+ * a gzip of it is a decompression bomb.
+ */
+const TAR_OVERHEAD_PER_ENTRY = 4 * BLOCK;
+const TAR_OVERHEAD_FIXED = 1024 * 1024;
+const MAX_EXTENDED_HEADER_BYTES = 1024 * 1024;
+
+type State =
+  | { at: 'header' }
+  | { at: 'extended'; type: string; left: number; parts: Buffer[] }
+  | { at: 'data'; left: number; content: ((bytes: Buffer) => void) | undefined }
+  | { at: 'padding'; left: number }
+  | { at: 'end' };
+
+const KINDS: Record<string, EntryKind> = { '0': 'file', '\0': 'file', '7': 'file', '1': 'hardlink', '2': 'symlink', '5': 'directory' };
+const SPECIAL: Record<string, string> = { '3': 'character-device', '4': 'block-device', '6': 'fifo' };
+
+export class TarParser {
+  private readonly rules: EntryRules;
+  private readonly tarByteLimit: number;
+  private tarBytes = 0;
+  private state: State = { at: 'header' };
+  private readonly block = Buffer.alloc(BLOCK);
+  private blockFill = 0;
+  private pax: Map<string, Buffer> | undefined;
+  private longName: Buffer | undefined;
+  private longLinkName: Buffer | undefined;
+  private lastEntryName: string | undefined;
+  /** Data bytes of the entry or extended header being read, for its padding. */
+  private currentSize = 0;
+
+  constructor(
+    private readonly compressed: boolean,
+    private readonly limits: ArchiveLimits,
+    private readonly contentOf?: ContentReader,
+  ) {
+    this.rules = new EntryRules(limits);
+    this.tarByteLimit = limits.maxUncompressedBytes + limits.maxEntries * TAR_OVERHEAD_PER_ENTRY + TAR_OVERHEAD_FIXED;
+  }
+
+  /** Takes the next bytes of the tar stream; throws the archive's first refusal. */
+  write(chunk: Buffer): void {
+    this.tarBytes += chunk.length;
+    if (this.tarBytes > this.tarByteLimit) {
+      throw new InvalidPackageFormatError(
+        `The archive decompresses to more than ${this.tarByteLimit} bytes of tar data, far beyond the limit of ` +
+          `${this.limits.maxUncompressedBytes} uncompressed bytes (a decompression bomb).`,
+      );
+    }
+    let offset = 0;
+    while (offset < chunk.length) offset += this.step(chunk, offset);
+  }
+
+  /** Call at the end of the tar stream: the summary once every rule holds. */
+  end(): ArchiveSummary {
+    const { state } = this;
+    if (this.tarBytes === 0) throw this.notTar();
+    if (state.at !== 'end' && !(state.at === 'header' && this.blockFill === 0)) throw this.truncated();
+    if (this.pax || this.longName || this.longLinkName) throw this.truncated();
+    return this.rules.finish();
+  }
+
+  /** Handles bytes from `offset` on; returns how many it took. */
+  private step(chunk: Buffer, offset: number): number {
+    const { state } = this;
+    const available = chunk.length - offset;
+    switch (state.at) {
+      case 'header': {
+        const taken = Math.min(BLOCK - this.blockFill, available);
+        chunk.copy(this.block, this.blockFill, offset, offset + taken);
+        this.blockFill += taken;
+        if (this.blockFill === BLOCK) {
+          this.blockFill = 0;
+          this.onHeader(this.block);
+        }
+        return taken;
+      }
+      case 'extended': {
+        const taken = Math.min(state.left, available);
+        state.parts.push(Buffer.from(chunk.subarray(offset, offset + taken)));
+        state.left -= taken;
+        if (state.left === 0) this.onExtended(state.type, Buffer.concat(state.parts));
+        return taken;
+      }
+      case 'data': {
+        const taken = Math.min(state.left, available);
+        state.content?.(chunk.subarray(offset, offset + taken));
+        state.left -= taken;
+        if (state.left === 0) this.afterData();
+        return taken;
+      }
+      case 'padding': {
+        const taken = Math.min(state.left, available);
+        state.left -= taken;
+        if (state.left === 0) this.state = { at: 'header' };
+        return taken;
+      }
+      case 'end': {
+        if (!isZeros(chunk.subarray(offset))) {
+          throw new InvalidPackageFormatError(
+            'The tar archive goes on after its end-of-archive block with bytes that are not zeros: tar stops at that block, ' +
+              'other tools read on, so they would not see the same archive.',
+          );
+        }
+        return available;
+      }
+    }
+  }
+
+  /** After an entry's data or an extended header's records: padding to the next block. */
+  private afterData(): void {
+    const padding = (BLOCK - (this.currentSize % BLOCK)) % BLOCK;
+    this.state = padding > 0 ? { at: 'padding', left: padding } : { at: 'header' };
+  }
+
+  private onHeader(block: Buffer): void {
+    if (isZeros(block)) {
+      if (this.pax || this.longName || this.longLinkName) {
+        throw new InvalidPackageFormatError(`The tar archive ends after an extended header that has no entry${this.after()}.`);
+      }
+      this.state = { at: 'end' };
+      return;
+    }
+    const header = parseHeader(block);
+    if (typeof header === 'string') {
+      if (this.lastEntryName === undefined && !this.pax && !this.longName) throw this.notTar();
+      throw new InvalidPackageFormatError(`The tar archive is corrupt: a header${this.after()} is invalid.`);
+    }
+    switch (header.type) {
+      case 'x':
+      case 'g':
+      case 'L':
+      case 'K':
+        return this.startExtended(header);
+      default:
+        return this.onEntry(header);
+    }
+  }
+
+  private startExtended(header: TarHeader): void {
+    if (header.size > MAX_EXTENDED_HEADER_BYTES) {
+      throw new InvalidPackageFormatError(
+        `The tar archive has an extended header of ${header.size} bytes${this.after()}; the limit is ${MAX_EXTENDED_HEADER_BYTES}.`,
+      );
+    }
+    this.currentSize = header.size;
+    if (header.size === 0) {
+      this.onExtended(header.type, Buffer.alloc(0));
+      return;
+    }
+    this.state = { at: 'extended', type: header.type, left: header.size, parts: [] };
+  }
+
+  private onExtended(type: string, bytes: Buffer): void {
+    const twice = (): InvalidPackageFormatError =>
+      new InvalidPackageFormatError(`The tar archive has two extended headers of one kind for one entry${this.after()}.`);
+    if (type === 'x' || type === 'g') {
+      const records = parsePax(bytes);
+      if (records === undefined) throw new InvalidPackageFormatError(`The tar archive has a malformed pax header${this.after()}.`);
+      if (type === 'g') {
+        // Readers disagree on whether a global path or size applies to every later entry.
+        for (const key of ['path', 'linkpath', 'size']) {
+          if (records.has(key)) {
+            throw new InvalidPackageFormatError(`The tar archive has a pax global header that sets "${key}"${this.after()}.`);
+          }
+        }
+      } else {
+        if (this.pax) throw twice();
+        this.pax = records;
+      }
+    } else {
+      const end = bytes.indexOf(0);
+      const name = end === -1 ? bytes : bytes.subarray(0, end);
+      if (type === 'L') {
+        if (this.longName) throw twice();
+        this.longName = name;
+      } else {
+        if (this.longLinkName) throw twice();
+        this.longLinkName = name;
+      }
+    }
+    this.afterData();
+  }
+
+  private onEntry(header: TarHeader): void {
+    const pax = this.pax;
+    const name = textOfName(this.pick(pax?.get('path'), this.longName, header.name, 'names'));
+    // Found by the differential fuzz against GNU tar and tarfile (test/integration/tar-differential-fuzz.test.ts).
+    if (header.gnuPrefixSet && pax?.get('path') === undefined && this.longName === undefined) {
+      throw new InvalidPackageFormatError(
+        `Entry ${quote(name)} has a GNU tar header with bytes in its name-prefix field: GNU tar ignores them, Python's ` +
+          'tarfile puts them before the name, so they would extract it to different paths.',
+      );
+    }
+    const linkName = textOfName(this.pick(pax?.get('linkpath'), this.longLinkName, header.linkName, 'link targets'));
+    this.pax = undefined;
+    this.longName = undefined;
+    this.longLinkName = undefined;
+    this.lastEntryName = name;
+
+    let size = header.size;
+    const paxSize = pax?.get('size');
+    if (paxSize !== undefined) {
+      const text = paxSize.toString('latin1');
+      if (!/^[0-9]{1,16}$/.test(text)) throw new InvalidPackageFormatError(`Entry ${quote(name)} has an invalid pax size.`);
+      size = Number(text);
+    }
+    if (pax && [...pax.keys()].some((key) => key.startsWith('GNU.sparse'))) {
+      throw new InvalidPackageFormatError(`Entry ${quote(name)} is a sparse file, which is not accepted.`);
+    }
+    const entry = this.toEntry(header.type, name, linkName, size);
+    this.rules.add(entry);
+    this.currentSize = size;
+    const content = this.contentOf?.(entry);
+    if (size === 0) {
+      this.state = { at: 'header' };
+      return;
+    }
+    this.state = { at: 'data', left: size, content: entry.kind === 'file' ? content : undefined };
+  }
+
+  /**
+   * Device nodes and fifos are refused: a source package has no use for them, an extractor running
+   * as root would create a device giving raw access to the host, and a build tool that opens a
+   * fifo blocks for ever. Unknown types are refused too: extractors treat them as regular files,
+   * and GNU sparse files expand to a size their header does not declare. Only regular files may
+   * carry data: readers disagree on whether a directory's or a link's data is skipped or parsed.
+   */
+  private toEntry(type: string, name: string, linkName: string, size: number): ArchiveEntry {
+    const special = SPECIAL[type];
+    if (special) throw new InvalidPackageFormatError(`Entry ${quote(name)} is a ${special}, which a source package cannot hold.`);
+    if (type === 'S') throw new InvalidPackageFormatError(`Entry ${quote(name)} is a sparse file, which is not accepted.`);
+    let kind = KINDS[type];
+    if (kind === undefined) {
+      throw new InvalidPackageFormatError(`Entry ${quote(name)} has an unsupported tar entry type (${JSON.stringify(type)}).`);
+    }
+    // Old tars mark a directory by a trailing slash on a regular file's name.
+    if (kind === 'file' && type !== '7' && name.endsWith('/')) kind = 'directory';
+    if (kind !== 'file' && size > 0) {
+      throw new InvalidPackageFormatError(`Entry ${quote(name)} is a ${kind} with ${size} bytes of data; only files may have data.`);
+    }
+    if (kind === 'symlink' || kind === 'hardlink') return { name, kind, size: 0, linkTarget: linkName };
+    return { name, kind, size };
+  }
+
+  /** The pax value, else the GNU long name, else the header's; two that disagree are refused. */
+  private pick(pax: Buffer | undefined, gnu: Buffer | undefined, header: Buffer, what: string): Buffer {
+    if (pax !== undefined && gnu !== undefined && !pax.equals(gnu)) {
+      throw new InvalidPackageFormatError(
+        `The tar archive gives an entry two different ${what}, in a pax record and a GNU long-name header${this.after()}.`,
+      );
+    }
+    return pax ?? gnu ?? header;
+  }
+
+  private after(): string {
+    return this.lastEntryName === undefined ? ' before its first entry' : ` after entry ${quote(this.lastEntryName)}`;
+  }
+
+  private notTar(): InvalidPackageFormatError {
+    return new InvalidPackageFormatError(this.compressed ? 'The gzip content is not a tar archive.' : 'The file is not a tar archive.');
+  }
+
+  private truncated(): InvalidPackageFormatError {
+    if (this.lastEntryName === undefined) return this.notTar();
+    return new InvalidPackageFormatError(`The tar archive is truncated: it ends inside or after entry ${quote(this.lastEntryName)}.`);
+  }
+}

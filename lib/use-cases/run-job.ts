@@ -1,0 +1,174 @@
+/**
+ * The worker's outer loop around `registerPackage`: take the job's lease, run it once while
+ * renewing the lease (with the download's progress), record the outcome. A duplicated or
+ * retried event for a finished job gets the recorded outcome and downloads nothing; a delivery
+ * that finds the job held waits, at most one lease, for the holder to finish or to stop
+ * renewing (a dead holder's job is taken over rather than lost), and otherwise is thrown back
+ * to Lambda for a later try.
+ *
+ * Every job reaches the worker as an asynchronous event, so Lambda redelivers it when a run
+ * dies (killed, timed out, out of memory). Transient failures are thrown back to Lambda only
+ * for `async` events (the client chose to follow the job); for `sync` ones (a client is
+ * waiting) they are answered at once. On the last attempt the job is recorded failed and the
+ * failure still thrown, so that the event reaches the on-failure queue for a redrive.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { errorOf, type JobView, type WorkerRequest } from '../jobs/fetch-contract';
+import { isTransient, ServiceError } from '../core/errors';
+import { acquireJob, finishJob, jobView, noteResolvedVersion, releaseJob, renewLease, type Acquired, type JobProgress, type JobStore } from '../jobs/job-store';
+import { toPackageResponse } from '../storage/package-record';
+import { TransferAbortedError } from './package-transfer';
+import { count, countBy, METRIC } from '../core/metrics';
+import { registerPackage, type RegisterDeps } from './register-package';
+
+export interface RunJobDeps extends RegisterDeps {
+  jobs: JobStore;
+  /**
+   * This run's own id, which names its lease. Not the invocation's request id: Lambda keeps that
+   * id across the retries of one asynchronous event, so it could not tell a stale run from the
+   * run that took its job over.
+   */
+  runId: string;
+}
+
+export class RetryableJobError extends Error {
+  constructor(readonly jobId: string, readonly failure: ServiceError) {
+    super(`Job ${jobId} failed transiently (${failure.code}); leaving it to Lambda's retries.`, { cause: failure });
+    this.name = 'RetryableJobError';
+  }
+}
+
+/**
+ * An asynchronous delivery found its job held by another invocation that keeps renewing its
+ * lease. Thrown, not answered: Lambda delivers again later (by then the job has finished or its
+ * holder has stopped), and after the last retry the event reaches the on-failure destination.
+ */
+export class JobBusyError extends Error {
+  constructor(readonly jobId: string) {
+    super(`Job ${jobId} is running in another invocation; leaving this delivery to Lambda's retries.`);
+    this.name = 'JobBusyError';
+  }
+}
+
+// Progress is written at most this often, with the lease; a few renewals fit in every lease.
+const MAX_HEARTBEAT_MS = 5_000;
+
+/** Takes the job, waiting (at most one lease, and never past the invocation's time) while a holder renews it. */
+async function acquirePatiently(request: WorkerRequest, deps: RunJobDeps): Promise<Acquired> {
+  const leaseMs = deps.config.jobLeaseMs;
+  const waitUntil = Date.now() + Math.min(leaseMs + 2_000, Math.max(0, deps.remainingTimeMs() - deps.config.cleanupMarginMs - 1_000));
+  for (;;) {
+    const taken = await acquireJob(deps.jobs, request.jobId, request.event, deps.runId, leaseMs);
+    const holder = taken.job;
+    if (taken.acquired || holder.state !== 'running') return taken;
+    const expires = holder.leaseExpires ?? 0;
+    if (expires + 100 > waitUntil) return taken;
+    await sleep(Math.max(50, Math.min(expires + 100 - Date.now(), 1_000)));
+  }
+}
+
+/**
+ * Renews the lease with the progress while the run works; aborts the run once the lease is
+ * known to be lost. `confirm` is the fence before the run deletes or writes: only a renewal that
+ * went through counts, a DynamoDB error counts as not owning the job.
+ */
+function heartbeat(request: WorkerRequest, deps: RunJobDeps) {
+  const controller = new AbortController();
+  let progress: () => JobProgress = () => ({ bytesReceived: 0, bytesExpected: undefined });
+  let lost = false;
+  const renew = async (): Promise<'owner' | 'lost' | 'unknown'> => {
+    if (lost) return 'lost';
+    try {
+      if (await renewLease(deps.jobs, request.jobId, deps.runId, deps.config.jobLeaseMs, progress())) return 'owner';
+      lost = true;
+      controller.abort();
+      return 'lost';
+    } catch (error) {
+      // DynamoDB failing: keep working; the next beat may get through before the lease runs out.
+      deps.log.warn('could not renew the job lease', { job_id: request.jobId, error });
+      return 'unknown';
+    }
+  };
+  const timer = setInterval(() => void renew(), Math.min(MAX_HEARTBEAT_MS, Math.floor(deps.config.jobLeaseMs / 3)));
+  return {
+    signal: controller.signal,
+    get lost() {
+      return lost;
+    },
+    onDownload(download: { contentLength: number | undefined; bytesReceived: () => number }) {
+      progress = () => ({ bytesReceived: download.bytesReceived(), bytesExpected: download.contentLength });
+    },
+    confirm: async (): Promise<boolean> => (await renew()) === 'owner',
+    stop: () => clearInterval(timer),
+  };
+}
+
+export async function runJob(request: WorkerRequest, deps: RunJobDeps): Promise<JobView> {
+  const { log } = deps;
+  const taken = await acquirePatiently(request, deps);
+  if (!taken.acquired) {
+    log.info('job already handled', { job_id: request.jobId, state: taken.job.state });
+    // Answering "running" would end this delivery for good: if the holder then dies, nothing runs the job.
+    if (taken.job.state === 'running') throw new JobBusyError(request.jobId);
+    return jobView(taken.job);
+  }
+  const attempt = taken.job.attempts;
+  const beats = heartbeat(request, deps);
+  try {
+    const record = await registerPackage(request, {
+      ...deps,
+      signal: beats.signal,
+      onDownload: beats.onDownload,
+      stillOwner: beats.confirm,
+      abortEarlierUpload: attempt > 1,
+      resolvedVersion: taken.job.resolvedVersion,
+      noteVersion: (version) => noteResolvedVersion(deps.jobs, request.jobId, deps.runId, version),
+    });
+    const result = toPackageResponse(record);
+    const finished = await finishJob(deps.jobs, request.jobId, deps.runId, { result });
+    recordEnd(deps, attempt);
+    return finished ? jobView(finished) : { job_id: request.jobId, state: 'succeeded', package: result, attempts: attempt };
+  } catch (error) {
+    if (beats.lost) {
+      // Another delivery holds the job now and will record how it ends.
+      log.warn('job taken over by another delivery; this run stops', { job_id: request.jobId, attempt });
+      return { job_id: request.jobId, state: 'running', attempts: attempt };
+    }
+    if (error instanceof TransferAbortedError) {
+      // The lease could not be confirmed (DynamoDB unreachable): nothing written or deleted.
+      // Thrown, so that Lambda delivers the event again; the next run takes the job over.
+      log.warn('job lease not confirmed; left to the next delivery', { job_id: request.jobId, attempt });
+      throw error;
+    }
+    if (!(error instanceof ServiceError)) {
+      await releaseJob(deps.jobs, request.jobId, deps.runId);
+      throw error;
+    }
+    if (request.mode === 'async' && isTransient(error)) {
+      if (attempt < deps.config.fetchMaxAttempts) {
+        await releaseJob(deps.jobs, request.jobId, deps.runId);
+        log.warn('transient failure; Lambda will retry the event', { job_id: request.jobId, attempt, code: error.code });
+      } else {
+        // The job ends failed, and the event still goes to the on-failure queue, where an
+        // operator can redrive it once the remote or the storage has recovered.
+        await finishJob(deps.jobs, request.jobId, deps.runId, { error: errorOf(error) });
+        recordEnd(deps, attempt, error.code);
+        log.warn('transient failure on the last attempt; job failed, event left for the on-failure queue', { job_id: request.jobId, attempt, code: error.code });
+      }
+      throw new RetryableJobError(request.jobId, error);
+    }
+    const finished = await finishJob(deps.jobs, request.jobId, deps.runId, { error: errorOf(error) });
+    recordEnd(deps, attempt, error.code);
+    return finished ? jobView(finished) : { job_id: request.jobId, state: 'failed', error: errorOf(error), attempts: attempt };
+  } finally {
+    beats.stop();
+  }
+}
+
+/** A job's end in the metrics: succeeded, or failed with its code; and the retries it took. */
+function recordEnd(deps: RunJobDeps, attempt: number, failedWith?: string): void {
+  if (!deps.metrics) return;
+  if (failedWith === undefined) count(deps.metrics, METRIC.jobsSucceeded);
+  else countBy(deps.metrics, METRIC.jobsFailed, 'Code', failedWith);
+  if (attempt > 1) count(deps.metrics, METRIC.retriesTaken, attempt - 1);
+}

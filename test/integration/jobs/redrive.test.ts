@@ -1,0 +1,103 @@
+/**
+ * Re-submitting the on-failure queue. Jobs live in the DynamoDB emulator; the queue and the
+ * Lambda Invoke API are in-memory stand-ins that record what would be received, invoked and
+ * deleted (the real local queue and Lambda service are driven end to end in
+ * test/e2e/aws-parity.test.ts).
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FetchEvent } from '../../../lib/jobs/fetch-contract';
+import { acquireJob, createJob, finishJob, getJob, type JobStore } from '../../../lib/jobs/job-store';
+import { createLogger } from '../../../lib/core/logger';
+import { redrive } from '../../../lib/use-cases/redrive';
+import { startTestStorage, type TestStorage } from '../../helpers/storage';
+
+let storage: TestStorage;
+let jobs: JobStore;
+
+beforeAll(async () => {
+  storage = await startTestStorage();
+  jobs = { dynamodb: storage.dynamodb, table: storage.jobsTable, ttlSeconds: 3600, now: () => new Date() };
+});
+
+afterAll(async () => {
+  await storage?.close();
+});
+
+function event(): FetchEvent {
+  const id = randomUUID();
+  return { job_id: id, request_id: id, code: 'sundy820', module: 'default', package_url: 'https://example.com/a.tar.gz', version: 'v1', allow_overwrite: false, mode: 'async' };
+}
+
+/** Lambda's destination record around an event, as the on-failure queue receives it. */
+function destinationRecord(payload: unknown): string {
+  return JSON.stringify({ version: '1.0', requestContext: { condition: 'RetriesExhausted', approximateInvokeCount: 3 }, requestPayload: payload, responsePayload: { errorType: 'Error' } });
+}
+
+function fakeQueue(bodies: string[]) {
+  const messages = bodies.map((Body, i) => ({ MessageId: `m${i}`, ReceiptHandle: `r${i}`, Body }));
+  const deleted: string[] = [];
+  let delivered = false;
+  const sqs = {
+    send: async (command: { constructor: { name: string }; input: { ReceiptHandle?: string } }) => {
+      if (command.constructor.name === 'ReceiveMessageCommand') {
+        if (delivered) return { Messages: [] };
+        delivered = true;
+        return { Messages: messages };
+      }
+      deleted.push(command.input.ReceiptHandle ?? '');
+      return {};
+    },
+  } as never;
+  return { sqs, deleted };
+}
+
+function fakeLambda() {
+  const invoked: { type: string; payload: Record<string, unknown> }[] = [];
+  const lambda = {
+    send: async (command: { input: { InvocationType?: string; Payload?: Uint8Array } }) => {
+      invoked.push({ type: command.input.InvocationType ?? '', payload: JSON.parse(new TextDecoder().decode(command.input.Payload)) });
+      return { StatusCode: 202 };
+    },
+  } as never;
+  return { lambda, invoked };
+}
+
+describe('redrive', () => {
+  it('reopens failed and stuck jobs and invokes their events again, skips succeeded ones, and empties the queue', async () => {
+    const stuck = event();
+    const succeeded = event();
+    await acquireJob(jobs, stuck.job_id ?? '', stuck, 'crashed-invocation', 1);
+    await createJob(jobs, succeeded.job_id ?? '', succeeded, '');
+    await acquireJob(jobs, succeeded.job_id ?? '', succeeded, 'inv', 60_000);
+    await finishJob(jobs, succeeded.job_id ?? '', 'inv', { result: { version: 'v1', package_name: 'a', package_size: '1', sha256_signature: 'a'.repeat(64), updated: '', created: '' } });
+    // A record fetchFailures forwarded, and one of fetchFailures' own failures (the first wrapped again).
+    const queue = fakeQueue([destinationRecord(JSON.parse(destinationRecord(stuck))), destinationRecord(succeeded), 'not json']);
+    const { lambda, invoked } = fakeLambda();
+
+    const report = await redrive(
+      { sqs: queue.sqs, lambda, jobs, queueUrl: 'q', functionName: 'fetch', log: createLogger({}, 'silent') },
+      { max: 10, dryRun: false },
+    );
+
+    expect(report).toEqual({ resubmitted: [stuck.job_id], alreadySucceeded: [succeeded.job_id], stillRunning: [], unreadable: 1 });
+    expect(invoked).toEqual([{ type: 'Event', payload: expect.objectContaining({ job_id: stuck.job_id, mode: 'async' }) }]);
+    expect(queue.deleted.sort()).toEqual(['r0', 'r1']);
+    expect(await getJob(jobs, stuck.job_id ?? '')).toMatchObject({ state: 'pending', attempts: 0, leaseOwner: undefined });
+    expect((await getJob(jobs, succeeded.job_id ?? ''))?.state).toBe('succeeded');
+  });
+
+  it('changes nothing in a dry run', async () => {
+    const stuck = event();
+    await acquireJob(jobs, stuck.job_id ?? '', stuck, 'crashed-invocation', 1);
+    const queue = fakeQueue([destinationRecord(stuck)]);
+    const { lambda, invoked } = fakeLambda();
+
+    const report = await redrive({ sqs: queue.sqs, lambda, jobs, queueUrl: 'q', functionName: 'fetch', log: createLogger({}, 'silent') }, { max: 10, dryRun: true });
+
+    expect(report.resubmitted).toEqual([stuck.job_id]);
+    expect(invoked).toEqual([]);
+    expect(queue.deleted).toEqual([]);
+    expect((await getJob(jobs, stuck.job_id ?? ''))?.state).toBe('running');
+  });
+});

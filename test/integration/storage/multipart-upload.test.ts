@@ -1,0 +1,256 @@
+/**
+ * The lean multipart uploader (lib/storage/multipart-upload.ts, issue 13) against the real S3 emulator
+ * (s3rver behind the fetch role's IAM check): what it stores, how it cuts parts, and that every
+ * failure path aborts the multipart upload and leaves no object. Faults at an exact moment (a
+ * part, the completion or the creation refused; a part's first attempt answered 500) come from a
+ * wrapper around the real client — a mock, said so in each test's name — since no emulator fails
+ * on cue.
+ */
+import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../../lib/core/logger';
+import { uploadStream } from '../../../lib/storage/multipart-upload';
+import { abortUploadsAt } from '../../../lib/storage/package-store';
+import { multipartUploadsInProgress, objectBytes, startTestStorage, type TestStorage } from '../../helpers/storage';
+
+const MiB = 1024 * 1024;
+const SETTINGS = { partBytes: 5 * MiB, queueSize: 2 };
+
+let storage: TestStorage;
+
+beforeAll(async () => {
+  storage = await startTestStorage();
+});
+
+afterAll(async () => {
+  await storage?.close();
+});
+
+function uniqueKey(): string {
+  return `packages/upload-test/default/${randomUUID()}`;
+}
+
+/** `total` random bytes in chunks of `chunkBytes` (the last shorter), and the stream of them. */
+function chunked(total: number, chunkBytes: number): { bytes: Buffer; body: () => Readable } {
+  const bytes = randomBytes(total);
+  const chunks: Buffer[] = [];
+  for (let at = 0; at < total; at += chunkBytes) chunks.push(bytes.subarray(at, at + chunkBytes));
+  return { bytes, body: () => Readable.from(chunks) };
+}
+
+/** A body that sends `before` bytes and then fails with `error`. */
+function failingBody(before: number, error: Error): Readable {
+  let sent = 0;
+  return new Readable({
+    read() {
+      if (sent >= before) return this.destroy(error);
+      const chunk = randomBytes(Math.min(256 * 1024, before - sent));
+      sent += chunk.length;
+      this.push(chunk);
+    },
+  });
+}
+
+interface Call {
+  command: string;
+  /** The part number and body length of an UploadPart. */
+  part?: number;
+  length?: number;
+  /** When its promise settled, in the order calls settled. */
+  settledAt?: number;
+}
+
+/**
+ * The fetch role's client behind a recording wrapper (a mock only where `refuse` says): each
+ * command is sent to s3rver unless `refuse` answers an error for it, which is thrown at once.
+ */
+function recordingClient(refuse: (command: string, callIndex: number, part?: number) => Error | undefined = () => undefined): {
+  s3: S3Client;
+  calls: Call[];
+} {
+  const real = storage.clientsOf('fetch').s3;
+  const calls: Call[] = [];
+  let settled = 0;
+  const s3 = new Proxy(real, {
+    get(target, property, receiver) {
+      if (property !== 'send') return Reflect.get(target, property, receiver);
+      return (command: { constructor: { name: string }; input: { PartNumber?: number; ContentLength?: number } }, ...rest: unknown[]) => {
+        const call: Call = { command: command.constructor.name, part: command.input.PartNumber, length: command.input.ContentLength };
+        calls.push(call);
+        const refusal = refuse(call.command, calls.length - 1, call.part);
+        const sent = refusal ? Promise.reject(refusal) : target.send(command as never, ...(rest as []));
+        return sent.finally(() => {
+          call.settledAt = settled++;
+        });
+      };
+    },
+  });
+  return { s3, calls };
+}
+
+async function exists(key: string): Promise<boolean> {
+  try {
+    await storage.s3.send(new HeadObjectCommand({ Bucket: storage.bucket, Key: key }));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Compared as digests: vitest compares 12 MiB buffers byte by byte for a minute. */
+function digest(bytes: Buffer): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+function internalError(): Error {
+  return Object.assign(new Error('We encountered an internal error. Please try again.'), { name: 'InternalError', $metadata: { httpStatusCode: 500 } });
+}
+
+describe('uploadStream: what it stores', () => {
+  it('stores the bytes exactly, in parts of at least partBytes cut at chunk boundaries', async () => {
+    // Arrange
+    const key = uniqueKey();
+    const chunkBytes = 300 * 1024 + 7;
+    const { bytes, body } = chunked(12 * MiB + 123, chunkBytes);
+    const { s3, calls } = recordingClient();
+
+    // Act
+    await uploadStream(s3, storage.bucket, key, body(), SETTINGS);
+
+    // Assess
+    expect(digest(await objectBytes(storage, key))).toBe(digest(bytes));
+    const parts = calls.filter((c) => c.command === 'UploadPartCommand');
+    expect(parts.map((p) => p.part)).toEqual([1, 2, 3]);
+    for (const part of parts.slice(0, -1)) {
+      expect(part.length).toBeGreaterThanOrEqual(SETTINGS.partBytes);
+      expect(part.length).toBeLessThan(SETTINGS.partBytes + chunkBytes);
+      expect((part.length ?? 0) % chunkBytes).toBe(0);
+    }
+    expect(parts.reduce((sum, p) => sum + (p.length ?? 0), 0)).toBe(bytes.length);
+    expect(calls.map((c) => c.command)).toEqual([
+      'CreateMultipartUploadCommand',
+      'UploadPartCommand',
+      'UploadPartCommand',
+      'UploadPartCommand',
+      'CompleteMultipartUploadCommand',
+    ]);
+  });
+
+  it('sends a body smaller than one part in a single PutObject, without a multipart upload', async () => {
+    const key = uniqueKey();
+    const { bytes, body } = chunked(3 * MiB, 64 * 1024);
+    const { s3, calls } = recordingClient();
+
+    await uploadStream(s3, storage.bucket, key, body(), SETTINGS);
+
+    expect(digest(await objectBytes(storage, key))).toBe(digest(bytes));
+    expect(calls.map((c) => c.command)).toEqual(['PutObjectCommand']);
+  });
+
+  it('sends a part again, whole, when its first attempt fails with a 500 (mock: the SDK sees the 500 after reading part of the body)', async () => {
+    // Arrange: the SDK retries; the second attempt must carry the part's bytes from the start.
+    const key = uniqueKey();
+    const { bytes, body } = chunked(11 * MiB, 128 * 1024);
+    const s3 = storage.clientsOf('fetch').s3;
+    const attempts: number[] = [];
+    let failed = false;
+    const fail500 = (next: (args: unknown) => Promise<unknown>) => async (args: unknown) => {
+      const request = (args as { request: { path?: string; query?: Record<string, string>; body?: unknown } }).request;
+      if (request.query?.partNumber === '2') {
+        attempts.push(2);
+        if (!failed && request.body instanceof Readable) {
+          failed = true;
+          for await (const chunk of request.body) if ((chunk as Buffer).length > 0) break;
+          throw internalError();
+        }
+      }
+      return next(args);
+    };
+    s3.middlewareStack.add(fail500 as never, { step: 'deserialize', name: 'fail500Once', priority: 'low' });
+
+    try {
+      // Act
+      await uploadStream(s3, storage.bucket, key, body(), SETTINGS);
+    } finally {
+      s3.middlewareStack.remove('fail500Once');
+    }
+
+    // Assess
+    expect(failed).toBe(true);
+    expect(attempts).toEqual([2, 2]);
+    expect(digest(await objectBytes(storage, key))).toBe(digest(bytes));
+  });
+});
+
+describe('uploadStream: every failure aborts the upload and leaves no object', () => {
+  it('aborts when the body fails after two parts (real s3rver, no mock)', async () => {
+    const key = uniqueKey();
+    const broken = new Error('the download broke');
+
+    await expect(uploadStream(storage.clientsOf('fetch').s3, storage.bucket, key, failingBody(11 * MiB, broken), SETTINGS)).rejects.toBe(broken);
+
+    expect(await multipartUploadsInProgress(storage)).toBe(0);
+    expect(await exists(key)).toBe(false);
+  });
+
+  it('aborts when the third part is refused (mock), only after the parts in flight have settled, and rethrows that error', async () => {
+    const key = uniqueKey();
+    const refusal = internalError();
+    const { s3, calls } = recordingClient((command, _index, part) => (command === 'UploadPartCommand' && part === 3 ? refusal : undefined));
+
+    await expect(uploadStream(s3, storage.bucket, key, chunked(22 * MiB, 256 * 1024).body(), SETTINGS)).rejects.toBe(refusal);
+
+    const abort = calls.find((c) => c.command === 'AbortMultipartUploadCommand');
+    expect(abort).toBeDefined();
+    expect(calls[calls.length - 1]).toBe(abort);
+    for (const call of calls.filter((c) => c.command === 'UploadPartCommand')) expect(call.settledAt).toBeLessThan(abort?.settledAt ?? -1);
+    expect(calls.some((c) => c.command === 'CompleteMultipartUploadCommand')).toBe(false);
+    expect(await multipartUploadsInProgress(storage)).toBe(0);
+    expect(await exists(key)).toBe(false);
+  });
+
+  it('aborts when CompleteMultipartUpload is refused (mock)', async () => {
+    const key = uniqueKey();
+    const refusal = internalError();
+    const { s3, calls } = recordingClient((command) => (command === 'CompleteMultipartUploadCommand' ? refusal : undefined));
+
+    await expect(uploadStream(s3, storage.bucket, key, chunked(11 * MiB, 256 * 1024).body(), SETTINGS)).rejects.toBe(refusal);
+
+    expect(calls.map((c) => c.command).slice(-2)).toEqual(['CompleteMultipartUploadCommand', 'AbortMultipartUploadCommand']);
+    expect(await multipartUploadsInProgress(storage)).toBe(0);
+    expect(await exists(key)).toBe(false);
+  });
+
+  it('rethrows a refused CreateMultipartUpload (mock) with nothing to abort and nothing stored', async () => {
+    const key = uniqueKey();
+    const refusal = Object.assign(new Error('Access Denied'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
+    const { s3, calls } = recordingClient((command) => (command === 'CreateMultipartUploadCommand' ? refusal : undefined));
+
+    await expect(uploadStream(s3, storage.bucket, key, chunked(11 * MiB, 256 * 1024).body(), SETTINGS)).rejects.toBe(refusal);
+
+    expect(calls.some((c) => c.command === 'AbortMultipartUploadCommand')).toBe(false);
+    expect(await multipartUploadsInProgress(storage)).toBe(0);
+    expect(await exists(key)).toBe(false);
+  });
+
+  it('still rethrows the first error when the abort itself is refused (mock), leaving the upload to the lifecycle rule', async () => {
+    const key = uniqueKey();
+    const refusal = internalError();
+    const { s3, calls } = recordingClient((command, _index, part) =>
+      (command === 'UploadPartCommand' && part === 2) || command === 'AbortMultipartUploadCommand' ? refusal : undefined,
+    );
+
+    await expect(uploadStream(s3, storage.bucket, key, chunked(11 * MiB, 256 * 1024).body(), SETTINGS)).rejects.toBe(refusal);
+
+    try {
+      expect(calls.filter((c) => c.command === 'AbortMultipartUploadCommand')).toHaveLength(1);
+      expect(await multipartUploadsInProgress(storage)).toBe(1);
+      expect(await exists(key)).toBe(false);
+    } finally {
+      // What the lifecycle rule would do, so that later tests count from zero.
+      await abortUploadsAt(storage.s3, storage.bucket, key, createLogger({}, 'error'));
+    }
+  });
+});
