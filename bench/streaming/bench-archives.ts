@@ -9,7 +9,9 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { writeArchiveFile } from './archive-file';
 import { checkSourceLike, writeSourceArchive } from './source-archive';
-import type { ArchiveKind } from './streaming-bench';
+
+/** *random*: one file of random bytes at gzip level 1; *source*: a tree of real source files (source-archive.ts). */
+export type ArchiveKind = 'random' | 'source';
 
 /** Bump when either generator changes what it writes. */
 const GENERATOR_VERSION = 1;

@@ -19,7 +19,7 @@ import { localClients, LOCAL_CREDENTIALS, LOCAL_REGION } from '../../scripts/loc
 import { bundle } from '../harness/bundle';
 import { runJsonJob, startJsonService, type ServiceChild } from '../harness/child-process';
 import { median } from '../harness/stats';
-import { archiveFor, type BenchArchive } from './bench-archives';
+import { archiveFor, type ArchiveKind, type BenchArchive } from './bench-archives';
 import type { JobCost } from './measure-job';
 import { BENCH_BUCKET, streamChildEnv, type EmulatorInfo } from './stream-env';
 
@@ -37,7 +37,7 @@ export const VARIANTS = [
   's3-alone',
 ] as const;
 export type Variant = (typeof VARIANTS)[number];
-export type ArchiveKind = 'random' | 'source';
+export type { ArchiveKind };
 
 export interface VariantFigures {
   wallS: number;

@@ -43,7 +43,7 @@ export interface Config {
   uploadPartBytes: number;
   uploadQueueSize: number;
   /**
-   * List archives on a worker thread (lib/listing-thread.ts). Off by default: measured on two
+   * List archives on a worker thread (lib/archive/listing-thread.ts). Off by default: measured on two
    * cores it cost more CPU and more time than listing in process (BENCHMARKS.md, issue 13).
    */
   listingThread: boolean;
