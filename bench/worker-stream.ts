@@ -8,10 +8,21 @@ import { runStreamingBench, type ArchiveKind } from './streaming/streaming-bench
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
+const USAGE = `usage: npm run bench:stream -- [SIZE_MIB] [random|source]
+
+The worker (the fetch bundle) streams one archive of SIZE_MIB (default 512) from a local HTTP server
+into the S3 emulator, each in its own process, and prints its wall time, CPU time and peak RSS as
+JSON. BENCH_ARCHIVE_CACHE=DIR keeps the generated archive for the next run. npm run bench is the
+full comparison against the floor and the baselines.`;
+
 async function main(): Promise<void> {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    console.log(USAGE);
+    return;
+  }
   const sizeMiB = Number(process.argv[2] ?? 512);
   const archive = (process.argv[3] ?? 'random') as ArchiveKind;
-  if (!Number.isInteger(sizeMiB) || sizeMiB < 1) throw new Error(`size in MiB must be a whole number, got "${process.argv[2]}"`);
+  if (!Number.isInteger(sizeMiB) || sizeMiB < 1) throw new Error(`size in MiB must be a whole number, got "${process.argv[2]}"\n\n${USAGE}`);
   if (archive !== 'random' && archive !== 'source') throw new Error(`archive must be random or source, got "${archive}"`);
   const [figures] = await runStreamingBench({
     scenarios: [{ archive, sizeBytes: sizeMiB * 1024 * 1024, variants: ['worker-s3rver'], runs: 1, warmups: 0 }],

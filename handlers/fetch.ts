@@ -3,17 +3,15 @@
  * redrive`, or from the console. Answers the job's view; throws only what Lambda should retry.
  */
 import type { Context } from 'aws-lambda';
-import { randomUUID } from 'node:crypto';
-import { createDynamoDbClient, createS3Client } from '../lib/core/aws-clients';
-import { loadConfig } from '../lib/core/config';
-import { ServiceError, severityOf } from '../lib/core/errors';
-import { errorOf, parseFetchEvent, type FetchResult } from '../lib/jobs/fetch-contract';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import { isListingThread } from '../lib/archive/listing-thread';
+import { createDynamoDbClient, createS3Client } from '../lib/core/aws-clients';
+import { loadConfig } from '../lib/core/config';
 import { createLogger, invocationFields, SERVICE_NAME } from '../lib/core/logger';
 import { createMetrics, flushMetrics } from '../lib/core/metrics';
+import type { FetchResult } from '../lib/jobs/fetch-contract';
+import { answerFetchEvent } from '../lib/use-cases/fetch-invocation';
 import type { RegisterDeps } from '../lib/use-cases/register-package';
-import { JobBusyError, RetryableJobError, runJob } from '../lib/use-cases/run-job';
 
 type FetchContext = Pick<Context, 'awsRequestId' | 'getRemainingTimeInMillis'> & Partial<Pick<Context, 'functionName' | 'invokedFunctionArn' | 'memoryLimitInMB'>>;
 
@@ -21,34 +19,9 @@ type FetchContext = Pick<Context, 'awsRequestId' | 'getRemainingTimeInMillis'> &
 export function createFetchHandler(deps: Omit<RegisterDeps, 'log' | 'remainingTimeMs'>) {
   const metrics = deps.metrics ?? createMetrics('fetch', deps.config.stage);
   return async (event: unknown, context: FetchContext): Promise<FetchResult> => {
-    let log = createLogger({ ...invocationFields('fetch', context), invocation_id: context.awsRequestId }, deps.config.logLevel);
-    let request;
+    const log = createLogger({ ...invocationFields('fetch', context), invocation_id: context.awsRequestId }, deps.config.logLevel);
     try {
-      request = parseFetchEvent(event, context.awsRequestId);
-    } catch (error) {
-      if (!(error instanceof ServiceError)) throw error;
-      log.info('event refused', { code: error.code, error });
-      return { job_id: context.awsRequestId, state: 'failed', error: errorOf(error) };
-    }
-    log = log.child({ job_id: request.jobId, code: request.code, module: request.module, version: request.version, mode: request.mode });
-    try {
-      const view = await runJob(request, {
-        ...deps,
-        metrics,
-        log,
-        remainingTimeMs: () => context.getRemainingTimeInMillis(),
-        runId: `${context.awsRequestId}/${randomUUID()}`,
-        jobs: { dynamodb: deps.dynamodb, table: deps.config.jobsTable, ttlSeconds: deps.config.jobTtlSeconds, now: deps.now },
-      });
-      if (view.error) log[severityOf(new ServiceError(view.error.code, view.error.detail))]('package not registered', { error: view.error });
-      else log.info('job answered', { state: view.state });
-      return view;
-    } catch (error) {
-      // Thrown on purpose (a transient failure of an asynchronous event) or unexpected: Lambda retries.
-      if (error instanceof RetryableJobError) log.warn('job handed back for a retry', { code: error.failure.code, detail: error.failure.detail });
-      else if (error instanceof JobBusyError) log.warn('job busy elsewhere; delivery left for a retry');
-      else log.error('job not finished', { error });
-      throw error;
+      return await answerFetchEvent(event, { requestId: context.awsRequestId, remainingTimeMs: () => context.getRemainingTimeInMillis(), log }, { ...deps, metrics });
     } finally {
       flushMetrics(metrics);
     }
