@@ -30,6 +30,17 @@ const ROLE = 'bkpaas-listing-thread';
 /** Bytes posted to the thread and not yet taken by its listing, before a write must wait. */
 export const READ_AHEAD_BYTES = 4 * 1024 * 1024;
 
+/**
+ * The thread itself failed (it ran out of memory, its script did not load, it exited): our fault,
+ * not the archive's or the remote's, so the transfer answers it as unexpected, not as a refusal.
+ */
+export class ListingThreadError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ListingThreadError';
+  }
+}
+
 export interface ListingThreadScript {
   /** The file the thread runs: the fetch bundle on Lambda. */
   file: string;
@@ -141,17 +152,18 @@ export class ThreadedListing implements ArchiveListing {
           const error =
             message.code === 'INVALID_PACKAGE_FORMAT' && message.detail !== undefined
               ? new InvalidPackageFormatError(message.detail)
-              : new Error(`The archive listing failed: ${message.message}`);
+              : new ListingThreadError(`The archive listing failed: ${message.message}`);
           this.fail(error);
           reject(error);
         }
       });
-      this.worker.once('error', (error) => {
+      this.worker.once('error', (cause) => {
+        const error = new ListingThreadError(`The archive listing thread failed: ${cause.message}`, { cause });
         this.fail(error);
         reject(error);
       });
       this.worker.once('exit', (code) => {
-        const error = new Error(`The archive listing thread stopped (exit code ${code}).`);
+        const error = new ListingThreadError(`The archive listing thread stopped (exit code ${code}).`);
         this.fail(error);
         reject(error);
       });
@@ -161,8 +173,11 @@ export class ThreadedListing implements ArchiveListing {
 
   write(chunk: Buffer): Promise<void> | undefined {
     if (this.failure) return Promise.reject(this.failure);
-    // Cloned, not transferred: the chunk also goes on to the upload.
-    this.worker.postMessage({ type: 'chunk', bytes: chunk } satisfies ToThread);
+    if (this.waiting) return Promise.reject(new Error('ThreadedListing.write: the previous write is still waiting; wait for it first.'));
+    // The chunk also goes on to the upload, so the thread gets a copy of exactly its bytes, handed
+    // over rather than cloned again (cloning a view would copy the whole buffer it is cut from).
+    const bytes = new Uint8Array(chunk);
+    this.worker.postMessage({ type: 'chunk', bytes } satisfies ToThread, [bytes.buffer]);
     this.posted += chunk.length;
     if (this.posted - this.taken <= READ_AHEAD_BYTES) return undefined;
     const wait = new Promise<void>((resolve, reject) => {

@@ -6,10 +6,12 @@
  * `queueSize` parts are in flight; the body is paused meanwhile, so memory holds at most
  * (queueSize + 1) parts. A body that ends before its first part is full goes in one PutObject.
  *
- * Every failure — the body's error, a part, the completion, the signal — stops reading, waits for
- * the parts in flight to settle (S3 may keep a part that lands after an abort), aborts the
- * multipart upload and rethrows the first error as it came. An abort that fails is left to the
- * bucket's lifecycle rule (incomplete uploads go after a day) and does not mask that error.
+ * Every failure — the body's error or early close, a part, the completion — stops reading, lets
+ * the requests already on their way finish (S3 keeps a part that lands after an abort, and
+ * creates an upload whose request we gave up on: cancelling them would leave both behind; at most
+ * `queueSize` parts wait), aborts the multipart upload and rethrows the first error as it came.
+ * An abort that fails is left to the bucket's lifecycle rule (incomplete uploads go after a day)
+ * and does not mask that error.
  *
  * The SDK retries a failed request by sending it again; a stream body cannot be read twice, so
  * each attempt gets a fresh stream over the same chunks (`freshBodyPerAttempt`).
@@ -23,7 +25,7 @@ import {
   type CompletedPart,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { Readable } from 'node:stream';
+import { finished, Readable } from 'node:stream';
 
 export interface UploadSettings {
   partBytes: number;
@@ -76,7 +78,6 @@ function plainBody(chunks: readonly Buffer[]): Buffer | undefined {
 
 export async function uploadStream(s3: S3Client, bucket: string, key: string, body: Readable, settings: UploadSettings): Promise<void> {
   const { partBytes, queueSize } = settings;
-  const stop = new AbortController();
   let uploadId: Promise<string> | undefined;
   const parts: CompletedPart[] = [];
   const inFlight = new Set<Promise<void>>();
@@ -91,13 +92,12 @@ export async function uploadStream(s3: S3Client, bucket: string, key: string, bo
   const fail = (error: unknown): void => {
     if (failure) return;
     failure = { error };
-    stop.abort();
     body.pause();
     settle.reject(error);
   };
 
   const createUpload = async (): Promise<string> => {
-    const created = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ContentType: CONTENT_TYPE }), { abortSignal: stop.signal });
+    const created = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ContentType: CONTENT_TYPE }));
     if (!created.UploadId) throw new Error('CreateMultipartUpload answered no UploadId');
     return created.UploadId;
   };
@@ -108,15 +108,18 @@ export async function uploadStream(s3: S3Client, bucket: string, key: string, bo
     uploadId ??= createUpload();
     const started = uploadId;
     const sending = (async () => {
+      const id = await started;
+      // Failed while the upload was being created: this part would only be aborted.
+      if (failure) return;
       const command = new UploadPartCommand({
         Bucket: bucket,
         Key: key,
-        UploadId: await started,
+        UploadId: id,
         PartNumber: partNumber,
         ContentLength: bytesOf(chunks),
         Body: plainBody(chunks),
       });
-      const answer = await s3.send(withBody(command, chunks), { abortSignal: stop.signal });
+      const answer = await s3.send(withBody(command, chunks));
       parts[partNumber - 1] = { PartNumber: partNumber, ETag: answer.ETag };
     })();
     inFlight.add(sending);
@@ -142,15 +145,15 @@ export async function uploadStream(s3: S3Client, bucket: string, key: string, bo
     filling = [];
     fillingBytes = 0;
   });
-  body.once('end', () => settle.resolve());
-  body.once('error', fail);
+  // Ended, failed, or closed before its end (destroyed without an error): each settles `ended`.
+  finished(body, { writable: false }, (error) => (error ? fail(error) : settle.resolve()));
 
   try {
     await ended;
     if (!uploadId) {
       // The whole body fits in one part: no multipart upload at all.
       const command = new PutObjectCommand({ Bucket: bucket, Key: key, ContentType: CONTENT_TYPE, ContentLength: fillingBytes, Body: plainBody(filling) });
-      await s3.send(withBody(command, filling), { abortSignal: stop.signal });
+      await s3.send(withBody(command, filling));
       return;
     }
     if (fillingBytes > 0) sendPart(filling);
@@ -159,7 +162,6 @@ export async function uploadStream(s3: S3Client, bucket: string, key: string, bo
     if (failure) throw failure.error;
     await s3.send(
       new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: await uploadId, MultipartUpload: { Parts: parts } }),
-      { abortSignal: stop.signal },
     );
   } catch (error) {
     fail(error);

@@ -85,10 +85,14 @@ describe('the listing on a worker thread', () => {
     const listing = new ThreadedListing('tar', LIMITS, script);
     const chunk = Buffer.alloc(1024 * 1024);
     const answers: (Promise<void> | undefined)[] = [];
-    for (let i = 0; i < 6; i++) answers.push(listing.write(chunk));
+    for (let i = 0; i < 5; i++) answers.push(listing.write(chunk));
 
     expect(answers.slice(0, 4).every((answer) => answer === undefined)).toBe(true);
     expect(answers[4]).toBeInstanceOf(Promise);
+    // A writer that does not wait is told so, not silently dropped.
+    await expect(listing.write(chunk)).rejects.toThrow(/still waiting/);
+    await answers[4];
+    answers.push(listing.write(chunk));
     await answers[5];
     // Zeros are an empty tar: the end-of-archive block and its padding.
     await expect(listing.end()).resolves.toEqual({ entryCount: 0, uncompressedBytes: 0 });

@@ -2,7 +2,8 @@
  * The lean multipart uploader (lib/storage/multipart-upload.ts, issue 13) against the real S3 emulator
  * (s3rver behind the fetch role's IAM check): what it stores, how it cuts parts, and that every
  * failure path aborts the multipart upload and leaves no object. Faults at an exact moment (a
- * part, the completion or the creation refused; a part's first attempt answered 500) come from a
+ * part, the completion or the creation refused; a part's first attempt answered 500; an answer
+ * held back while the body fails) come from a
  * wrapper around the real client — a mock, said so in each test's name — since no emulator fails
  * on cue.
  */
@@ -58,31 +59,63 @@ interface Call {
   /** The part number and body length of an UploadPart. */
   part?: number;
   length?: number;
-  /** When its promise settled, in the order calls settled. */
+  /** When it was sent and when its promise settled, on one counter of both. */
+  sentAt: number;
   settledAt?: number;
+}
+
+interface Faults {
+  /** An error to throw at once instead of sending the command. */
+  refuse?: (command: string, callIndex: number, part?: number) => Error | undefined;
+  /**
+   * Milliseconds to hold the answer back after s3rver has acted on the command. A signal that
+   * fires meanwhile rejects it at once, as the SDK gives up on a request in flight.
+   */
+  hold?: (command: string, part?: number) => number;
+}
+
+function abortError(): Error {
+  return Object.assign(new Error('The operation was aborted'), { name: 'AbortError' });
+}
+
+function held<T>(answer: Promise<T>, ms: number, signal: AbortSignal | undefined): Promise<T> {
+  if (ms <= 0) return answer;
+  return answer.then(
+    (value) =>
+      new Promise<T>((resolve, reject) => {
+        if (signal?.aborted) return reject(abortError());
+        const timer = setTimeout(() => resolve(value), ms);
+        signal?.addEventListener('abort', () => {
+          clearTimeout(timer);
+          reject(abortError());
+        }, { once: true });
+      }),
+  );
 }
 
 /**
  * The fetch role's client behind a recording wrapper (a mock only where `refuse` says): each
  * command is sent to s3rver unless `refuse` answers an error for it, which is thrown at once.
  */
-function recordingClient(refuse: (command: string, callIndex: number, part?: number) => Error | undefined = () => undefined): {
+function recordingClient(faults: Faults | Faults['refuse'] = {}): {
   s3: S3Client;
   calls: Call[];
 } {
+  const { refuse = () => undefined, hold = () => 0 } = typeof faults === 'function' ? { refuse: faults } : faults;
   const real = storage.clientsOf('fetch').s3;
   const calls: Call[] = [];
-  let settled = 0;
+  let clock = 0;
   const s3 = new Proxy(real, {
     get(target, property, receiver) {
       if (property !== 'send') return Reflect.get(target, property, receiver);
       return (command: { constructor: { name: string }; input: { PartNumber?: number; ContentLength?: number } }, ...rest: unknown[]) => {
-        const call: Call = { command: command.constructor.name, part: command.input.PartNumber, length: command.input.ContentLength };
+        const call: Call = { command: command.constructor.name, part: command.input.PartNumber, length: command.input.ContentLength, sentAt: clock++ };
         calls.push(call);
         const refusal = refuse(call.command, calls.length - 1, call.part);
-        const sent = refusal ? Promise.reject(refusal) : target.send(command as never, ...(rest as []));
+        const signal = (rest[0] as { abortSignal?: AbortSignal } | undefined)?.abortSignal;
+        const sent = refusal ? Promise.reject(refusal) : held(target.send(command as never, ...(rest as [])), hold(call.command, call.part), signal);
         return sent.finally(() => {
-          call.settledAt = settled++;
+          call.settledAt = clock++;
         });
       };
     },
@@ -198,14 +231,18 @@ describe('uploadStream: every failure aborts the upload and leaves no object', (
   it('aborts when the third part is refused (mock), only after the parts in flight have settled, and rethrows that error', async () => {
     const key = uniqueKey();
     const refusal = internalError();
-    const { s3, calls } = recordingClient((command, _index, part) => (command === 'UploadPartCommand' && part === 3 ? refusal : undefined));
+    // Part 2's answer is held back (mock): it is still on its way when part 3 is refused.
+    const { s3, calls } = recordingClient({
+      refuse: (command, _index, part) => (command === 'UploadPartCommand' && part === 3 ? refusal : undefined),
+      hold: (command, part) => (command === 'UploadPartCommand' && part === 2 ? 300 : 0),
+    });
 
     await expect(uploadStream(s3, storage.bucket, key, chunked(22 * MiB, 256 * 1024).body(), SETTINGS)).rejects.toBe(refusal);
 
     const abort = calls.find((c) => c.command === 'AbortMultipartUploadCommand');
     expect(abort).toBeDefined();
     expect(calls[calls.length - 1]).toBe(abort);
-    for (const call of calls.filter((c) => c.command === 'UploadPartCommand')) expect(call.settledAt).toBeLessThan(abort?.settledAt ?? -1);
+    for (const call of calls.filter((c) => c.command === 'UploadPartCommand')) expect(call.settledAt).toBeLessThan(abort?.sentAt ?? -1);
     expect(calls.some((c) => c.command === 'CompleteMultipartUploadCommand')).toBe(false);
     expect(await multipartUploadsInProgress(storage)).toBe(0);
     expect(await exists(key)).toBe(false);
@@ -231,6 +268,36 @@ describe('uploadStream: every failure aborts the upload and leaves no object', (
     await expect(uploadStream(s3, storage.bucket, key, chunked(11 * MiB, 256 * 1024).body(), SETTINGS)).rejects.toBe(refusal);
 
     expect(calls.some((c) => c.command === 'AbortMultipartUploadCommand')).toBe(false);
+    expect(await multipartUploadsInProgress(storage)).toBe(0);
+    expect(await exists(key)).toBe(false);
+  });
+
+  it('aborts an upload whose creation was on its way when the body failed (mock: its answer held back)', async () => {
+    const key = uniqueKey();
+    const broken = new Error('the download broke');
+    // s3rver creates the upload at once; its answer comes 300 ms later, long after the body failed.
+    const { s3, calls } = recordingClient({ hold: (command) => (command === 'CreateMultipartUploadCommand' ? 300 : 0) });
+
+    await expect(uploadStream(s3, storage.bucket, key, failingBody(5 * MiB + 256 * 1024, broken), SETTINGS)).rejects.toBe(broken);
+
+    expect(calls.map((c) => c.command)).toEqual(['CreateMultipartUploadCommand', 'AbortMultipartUploadCommand']);
+    expect(await multipartUploadsInProgress(storage)).toBe(0);
+    expect(await exists(key)).toBe(false);
+  });
+
+  it('settles when the body is destroyed without an error, aborting what it started', async () => {
+    const key = uniqueKey();
+    let sent = 0;
+    const body = new Readable({
+      read() {
+        if (sent >= 6 * MiB) return void this.destroy();
+        sent += 256 * 1024;
+        this.push(randomBytes(256 * 1024));
+      },
+    });
+
+    await expect(uploadStream(storage.clientsOf('fetch').s3, storage.bucket, key, body, SETTINGS)).rejects.toMatchObject({ code: 'ERR_STREAM_PREMATURE_CLOSE' });
+
     expect(await multipartUploadsInProgress(storage)).toBe(0);
     expect(await exists(key)).toBe(false);
   });

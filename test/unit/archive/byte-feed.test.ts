@@ -37,6 +37,24 @@ describe('ByteFeed', () => {
     expect(released).toBe(true);
   });
 
+  it('lets the producer go on past the read-ahead while a parser waits for more bytes than are held', async () => {
+    // Arrange: no read-ahead at all, and a parser that wants two chunks at once.
+    const feed = new ByteFeed(0);
+    const reading = feed.read(2 * CHUNK);
+    await null;
+
+    // Act
+    const first = feed.push(chunkOf(1));
+    const second = feed.push(chunkOf(2));
+    const bytes = await reading;
+
+    // Assess: neither push had to wait (waiting would deadlock: the parser waits for the second).
+    expect(first).toBeUndefined();
+    expect(second).toBeUndefined();
+    expect(bytes.length).toBe(2 * CHUNK);
+    expect([bytes[0], bytes[2 * CHUNK - 1]]).toEqual([1, 2]);
+  });
+
   it('never holds more than HIGH_WATER plus one chunk however fast the producer pushes', async () => {
     const feed = new ByteFeed();
     let pushed = 0;
