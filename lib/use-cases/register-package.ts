@@ -14,7 +14,7 @@ import type { Logger } from '../core/logger';
 import { PackageInspector } from '../archive/package-inspector';
 import type { ListingThreadScript } from '../archive/listing-thread';
 import { packageNameFor } from './package-name';
-import type { PackageRecord } from '../storage/package-record';
+import { objectKeysOf, type PackageRecord } from '../storage/package-record';
 import { storeAppDescription } from '../storage/app-desc-store';
 import { abortUploadsAt, deleteObjectsQuietly, objectKeyFor, requestKeysFor } from '../storage/package-store';
 import { transferPackage, TransferAbortedError, type TransferResult } from './package-transfer';
@@ -60,12 +60,17 @@ export async function registerPackage(request: RegisterRequest, deps: RegisterDe
 
   // Without `version`, a job's earlier run may have noted the one it took from the package.
   let version = request.version ?? deps.resolvedVersion;
+  const readAt = version;
+  // The record an overwrite may replace: when the write lands but its answer is lost, its objects
+  // are the ones the answer would have named for removal.
+  let previous: PackageRecord | undefined;
   if (version) {
     const existing = await getVersion(deps.dynamodb, config.versionsTable, { code: request.code, module: request.module, version });
     // The same job seen again (a retried event) gets its recorded outcome without a download —
     // also when overwriting: another upload would land on the objects its own record points to.
     if (existing?.requestId === request.requestId) return existing;
     if (request.version && existing && !request.allowOverwrite) throw new PackageAlreadyExistsError(request.version);
+    previous = existing;
   }
 
   const objectKey = objectKeyFor(request.code, request.module, request.requestId);
@@ -78,9 +83,9 @@ export async function registerPackage(request: RegisterRequest, deps: RegisterDe
   }
   // The job's object keys are shared by its runs, and a version write whose answer was lost may
   // have landed: the objects go only while the job is this run's and no record names them.
-  const deleteUnlessRecorded = async (): Promise<void> => {
+  const deleteUnlessRecorded = async (known?: Awaited<ReturnType<typeof recordNaming>>): Promise<void> => {
     if (deps.stillOwner && !(await deps.stillOwner())) return;
-    const recorded = await recordNaming(objectKey);
+    const recorded = known ?? (await recordNaming(objectKey));
     if (recorded === 'unknown') log.error('kept the objects: no telling whether a version record names them', { object_keys: ownKeys });
     else if (recorded === undefined) await deleteObjectsQuietly(deps.s3, config.packagesBucket, ownKeys, log);
   };
@@ -152,6 +157,7 @@ export async function registerPackage(request: RegisterRequest, deps: RegisterDe
   if (deps.metrics) recordTransfer(deps.metrics, inspected, downloadMs, inspected.uploadedAt - started);
 
   let stored: Awaited<ReturnType<typeof writeVersion>>;
+  let writing = false;
   try {
     if (request.sha256 && request.sha256 !== inspected.sha256) {
       throw new ChecksumMismatchError(request.sha256, inspected.sha256);
@@ -162,10 +168,15 @@ export async function registerPackage(request: RegisterRequest, deps: RegisterDe
     // Noted before the record exists, so that a later run of this job can find the record.
     if (!request.version && deps.noteVersion && !(await deps.noteVersion(resolved))) throw new TransferAbortedError();
     version = resolved;
+    // A version taken from the package was not read above: read what the overwrite may replace.
+    if (request.allowOverwrite && resolved !== readAt) {
+      previous = await getVersion(deps.dynamodb, config.versionsTable, { code: request.code, module: request.module, version: resolved });
+    }
     const appDescription = description ? await storeAppDescription(deps.s3, config.packagesBucket, objectKey, description) : undefined;
     // The last moment to find out that another run has taken the job over (it uploads to the same
     // keys), or that this run cannot tell: either way it must not write.
     if (deps.stillOwner && !(await deps.stillOwner())) throw new TransferAbortedError();
+    writing = true;
     stored = await writeVersion(
       deps.dynamodb,
       config.versionsTable,
@@ -189,24 +200,26 @@ export async function registerPackage(request: RegisterRequest, deps: RegisterDe
     );
   } catch (error) {
     // DynamoDB may have committed the write and lost only the answer: then this run succeeded.
-    if (error instanceof StorageUnavailableError) {
-      const landed = await recordNaming(objectKey);
-      if (landed && landed !== 'unknown' && landed.requestId === request.requestId) {
-        log.warn('the version write was answered with an error but landed', { object_key: objectKey });
-        return landed;
-      }
+    const landed = writing && error instanceof StorageUnavailableError ? await recordNaming(objectKey) : undefined;
+    if (landed && landed !== 'unknown' && landed.requestId === request.requestId) {
+      log.warn('the version write was answered with an error but landed', { object_key: objectKey });
+      // What it replaced, as the lost answer would have named it (its keys are its request's alone).
+      await removeReplaced(previous && previous.objectKey !== landed.objectKey ? objectKeysOf(previous) : []);
+      return landed;
     }
     // A lost race, wrong checksum, no version, S3 or DynamoDB down: this request's objects must
     // not outlive it (unless the job has a new run, which owns the keys now).
-    await deleteUnlessRecorded();
+    await deleteUnlessRecorded(landed);
     throw error;
   }
-
-  if (stored.replacedObjectKeys.length > 0) {
-    log.info('removing replaced objects', { object_keys: stored.replacedObjectKeys });
-    await deleteObjectsQuietly(deps.s3, config.packagesBucket, stored.replacedObjectKeys, log);
-  }
+  await removeReplaced(stored.replacedObjectKeys);
   return stored.record;
+
+  async function removeReplaced(keys: string[]): Promise<void> {
+    if (keys.length === 0) return;
+    log.info('removing replaced objects', { object_keys: keys });
+    await deleteObjectsQuietly(deps.s3, config.packagesBucket, keys, log);
+  }
 }
 
 function recordTransfer(metrics: Metrics, stored: TransferResult, downloadMs: number, uploadMs: number): void {

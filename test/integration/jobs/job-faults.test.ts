@@ -70,6 +70,25 @@ describe('a write that commits but whose answer is lost', () => {
     expect(await expectInvariants(storage, code, 'default')).toHaveLength(1);
   });
 
+  it('removes the objects an overwrite replaced when its write landed but the answer was lost', async () => {
+    const code = uniqueCode();
+    server.serve(`/${code}/a.tar.gz`, await tarGzArchive(sampleEntries(code)));
+    const second = await tarGzArchive(sampleEntries(code, 2048));
+    server.serve(`/${code}/b.tar.gz`, second);
+    const first = createFetchHandler({ config: storage.config(), ...storage.clientsOf('fetch'), now: () => new Date() });
+    const firstJob = randomUUID();
+    await first({ job_id: firstJob, request_id: firstJob, code, module: 'default', version: 'v1', allow_overwrite: false, package_url: server.url(`/${code}/a.tar.gz`) }, context());
+    const dynamodb = faultyDynamoDb('fetch', (command, input) => (command === 'UpdateItemCommand' && input.TableName === storage.table ? 'lose-answer' : undefined));
+    const worker = createFetchHandler({ config: storage.config(), s3: storage.clientsOf('fetch').s3, dynamodb, now: () => new Date() });
+    const jobId = randomUUID();
+
+    const view = await worker({ job_id: jobId, request_id: jobId, code, module: 'default', version: 'v1', allow_overwrite: true, package_url: server.url(`/${code}/b.tar.gz`) }, context());
+
+    expect(view).toMatchObject({ state: 'succeeded', package: { sha256_signature: sha256Of(second) } });
+    // One record, and no object left of the version it replaced.
+    expect(await expectInvariants(storage, code, 'default')).toHaveLength(1);
+  });
+
   it('delivers a job whose record was written though link was told it failed', async () => {
     const code = uniqueCode();
     server.serve(`/${code}/a.tar.gz`, await tarGzArchive(sampleEntries(code)));
