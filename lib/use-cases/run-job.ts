@@ -90,6 +90,14 @@ function heartbeat(request: WorkerRequest, deps: RunJobDeps) {
     }
   };
   const timer = setInterval(() => void renew(), Math.min(MAX_HEARTBEAT_MS, Math.floor(deps.config.jobLeaseMs / 3)));
+  // Noting the version is a fenced write like a renewal: failing its condition means the lease is lost.
+  const note = async (version: string): Promise<boolean> => {
+    if (lost) return false;
+    if (await noteResolvedVersion(deps.jobs, request.jobId, deps.runId, version)) return true;
+    lost = true;
+    controller.abort();
+    return false;
+  };
   return {
     signal: controller.signal,
     get lost() {
@@ -99,6 +107,7 @@ function heartbeat(request: WorkerRequest, deps: RunJobDeps) {
       progress = () => ({ bytesReceived: download.bytesReceived(), bytesExpected: download.contentLength });
     },
     confirm: async (): Promise<boolean> => (await renew()) === 'owner',
+    note,
     stop: () => clearInterval(timer),
   };
 }
@@ -122,7 +131,7 @@ export async function runJob(request: WorkerRequest, deps: RunJobDeps): Promise<
       stillOwner: beats.confirm,
       abortEarlierUpload: attempt > 1,
       resolvedVersion: taken.job.resolvedVersion,
-      noteVersion: (version) => noteResolvedVersion(deps.jobs, request.jobId, deps.runId, version),
+      noteVersion: beats.note,
     });
     const result = toPackageResponse(record);
     const finished = await finishJob(deps.jobs, request.jobId, deps.runId, { result });
