@@ -37,7 +37,7 @@ describe('the layering rules', () => {
     expect(found.map((violation) => `${violation.rule.name}: ${violation.from} -> ${violation.to}`)).toEqual([]);
   });
 
-  it('catch a circle, an adapter importing a use case directly or through a detour, core importing a layer, and a handler importing tooling', async () => {
+  it('catch a circle, an adapter importing a use case directly or through a detour, core importing a layer, lib reaching tooling or a dev dependency, and a handler importing tooling', async () => {
     const found = await violations(path.join(root, 'test/fixtures/bad-layout'), ['handlers', 'lib', 'scripts']);
 
     expect(found.map((violation) => `${violation.rule.name}: ${violation.from}`).sort()).toEqual(
@@ -49,6 +49,8 @@ describe('the layering rules', () => {
         'core-layer: lib/core/config.ts',
         'handlers-only-into-lib: handlers/handler.ts',
         'lib-only-in-layer-folders: lib/jobs/detour.ts',
+        'lib-not-into-the-outside: lib/core/tooling.ts',
+        'no-dev-dependencies-in-functions: lib/core/test-only.ts',
         'no-circular: lib/http/first.ts',
       ].sort(),
     );

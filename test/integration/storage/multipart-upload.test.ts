@@ -305,8 +305,9 @@ describe('uploadStream: every failure aborts the upload and leaves no object', (
   it('still rethrows the first error when the abort itself is refused (mock), leaving the upload to the lifecycle rule', async () => {
     const key = uniqueKey();
     const refusal = internalError();
+    const abortRefusal = internalError();
     const { s3, calls } = recordingClient((command, _index, part) =>
-      (command === 'UploadPartCommand' && part === 2) || command === 'AbortMultipartUploadCommand' ? refusal : undefined,
+      command === 'UploadPartCommand' && part === 2 ? refusal : command === 'AbortMultipartUploadCommand' ? abortRefusal : undefined,
     );
 
     await expect(uploadStream(s3, storage.bucket, key, chunked(11 * MiB, 256 * 1024).body(), SETTINGS)).rejects.toBe(refusal);
