@@ -183,7 +183,6 @@ const NEEDS: Record<string, [action: string, resource: (t: ResolvedTemplate) => 
     ['dynamodb:GetItem', (t) => tableArn(t, 'JobsTable')],
     ['dynamodb:UpdateItem', (t) => tableArn(t, 'JobsTable')], // lease, outcome
     ['s3:PutObject', (t) => objectArn(t)], // multipart upload
-    ['s3:GetObject', (t) => objectArn(t)], // a zip's central directory, by ranges
     ['s3:DeleteObject', (t) => objectArn(t)], // the loser's or the replaced object
     ['s3:AbortMultipartUpload', (t) => objectArn(t)],
     ['s3:ListBucketMultipartUploads', (t) => `arn:aws:s3:::${t.physicalName('PackagesBucket')}`], // a dead run's upload, to abort
