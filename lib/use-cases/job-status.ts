@@ -87,11 +87,10 @@ export async function listModuleJobs(request: ApiRequest, deps: JobStatusDeps): 
   // An empty cursor is the first page, as Django REST framework reads it.
   const cursor = request.query.cursor ? decodeJobCursor(request.query.cursor, signingKey, module, state ?? '') : undefined;
   const store = storeOf(deps);
-  const [page, count] = await Promise.all([
-    listJobs(store, module, { limit, ...(state ? { state } : {}), ...(cursor ? { after: cursor.position } : {}) }),
-    // Counted on the first page only; the cursor carries the total through the later ones.
-    cursor ? cursor.count : countJobs(store, module, state),
-  ]);
+  const page = await listJobs(store, module, { limit, ...(state ? { state } : {}), ...(cursor ? { after: cursor.position } : {}) });
+  // Counted on the first page only, and only when it is not the whole listing; the cursor carries
+  // the total through the later pages.
+  const count = cursor ? cursor.count : page.next ? await countJobs(store, module, state) : page.jobs.length;
   // A filter can leave a page short while the index goes on; with nothing to find, say so.
   const next = page.next && count !== 0 ? encodeJobCursor(module, state ?? '', { position: page.next, count }, signingKey) : null;
   return { count, results: page.jobs.map(jobView), next };

@@ -122,11 +122,10 @@ export async function listPackages(request: ApiRequest, deps: PackagesDeps): Pro
   // An empty cursor is the first page, as Django REST framework reads it.
   const cursor = request.query.cursor ? decodeCursor(request.query.cursor, key, module) : undefined;
   const table = deps.config.versionsTable;
-  const [page, count] = await Promise.all([
-    listVersions(deps.dynamodb, table, module, { limit, after: cursor?.position }),
-    // Counted on the first page only; the cursor carries the total through the later ones.
-    cursor ? cursor.count : countVersions(deps.dynamodb, table, module),
-  ]);
+  const page = await listVersions(deps.dynamodb, table, module, { limit, after: cursor?.position });
+  // Counted on the first page only, and only when it is not the whole listing; the cursor carries
+  // the total through the later pages.
+  const count = cursor ? cursor.count : page.next ? await countVersions(deps.dynamodb, table, module) : page.records.length;
   authorized.child({ code: module.code, module: module.module }).info('packages listed', { shown: page.records.length, count });
   return {
     count,
@@ -144,8 +143,11 @@ export async function getPackage(request: ApiRequest, deps: PackagesDeps): Promi
   const log = authorized.child({ code: key.code, module: key.module, version: key.version });
   const description = record.appDescription;
   const bucket = deps.config.packagesBucket;
-  const metaInfo = description ? await readMetaInfo(deps.s3, bucket, description, log) : {};
-  const logo = include.has('logo') ? { logo_b64data: description ? await readLogoB64(deps.s3, bucket, description, log) : null } : {};
+  const [metaInfo, logoB64] = await Promise.all([
+    description ? readMetaInfo(deps.s3, bucket, description, log) : {},
+    include.has('logo') && description ? readLogoB64(deps.s3, bucket, description, log) : null,
+  ]);
+  const logo = include.has('logo') ? { logo_b64data: logoB64 } : {};
   const signedAt = deps.now();
   const downloadUrl = await presignDownload(
     deps.s3,
