@@ -19,7 +19,7 @@ export default defineConfig({
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       // Expected failures log at error level; a passing run prints only its summary (LOG_LEVEL=debug npm test to see them).
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
-      // EMF lines would fill the test output; test/integration/metrics.test.ts turns them on.
+      // EMF lines would fill the test output; test/integration/core/metrics.test.ts turns them on.
       POWERTOOLS_METRICS_DISABLED: 'true',
     },
     testTimeout: 30_000,

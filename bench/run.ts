@@ -16,7 +16,7 @@ import { evaluateTargets } from './harness/evaluate-targets';
 import { HANDLER_ENV } from './harness/handler-env';
 import { describeMachine } from './harness/machine';
 import { markdownReport } from './harness/markdown-report';
-import { benchOptions } from './harness/options';
+import { benchOptions, isSmoke } from './harness/options';
 import type { BenchResults } from './harness/results';
 import { runRaceBench } from './race/race-bench';
 import { runOverheadBench } from './request-overhead/overhead-bench';
@@ -61,7 +61,7 @@ async function main(): Promise<void> {
     return;
   }
   // Smoke output nobody asked to keep goes to a temporary directory removed at the end.
-  const scratchOut = (argv.includes('--smoke') || isSmokeEnv()) && !process.env.BENCH_OUT_DIR
+  const scratchOut = isSmoke(argv, process.env) && !process.env.BENCH_OUT_DIR
     ? mkdtempSync(path.join(tmpdir(), 'bkpaas-bench-smoke-'))
     : undefined;
   try {
@@ -71,10 +71,6 @@ async function main(): Promise<void> {
   }
 }
 
-function isSmokeEnv(): boolean {
-  const value = process.env.BENCH_SMOKE;
-  return value !== undefined && value !== '' && value !== '0' && value.toLowerCase() !== 'false';
-}
 
 async function runBench(argv: string[], scratchOut: string | undefined): Promise<void> {
   const options = benchOptions(argv, scratchOut ? { ...process.env, BENCH_OUT_DIR: scratchOut } : process.env);

@@ -10,10 +10,10 @@ import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './local-emulators';
+import { SERVICE } from './local-aws/packaging';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-const SERVICE = 'bkpaas-source-package-link';
 const FUNCTIONS = ['authorize', 'link', 'fetch', 'fetchFailures', 'packages', 'jobStatus'];
 const USAGE = `usage: npm run invoke -- FUNCTION EVENT_FILE [--stage STAGE]
 

@@ -11,10 +11,10 @@ import { parseArgs } from 'node:util';
 import { createLogger } from '../lib/core/logger';
 import { redrive } from '../lib/use-cases/redrive';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './local-emulators';
+import { SERVICE } from './local-aws/packaging';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-const SERVICE = 'bkpaas-source-package-link';
 const USAGE = `usage: npm run redrive -- --stage STAGE [--max N] [--dry-run]
 
 Re-submits the asynchronous worker events waiting in the stage's on-failure queue

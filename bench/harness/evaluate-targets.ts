@@ -8,14 +8,9 @@ import type { RaceFigures } from '../race/race-bench';
 import type { OverheadOutput } from '../request-overhead/overhead-process';
 import { scenarioLabel, type ArchiveKind, type ScenarioFigures } from '../streaming/streaming-bench';
 import { honestFloor } from './floor';
-import { round } from './stats';
+import { gib, round, sizeLabel } from './stats';
 import { atMost, outcome, type Target } from './targets';
 
-const MiB = 1024 * 1024;
-
-export function sizeLabel(bytes: number): string {
-  return bytes >= 1024 * MiB ? `${bytes / (1024 * MiB)} GiB` : `${bytes / MiB} MiB`;
-}
 
 /** The scenario of `archive` at `sizeBytes` (the CPU scenario's size when absent) and `rateMiBs` (none: unthrottled). */
 export function findScenario(
@@ -82,10 +77,6 @@ function streamingTargets(scenarios: ScenarioFigures[]): Target[] {
     );
   }
   return targets;
-}
-
-function gib(bytes: number): number {
-  return bytes / 1024 ** 3;
 }
 
 function overheadTargets(overhead: OverheadOutput): Target[] {

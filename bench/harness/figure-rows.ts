@@ -6,9 +6,10 @@ import type { JudgedShape } from '../hostile-archives/judge-process';
 import type { BurstFigures } from '../race/race-bench';
 import { VARIANTS, type Variant } from '../streaming/streaming-bench';
 import { costPerGiB, MEMORY_SIZES_MB, type WorkerCost } from './cost-table';
-import { findScenario, sizeLabel } from './evaluate-targets';
+import { findScenario } from './evaluate-targets';
 import { honestFloor } from './floor';
 import type { BenchResults } from './results';
+import { gib, sizeLabel } from './stats';
 import type { Target } from './targets';
 
 const VARIANT_NAMES: Record<Variant, string> = {
@@ -25,7 +26,6 @@ const VARIANT_NAMES: Record<Variant, string> = {
 };
 
 const f = (value: number, digits = 2): string => value.toFixed(digits);
-const gib = (bytes: number): number => bytes / 1024 ** 3;
 
 export const STREAMING_HEADER = ['archive', 'server', 'variant', 'wall s', 'MiB/s', 'CPU s', 'CPU s/GiB', 'peak RSS MiB', 'runs'];
 

@@ -48,8 +48,13 @@ function streamingScenarios(sizes: { smallest: number; middle: number; largest: 
   return scenarios;
 }
 
+/** A smoke run: `--smoke` or BENCH_SMOKE set. */
+export function isSmoke(argv: string[], env: NodeJS.ProcessEnv): boolean {
+  return argv.includes('--smoke') || isSet(env.BENCH_SMOKE);
+}
+
 export function benchOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptions {
-  const smoke = argv.includes('--smoke') || isSet(env.BENCH_SMOKE);
+  const smoke = isSmoke(argv, env);
   const skipStack = argv.includes('--skip-stack') || isSet(env.BENCH_SKIP_STACK);
   if (smoke) {
     // bench/run.ts hands smoke runs a temporary BENCH_OUT_DIR; the fallback is for other callers.

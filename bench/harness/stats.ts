@@ -20,3 +20,15 @@ export function round(value: number, digits = 2): number {
   const factor = 10 ** digits;
   return Math.round(value * factor) / factor;
 }
+
+const MiB = 1024 * 1024;
+
+/** Bytes in GiB. */
+export function gib(bytes: number): number {
+  return bytes / 1024 ** 3;
+}
+
+/** "64 MiB", "1 GiB". */
+export function sizeLabel(bytes: number): string {
+  return bytes >= 1024 * MiB ? `${bytes / (1024 * MiB)} GiB` : `${bytes / MiB} MiB`;
+}

@@ -18,7 +18,7 @@ import { objectKeyFor } from '../../lib/storage/package-store';
 import { localClients, LOCAL_CREDENTIALS, LOCAL_REGION } from '../../scripts/local-emulators';
 import { bundle } from '../harness/bundle';
 import { runJsonJob, startJsonService, type ServiceChild } from '../harness/child-process';
-import { median } from '../harness/stats';
+import { median, sizeLabel } from '../harness/stats';
 import { archiveFor, type ArchiveKind, type BenchArchive } from './bench-archives';
 import type { JobCost } from './measure-job';
 import { BENCH_BUCKET, streamChildEnv, type EmulatorInfo } from './stream-env';
@@ -239,8 +239,7 @@ function figures(samples: Sample[]): VariantFigures {
 }
 
 export function scenarioLabel(scenario: { archive: ArchiveKind; sizeBytes: number; rateMiBs?: number }): string {
-  const size = scenario.sizeBytes >= 1024 * MiB ? `${scenario.sizeBytes / (1024 * MiB)} GiB` : `${scenario.sizeBytes / MiB} MiB`;
-  return `${scenario.archive} ${size}${scenario.rateMiBs ? ` at ${scenario.rateMiBs} MiB/s` : ''}`;
+  return `${scenario.archive} ${sizeLabel(scenario.sizeBytes)}${scenario.rateMiBs ? ` at ${scenario.rateMiBs} MiB/s` : ''}`;
 }
 
 async function measureScenario(stage: Stage, scenario: Scenario, archive: BenchArchive, log: (line: string) => void): Promise<ScenarioFigures> {

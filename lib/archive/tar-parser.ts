@@ -209,7 +209,7 @@ export class TarParser {
   private onEntry(header: TarHeader): void {
     const pax = this.pax;
     const name = textOfName(this.pick(pax?.get('path'), this.longName, header.name, 'names'));
-    // Found by the differential fuzz against GNU tar and tarfile (test/integration/tar-differential-fuzz.test.ts).
+    // Found by the differential fuzz against GNU tar and tarfile (test/integration/archive/tar-differential-fuzz.test.ts).
     if (header.gnuPrefixSet && pax?.get('path') === undefined && this.longName === undefined) {
       throw new InvalidPackageFormatError(
         `Entry ${quote(name)} has a GNU tar header with bytes in its name-prefix field: GNU tar ignores them, Python's ` +

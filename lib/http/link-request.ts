@@ -22,7 +22,8 @@ const VERSION = /^[A-Za-z0-9_+-][A-Za-z0-9._+-]{0,127}$/;
 const SHA256 = /^[0-9a-fA-F]{64}$/;
 const MAX_URL_LENGTH = 2048;
 const NAME_RULE = 'Must be 1–32 lower-case letters, digits or hyphens.';
-const VERSION_RULE = 'Must be 1–128 letters, digits, ".", "_", "-" or "+", not starting with ".".';
+/** The rule for version labels, in words, for a field's problem. */
+export const VERSION_RULE = 'Must be 1–128 letters, digits, ".", "_", "-" or "+", not starting with ".".';
 
 const TRUE_WORDS = new Set(['true', '1', 'yes', 'on']);
 const FALSE_WORDS = new Set(['false', '0', 'no', 'off', '', 'null']);
@@ -94,9 +95,6 @@ export interface VersionPath extends ModulePath {
 export function isValidVersion(version: string): boolean {
   return VERSION.test(version);
 }
-
-/** The rule for version labels, in words, for a field's problem. */
-export const VERSION_RULE_TEXT = VERSION_RULE;
 
 /**
  * The path of the read routes (`.../modules/{module_name}/source_package/[{version}/]`), by the

@@ -93,7 +93,7 @@ export async function presignDownload(
 }
 
 /** Deletes an object whose removal must not mask the failure being reported; logs if it fails. */
-export async function deleteObjectQuietly(s3: S3Client, bucket: string, key: string, log: Logger): Promise<void> {
+async function deleteObjectQuietly(s3: S3Client, bucket: string, key: string, log: Logger): Promise<void> {
   try {
     await deleteObject(s3, bucket, key);
   } catch (error) {

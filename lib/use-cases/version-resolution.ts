@@ -7,7 +7,7 @@
 import type { AppDescription } from '../archive/app-description';
 import { quote } from '../archive/archive-safety';
 import { InvalidPackageFormatError, ValidationError } from '../core/errors';
-import { isValidVersion, VERSION_RULE_TEXT } from '../http/link-request';
+import { isValidVersion, VERSION_RULE } from '../http/link-request';
 import type { Logger } from '../core/logger';
 
 /** Where each spec keeps the version, for a detail that tells the client what to fix. */
@@ -37,7 +37,7 @@ export function resolveVersion(requested: string | undefined, description: AppDe
   }
   if (!isValidVersion(packaged)) {
     throw new ValidationError(`Invalid request: version.`, {
-      version: [`The package's app description ${quote(description.path)} gives the version ${quote(packaged)}, which is not a valid version: ${VERSION_RULE_TEXT} Send "version" to choose one.`],
+      version: [`The package's app description ${quote(description.path)} gives the version ${quote(packaged)}, which is not a valid version: ${VERSION_RULE} Send "version" to choose one.`],
     });
   }
   return packaged;

@@ -86,7 +86,7 @@ function withoutPermission(role: string, action: string): (template: JsonObject)
 }
 
 describe('a template missing one permission', () => {
-  // With the real template the same flow answers 200 (test/integration/job-faults.test.ts).
+  // With the real template the same flow answers 200 (test/integration/jobs/job-faults.test.ts).
   it('refuses the rerun of a key whose first attempt failed 502, with AccessDenied, when link cannot delete job records', async () => {
     const crippled = await startTestStorage({ template: localTemplate(withoutPermission('LinkRole', 'dynamodb:DeleteItem')) });
     try {
