@@ -226,9 +226,7 @@ export async function listVersions(
     const result = await dynamodb.send(
       new QueryCommand({
         TableName: table,
-        IndexName: VERSIONS_BY_UPDATED_INDEX,
-        KeyConditionExpression: 'module_key = :k',
-        ExpressionAttributeValues: { ':k': { S: moduleKeyOf(module) } },
+        ...moduleQuery(module),
         ScanIndexForward: false,
         Limit: page.limit + 1,
         ...(page.after
@@ -251,15 +249,19 @@ export async function listVersions(
   };
 }
 
+/** The query of a module's versions on the index by update time: the listing's and the count's. */
+function moduleQuery(module: ModuleKey) {
+  return {
+    IndexName: VERSIONS_BY_UPDATED_INDEX,
+    KeyConditionExpression: 'module_key = :k',
+    ExpressionAttributeValues: { ':k': { S: moduleKeyOf(module) } },
+  };
+}
+
 /** How many versions `module` holds (null: more than a listing may afford to count). */
 export async function countVersions(dynamodb: DynamoDBClient, table: string, module: ModuleKey): Promise<number | null> {
   try {
-    return await countMatching(dynamodb, {
-      TableName: table,
-      IndexName: VERSIONS_BY_UPDATED_INDEX,
-      KeyConditionExpression: 'module_key = :k',
-      ExpressionAttributeValues: { ':k': { S: moduleKeyOf(module) } },
-    });
+    return await countMatching(dynamodb, { TableName: table, ...moduleQuery(module) });
   } catch (error) {
     throw new StorageUnavailableError('DynamoDB', error);
   }
