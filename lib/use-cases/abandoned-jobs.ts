@@ -61,7 +61,8 @@ function errorFor(record: InvocationRecord): JobError {
 
 export async function recordAbandonedJob(record: unknown, deps: AbandonedJobDeps): Promise<AbandonedJob> {
   if (!isRecord(record)) throw new ValidationError('Not a Lambda invocation record: it has no requestPayload.');
-  const { jobId } = parseFetchEvent(record.requestPayload, '');
+  const request = parseFetchEvent(record.requestPayload, '');
+  const { jobId } = request;
   const errorType = record.responsePayload?.errorType;
   // A delivery that found its job held by a live run: that run ends the job, on its own event.
   const holderAlive = errorType === 'JobBusyError';
@@ -69,7 +70,7 @@ export async function recordAbandonedJob(record: unknown, deps: AbandonedJobDeps
   // Also when its last run recorded the failure itself: a run killed earlier may have left an
   // object the last one never reached.
   const job = holderAlive ? undefined : await getJob(deps.jobs, jobId);
-  if (job?.state === 'failed') await removeLeftovers(parseFetchEvent(record.requestPayload, ''), job.resolvedVersion, deps);
+  if (job?.state === 'failed') await removeLeftovers(request, job.resolvedVersion, deps);
   try {
     await deps.sqs.send(new SendMessageCommand({ QueueUrl: deps.queueUrl, MessageBody: JSON.stringify(record) }));
   } catch (error) {

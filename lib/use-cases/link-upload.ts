@@ -68,12 +68,12 @@ export async function linkUpload(request: ApiRequest, deps: LinkDeps): Promise<L
   // succeeded — unless that one failed in a way the contract calls safe to retry (a 5xx): then it
   // runs again; or it never started: then its event is delivered again.
   let earlier = key ? await getJob(jobs, jobId) : undefined;
-  if (earlier) replay(earlier, fingerprint);
   if (earlier && failedTransiently(earlier)) {
+    // Only the same request runs again; another one under the key is refused (below otherwise).
+    replay(earlier, fingerprint);
     await discardJob(jobs, jobId);
     earlier = undefined;
   }
-  if (earlier && !neverStarted(earlier)) return { view: jobView(earlier), jobUrl };
 
   // Without a version the package names it, so this check waits for the worker's conditional write.
   if (!earlier && link.version && !link.allowOverwrite && (await getVersion(deps.dynamodb, config.versionsTable, { ...link, version: link.version }))) {
