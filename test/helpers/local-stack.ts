@@ -3,7 +3,7 @@
  * a data directory of the test's choosing, and stops it with SIGTERM as Ctrl-C would.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { localClients } from '../../scripts/local-emulators';
@@ -34,16 +34,58 @@ export interface LocalStackPorts {
   sqs: number;
 }
 
-async function freePort(): Promise<number> {
+/**
+ * Where the OS picks ports for outgoing connections and port-0 listeners (Linux). The stack binds
+ * its ports seconds after they are chosen (it packages first), and restarts on the same ones: a
+ * port from that range may meanwhile be taken by any connection on the machine (seen in CI as
+ * EADDRINUSE), so the stack's ports are chosen below it.
+ */
+function ephemeralLow(): number {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isInteger(low) ? low : 32_768;
+  } catch {
+    return 32_768;
+  }
+}
+
+const LOWEST_PORT = 10_000;
+
+async function canListen(port: number): Promise<boolean> {
   const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
+  const listening = await new Promise<boolean>((resolve) => {
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => resolve(true));
+  });
+  if (listening) await new Promise((resolve) => server.close(resolve));
+  return listening;
+}
+
+async function freePort(taken: Set<number>): Promise<number> {
+  const high = ephemeralLow();
+  if (high - LOWEST_PORT < 1_000) {
+    // No room below the ephemeral range: let the OS choose, and accept the race.
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    await new Promise((resolve) => server.close(resolve));
+    return port;
+  }
+  for (let tries = 0; tries < 100; tries += 1) {
+    const port = LOWEST_PORT + Math.floor(Math.random() * (high - LOWEST_PORT));
+    if (!taken.has(port) && (await canListen(port))) return port;
+  }
+  throw new Error(`no free port found between ${LOWEST_PORT} and ${high}`);
 }
 
 export async function freePorts(): Promise<LocalStackPorts> {
-  return { api: await freePort(), lambda: await freePort(), dynamodb: await freePort(), s3: await freePort(), sqs: await freePort() };
+  const taken = new Set<number>();
+  const next = async (): Promise<number> => {
+    const port = await freePort(taken);
+    taken.add(port);
+    return port;
+  };
+  return { api: await next(), lambda: await next(), dynamodb: await next(), s3: await next(), sqs: await next() };
 }
 
 export async function startLocalStack(options: {
