@@ -93,11 +93,19 @@ export async function gnuTarListing(file: string): Promise<Listed[]> {
   return sortedListing(out.map((line) => parseLine(line, 2, 4, 'latin1')).filter((entry): entry is Listed => entry !== undefined));
 }
 
-/** bsdtar (libarchive): `bsdtar -tv` of a tar or a zip, in a UTF-8 locale. */
+/**
+ * bsdtar's `-tv` shows a byte it cannot print as `\ooo` and a backslash as `\\`: back to the bytes
+ * (read as latin1, one character a byte).
+ */
+function unescapeBsdtar(text: string): string {
+  return text.replace(/\\([0-7]{3}|\\)/g, (_all, code: string) => (code === '\\' ? '\\' : String.fromCharCode(parseInt(code, 8))));
+}
+
+/** bsdtar (libarchive): `bsdtar -tv` of a tar or a zip, in a UTF-8 locale, names as bytes. */
 export async function bsdtarListing(file: string): Promise<Listed[]> {
-  const out = await lines('bsdtar', ['--numeric-owner', '-tvf', file], 'C.UTF-8', 'utf8');
+  const out = await lines('bsdtar', ['--numeric-owner', '-tvf', file], 'C.UTF-8', 'latin1');
   // -rw-r--r--  0 0      0          35 Jan  2  2026 name
-  return sortedListing(out.map((line) => parseLine(line, 4, 7, 'utf8')).filter((entry): entry is Listed => entry !== undefined));
+  return sortedListing(out.map((line) => parseLine(unescapeBsdtar(line), 4, 7, 'latin1')).filter((entry): entry is Listed => entry !== undefined));
 }
 
 /** Info-ZIP unzip 6.0: `unzip -Z` (zipinfo), which shows no link targets: links are compared by kind and name. */

@@ -89,6 +89,13 @@ const KNOWN_DISAGREEMENTS = new Map<string, string>([
   // the OEM code page, so it lists and extracts `中文/说明.md` as other bytes.
   ['jar / unzip', 'unzip 6.0 recodes UTF-8 names of FAT-host entries'],
   ['jar-no-manifest / unzip', 'unzip 6.0 recodes UTF-8 names of FAT-host entries'],
+  ['java-jar-cafe.jar / unzip', 'unzip 6.0 recodes UTF-8 names of FAT-host entries'],
+  // GBK names without the UTF-8 flag: the service and Python keep the bytes (Python as CP437 text),
+  // unzip recodes them from CP437, so every extractor writes other names.
+  ['windows-explorer-gbk.zip / unzip', 'unzip 6.0 recodes names without the UTF-8 flag from CP437'],
+  // `\` between parts: the service and Python list one name holding backslashes (Python extracts a
+  // file of that name at the root), bsdtar (and unzip and 7-Zip when extracting) make directories.
+  ['powershell-compress-archive.zip / bsdtar', 'bsdtar reads `\\` in a FAT-host name as `/`'],
 ]);
 
 interface CorpusArchive {
