@@ -26,19 +26,25 @@
  * | gnutar-v7 / -gz | GNU tar `--format=v7` (short tree) | "not a .tar.gz, .tgz, .tar or .zip" / "The gzip content is not a tar archive." | accepted |
  * | automake-dist-v7 | `tar chof - dir \| gzip -c` (automake's default am__tar) | "The gzip content is not a tar archive." | accepted |
  * | automake-dist-ustar | `tar --format=ustar -chf - dir \| gzip -c` (automake tar-ustar) | accepted | accepted |
+ * | gnutar-reproducible | GNU tar `--sort=name --mtime --owner=0 --group=0 --numeric-owner --format=pax --pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime -czf` | accepted | accepted |
+ * | gnutar-pax-xattrs | GNU tar `--xattrs --format=pax -czf`, files with `user.xdg.origin.url` (SCHILY.xattr records) | accepted | accepted |
+ * | gnutar-xz | GNU tar `-cJf` | refused: not an accepted format | refused: formats other than .tar.gz, .tgz, .tar, .zip |
  * | gnutar-volume-label | GNU tar `--format=gnu -V label` | "not a .tar.gz, .tgz, .tar or .zip" | refused: a GNU volume label (pending) |
  * | gnutar-absolute-link | GNU tar, a tree with `venv/bin/python -> /usr/bin/python3` | refused: absolute path | refused: link to an absolute path |
  * | gnutar-link-out-of-root | GNU tar, a tree with `config/shared -> ../../../shared` | refused: escapes the root | refused: link out of the root |
  * | gnutar-sparse-gnu | GNU tar `--format=gnu -S` of a sparse file | refused: sparse file | refused: GNU sparse file |
  * | gnutar-sparse-pax | GNU tar `--format=pax -S` (GNU.sparse pax records) | refused: sparse file | refused: GNU sparse file |
  * | bsdtar-default / -gz | bsdtar 3.6 `-cf` / `-czf` (restricted pax) | accepted | accepted |
+ * | bsdtar-default-xattrs | bsdtar `-czf`, files with xattrs (LIBARCHIVE.xattr and SCHILY.xattr records) | accepted | accepted |
  * | bsdtar-pax, -gnutar | bsdtar `--format pax`, `--format gnutar` | accepted | accepted |
  * | bsdtar-ustar | bsdtar `--format ustar` (short tree) | accepted | accepted |
  * | bsdtar-v7 | bsdtar `--format v7` (short tree) | "not a .tar.gz, .tgz, .tar or .zip" | accepted |
- * | bsdtar-zip | bsdtar `--format zip` | accepted | accepted |
+ * | bsdtar-zip, -zip-stored | bsdtar `--format zip`, with `--options zip:compression=store` | accepted | accepted |
  * | 7zip-zip, 7zip-zip-links | 7-Zip `7zz a -tzip`, with `-snl` (links stored) | accepted | accepted |
+ * | 7zip-zip-utf8 | 7-Zip `7zz a -tzip -mcu=on` (UTF-8 flag) | accepted | accepted |
+ * | 7zip-7z | 7-Zip `7zz a -t7z` | refused: not an accepted format | refused: formats other than .tar.gz, .tgz, .tar, .zip |
  * | 7zip-tar, 7zip-tar-links | 7-Zip `7zz a -ttar`, with `-snl -snh` | accepted | accepted |
- * | infozip, -links, -no-extra | Info-ZIP zip 3.0 `zip -r`, `-ry`, `-rX` | accepted | accepted |
+ * | infozip, -links, -no-extra, -stored-no-dirs | Info-ZIP zip 3.0 `zip -r`, `-ry`, `-rX`, `-r0D` | accepted | accepted |
  * | infozip-links-absolute | `zip -ry` of a tree with an absolute link | refused: absolute path | refused: link to an absolute path |
  * | python-tarfile-gnu, -pax, -ustar | `tarfile.open(..., format=GNU/PAX/USTAR_FORMAT).add(dir)` | accepted | accepted |
  * | python-tarfile-cli-gz | `python3 -m tarfile -c x.tar.gz dir` | accepted | accepted |
