@@ -98,6 +98,15 @@ const KNOWN_DISAGREEMENTS = new Map<string, string>([
   // GBK names without the UTF-8 flag: the service and Python keep the bytes (Python as CP437 text),
   // unzip recodes them from CP437, so every extractor writes other names.
   ['windows-explorer-gbk.zip / unzip', 'unzip 6.0 recodes names without the UTF-8 flag from CP437'],
+  ['windows-explorer-gbk.zip / Python', 'zipfile decodes names without the UTF-8 flag as CP437'],
+  // UTF-8 names without the UTF-8 flag: Info-ZIP zip 3.0 adds the Unicode path field (0x7075), which
+  // Python 3.11's zipfile does not read; Finder adds nothing. zipfile decodes them as CP437 and
+  // extracts `中文/说明.md` as `Σ╕¡µûç/Φ»┤µÿÄ.md`, `café.md` as `cafe╠ü.md`; the service lists UTF-8.
+  ['infozip / Python', 'zipfile decodes UTF-8 names without the UTF-8 flag as CP437'],
+  ['infozip-links / Python', 'zipfile decodes UTF-8 names without the UTF-8 flag as CP437'],
+  ['infozip-no-extra / Python', 'zipfile decodes UTF-8 names without the UTF-8 flag as CP437'],
+  ['infozip-stored-no-dirs / Python', 'zipfile decodes UTF-8 names without the UTF-8 flag as CP437'],
+  ['macos-finder.zip / Python', 'zipfile decodes UTF-8 names without the UTF-8 flag as CP437'],
   // `\` between parts: the service and Python list one name holding backslashes (Python extracts a
   // file of that name at the root), bsdtar (and unzip and 7-Zip when extracting) make directories.
   ['powershell-compress-archive.zip / bsdtar', 'bsdtar reads `\\` in a FAT-host name as `/`'],
