@@ -107,8 +107,8 @@ const KNOWN_DISAGREEMENTS = new Map<string, string>([
   ['infozip-no-extra / Python', 'zipfile decodes UTF-8 names without the UTF-8 flag as CP437'],
   ['infozip-stored-no-dirs / Python', 'zipfile decodes UTF-8 names without the UTF-8 flag as CP437'],
   ['macos-finder.zip / Python', 'zipfile decodes UTF-8 names without the UTF-8 flag as CP437'],
-  // `\` between parts: the service and Python list one name holding backslashes (Python extracts a
-  // file of that name at the root), bsdtar (and unzip and 7-Zip when extracting) make directories.
+  // `\` between parts: the service and Python list one name holding backslashes (Python and 7-Zip
+  // extract a file of that name at the root), bsdtar (and unzip when extracting) make directories.
   ['powershell-compress-archive.zip / bsdtar', 'bsdtar reads `\\` in a FAT-host name as `/`'],
 ]);
 
