@@ -1,6 +1,5 @@
 /**
- * What makes an archive unsafe to accept (issue 4, "Archive safety"; issue 11, linear time),
- * whatever its format: entry names that leave the extraction root, paths longer or deeper than a
+ * What makes an archive unsafe to accept, whatever its format: entry names that leave the extraction root, paths longer or deeper than a
  * filesystem takes, links that point outside the root, special files, and more entries or
  * uncompressed bytes than the limits. `tar-listing.ts` and `zip-listing.ts` read the entries of
  * each format and hand them, in archive order, to an `EntryRules`.
@@ -9,7 +8,7 @@
  * symbolic link GNU tar makes of it, a link's name and target with no backslash to read two ways,
  * and names also in the spelling a case- or normalisation-insensitive filesystem hears (`PathTree`).
  *
- * Every check costs time linear in the entry's name and target (issue 11): a path is walked one
+ * Every check costs time linear in the entry's name and target (docs/design.md, invariant 9): a path is walked one
  * segment at a time through a tree of the links' paths (`path-tree.ts`), links are resolved once
  * each (`link-resolution.ts`), and `work` counts the steps so a test can hold that line.
  */

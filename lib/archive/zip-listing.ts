@@ -1,5 +1,5 @@
 /**
- * Lists a zip while its bytes stream past (issue 11), in the order they come: every local
+ * Lists a zip while its bytes stream past, in the order they come: every local
  * header and its data, then the central directory and the end records. Each entry's data is
  * inflated (bounded by the uncompressed limit) to learn where it ends and that its CRC-32 and
  * sizes are what the headers say; every central-directory entry must describe exactly one local

@@ -1,5 +1,5 @@
 /**
- * ZipListing (issue 11): a zip is listed from its local headers, in stream order, and every
+ * ZipListing: a zip is listed from its local headers, in stream order, and every
  * central-directory entry must describe exactly one of them. Archives are built by
  * test/fixtures/zip-builder.ts, which can make any header lie.
  */
