@@ -93,9 +93,13 @@ export function checkEntryName(name: string, caps: PathCaps = PATH_CAPS): string
     throw new InvalidPackageFormatError(`Entry ${quote(name)} has a path of ${bytes} bytes; the limit is ${caps.maxPathBytes}.`);
   }
   if (name.includes('\0')) throw new InvalidPackageFormatError(`Entry ${quote(name)} has a NUL character in its name.`);
-  if (isAbsolute(name)) throw new InvalidPackageFormatError(`Entry ${quote(name)} has an absolute path.`);
+  if (isAbsolute(name)) {
+    throw new InvalidPackageFormatError(`Entry ${quote(name)} has an absolute path. Pack the files relative to the project's folder (tar -C dir .).`);
+  }
   const segments = segmentsOf(name);
-  if (segments.includes('..')) throw new InvalidPackageFormatError(`Entry ${quote(name)} escapes the archive root.`);
+  if (segments.includes('..')) {
+    throw new InvalidPackageFormatError(`Entry ${quote(name)} escapes the archive root. Pack the files from the project's own folder, without "..".`);
+  }
   if (segments.length === 0 && name !== '.' && name !== './') {
     throw new InvalidPackageFormatError(`The archive holds an entry with an empty name (${quote(name)}).`);
   }
@@ -218,7 +222,9 @@ export class EntryRules {
       ? `Hard link ${quote(link.name)} links the symbolic link ${quote(copied.name)}, so tar makes it a symbolic link to ` +
         `${quote(copied.target)} read from its own directory, which`
       : `${capitalised(linkWord(link))} ${quote(link.name)} points to ${quote(link.target)}, which`;
-    if (verdict === 'escapes') throw new InvalidPackageFormatError(`${what} escapes the archive root.`);
+    if (verdict === 'escapes') {
+      throw new InvalidPackageFormatError(`${what} escapes the archive root. Make the link point inside the package, or leave it out.`);
+    }
     const clash = resolver.clash ?? { segment: '', node: ROOT };
     throw new InvalidPackageFormatError(`${what} ${otherSpelling(this.tree.pathOf(clash.node), clash.segment)}.`);
   }
@@ -365,7 +371,10 @@ export class EntryRules {
       throw new InvalidPackageFormatError(`${what} ${quote(link.name)} has a control character in its target.`);
     }
     if (isAbsolute(link.target)) {
-      throw new InvalidPackageFormatError(`${what} ${quote(link.name)} points to the absolute path ${quote(link.target)}.`);
+      throw new InvalidPackageFormatError(
+        `${what} ${quote(link.name)} points to the absolute path ${quote(link.target)}. Links such as a packed virtualenv's or ` +
+          "node_modules/.bin's point into the machine that made them: leave them out of the package, or make the link relative.",
+      );
     }
     // Windows reads `\` as a separator, Linux and macOS as part of a name: `x\l -> ../etc` is the
     // link x/l pointing inside for one and a link at the root pointing outside for the other. No
