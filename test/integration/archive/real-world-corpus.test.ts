@@ -17,7 +17,7 @@
  * tar writes it is refused, but not by the volume-label rule): their verdict test is an expected
  * failure (`it.fails`), which turns red once they pass; then take them off the list.
  *
- * | archive | tool and options | before the V7 fix | expected |
+ * | archive | tool and options | before the parser fixes | expected |
  * | --- | --- | --- | --- |
  * | gnutar-gnu / -gz | GNU tar 1.34 `--format=gnu -cf` / `-czf` | accepted | accepted |
  * | gnutar-oldgnu | GNU tar `--format=oldgnu` | accepted | accepted |
@@ -44,8 +44,10 @@
  * | 7zip-zip-utf8 | 7-Zip `7zz a -tzip -mcu=on` (UTF-8 flag) | accepted | accepted |
  * | 7zip-7z | 7-Zip `7zz a -t7z` | refused: not an accepted format | refused: formats other than .tar.gz, .tgz, .tar, .zip |
  * | 7zip-tar, 7zip-tar-links | 7-Zip `7zz a -ttar`, with `-snl -snh` | accepted | accepted |
- * | infozip, -links, -no-extra, -stored-no-dirs | Info-ZIP zip 3.0 `zip -r`, `-ry`, `-rX`, `-r0D` | accepted | accepted |
- * | infozip-links-absolute | `zip -ry` of a tree with an absolute link | refused: absolute path | refused: link to an absolute path |
+ * | infozip, -no-extra, -stored-no-dirs | Info-ZIP zip 3.0 `zip -r`, `-rX`, `-r0D` | accepted | accepted |
+ * | infozip-links | `zip -ry` (UTF-8 `中文/` with no UTF-8 flag, beside a link) | accepted | refused: a name without the UTF-8 flag beside a link |
+ * | infozip-links-ascii | `zip -ry` of the tree without its UTF-8 name | accepted | accepted |
+ * | infozip-links-absolute | `zip -ry` of a tree (ASCII names) with an absolute link | refused: absolute path | refused: link to an absolute path |
  * | python-tarfile-gnu, -pax, -ustar | `tarfile.open(..., format=GNU/PAX/USTAR_FORMAT).add(dir)` | accepted | accepted |
  * | python-tarfile-cli-gz | `python3 -m tarfile -c x.tar.gz dir` | accepted | accepted |
  * | python-shutil-gztar, -zip | `shutil.make_archive(..., 'gztar' / 'zip')` | accepted | accepted |
@@ -57,7 +59,7 @@
  * | pax-tar-v7 | `pax -w -x tar` (V7) | "not a .tar.gz, .tgz, .tar or .zip" | accepted |
  * | windows-explorer-gbk.zip | Explorer zip, GBK names, no UTF-8 flag, host FAT | accepted | accepted |
  * | macos-finder.zip | Finder/ditto zip with `__MACOSX/._*` | accepted | accepted |
- * | powershell-compress-archive.zip | Compress-Archive on .NET Framework, `\` separators | accepted | accepted |
+ * | powershell-compress-archive.zip | Compress-Archive on .NET Framework, `\` separators | accepted | refused: a backslash in a zip name |
  * | java-jar-cafe.jar | JarOutputStream, 0xCAFE extra field | accepted | accepted |
  * | android-zipalign.zip, android-apksigner-align.zip | zipalign zero padding, apksigner 0xd935 | accepted | accepted |
  * | v7-release.tar.gz | automake `make dist` (tar-v7) | "The gzip content is not a tar archive." | accepted |
@@ -95,21 +97,17 @@ const KNOWN_DISAGREEMENTS = new Map<string, string>([
   ['jar / unzip', 'unzip 6.0 recodes UTF-8 names of FAT-host entries'],
   ['jar-no-manifest / unzip', 'unzip 6.0 recodes UTF-8 names of FAT-host entries'],
   ['java-jar-cafe.jar / unzip', 'unzip 6.0 recodes UTF-8 names of FAT-host entries'],
-  // GBK names without the UTF-8 flag: the service and Python keep the bytes (Python as CP437 text),
-  // unzip recodes them from CP437, so every extractor writes other names.
+  // GBK names without the UTF-8 flag: the service and bsdtar keep the bytes, Python decodes them as
+  // CP437, unzip recodes them from CP437: every extractor writes other names.
   ['windows-explorer-gbk.zip / unzip', 'unzip 6.0 recodes names without the UTF-8 flag from CP437'],
   ['windows-explorer-gbk.zip / Python', 'zipfile decodes names without the UTF-8 flag as CP437'],
-  // UTF-8 names without the UTF-8 flag: Info-ZIP zip 3.0 adds the Unicode path field (0x7075), which
-  // Python 3.11's zipfile does not read; Finder adds nothing. zipfile decodes them as CP437 and
+  // UTF-8 names without the UTF-8 flag (Info-ZIP zip 3.0 and Finder add no Unicode path field
+  // either), in zips without links, which the service accepts: Python's zipfile decodes them as CP437 and
   // extracts `中文/说明.md` as `Σ╕¡µûç/Φ»┤µÿÄ.md`, `café.md` as `cafe╠ü.md`; the service lists UTF-8.
   ['infozip / Python', 'zipfile decodes UTF-8 names without the UTF-8 flag as CP437'],
-  ['infozip-links / Python', 'zipfile decodes UTF-8 names without the UTF-8 flag as CP437'],
   ['infozip-no-extra / Python', 'zipfile decodes UTF-8 names without the UTF-8 flag as CP437'],
   ['infozip-stored-no-dirs / Python', 'zipfile decodes UTF-8 names without the UTF-8 flag as CP437'],
   ['macos-finder.zip / Python', 'zipfile decodes UTF-8 names without the UTF-8 flag as CP437'],
-  // `\` between parts: the service and Python list one name holding backslashes (Python and 7-Zip
-  // extract a file of that name at the root), bsdtar (and unzip when extracting) make directories.
-  ['powershell-compress-archive.zip / bsdtar', 'bsdtar reads `\\` in a FAT-host name as `/`'],
 ]);
 
 interface CorpusArchive {
