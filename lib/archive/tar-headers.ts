@@ -142,7 +142,8 @@ export function parseHeader(block: Buffer): TarHeader | HeaderFault {
   }
   const type = String.fromCharCode(block[156] ?? 0);
   if (format === 'v7') {
-    if (!V7_TYPES.has(type)) return { fault: 'field', field: 'type', why: `type ${JSON.stringify(type)} in an old (V7) header without the ustar magic` };
+    // GNU tar writes its volume label without a magic: let the walk refuse it by what it is.
+    if (!V7_TYPES.has(type) && type !== 'V') return { fault: 'field', field: 'type', why: `type ${JSON.stringify(type)} in an old (V7) header without the ustar magic` };
     // Python's tarfile reads the ustar prefix whatever the magic; GNU tar and libarchive do not.
     if (block[345] !== 0) return { fault: 'field', field: 'prefix', why: 'bytes in the name-prefix field of an old (V7) header, which Python puts before the name and tar ignores' };
   }
