@@ -13,9 +13,8 @@
  *   says where each one's shape comes from) for what no tool here writes: Windows and macOS zips,
  *   an old release tarball, old tars' signed checksums.
  *
- * PENDING_PARSER_FIXES lists the verdicts the parsers do not give yet (a GNU volume label as GNU
- * tar writes it is refused, but not by the volume-label rule): their verdict test is an expected
- * failure (`it.fails`), which turns red once they pass; then take them off the list.
+ * PENDING_PARSER_FIXES lists verdicts the parsers do not give yet (none today): their verdict test
+ * is an expected failure (`it.fails`), which turns red once they pass; then take them off the list.
  *
  * | archive | tool and options | before the parser fixes | expected |
  * | --- | --- | --- | --- |
@@ -29,7 +28,7 @@
  * | gnutar-reproducible | GNU tar `--sort=name --mtime --owner=0 --group=0 --numeric-owner --format=pax --pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime -czf` | accepted | accepted |
  * | gnutar-pax-xattrs | GNU tar `--xattrs --format=pax -czf`, files with `user.xdg.origin.url` (SCHILY.xattr records) | accepted | accepted |
  * | gnutar-xz | GNU tar `-cJf` | refused: not an accepted format | refused: formats other than .tar.gz, .tgz, .tar, .zip |
- * | gnutar-volume-label | GNU tar `--format=gnu -V label` | "not a .tar.gz, .tgz, .tar or .zip" | refused: a GNU volume label (pending) |
+ * | gnutar-volume-label | GNU tar `--format=gnu -V label` | "not a .tar.gz, .tgz, .tar or .zip" | refused: a GNU volume label |
  * | gnutar-absolute-link | GNU tar, a tree with `venv/bin/python -> /usr/bin/python3` | refused: absolute path | refused: link to an absolute path |
  * | gnutar-link-out-of-root | GNU tar, a tree with `config/shared -> ../../../shared` | refused: escapes the root | refused: link out of the root |
  * | gnutar-sparse-gnu | GNU tar `--format=gnu -S` of a sparse file | refused: sparse file | refused: GNU sparse file |
@@ -64,7 +63,7 @@
  * | android-zipalign.zip, android-apksigner-align.zip | zipalign zero padding, apksigner 0xd935 | accepted | accepted |
  * | v7-release.tar.gz | automake `make dist` (tar-v7) | "The gzip content is not a tar archive." | accepted |
  * | signed-checksum.tar | ustar, checksums over signed bytes | "The tar archive is corrupt: a header after entry ... is invalid." | accepted |
- * | gnu-volume-label.tar | `tar -V` as GNU tar 1.34 writes it | "not a .tar.gz, .tgz, .tar or .zip" | refused: a GNU volume label (pending) |
+ * | gnu-volume-label.tar | `tar -V` as GNU tar 1.34 writes it | "not a .tar.gz, .tgz, .tar or .zip" | refused: a GNU volume label |
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -79,13 +78,7 @@ import { bsdtarListing, gnuTarListing, pythonListing, serviceListing, unzipListi
  * Verdicts the parsers do not give yet: each test is an expected failure, and turns red when the
  * parsers give the expected verdict; then take it off the list.
  */
-const PENDING_PARSER_FIXES = new Set<string>([
-  // GNU tar 1.34 writes a volume label (`-V`) as a header with no magic at all, so it meets the V7
-  // header check ("type V in an old (V7) header ... Create the archive again with GNU tar") before
-  // the rule that names a volume label, which only a label with the ustar magic reaches.
-  'gnutar-volume-label',
-  'gnu-volume-label.tar',
-]);
+const PENDING_PARSER_FIXES = new Set<string>([]);
 
 /**
  * Accepted archives that a tool lists differently from the service, by archive and tool, with what
