@@ -43,9 +43,8 @@
  * | 7zip-zip-utf8 | 7-Zip `7zz a -tzip -mcu=on` (UTF-8 flag) | accepted | accepted |
  * | 7zip-7z | 7-Zip `7zz a -t7z` | refused: not an accepted format | refused: formats other than .tar.gz, .tgz, .tar, .zip |
  * | 7zip-tar, 7zip-tar-links | 7-Zip `7zz a -ttar`, with `-snl -snh` | accepted | accepted |
- * | infozip, -no-extra, -stored-no-dirs | Info-ZIP zip 3.0 `zip -r`, `-rX`, `-r0D` | accepted | accepted |
- * | infozip-links | `zip -ry` (UTF-8 `中文/` with no UTF-8 flag, beside a link) | accepted | refused: a name without the UTF-8 flag beside a link |
- * | infozip-links-ascii | `zip -ry` of the tree without its UTF-8 name | accepted | accepted |
+ * | infozip, -un-utf8, -links | Info-ZIP zip 3.0 `zip -r`, `-r -UN=UTF8`, `-ry` (UTF-8 `中文/` written with no UTF-8 flag) | accepted | refused: a zip name not ASCII without the UTF-8 flag |
+ * | infozip-ascii, -links-ascii, -no-extra-ascii, -stored-no-dirs-ascii | `zip -r`, `-ry`, `-rX`, `-r0D` of the tree without its UTF-8 name | (the full tree: accepted) | accepted |
  * | infozip-links-absolute | `zip -ry` of a tree (ASCII names) with an absolute link | refused: absolute path | refused: link to an absolute path |
  * | python-tarfile-gnu, -pax, -ustar | `tarfile.open(..., format=GNU/PAX/USTAR_FORMAT).add(dir)` | accepted | accepted |
  * | python-tarfile-cli-gz | `python3 -m tarfile -c x.tar.gz dir` | accepted | accepted |
@@ -56,8 +55,10 @@
  * | npm-pack | `npm pack` of a tiny package | accepted | accepted |
  * | pax-ustar / -gz | `pax -w -x ustar` (with `-z`) | accepted | accepted |
  * | pax-tar-v7 | `pax -w -x tar` (V7) | "not a .tar.gz, .tgz, .tar or .zip" | accepted |
- * | windows-explorer-gbk.zip | Explorer zip, GBK names, no UTF-8 flag, host FAT | accepted | accepted |
- * | macos-finder.zip | Finder/ditto zip with `__MACOSX/._*` | accepted | accepted |
+ * | windows-explorer-gbk.zip | Explorer zip, GBK names, no UTF-8 flag, host FAT | accepted | refused: a zip name not ASCII without the UTF-8 flag |
+ * | windows-explorer-ascii.zip | the same, ASCII names | (added later) | accepted |
+ * | macos-finder.zip | Finder/ditto zip with `__MACOSX/._*`, UTF-8 (NFD) `café.md` with no flag | accepted | refused: a zip name not ASCII without the UTF-8 flag |
+ * | macos-finder-ascii.zip | the same, ASCII names | (added later) | accepted |
  * | powershell-compress-archive.zip | Compress-Archive on .NET Framework, `\` separators | accepted | refused: a backslash in a zip name |
  * | java-jar-cafe.jar | JarOutputStream, 0xCAFE extra field | accepted | accepted |
  * | android-zipalign.zip, android-apksigner-align.zip | zipalign zero padding, apksigner 0xd935 | accepted | accepted |
@@ -90,17 +91,6 @@ const KNOWN_DISAGREEMENTS = new Map<string, string>([
   ['jar / unzip', 'unzip 6.0 recodes UTF-8 names of FAT-host entries'],
   ['jar-no-manifest / unzip', 'unzip 6.0 recodes UTF-8 names of FAT-host entries'],
   ['java-jar-cafe.jar / unzip', 'unzip 6.0 recodes UTF-8 names of FAT-host entries'],
-  // GBK names without the UTF-8 flag: the service and bsdtar keep the bytes, Python decodes them as
-  // CP437, unzip recodes them from CP437: every extractor writes other names.
-  ['windows-explorer-gbk.zip / unzip', 'unzip 6.0 recodes names without the UTF-8 flag from CP437'],
-  ['windows-explorer-gbk.zip / Python', 'zipfile decodes names without the UTF-8 flag as CP437'],
-  // UTF-8 names without the UTF-8 flag (Info-ZIP zip 3.0 and Finder add no Unicode path field
-  // either), in zips without links, which the service accepts: Python's zipfile decodes them as CP437 and
-  // extracts `中文/说明.md` as `Σ╕¡µûç/Φ»┤µÿÄ.md`, `café.md` as `cafe╠ü.md`; the service lists UTF-8.
-  ['infozip / Python', 'zipfile decodes UTF-8 names without the UTF-8 flag as CP437'],
-  ['infozip-no-extra / Python', 'zipfile decodes UTF-8 names without the UTF-8 flag as CP437'],
-  ['infozip-stored-no-dirs / Python', 'zipfile decodes UTF-8 names without the UTF-8 flag as CP437'],
-  ['macos-finder.zip / Python', 'zipfile decodes UTF-8 names without the UTF-8 flag as CP437'],
 ]);
 
 interface CorpusArchive {
