@@ -73,16 +73,20 @@ describe('the packaged CloudFormation template', () => {
     );
   });
 
-  it('has both functions on nodejs22.x, each with its own role, and the link route taking multipart as binary', () => {
-    const link = resource('LinkLambdaFunction');
-    const fetchFunction = resource('FetchLambdaFunction');
-    expect(link.Properties).toMatchObject({ Runtime: 'nodejs22.x', Timeout: 29, Role: { 'Fn::GetAtt': ['LinkRole', 'Arn'] } });
-    expect(fetchFunction.Properties).toMatchObject({
-      Runtime: 'nodejs22.x',
+  it('has every function on nodejs24.x, the Node the local stack and the tests run on, each with its own role', () => {
+    const functions = Object.values(resources).filter((r) => r.Type === 'AWS::Lambda::Function');
+    expect(functions).toHaveLength(6);
+    for (const fn of functions) expect(fn.Properties.Runtime).toBe('nodejs24.x');
+    expect(process.versions.node.split('.')[0]).toBe('24');
+    expect(resource('LinkLambdaFunction').Properties).toMatchObject({ Timeout: 29, Role: { 'Fn::GetAtt': ['LinkRole', 'Arn'] } });
+    expect(resource('FetchLambdaFunction').Properties).toMatchObject({
       FunctionName: 'bkpaas-source-package-link-stag-fetch',
       Role: { 'Fn::GetAtt': ['FetchRole', 'Arn'] },
     });
     expect(resources.IamRoleLambdaExecution).toBeUndefined();
+  });
+
+  it('takes multipart on the link route as binary', () => {
     expect(resource('ApiGatewayRestApi').Properties.BinaryMediaTypes).toContain('multipart/form-data');
     const methods = Object.values(resources).filter((r) => r.Type === 'AWS::ApiGateway::Method');
     expect(methods.map((m) => m.Properties.HttpMethod).sort()).toEqual(expect.arrayContaining(['GET', 'POST']));
