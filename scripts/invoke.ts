@@ -12,8 +12,6 @@ import { parseArgs } from 'node:util';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './local-emulators';
 import { SERVICE } from './local-aws/packaging';
 
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-
 const FUNCTIONS = ['authorize', 'link', 'fetch', 'fetchFailures', 'packages', 'jobStatus'];
 const USAGE = `usage: npm run invoke -- FUNCTION EVENT_FILE [--stage STAGE]
 

@@ -13,8 +13,6 @@ import { redrive } from '../lib/use-cases/redrive';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './local-emulators';
 import { SERVICE } from './local-aws/packaging';
 
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-
 const USAGE = `usage: npm run redrive -- --stage STAGE [--max N] [--dry-run]
 
 Re-submits the asynchronous worker events waiting in the stage's on-failure queue

@@ -26,8 +26,6 @@ import { persistedSecrets } from './local-aws/secrets';
 import { loadPackagedTemplate } from './local-aws/template';
 import { abortInterruptedUploads, ensureResources, localClients, startEmulators } from './local-emulators';
 
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-
 const STAGE = 'local';
 /** Where the original API's clients find it: the base path a custom domain maps (DESIGN §2). */
 const BASE_PATH = '/api/bkpaas3/stag';

@@ -16,8 +16,6 @@ import { createDynamoDbClient } from '../lib/core/aws-clients';
 import { ALL_APPS, createToken, listTokens, revokeToken } from '../lib/auth/token-store';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './local-emulators';
 
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-
 const USAGE = `usage:
   npm run token -- create --principal NAME --apps code1,code2|* [--ttl 30d] [--stage STAGE]
   npm run token -- list [--stage STAGE]

@@ -33,7 +33,6 @@ export async function packageService(options: PackageOptions): Promise<void> {
         cwd: root,
         env: {
           ...process.env,
-          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
           ...options.env,
           ESBUILD_WORK_FOLDER: path.relative(root, workFolder),
         },
