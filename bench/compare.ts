@@ -18,7 +18,7 @@
  * both sides are measured the same way.
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { bundle } from './harness/bundle';
@@ -44,7 +44,8 @@ function option(args: string[], name: string): string | undefined {
 
 function envOf(text: string | undefined): NodeJS.ProcessEnv {
   if (!text) return {};
-  return Object.fromEntries(text.split(',').map((pair) => pair.split('=') as [string, string]));
+  // Each pair splits at its first '=': a value may hold more (NODE_OPTIONS=--max-semi-space-size=16).
+  return Object.fromEntries(text.split(',').map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
 }
 
 /** `binary` (this process's Node unless given) and its version, for a side's name. */
@@ -79,6 +80,7 @@ async function main(): Promise<void> {
   const rateMiBs = rate ? Number(rate) : undefined;
   const scratch = mkdtempSync(path.join(tmpdir(), 'bkpaas-bench-compare-'));
   const archiveDir = process.env.BENCH_ARCHIVE_CACHE || path.join(scratch, 'archives');
+  mkdirSync(archiveDir, { recursive: true });
   const log = (line: string): void => console.log(line);
   try {
     const beforeNode = nodeOf(option(args, '--before-node'));
