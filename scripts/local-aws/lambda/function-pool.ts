@@ -62,6 +62,9 @@ class Container {
     const { fn } = options;
     this.child = fork(options.runtimeFile, [`${options.handlerFile}`], {
       execPath: options.nodeBinary,
+      // Not the stack's own flags (tsx's loader when `npm start` runs it): a Lambda environment
+      // starts a plain Node, and the loader's memory would count against the function's size.
+      execArgv: [],
       env: { ...options.environment, ...fn.environment },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       serialization: 'json',
