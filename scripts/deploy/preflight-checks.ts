@@ -4,6 +4,7 @@
  * is `fail` (the deploy would fail or roll back), `warn` (it would succeed, with a consequence the
  * operator should choose knowingly) or `ok`.
  */
+import { SERVICE } from '../local-aws/packaging';
 import { MINIMUM_UNRESERVED_CONCURRENCY } from './aws-limits';
 
 export type Verdict = 'ok' | 'warn' | 'fail';
@@ -100,7 +101,15 @@ export function checkApiGatewayRole(settings: DeploySettingsInEffect, readings: 
   const mode = settings.values.APIGW_CLOUDWATCH_ROLE?.trim();
   if (!readings.apiGatewayRole.ok) return [{ verdict: 'warn', topic, message: `could not read API Gateway's account (${readings.apiGatewayRole.error}); the identity needs apigateway:GET on /account.` }];
   const role = readings.apiGatewayRole.value;
-  const stackRole = `${settings.stage}-ApiGatewayCloudWatchRole`;
+  // CloudFormation names the role <stack>-<logical id>-<random>, shortening the middle to fit 64 characters.
+  const ownRole = role?.includes(`role/${SERVICE}-${settings.stage}-ApiGateway`) === true;
+  if (mode === 'existing' && ownRole) {
+    return [{
+      verdict: 'fail',
+      topic,
+      message: `the account's role ${role} is this stack's own (deployed with APIGW_CLOUDWATCH_ROLE=create, the former default): with existing, the update deletes it and API Gateway logging in ${readings.region} stops. Set APIGW_CLOUDWATCH_ROLE=create in .env.${settings.stage}.`,
+    }];
+  }
   if (mode === 'existing' && !role) {
     return [{
       verdict: 'fail',
@@ -108,7 +117,7 @@ export function checkApiGatewayRole(settings: DeploySettingsInEffect, readings: 
       message: `the account has no API Gateway CloudWatch role in ${readings.region}, and the stage's access and execution logs need one: the stage fails to create. Set APIGW_CLOUDWATCH_ROLE=create (the stack creates one and sets it for the account and region), or set one yourself.`,
     }];
   }
-  if (mode === 'create' && role && !role.includes(stackRole)) {
+  if (mode === 'create' && role && !ownRole) {
     return [{
       verdict: 'warn',
       topic,

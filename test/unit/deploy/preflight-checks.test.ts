@@ -48,6 +48,13 @@ describe('the API Gateway logging role check', () => {
     ]);
   });
 
+  it("fails existing when the account's role is the one this stack created, which the update would delete", () => {
+    const own = readings({ apiGatewayRole: { ok: true, value: 'arn:aws:iam::123456789012:role/bkpaas-source-package-link-stag-ApiGatewayCloudW-1A2B3C4D5E6F' } });
+
+    expect(checkApiGatewayRole(settings(), own)).toEqual([expect.objectContaining({ verdict: 'fail', message: expect.stringContaining('Set APIGW_CLOUDWATCH_ROLE=create in .env.stag') })]);
+    expect(checkApiGatewayRole(settings({ APIGW_CLOUDWATCH_ROLE: 'create' }), own)).toEqual([expect.objectContaining({ verdict: 'ok' })]);
+  });
+
   it('passes existing when the account has a role', () => {
     expect(checkApiGatewayRole(settings(), readings())).toEqual([expect.objectContaining({ verdict: 'ok' })]);
   });
