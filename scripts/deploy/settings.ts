@@ -26,6 +26,14 @@ export const DEPLOY_SETTINGS: Record<string, { default: string; meaning: string 
   API_BURST_LIMIT: { default: '200', meaning: "the stage's burst" },
   AUTHORIZER_CACHE_TTL: { default: '60', meaning: 'seconds an authorizer answer is cached' },
   APIGW_CLOUDWATCH_ROLE: { default: 'existing', meaning: "existing: use the account's API Gateway logging role; create: replace it" },
+  // Passed into every function's environment (docs/operations.md, "Function environment"); empty: the function's default.
+  ...Object.fromEntries(
+    Object.entries({ JOB_TTL_SECONDS: '604800', SYNC_BUDGET_MS: '25000', JOB_LEASE_SECONDS: '60', MAX_PACKAGE_BYTES: '536870912', REQUIRE_MATCHING_APP_CODE: 'false', LOG_LEVEL: 'info' })
+      .concat(
+        ['URL_ALLOWED_HOSTS', 'URL_DENIED_HOSTS', 'MAX_ARCHIVE_ENTRIES', 'MAX_UNCOMPRESSED_BYTES', 'MAX_REQUEST_BODY_BYTES', 'DOWNLOAD_CONNECT_TIMEOUT_MS', 'DOWNLOAD_IDLE_TIMEOUT_MS', 'DOWNLOAD_TOTAL_TIMEOUT_MS', 'CLEANUP_MARGIN_MS', 'UPLOAD_PART_BYTES', 'UPLOAD_QUEUE_SIZE', 'LISTING_THREAD'].map((name) => [name, '']),
+      )
+      .map(([name, fallback]) => [name, { default: fallback, meaning: 'function environment' }]),
+  ),
 };
 
 export type SettingSource = 'command line' | 'shell' | string;

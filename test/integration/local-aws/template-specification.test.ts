@@ -12,7 +12,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packageService, stackName } from '../../../scripts/local-aws/packaging';
 import { ResolvedTemplate } from '../../../scripts/local-aws/template';
-import { checkCreateTimeRules, environmentSizes, LAMBDA_ENVIRONMENT_LIMIT_BYTES } from '../../../scripts/template-checks/create-time-rules';
+import { checkCreateTimeRules, checkIamActions, environmentSizes, LAMBDA_ENVIRONMENT_LIMIT_BYTES } from '../../../scripts/template-checks/create-time-rules';
 import { checkDashboardBody } from '../../../scripts/template-checks/dashboard';
 import { checkAgainstSpecification, type JsonObject } from '../../../scripts/template-checks/resource-spec';
 
@@ -92,6 +92,24 @@ describe('the optional features', () => {
   it('keep every function environment well under the 4 KB Lambda allows', () => {
     const sizes = Object.values(environmentSizes(variant('every optional feature'), STACK));
     expect(Math.max(...sizes)).toBeLessThan(LAMBDA_ENVIRONMENT_LIMIT_BYTES / 2);
+  });
+});
+
+describe("the deploying identity's policy (docs/deploy-policy.json)", () => {
+  const policy = JSON.parse(readFileSync(path.resolve(__dirname, '../../../docs/deploy-policy.json'), 'utf8')) as JsonObject;
+  const SERVICE_OF: Record<string, string> = { ApiGatewayV2: 'apigateway', Logs: 'logs', CloudWatch: 'cloudwatch' };
+
+  it('names only IAM actions that exist', async () => {
+    expect(await checkIamActions({ Resources: { DeployPolicy: { Type: 'AWS::IAM::ManagedPolicy', Properties: { PolicyDocument: policy } } } })).toEqual([]);
+  });
+
+  it('grants actions in the service of every resource type the template creates with every feature on', () => {
+    const statements = policy.Statement as { Action: string[] }[];
+    const granted = new Set(statements.flatMap((statement) => statement.Action.map((action) => action.split(':')[0])));
+    const types = new Set(Object.values(resourcesOf(variant('every optional feature'))).map((resource) => String(resource.Type)));
+    const services = [...types].map((type) => SERVICE_OF[type.split('::')[1] ?? ''] ?? (type.split('::')[1] ?? '').toLowerCase());
+
+    expect(services.filter((service) => !granted.has(service))).toEqual([]);
   });
 });
 
