@@ -108,7 +108,8 @@ async function main(): Promise<number> {
     console.log(`  ${name.padEnd(width)}  ${(value === '' ? '(none)' : value).padEnd(24)}  ${source}`);
   }
   const readings = await readAccount(stage, region, settings.values.CUSTOM_DOMAIN_NAME?.trim() ? (settings.values.CUSTOM_DOMAIN_CERTIFICATE_ARN?.trim() ?? '') : '');
-  const findings = preflightFindings({ stage, values: { ...settings.values, AWS_REGION: region } }, readings);
+  const sources = Object.fromEntries(Object.keys(DEPLOY_SETTINGS).map((name) => [name, settings.value(name).source]));
+  const findings = preflightFindings({ stage, values: { ...settings.values, AWS_REGION: region }, sources }, readings);
   console.log('\nChecks:');
   for (const finding of findings) console.log(`  ${MARK[finding.verdict]}  ${finding.topic}: ${finding.message}`);
   const failing = findings.filter((finding) => finding.verdict === 'fail').length;

@@ -31,6 +31,8 @@ export interface AccountReadings {
 export interface DeploySettingsInEffect {
   stage: string;
   values: Record<string, string>;
+  /** Where each value came from (shell, the file, default), when known. */
+  sources?: Record<string, string>;
 }
 
 /** A domain a certificate name covers: itself, or one label under a `*.` name. */
@@ -51,6 +53,10 @@ export function checkSettings(settings: DeploySettingsInEffect): Finding[] {
   const role = value('APIGW_CLOUDWATCH_ROLE');
   if (role !== 'create' && role !== 'existing') findings.push({ verdict: 'fail', topic: 'settings', message: `APIGW_CLOUDWATCH_ROLE is "${role}": set it to existing or create.` });
   const reservation = value('FETCH_RESERVED_CONCURRENCY');
+  const reservationSource = settings.sources?.FETCH_RESERVED_CONCURRENCY;
+  if (reservation === '' && reservationSource !== undefined && reservationSource !== 'default') {
+    findings.push({ verdict: 'fail', topic: 'settings', message: `FETCH_RESERVED_CONCURRENCY is set but empty (${reservationSource}): serverless refuses an empty reservation. Remove the line for none.` });
+  }
   if (reservation !== '' && !/^[1-9]\d*$/.test(reservation)) findings.push({ verdict: 'fail', topic: 'settings', message: `FETCH_RESERVED_CONCURRENCY is "${reservation}": a positive whole number, or unset for none.` });
   const domain = value('CUSTOM_DOMAIN_NAME');
   const certificate = value('CUSTOM_DOMAIN_CERTIFICATE_ARN');

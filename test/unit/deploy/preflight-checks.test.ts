@@ -67,6 +67,13 @@ describe('the settings check', () => {
     expect(findings.filter((finding) => finding.verdict === 'fail').map((finding) => finding.message.split(' ')[0])).toEqual(['APIGW_CLOUDWATCH_ROLE', 'FETCH_RESERVED_CONCURRENCY', 'CUSTOM_DOMAIN_NAME', 'ALARM_FETCH_ERRORS', 'ALARM_EMAIL']);
   });
 
+  it('fails a reservation written empty, which serverless refuses, and not one left unset', () => {
+    const empty = { ...settings(), sources: { FETCH_RESERVED_CONCURRENCY: '.env.stag' } };
+
+    expect(checkSettings(empty)).toEqual([expect.objectContaining({ verdict: 'fail', message: expect.stringContaining('set but empty (.env.stag)') })]);
+    expect(checkSettings({ ...settings(), sources: { FETCH_RESERVED_CONCURRENCY: 'default' } })).toEqual([]);
+  });
+
   it('passes the defaults with an alarm address', () => {
     expect(checkSettings(settings())).toEqual([]);
   });
