@@ -44,6 +44,7 @@ export interface LocalStackPorts {
   dynamodb: number;
   s3: number;
   sqs: number;
+  control: number;
 }
 
 /**
@@ -97,7 +98,7 @@ export async function freePorts(): Promise<LocalStackPorts> {
     taken.add(port);
     return port;
   };
-  return { api: await next(), lambda: await next(), dynamodb: await next(), s3: await next(), sqs: await next() };
+  return { api: await next(), lambda: await next(), dynamodb: await next(), s3: await next(), sqs: await next(), control: await next() };
 }
 
 export async function startLocalStack(options: {
@@ -118,6 +119,7 @@ export async function startLocalStack(options: {
       DYNAMODB_PORT: String(ports.dynamodb),
       S3_PORT: String(ports.s3),
       SQS_PORT: String(ports.sqs),
+      CONTROL_PORT: String(ports.control),
       LOCAL_DATA_DIR: options.dataDir,
       LOCAL_ACCESS_TOKEN: options.token,
       LOG_LEVEL: 'warn',

@@ -14,6 +14,7 @@ import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { open as openZip, type Entry } from 'yauzl';
+import { answerLambdaAccountCall, type LocalAccountOptions } from '../account';
 import { invokedFunctionName, lambdaRequest, type Account } from '../aws-requests';
 import { accessKeyOf, roleCredentials, type IamAuthority } from '../iam';
 import type { LocalSqs } from '../sqs';
@@ -29,6 +30,8 @@ export interface LambdaServiceOptions {
   functions: LambdaFunction[];
   iam: IamAuthority;
   account: Account;
+  /** What GetAccountSettings answers (the concurrency quota); without it, only the Invoke API is served. */
+  accountSettings?: LocalAccountOptions;
   sqs: LocalSqs;
   /** Where code is unzipped and asynchronous events are kept. */
   workDir: string;
@@ -166,6 +169,8 @@ export class LambdaService {
   /** Lambda's Invoke API. */
   listener(): http.RequestListener {
     return (req, res) => {
+      const { accountSettings } = this.options;
+      if (accountSettings && answerLambdaAccountCall(req, res, [...this.byName.values()], { ...accountSettings, iam: this.options.iam })) return;
       const url = new URL(req.url ?? '/', 'http://127.0.0.1');
       const name = invokedFunctionName(url);
       const request = lambdaRequest(this.options.account, req.method ?? 'GET', url);

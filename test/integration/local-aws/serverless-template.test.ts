@@ -359,9 +359,15 @@ describe('operating it', () => {
     expect(deployment?.Properties.StageName).toBeUndefined();
   });
 
-  it('gives fetch a reserved concurrency and the API a regional endpoint', () => {
-    expect(resource('FetchLambdaFunction').Properties.ReservedConcurrentExecutions).toBe(50);
+  it('reserves no concurrency for fetch unless configured (a new account could not spare it), and gives the API a regional endpoint', () => {
+    expect(resource('FetchLambdaFunction').Properties.ReservedConcurrentExecutions).toBeUndefined();
     expect(resource('ApiGatewayRestApi').Properties.EndpointConfiguration).toEqual({ Types: ['REGIONAL'] });
+  });
+
+  it("leaves the account's API Gateway logging role alone unless the operator asks the stack to create it", () => {
+    expect(resolved.resources.has('ApiGatewayAccount')).toBe(false);
+    expect(resolved.resources.has('ApiGatewayCloudWatchRole')).toBe(false);
+    expect(resolved.resource('ApiGatewayStage').dependsOn).not.toContain('ApiGatewayAccount');
   });
 
   it('maps no custom domain unless one is configured', () => {
