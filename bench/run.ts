@@ -22,8 +22,6 @@ import { runRaceBench } from './race/race-bench';
 import { runOverheadBench } from './request-overhead/overhead-bench';
 import { runStreamingBench } from './streaming/streaming-bench';
 
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-
 const log = (line: string): void => console.log(line);
 
 const USAGE = `Usage: npm run bench [-- --smoke] [-- --skip-stack]

@@ -39,7 +39,7 @@ export function markdownReport(results: BenchResults): string {
     '',
     `- CPU: ${machine.cpu}, ${machine.cores} cores; memory ${machine.memoryGiB} GiB`,
     `- OS: ${machine.os}`,
-    `- Node ${machine.node} (Lambda runs nodejs22.x on arm64: absolute figures there differ), AWS SDK v3 ${machine.awsSdk}`,
+    `- Node ${machine.node} (Lambda runs nodejs24.x on arm64: absolute figures there differ), AWS SDK v3 ${machine.awsSdk}`,
     `- Upload settings: part ${results.uploadSettings.partBytes / 1024 ** 2} MiB, queue ${results.uploadSettings.queueSize} (lib/core/config.ts defaults unless UPLOAD_PART_BYTES / UPLOAD_QUEUE_SIZE are set)`,
     '',
     '## Commands',

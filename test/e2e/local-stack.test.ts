@@ -94,6 +94,17 @@ describe('the documented curl call against the local stack', () => {
     expect(record?.operator).toBe('local-developer');
   });
 
+  it("runs the functions of the call on Node 24, the Node of Lambda's nodejs24.x", async () => {
+    const code = uniqueCode();
+    server.serve(`/${code}/app.tar.gz`, await tarGzArchive(sampleEntries(code)));
+    expect((await post(code, originalDocsBody(server.url(`/${code}/app.tar.gz`), 'v1'))).status).toBe(200);
+
+    // Their containers stay warm after the call, as Lambda keeps an environment.
+    const versions = ['authorize', 'link', 'fetch'].flatMap((fn) => stack.containerNodeVersions(`bkpaas-source-package-link-local-${fn}`));
+    expect(versions.length).toBeGreaterThanOrEqual(3);
+    for (const version of versions) expect(version).toMatch(/^v24\./);
+  });
+
   it('answers 409 PACKAGE_ALREADY_EXISTS for the same request again, and the archive server sees no second download', async () => {
     const code = uniqueCode();
     server.serve(`/${code}/a.tar.gz`, await tarGzArchive(sampleEntries(code)));

@@ -12,6 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { loadConfig } from '../../lib/core/config';
 import { ERROR_STATUS, isErrorCode } from '../../lib/core/errors';
+import { DEPLOY_SETTINGS } from '../../scripts/deploy/settings';
 import { codeSpans, headingAnchors, linkTargets, section, tableRows } from '../helpers/markdown';
 
 const root = path.resolve(__dirname, '../..');
@@ -20,6 +21,9 @@ const badTree = path.join(root, 'test/fixtures/bad-docs');
 const ERROR_TABLE = 'Error codes';
 const GATEWAY_TABLE = 'Answers API Gateway gives itself';
 const ENVIRONMENT_TABLE = 'Function environment';
+const DEPLOY_TABLE = 'Deploy settings';
+/** Read by serverless.yml for the local stack and the tests only, documented with the local stack. */
+const LOCAL_ONLY = ['DYNAMODB_PORT', 'S3_PORT', 'LAMBDA_PORT'];
 
 function read(tree: string, file: string): string {
   return readFileSync(path.join(tree, file), 'utf8');
@@ -262,5 +266,50 @@ describe("docs/operations.md's configuration table", () => {
       ]),
     );
     expect(problems.some((problem) => problem.startsWith('STAGE:'))).toBe(false);
+  });
+});
+
+/** Every `env:NAME` serverless.yml and its resource files read (`${env:…}`, `${opt:region, env:AWS_REGION…}`), but the local stack's ports. */
+function deployVariables(): string[] {
+  const sources = ['serverless.yml', ...readdirSync(path.join(root, 'resources')).map((file) => `resources/${file}`)];
+  const names = new Set(sources.flatMap((file) => [...read(root, file).matchAll(/[{,]\s*env:([A-Z][A-Z0-9_]*)/g)].map((match) => match[1] ?? '')));
+  return [...names].filter((name) => !LOCAL_ONLY.includes(name)).sort();
+}
+
+/** Where the deploy settings table differs from what serverless.yml reads. */
+function deployTableProblems(operations: string, variables: readonly string[]): string[] {
+  const rows = tableRows(section(operations, DEPLOY_TABLE) ?? []);
+  if (rows.length === 0) return [`no table under the heading "${DEPLOY_TABLE}"`];
+  const documented = new Set(rows.flatMap(([names = '']) => codeSpans(names)).filter((name) => /^[A-Z][A-Z0-9_]*$/.test(name)));
+  return [
+    ...variables.filter((name) => !documented.has(name)).map((name) => `${name}: read by serverless.yml, missing from the table`),
+    ...[...documented].filter((name) => !variables.includes(name)).map((name) => `${name}: in the table, not read by serverless.yml`),
+  ];
+}
+
+describe("docs/operations.md's deploy settings table", () => {
+  it('names exactly the variables serverless.yml and resources/ read, and .env.example lists each', () => {
+    // Act
+    const variables = deployVariables();
+    const problems = deployTableProblems(read(root, 'docs/operations.md'), variables);
+    const example = read(root, '.env.example');
+
+    // Assess
+    expect(variables).toEqual(expect.arrayContaining(['AWS_REGION', 'ALARM_EMAIL', 'FETCH_RESERVED_CONCURRENCY', 'APIGW_CLOUDWATCH_ROLE']));
+    expect(problems).toEqual([]);
+    expect(variables.filter((name) => name !== 'ESBUILD_WORK_FOLDER' && !new RegExp(`^# ${name}=`, 'm').test(example))).toEqual([]);
+    // npm run preflight prints the same settings.
+    expect(Object.keys(DEPLOY_SETTINGS).sort()).toEqual(variables.filter((name) => name !== 'ESBUILD_WORK_FOLDER'));
+  });
+
+  it('is refused with a variable missing or one serverless.yml does not read (test/fixtures/bad-docs)', () => {
+    // Act
+    const problems = deployTableProblems(read(badTree, 'docs/operations.md'), deployVariables());
+
+    // Assess
+    expect(problems).toEqual(
+      expect.arrayContaining(['FETCH_RESERVED_CONCURRENCY: read by serverless.yml, missing from the table', 'NOT_READ_BY_SERVERLESS: in the table, not read by serverless.yml']),
+    );
+    expect(problems.some((problem) => problem.startsWith('ALARM_EMAIL:'))).toBe(false);
   });
 });
