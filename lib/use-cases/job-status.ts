@@ -11,7 +11,9 @@ import { signingKeyOf, type Config } from '../core/config';
 import { JobNotFoundError, ValidationError } from '../core/errors';
 import { JOB_STATES, type JobState, type JobView } from '../jobs/fetch-contract';
 import { jobIdForKey, parseIdempotencyKey } from '../jobs/job-ids';
-import { countJobs, getJob, jobView, listJobs, type Job, type JobStore } from '../jobs/job-store';
+import { countJobs, listJobs } from '../jobs/job-listing';
+import { getJob, type Job, type JobStore } from '../jobs/job-records';
+import { jobView } from '../jobs/job-view';
 import { validatePackagePath, type ModulePath } from '../http/link-request';
 import { decodeJobCursor, encodeJobCursor } from './list-cursor';
 

@@ -9,7 +9,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { ValidationError } from '../core/errors';
-import type { JobPosition } from '../jobs/job-store';
+import type { JobPosition } from '../jobs/job-listing';
 import { isValidVersion } from '../http/link-request';
 import type { ListPosition, ModuleKey } from '../storage/version-records';
 

@@ -15,7 +15,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errorOf, type JobView, type WorkerRequest } from '../jobs/fetch-contract';
 import { isTransient, ServiceError } from '../core/errors';
-import { acquireJob, finishJob, jobView, noteResolvedVersion, releaseJob, renewLease, type Acquired, type JobProgress, type JobStore } from '../jobs/job-store';
+import { acquireJob, finishJob, noteResolvedVersion, releaseJob, renewLease, type Acquired, type JobProgress } from '../jobs/job-lease';
+import { jobView } from '../jobs/job-view';
+import { type JobStore } from '../jobs/job-records';
 import { toPackageResponse } from '../storage/package-record';
 import { TransferAbortedError } from './package-transfer';
 import { count, countBy, METRIC } from '../core/metrics';

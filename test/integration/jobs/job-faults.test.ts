@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFetchHandler } from '../../../handlers/fetch';
 import { createLinkHandler } from '../../../handlers/link';
 import { createDynamoDbClient } from '../../../lib/core/aws-clients';
-import { getJob } from '../../../lib/jobs/job-store';
+import { getJob } from '../../../lib/jobs/job-records';
 import { ALL_APPS, createToken } from '../../../lib/auth/token-store';
 import { roleCredentials } from '../../../scripts/local-aws/iam';
 import { LOCAL_REGION } from '../../../scripts/local-aws/template';

@@ -15,7 +15,7 @@ import { createFetchHandler } from '../../../handlers/fetch';
 import { createPackagesHandler } from '../../../handlers/packages';
 import { recordAbandonedJob } from '../../../lib/use-cases/abandoned-jobs';
 import type { FetchEvent, FetchResult } from '../../../lib/jobs/fetch-contract';
-import { createJob } from '../../../lib/jobs/job-store';
+import { createJob } from '../../../lib/jobs/job-lease';
 import { createLogger } from '../../../lib/core/logger';
 import { objectKeyFor, requestKeysFor } from '../../../lib/storage/package-store';
 import type { AppDescCase } from '../../fixtures/app-desc/generate';
