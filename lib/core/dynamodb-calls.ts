@@ -6,7 +6,9 @@
  */
 import { ConditionalCheckFailedException, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import { StorageUnavailableError } from './errors';
+import { MalformedItemError, StorageUnavailableError } from './errors';
+
+export { MalformedItemError };
 
 export type Item = Record<string, AttributeValue>;
 
@@ -37,14 +39,6 @@ export async function conditionalWrite<T>(operation: () => Promise<T>): Promise<
 /** Plain values as an item or as expression values (`{ ':state': 'running' }`); undefined left out. */
 export function toAttributes(values: Record<string, unknown>): Item {
   return marshall(values, { removeUndefinedValues: true });
-}
-
-/** An item's attribute is missing or of another type than its table's mapping says. */
-export class MalformedItemError extends Error {
-  constructor(readonly table: string, detail: string) {
-    super(`Malformed ${table} item: ${detail}`);
-    this.name = 'MalformedItemError';
-  }
 }
 
 /**

@@ -78,7 +78,7 @@ export async function openDownload(rawUrl: string, limits: DownloadLimits, netwo
     }
     if (status < 200 || status >= 300) {
       response.destroy();
-      throw new PackageDownloadFailedError(`The package URL answered HTTP ${status}.`, undefined, status >= 500 || status === 429);
+      throw new PackageDownloadFailedError(`The package URL answered HTTP ${status}.`, { transient: status >= 500 || status === 429 });
     }
     const declared = response.headers['content-length'];
     const contentLength = declared !== undefined && /^\d+$/.test(declared) ? Number(declared) : undefined;
@@ -134,7 +134,7 @@ function guardedLookup(policy: AddressPolicy, resolve: Resolver): LookupFunction
     resolve(hostname, (error, addresses) => {
       if (error) {
         const transient = (error as NodeJS.ErrnoException).code === 'EAI_AGAIN';
-        callback(new PackageDownloadFailedError(`The package URL's host "${hostname}" could not be resolved.`, error, transient), '', 0);
+        callback(new PackageDownloadFailedError(`The package URL's host "${hostname}" could not be resolved.`, { cause: error, transient }), '', 0);
         return;
       }
       const wanted = options.family === 4 || options.family === 6 ? addresses.filter((a) => a.family === options.family) : addresses;
@@ -240,9 +240,9 @@ function request(
 export function asDownloadError(error: unknown): ServiceError {
   if (error instanceof ServiceError) return error;
   const code = (error as { code?: unknown }).code;
-  if (code === 'ECONNREFUSED') return new PackageDownloadFailedError('The package URL refused the connection.', error, true);
+  if (code === 'ECONNREFUSED') return new PackageDownloadFailedError('The package URL refused the connection.', { cause: error, transient: true });
   if (code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'EPIPE') {
-    return new PackageDownloadFailedError('The connection closed before the package was complete.', error, true);
+    return new PackageDownloadFailedError('The connection closed before the package was complete.', { cause: error, transient: true });
   }
-  return new PackageDownloadFailedError('The package could not be downloaded.', error, true);
+  return new PackageDownloadFailedError('The package could not be downloaded.', { cause: error, transient: true });
 }

@@ -65,7 +65,7 @@ export function validateLinkRequest(pathParameters: Record<string, string>, fiel
   if (sha256 && !SHA256.test(sha256)) problem('sha256', 'Must be a SHA-256 digest: 64 hexadecimal characters.');
 
   if (Object.keys(problems).length > 0) {
-    throw new ValidationError(`Invalid request: ${Object.keys(problems).join(', ')}.`, problems);
+    throw new ValidationError(`Invalid request: ${Object.keys(problems).join(', ')}.`, { fieldsDetail: problems });
   }
   // A link in another scheme is refused by policy, as a forbidden address is: URL_NOT_ALLOWED.
   const scheme = new URL(packageUrl).protocol;
@@ -112,7 +112,7 @@ export function validatePackagePath(pathParameters: Record<string, string>, with
   if (withVersion && !version) problems.version = ['This field is required.'];
   else if (withVersion && !VERSION.test(version)) problems.version = [VERSION_RULE];
   if (Object.keys(problems).length > 0) {
-    throw new ValidationError(`Invalid request: ${Object.keys(problems).join(', ')}.`, problems);
+    throw new ValidationError(`Invalid request: ${Object.keys(problems).join(', ')}.`, { fieldsDetail: problems });
   }
   return withVersion ? { code, module, version } : { code, module };
 }

@@ -99,7 +99,7 @@ export function parseFetchEvent(event: unknown, fallbackRequestId: string): Work
   const requestId = text(fields.request_id).trim() || fallbackRequestId;
   const jobId = text(fields.job_id).trim() || requestId;
   if (!/^[A-Za-z0-9_-]{1,128}$/.test(jobId)) {
-    throw new ValidationError('Invalid job id.', { job_id: ['Must be 1–128 letters, digits, "_" or "-".'] });
+    throw new ValidationError('Invalid job id.', { fieldsDetail: { job_id: ['Must be 1–128 letters, digits, "_" or "-".'] } });
   }
   const request = validateLinkRequest(
     { code: text(fields.code), module_name: text(fields.module) },

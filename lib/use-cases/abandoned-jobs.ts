@@ -50,12 +50,12 @@ function errorFor(record: InvocationRecord): JobError {
   const attempts = record.requestContext?.approximateInvokeCount ?? 0;
   if (record.requestContext?.condition === 'EventAgeExceeded') {
     return {
-      code: 'STORAGE_UNAVAILABLE',
+      code: 'WORKER_FAILED',
       detail: 'The package worker could not start this job before its event expired; the request is safe to retry.',
     };
   }
   return {
-    code: 'STORAGE_UNAVAILABLE',
+    code: 'WORKER_FAILED',
     detail: `The package worker stopped before it finished (timed out, out of memory or crashed) on ${attempts || 'every'} attempt(s); the request is safe to retry.`,
   };
 }

@@ -62,14 +62,14 @@ export async function jobStatus(request: ApiRequest, deps: JobStatusDeps): Promi
 function parseLimit(raw: string | undefined): number {
   if (raw === undefined) return DEFAULT_LIMIT;
   const value = /^\d{1,3}$/.test(raw.trim()) ? Number(raw.trim()) : Number.NaN;
-  if (!(value >= 1 && value <= MAX_LIMIT)) throw new ValidationError('Invalid request: limit.', { limit: [`Must be a whole number from 1 to ${MAX_LIMIT}.`] });
+  if (!(value >= 1 && value <= MAX_LIMIT)) throw new ValidationError('Invalid request: limit.', { fieldsDetail: { limit: [`Must be a whole number from 1 to ${MAX_LIMIT}.`] } });
   return value;
 }
 
 function parseState(raw: string | undefined): JobState | undefined {
   if (raw === undefined) return undefined;
   if (!(JOB_STATES as readonly string[]).includes(raw)) {
-    throw new ValidationError('Invalid request: state.', { state: [`Must be one of ${JOB_STATES.join(', ')}.`] });
+    throw new ValidationError('Invalid request: state.', { fieldsDetail: { state: [`Must be one of ${JOB_STATES.join(', ')}.`] } });
   }
   return raw as JobState;
 }

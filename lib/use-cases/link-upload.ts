@@ -142,9 +142,9 @@ function neverStarted(job: Job): boolean {
 
 function replay(job: Job, fingerprint: string): JobView {
   if (job.fingerprint && job.fingerprint !== fingerprint) {
-    throw new ValidationError('This Idempotency-Key was already used for a different request.', {
+    throw new ValidationError('This Idempotency-Key was already used for a different request.', { fieldsDetail: {
       'Idempotency-Key': ['Already used for a different request; use a new key.'],
-    });
+    } });
   }
   return jobView(job);
 }

@@ -56,7 +56,7 @@ function verified(raw: string, key: string): string | undefined {
 
 function invalidCursor(): ValidationError {
   const detail = 'The cursor is not one this listing issued; start again without it.';
-  return new ValidationError(detail, { cursor: [detail] });
+  return new ValidationError(detail, { fieldsDetail: { cursor: [detail] } });
 }
 
 /**

@@ -81,7 +81,7 @@ function parseInclude(raw: string | undefined): Set<string> {
   const asked = new Set((raw ?? '').split(',').map((part) => part.trim()).filter(Boolean));
   const unknown = [...asked].filter((part) => !INCLUDABLE.has(part));
   if (unknown.length > 0) {
-    throw new ValidationError('Invalid request: include.', { include: [`Unknown: ${unknown.join(', ')}. Known: ${[...INCLUDABLE].join(', ')}.`] });
+    throw new ValidationError('Invalid request: include.', { fieldsDetail: { include: [`Unknown: ${unknown.join(', ')}. Known: ${[...INCLUDABLE].join(', ')}.`] } });
   }
   return asked;
 }
@@ -109,7 +109,7 @@ function parseLimit(raw: string | undefined): number {
   const value = /^\d{1,3}$/.test(raw.trim()) ? Number(raw.trim()) : Number.NaN;
   if (!(value >= 1 && value <= MAX_LIMIT)) {
     const detail = `Must be a whole number from 1 to ${MAX_LIMIT}.`;
-    throw new ValidationError(`Invalid request: limit.`, { limit: [detail] });
+    throw new ValidationError(`Invalid request: limit.`, { fieldsDetail: { limit: [detail] } });
   }
   return value;
 }

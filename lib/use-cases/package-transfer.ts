@@ -9,7 +9,7 @@
  */
 import { finished } from 'node:stream';
 import { asDownloadError, type Download } from '../download/download-guard';
-import { PackageDownloadFailedError, PackageTooLargeError, ServiceError, StorageUnavailableError } from '../core/errors';
+import { PackageDownloadFailedError, PackageTooLargeError, ServiceError, StorageUnavailableError, TransferAbortedError } from '../core/errors';
 import type { InspectionResult, PackageInspector } from '../archive/package-inspector';
 import { ListingThreadError } from '../archive/listing-thread';
 import { uploadStream, type UploadSettings } from '../storage/package-store';
@@ -23,14 +23,6 @@ export interface TransferTarget {
   maxBytes: number;
   /** Aborts the transfer (the run lost its job): the upload is abandoned. */
   signal?: AbortSignal;
-}
-
-/** Thrown when `signal` aborted the transfer. */
-export class TransferAbortedError extends Error {
-  constructor() {
-    super('The transfer was aborted.');
-    this.name = 'TransferAbortedError';
-  }
 }
 
 type TransportVerdict = { complete: true; bytes: number } | { complete: false; error: unknown };
@@ -70,7 +62,7 @@ function watchTransport(download: Download): { verdict: Promise<TransportVerdict
 function transportFailure(verdict: TransportVerdict, declared: number | undefined): ServiceError | undefined {
   if (!verdict.complete) return asDownloadError(verdict.error);
   if (declared !== undefined && verdict.bytes !== declared) {
-    return new PackageDownloadFailedError(`The package URL declared ${declared} bytes but sent ${verdict.bytes}.`, undefined, true);
+    return new PackageDownloadFailedError(`The package URL declared ${declared} bytes but sent ${verdict.bytes}.`, { transient: true });
   }
   return undefined;
 }

@@ -14,12 +14,11 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errorOf, type JobView, type WorkerRequest } from '../jobs/fetch-contract';
-import { isTransient, ServiceError } from '../core/errors';
+import { isTransient, JobBusyError, RetryableJobError, ServiceError, TransferAbortedError } from '../core/errors';
 import { acquireJob, finishJob, noteResolvedVersion, releaseJob, renewLease, type Acquired, type JobProgress } from '../jobs/job-lease';
 import { jobView } from '../jobs/job-view';
 import { type JobStore } from '../jobs/job-records';
 import { toPackageResponse } from '../storage/package-record';
-import { TransferAbortedError } from './package-transfer';
 import { count, countBy, METRIC } from '../core/metrics';
 import { registerPackage, type RegisterDeps } from './register-package';
 
@@ -31,25 +30,6 @@ export interface RunJobDeps extends RegisterDeps {
    * run that took its job over.
    */
   runId: string;
-}
-
-export class RetryableJobError extends Error {
-  constructor(readonly jobId: string, readonly failure: ServiceError) {
-    super(`Job ${jobId} failed transiently (${failure.code}); leaving it to Lambda's retries.`, { cause: failure });
-    this.name = 'RetryableJobError';
-  }
-}
-
-/**
- * An asynchronous delivery found its job held by another invocation that keeps renewing its
- * lease. Thrown, not answered: Lambda delivers again later (by then the job has finished or its
- * holder has stopped), and after the last retry the event reaches the on-failure destination.
- */
-export class JobBusyError extends Error {
-  constructor(readonly jobId: string) {
-    super(`Job ${jobId} is running in another invocation; leaving this delivery to Lambda's retries.`);
-    this.name = 'JobBusyError';
-  }
 }
 
 // Progress is written at most this often, with the lease; a few renewals fit in every lease.

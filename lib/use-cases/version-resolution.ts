@@ -14,7 +14,7 @@ import type { Logger } from '../core/logger';
 const VERSION_FIELD: Record<number, string> = { 3: 'appVersion', 2: 'app_version', 1: 'version' };
 
 function versionRequired(reason: string): ValidationError {
-  return new ValidationError(`Invalid request: version.`, { version: [`This field is required: ${reason}`] });
+  return new ValidationError(`Invalid request: version.`, { fieldsDetail: { version: [`This field is required: ${reason}`] } });
 }
 
 export function resolveVersion(requested: string | undefined, description: AppDescription | undefined, log: Logger): string {
@@ -36,9 +36,9 @@ export function resolveVersion(requested: string | undefined, description: AppDe
     );
   }
   if (!isValidVersion(packaged)) {
-    throw new ValidationError(`Invalid request: version.`, {
+    throw new ValidationError(`Invalid request: version.`, { fieldsDetail: {
       version: [`The package's app description ${quote(description.path)} gives the version ${quote(packaged)}, which is not a valid version: ${VERSION_RULE} Send "version" to choose one.`],
-    });
+    } });
   }
   return packaged;
 }

@@ -207,6 +207,18 @@ describe("docs/api.md's error tables", () => {
     expect(problems).toEqual([]);
   });
 
+  it("name every code of lib/core/errors.ts in openapi.yaml's ErrorCode, the worker's WORKER_FAILED among them", () => {
+    // Prepare
+    const openapi = parse(read(root, 'openapi.yaml')) as { components: { schemas: { ErrorCode: { enum: string[] } } } };
+
+    // Act
+    const missing = Object.keys(ERROR_STATUS).filter((code) => !openapi.components.schemas.ErrorCode.enum.includes(code));
+
+    // Assess
+    expect(missing).toEqual([]);
+    expect(ERROR_STATUS.WORKER_FAILED).toBe(503);
+  });
+
   it("list every answer API Gateway gives itself as serverless.yml declares it", () => {
     // Act
     const problems = gatewayTableProblems(read(root, 'docs/api.md'), gatewayResponses());

@@ -23,7 +23,7 @@ describe('errorResponse', () => {
   it('answers a validation error with 400, its code, detail and fields_detail', () => {
     // Prepare
     const { log } = capturingLogger();
-    const error = new ValidationError('Invalid request: version.', { version: ['This field is required.'] });
+    const error = new ValidationError('Invalid request: version.', { fieldsDetail: { version: ['This field is required.'] } });
 
     // Act
     const response = errorResponse(error, log);
