@@ -11,12 +11,12 @@ import { createLogger, invocationFields, SERVICE_NAME } from '../lib/core/logger
 import { createMetrics, flushMetrics } from '../lib/core/metrics';
 import type { FetchResult } from '../lib/jobs/fetch-contract';
 import { answerFetchEvent } from '../lib/use-cases/fetch-invocation';
-import type { RegisterDeps } from '../lib/use-cases/register-package';
+import type { WorkerDeps } from '../lib/use-cases/register-package';
 
 type FetchContext = Pick<Context, 'awsRequestId' | 'getRemainingTimeInMillis'> & Partial<Pick<Context, 'functionName' | 'invokedFunctionArn' | 'memoryLimitInMB'>>;
 
 /** Tests build the handler with their own clients; Lambda gets the one built at cold start. */
-export function createFetchHandler(deps: Omit<RegisterDeps, 'log' | 'remainingTimeMs'>) {
+export function createFetchHandler(deps: Omit<WorkerDeps, 'log' | 'remainingTimeMs'>) {
   const metrics = deps.metrics ?? createMetrics('fetch', deps.config.stage);
   return async (event: unknown, context: FetchContext): Promise<FetchResult> => {
     const log = createLogger({ ...invocationFields('fetch', context), invocation_id: context.awsRequestId }, deps.config.logLevel);

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { JobBusyError, RetryableJobError, ServiceError, severityOf } from '../core/errors';
 import type { Logger } from '../core/logger';
 import { errorOf, parseFetchEvent, type FetchResult } from '../jobs/fetch-contract';
-import type { RegisterDeps } from './register-package';
+import type { WorkerDeps } from './register-package';
 import { runJob } from './run-job';
 
 export interface Delivery {
@@ -17,7 +17,7 @@ export interface Delivery {
   log: Logger;
 }
 
-export async function answerFetchEvent(event: unknown, delivery: Delivery, deps: Omit<RegisterDeps, 'log' | 'remainingTimeMs'>): Promise<FetchResult> {
+export async function answerFetchEvent(event: unknown, delivery: Delivery, deps: Omit<WorkerDeps, 'log' | 'remainingTimeMs'>): Promise<FetchResult> {
   let request;
   try {
     request = parseFetchEvent(event, delivery.requestId);

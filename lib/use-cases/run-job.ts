@@ -15,14 +15,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errorOf, type JobView, type WorkerRequest } from '../jobs/fetch-contract';
 import { isTransient, JobBusyError, RetryableJobError, ServiceError, TransferAbortedError } from '../core/errors';
-import { acquireJob, finishJob, noteResolvedVersion, releaseJob, renewLease, type Acquired, type JobProgress } from '../jobs/job-lease';
+import { acquireJob, finishJob, releaseJob, type Acquired } from '../jobs/job-lease';
 import { jobView } from '../jobs/job-view';
-import { type JobStore } from '../jobs/job-records';
+import type { JobStore } from '../jobs/job-records';
 import { toPackageResponse } from '../storage/package-record';
 import { count, countBy, METRIC } from '../core/metrics';
-import { registerPackage, type RegisterDeps } from './register-package';
+import { registerPackage, type WorkerDeps } from './register-package';
+import { leasedRun } from './job-run';
 
-export interface RunJobDeps extends RegisterDeps {
+export interface RunJobDeps extends WorkerDeps {
   jobs: JobStore;
   /**
    * This run's own id, which names its lease. Not the invocation's request id: Lambda keeps that
@@ -31,9 +32,6 @@ export interface RunJobDeps extends RegisterDeps {
    */
   runId: string;
 }
-
-// Progress is written at most this often, with the lease; a few renewals fit in every lease.
-const MAX_HEARTBEAT_MS = 5_000;
 
 /** Takes the job, waiting (at most one lease, and never past the invocation's time) while a holder renews it. */
 async function acquirePatiently(request: WorkerRequest, deps: RunJobDeps): Promise<Acquired> {
@@ -49,51 +47,6 @@ async function acquirePatiently(request: WorkerRequest, deps: RunJobDeps): Promi
   }
 }
 
-/**
- * Renews the lease with the progress while the run works; aborts the run once the lease is
- * known to be lost. `confirm` is the fence before the run deletes or writes: only a renewal that
- * went through counts, a DynamoDB error counts as not owning the job.
- */
-function heartbeat(request: WorkerRequest, deps: RunJobDeps) {
-  const controller = new AbortController();
-  let progress: () => JobProgress = () => ({ bytesReceived: 0, bytesExpected: undefined });
-  let lost = false;
-  const renew = async (): Promise<'owner' | 'lost' | 'unknown'> => {
-    if (lost) return 'lost';
-    try {
-      if (await renewLease(deps.jobs, request.jobId, deps.runId, deps.config.jobLeaseMs, progress())) return 'owner';
-      lost = true;
-      controller.abort();
-      return 'lost';
-    } catch (error) {
-      // DynamoDB failing: keep working; the next beat may get through before the lease runs out.
-      deps.log.warn('could not renew the job lease', { job_id: request.jobId, error });
-      return 'unknown';
-    }
-  };
-  const timer = setInterval(() => void renew(), Math.min(MAX_HEARTBEAT_MS, Math.floor(deps.config.jobLeaseMs / 3)));
-  // Noting the version is a fenced write like a renewal: failing its condition means the lease is lost.
-  const note = async (version: string): Promise<boolean> => {
-    if (lost) return false;
-    if (await noteResolvedVersion(deps.jobs, request.jobId, deps.runId, version)) return true;
-    lost = true;
-    controller.abort();
-    return false;
-  };
-  return {
-    signal: controller.signal,
-    get lost() {
-      return lost;
-    },
-    onDownload(download: { contentLength: number | undefined; bytesReceived: () => number }) {
-      progress = () => ({ bytesReceived: download.bytesReceived(), bytesExpected: download.contentLength });
-    },
-    confirm: async (): Promise<boolean> => (await renew()) === 'owner',
-    note,
-    stop: () => clearInterval(timer),
-  };
-}
-
 export async function runJob(request: WorkerRequest, deps: RunJobDeps): Promise<JobView> {
   const { log } = deps;
   const taken = await acquirePatiently(request, deps);
@@ -104,23 +57,18 @@ export async function runJob(request: WorkerRequest, deps: RunJobDeps): Promise<
     return jobView(taken.job);
   }
   const attempt = taken.job.attempts;
-  const beats = heartbeat(request, deps);
+  const lease = leasedRun(
+    { jobs: deps.jobs, jobId: request.jobId, runId: deps.runId, leaseMs: deps.config.jobLeaseMs, log },
+    { resolvedVersion: taken.job.resolvedVersion, attempt },
+  );
   try {
-    const record = await registerPackage(request, {
-      ...deps,
-      signal: beats.signal,
-      onDownload: beats.onDownload,
-      stillOwner: beats.confirm,
-      abortEarlierUpload: attempt > 1,
-      resolvedVersion: taken.job.resolvedVersion,
-      noteVersion: beats.note,
-    });
+    const record = await registerPackage(request, lease.run, deps);
     const result = toPackageResponse(record);
     const finished = await finishJob(deps.jobs, request.jobId, deps.runId, { result });
     recordEnd(deps, attempt);
     return finished ? jobView(finished) : { job_id: request.jobId, state: 'succeeded', package: result, attempts: attempt };
   } catch (error) {
-    if (beats.lost) {
+    if (lease.lost()) {
       // Another delivery holds the job now and will record how it ends.
       log.warn('job taken over by another delivery; this run stops', { job_id: request.jobId, attempt });
       return { job_id: request.jobId, state: 'running', attempts: attempt };
@@ -152,7 +100,7 @@ export async function runJob(request: WorkerRequest, deps: RunJobDeps): Promise<
     recordEnd(deps, attempt, error.code);
     return finished ? jobView(finished) : { job_id: request.jobId, state: 'failed', error: errorOf(error), attempts: attempt };
   } finally {
-    beats.stop();
+    lease.stop();
   }
 }
 
