@@ -11,6 +11,7 @@ import https from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
 import type { Readable } from 'node:stream';
 import { addressPolicy, type AddressPolicy } from './address-policy';
+import { checkScheme } from '../core/package-request';
 import {
   PackageDownloadFailedError,
   PackageDownloadTimeoutError,
@@ -110,9 +111,7 @@ export function hostMatches(host: string, entries: readonly string[]): boolean {
 }
 
 function checkUrl(url: URL, original: URL, policy: AddressPolicy, limits: DownloadLimits): void {
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new UrlNotAllowedError(`Only http and https package URLs are allowed, not ${url.protocol.replace(':', '')}.`);
-  }
+  checkScheme(url);
   if (original.protocol === 'https:' && url.protocol === 'http:') {
     throw new UrlNotAllowedError('The package URL redirected from https to http.');
   }

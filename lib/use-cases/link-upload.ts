@@ -19,7 +19,8 @@ import { jobIdForInvocation, jobIdForKey, parseIdempotencyKey } from '../jobs/jo
 import { createJob, discardJob } from '../jobs/job-lease';
 import { getJob, type Job, type JobStore } from '../jobs/job-records';
 import { jobView } from '../jobs/job-view';
-import { validateLinkRequest, type LinkRequest } from '../http/link-request';
+import { validateLinkRequest } from '../http/link-request';
+import type { PackageFields, PackageRequest } from '../core/package-request';
 import type { Logger } from '../core/logger';
 import { redactUrl } from '../core/logger';
 import { getVersion } from '../storage/version-records';
@@ -83,7 +84,7 @@ export async function linkUpload(request: ApiRequest, deps: LinkDeps): Promise<L
   }
 
   const mode = prefersAsync(request) ? 'async' : 'sync';
-  const fresh = toFetchEvent({ ...link, requestId: jobId, operator: caller.principal }, jobId, mode);
+  const fresh = toFetchEvent({ ...link, jobId, operator: caller.principal, mode } satisfies PackageRequest);
   const job = earlier ? { created: false as const, job: earlier } : await createJob(jobs, jobId, fresh, fingerprint);
   if (!job.created) {
     const view = replay(job.job, fingerprint);
@@ -126,7 +127,7 @@ async function awaitJob(jobs: JobStore, jobId: string, budgetMs: number): Promis
   }
 }
 
-function fingerprintOf(link: LinkRequest): string {
+function fingerprintOf(link: PackageFields): string {
   return sha256Hex(JSON.stringify([link.code, link.module, link.version, link.packageUrl, link.allowOverwrite, link.sha256 ?? '']));
 }
 
@@ -155,7 +156,7 @@ function prefersAsync(request: ApiRequest): boolean {
     .some((preference) => preference.trim().toLowerCase() === 'respond-async');
 }
 
-function jobPathFor(request: ApiRequest, link: LinkRequest, jobId: string): string {
+function jobPathFor(request: ApiRequest, link: PackageFields, jobId: string): string {
   const base = /\/link\/?$/.test(request.path)
     ? request.path.replace(/\/link\/?$/, '/link')
     : `/bkapps/applications/${link.code}/modules/${link.module}/source_package/link`;

@@ -10,7 +10,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { ValidationError } from '../core/errors';
 import type { JobPosition } from '../jobs/job-listing';
-import { isValidVersion } from '../http/link-request';
+import { isValidVersion } from '../core/package-request';
 import type { ListPosition, ModuleKey } from '../storage/version-records';
 
 const MAX_CURSOR_LENGTH = 1024;

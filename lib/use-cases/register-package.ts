@@ -21,7 +21,7 @@ import { transferPackage, type TransferResult } from './package-transfer';
 import { bytes, bytesPerSecond, count, METRIC, milliseconds, type Metrics } from '../core/metrics';
 import { checkAppCode, resolveVersion } from './version-resolution';
 import { getVersion, writeVersion } from '../storage/version-records';
-import type { RegisterRequest } from '../jobs/fetch-contract';
+import type { PackageRequest } from '../core/package-request';
 import type { JobRun } from './job-run';
 
 /** What the worker works with; what belongs to one run of a job is its `JobRun`. */
@@ -66,8 +66,8 @@ type Written =
 /** The record naming the job's object: none, one, or 'unknown' when DynamoDB cannot say. */
 type RecordNaming = PackageRecord | undefined | 'unknown';
 
-export async function registerPackage(request: RegisterRequest, run: JobRun, deps: WorkerDeps): Promise<PackageRecord> {
-  const objectKey = objectKeyFor(request.code, request.module, request.requestId);
+export async function registerPackage(request: PackageRequest, run: JobRun, deps: WorkerDeps): Promise<PackageRecord> {
+  const objectKey = objectKeyFor(request.code, request.module, request.jobId);
   const place: Place = { objectKey, ownKeys: requestKeysFor(objectKey) };
   const existing = await findExisting(request, run, deps);
   // The same job seen again (a retried event) gets its recorded outcome without a download.
@@ -100,18 +100,18 @@ export async function registerPackage(request: RegisterRequest, run: JobRun, dep
  * the job noted): this job's own record is its outcome; another one may not be replaced without
  * `allow_overwrite`, and is what an overwrite replaces.
  */
-async function findExisting(request: RegisterRequest, run: JobRun, deps: WorkerDeps): Promise<Existing | { recorded: PackageRecord }> {
+async function findExisting(request: PackageRequest, run: JobRun, deps: WorkerDeps): Promise<Existing | { recorded: PackageRecord }> {
   const version = request.version ?? run.resolvedVersion;
   if (!version) return { version, previous: undefined };
   const found = await getVersion(deps.dynamodb, deps.config.versionsTable, { code: request.code, module: request.module, version });
   // Also when overwriting: another upload would land on the objects its own record points to.
-  if (found?.requestId === request.requestId) return { recorded: found };
+  if (found?.requestId === request.jobId) return { recorded: found };
   if (request.version && found && !request.allowOverwrite) throw new PackageAlreadyExistsError(request.version);
   return { version, previous: found };
 }
 
 /** The download piped through the inspector into the upload; what a dead earlier run left goes first. */
-async function transfer(request: RegisterRequest, place: Place, run: JobRun, deps: WorkerDeps): Promise<Transferred> {
+async function transfer(request: PackageRequest, place: Place, run: JobRun, deps: WorkerDeps): Promise<Transferred> {
   const { config, log } = deps;
   if (run.isRetry) {
     await abortUploadsAt(deps.s3, config.packagesBucket, place.objectKey, log);
@@ -172,7 +172,7 @@ function reportTransfer(place: Place, inspected: TransferResult, started: number
 }
 
 /** The version (the request's, else the package's), checked and noted on the job before any record names it. */
-async function resolve(request: RegisterRequest, inspected: TransferResult, run: JobRun, deps: WorkerDeps): Promise<string> {
+async function resolve(request: PackageRequest, inspected: TransferResult, run: JobRun, deps: WorkerDeps): Promise<string> {
   if (request.sha256 && request.sha256 !== inspected.sha256) throw new ChecksumMismatchError(request.sha256, inspected.sha256);
   const version = resolveVersion(request.version, inspected.appDescription, deps.log);
   checkAppCode(request.code, inspected.appDescription, deps.config.requireMatchingAppCode, deps.log.child({ version }));
@@ -187,7 +187,7 @@ async function resolve(request: RegisterRequest, inspected: TransferResult, run:
  * and what it replaced goes as the lost answer would have named it.
  */
 async function resolveAndWrite(
-  request: RegisterRequest,
+  request: PackageRequest,
   place: Place,
   { download, inspected }: Transferred,
   existing: Existing,
@@ -220,7 +220,7 @@ async function resolveAndWrite(
       uncompressedSize: inspected.archive.uncompressedBytes,
       objectKey: place.objectKey,
       ...(appDescription ? { appDescription } : {}),
-      requestId: request.requestId,
+      requestId: request.jobId,
       operator: request.operator,
       updated: deps.now().toISOString(),
     };
@@ -230,7 +230,7 @@ async function resolveAndWrite(
       if (!(error instanceof StorageUnavailableError)) throw error;
       // DynamoDB may have committed the write and lost only the answer.
       const landed = await recordNaming(place, key, deps);
-      if (landed === 'unknown' || landed?.requestId !== request.requestId) return { stored: false, error, version, landed };
+      if (landed === 'unknown' || landed?.requestId !== request.jobId) return { stored: false, error, version, landed };
       log.warn('the version write was answered with an error but landed', { object_key: place.objectKey });
       const replaced = previous && previous.objectKey !== landed.objectKey ? objectKeysOf(previous) : [];
       return { stored: true, record: landed, replacedObjectKeys: replaced };
@@ -256,7 +256,7 @@ async function recordNaming(place: Place, key: { code: string; module: string; v
  * version known so far; none known, no record of this job can exist yet).
  */
 async function cleanUpUnlessRecorded(
-  request: RegisterRequest,
+  request: PackageRequest,
   place: Place,
   version: string | undefined,
   run: JobRun,

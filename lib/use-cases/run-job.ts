@@ -13,7 +13,8 @@
  * failure still thrown, so that the event reaches the on-failure queue for a redrive.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { errorOf, type JobView, type WorkerRequest } from '../jobs/fetch-contract';
+import { errorOf, toFetchEvent, type JobView } from '../jobs/fetch-contract';
+import type { PackageRequest } from '../core/package-request';
 import { isTransient, JobBusyError, RetryableJobError, ServiceError, TransferAbortedError } from '../core/errors';
 import { acquireJob, finishJob, releaseJob, type Acquired } from '../jobs/job-lease';
 import { jobView } from '../jobs/job-view';
@@ -34,11 +35,11 @@ export interface RunJobDeps extends WorkerDeps {
 }
 
 /** Takes the job, waiting (at most one lease, and never past the invocation's time) while a holder renews it. */
-async function acquirePatiently(request: WorkerRequest, deps: RunJobDeps): Promise<Acquired> {
+async function acquirePatiently(request: PackageRequest, deps: RunJobDeps): Promise<Acquired> {
   const leaseMs = deps.config.jobLeaseMs;
   const waitUntil = Date.now() + Math.min(leaseMs + 2_000, Math.max(0, deps.remainingTimeMs() - deps.config.cleanupMarginMs - 1_000));
   for (;;) {
-    const taken = await acquireJob(deps.jobs, request.jobId, request.event, deps.runId, leaseMs);
+    const taken = await acquireJob(deps.jobs, request.jobId, toFetchEvent(request), deps.runId, leaseMs);
     const holder = taken.job;
     if (taken.acquired || holder.state !== 'running') return taken;
     const expires = holder.leaseExpires ?? 0;
@@ -47,7 +48,7 @@ async function acquirePatiently(request: WorkerRequest, deps: RunJobDeps): Promi
   }
 }
 
-export async function runJob(request: WorkerRequest, deps: RunJobDeps): Promise<JobView> {
+export async function runJob(request: PackageRequest, deps: RunJobDeps): Promise<JobView> {
   const { log } = deps;
   const taken = await acquirePatiently(request, deps);
   if (!taken.acquired) {

@@ -7,7 +7,7 @@
 import type { AppDescription } from '../archive/app-description';
 import { quote } from '../archive/archive-safety';
 import { InvalidPackageFormatError, ValidationError } from '../core/errors';
-import { isValidVersion, VERSION_RULE } from '../http/link-request';
+import { isValidVersion, VERSION_RULE } from '../core/package-request';
 import type { Logger } from '../core/logger';
 
 /** Where each spec keeps the version, for a detail that tells the client what to fix. */
