@@ -5,7 +5,7 @@
  * of the per-run ratios after ÷ before, as Markdown rows for bench/TUNING.md.
  *
  *   npx tsx bench/compare.ts --before <git ref> [--after <git ref>] [options]
- *   npx tsx bench/compare.ts --before-env LISTING_THREAD=false --after-env LISTING_THREAD=true [options]
+ *   npx tsx bench/compare.ts --before-env UPLOAD_QUEUE_SIZE=4 --after-env UPLOAD_QUEUE_SIZE=8 [options]
  *
  * Without --after the working tree is "after". Options: --size <MiB> (256), --runs <n> (5),
  * --archives random,source, --target sink|s3rver (sink), --rate <MiB/s> (none: loopback).

@@ -4,7 +4,6 @@
  */
 import type { Context } from 'aws-lambda';
 import { Tracer } from '@aws-lambda-powertools/tracer';
-import { isListingThread } from '../lib/archive/listing-thread';
 import { createDynamoDbClient, createS3Client } from '../lib/core/aws-clients';
 import { loadConfig } from '../lib/core/config';
 import { createLogger, invocationFields, SERVICE_NAME } from '../lib/core/logger';
@@ -39,10 +38,7 @@ function coldStart(): ReturnType<typeof createFetchHandler> {
     s3: tracer.captureAWSv3Client(createS3Client(config)),
     dynamodb: tracer.captureAWSv3Client(createDynamoDbClient(config)),
     now: () => new Date(),
-    // A worker thread needs a file: the listing thread runs this bundle, the one file in the zip.
-    listingThreadScript: { file: __filename },
   });
 }
 
-// In the listing thread this bundle only serves the listing (lib/archive/listing-thread.ts): no handler.
-export const handler = isListingThread() ? undefined : coldStart();
+export const handler = coldStart();

@@ -11,7 +11,6 @@ import { finished } from 'node:stream';
 import { asDownloadError, type Download } from '../download/download-guard';
 import { PackageDownloadFailedError, PackageTooLargeError, ServiceError, StorageUnavailableError, TransferAbortedError } from '../core/errors';
 import type { InspectionResult, PackageInspector } from '../archive/package-inspector';
-import { ListingThreadError } from '../archive/listing-thread';
 import { uploadStream, type UploadSettings } from '../storage/package-store';
 import type { S3Client } from '@aws-sdk/client-s3';
 
@@ -91,7 +90,7 @@ export async function transferPackage(download: Download, inspector: PackageInsp
     if (transportBroke) return;
     contentError ??= error;
     body.unpipe(inspector);
-    if (aborted || !inspector.formatKnown || error instanceof PackageTooLargeError || error instanceof ListingThreadError) {
+    if (aborted || !inspector.formatKnown || error instanceof PackageTooLargeError) {
       body.destroy();
       return;
     }
@@ -138,8 +137,6 @@ export async function transferPackage(download: Download, inspector: PackageInsp
     return { ...inspector.result(), bodyEndedAt: bodyEndedAt || Date.now(), uploadedAt };
   }
 
-  // The listing thread failed: neither the archive's fault nor the remote's; Lambda retries it.
-  if (contentError instanceof ListingThreadError) throw contentError;
   const broken = transportFailure(verdict, download.contentLength);
   if (contentError !== undefined) {
     // The archive was refused; the transport's failure, if any, is the truer answer.

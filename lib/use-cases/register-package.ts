@@ -12,7 +12,6 @@ import { openDownload, type Download, type Network } from '../download/download-
 import { ChecksumMismatchError, PackageAlreadyExistsError, StorageUnavailableError, TransferAbortedError } from '../core/errors';
 import type { Logger } from '../core/logger';
 import { PackageInspector } from '../archive/package-inspector';
-import type { ListingThreadScript } from '../archive/listing-thread';
 import { packageNameFor } from './package-name';
 import { objectKeysOf, type PackageRecord } from '../storage/package-record';
 import { storeAppDescription } from '../storage/app-desc-store';
@@ -37,8 +36,6 @@ export interface WorkerDeps {
   network?: Network;
   /** Where the transfer's figures go (bytes, durations, entries). */
   metrics?: Metrics;
-  /** The script a listing thread runs, when `config.listingThread` is on (lib/archive/listing-thread.ts). */
-  listingThreadScript?: ListingThreadScript;
 }
 
 /** Where this job's objects go: the package's key and every key beside it, shared by the job's runs. */
@@ -134,7 +131,7 @@ async function transfer(request: PackageRequest, place: Place, run: JobRun, deps
     deps.network,
   );
   const limits = { maxEntries: config.maxArchiveEntries, maxUncompressedBytes: config.maxUncompressedBytes };
-  const inspector = new PackageInspector(config.maxPackageBytes, download.contentLength, limits, config.listingThread ? deps.listingThreadScript : undefined);
+  const inspector = new PackageInspector(config.maxPackageBytes, download.contentLength, limits);
   run.progress({ contentLength: download.contentLength, bytesReceived: () => inspector.bytesSeen });
   const inspected = await transferPackage(download, inspector, {
     s3: deps.s3,
