@@ -1,5 +1,5 @@
 /**
- * Paired before/after of the worker (issue 13): two builds of the fetch bundle, or one build under
+ * Paired before/after of the worker: two builds of the fetch bundle, or one build under
  * two environments, taking turns on the same archives in the same harness (the order flips every
  * run, so drift and warm caches touch both alike). Prints the medians of each side and the median
  * of the per-run ratios after ÷ before, as Markdown rows for bench/TUNING.md.

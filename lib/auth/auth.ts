@@ -1,5 +1,5 @@
 /**
- * Who is calling (DESIGN §2): `X-BKAPI-AUTHORIZATION: {"access_token": "..."}` checked against
+ * Who is calling (docs/api.md#base-url-and-authentication): `X-BKAPI-AUTHORIZATION: {"access_token": "..."}` checked against
  * the token store, either by the API Gateway authorizer (whose verdict reaches `link` in the
  * request context) or, when no verdict is there, by `link` itself by the same rules.
  */

@@ -10,7 +10,7 @@ export interface Config {
   versionsTable: string;
   packagesBucket: string;
   fetchFunctionName: string;
-  /** Loopback and private package URLs; only ever true in the local stage (DESIGN §7). */
+  /** Loopback and private package URLs; only ever true in the local stage (docs/design.md#the-local-stack). */
   allowPrivateUrls: boolean;
   tokensTable: string;
   jobsTable: string;

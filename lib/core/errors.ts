@@ -1,5 +1,5 @@
 /**
- * The service's error vocabulary (docs/api.md, "Error codes"): every failure the functions answer
+ * The service's error vocabulary (docs/api.md#error-codes): every failure the functions answer
  * is one of these codes, and `http-response.ts` is the only place that turns them into HTTP
  * answers (an unexpected one becomes its generic INTERNAL_ERROR there). API Gateway's own answers
  * (throttling, unknown routes, its timeout) carry the codes serverless.yml's gateway responses give.

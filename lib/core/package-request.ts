@@ -1,5 +1,5 @@
 /**
- * A package request, parsed once: the field rules (docs/api.md, "Request body") and the one shape
+ * A package request, parsed once: the field rules (docs/api.md#request-body) and the one shape
  * the service uses from `link` to S3. `link` validates the HTTP form by these rules, and the worker
  * validates its event by the same ones (it trusts no caller); neither imports the other's edge.
  */

@@ -2,8 +2,8 @@
  * Version records in DynamoDB: one item per (application code, module, version).
  * Partition key `module_key` = "code/module", sort key `version`.
  *
- * The write is a single-item conditional UpdateItem (dynalite has no transactions: docs/design.md,
- * "Dependencies, and why"):
+ * The write is a single-item conditional UpdateItem (dynalite has no transactions:
+ * docs/design.md#dependencies-and-why):
  * - create: succeeds only if the version is absent, or was written by this same request (a
  *   retried event must reach the same outcome, invariant 6);
  * - overwrite: always succeeds; `created` keeps its first value through `if_not_exists`.

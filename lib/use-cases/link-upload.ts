@@ -1,5 +1,5 @@
 /**
- * The `link` function's job (DESIGN §4): authenticate, parse, validate, answer 409 at once when
+ * The `link` function's job (docs/design.md#the-flow): authenticate, parse, validate, answer 409 at once when
  * the version is given, exists and may not be overwritten, record the job, then hand it to the worker as
  * an asynchronous event — and wait for the job record to show its end, up to a budget, or not at
  * all with `Prefer: respond-async`.

@@ -1,5 +1,5 @@
 /**
- * The read endpoints (DESIGN §2, beyond the original API), authorized like `link`: list a
+ * The read endpoints (docs/api.md#read-and-delete-packages, beyond the original API), authorized like `link`: list a
  * module's packages newest first, get one version with a short-lived download URL and its app
  * description (the logo with `?include=logo`), delete one.
  * A delete removes the record first, then its object, so no record ever points at nothing

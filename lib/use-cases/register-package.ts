@@ -1,9 +1,9 @@
 /**
- * The worker's job, as its steps (docs/design.md, "The flow"): find what exists → transfer (the
+ * The worker's job, as its steps (docs/design.md#the-flow): find what exists → transfer (the
  * guarded download through one inspecting pass into an S3 multipart upload at the job's own key)
  * → resolve the version and write the record → clean up unless recorded. Each step takes plain
  * inputs and gives one result; nothing is shared between them but what they return. Whatever
- * fails, no object is left that no record points to (docs/design.md, "Invariants").
+ * fails, no object is left that no record points to (docs/design.md#invariants).
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';

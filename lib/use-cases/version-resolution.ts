@@ -1,5 +1,5 @@
 /**
- * What a registered package is filed under, once its app description has been read (issue 12):
+ * What a registered package is filed under, once its app description has been read:
  * the request's `version` when it has one (the platform logs, and so do we, when the package
  * says otherwise), else the package's app version, checked by the same rule as the field; and
  * whether a description for another application is accepted (REQUIRE_MATCHING_APP_CODE).

@@ -202,7 +202,7 @@ describe('npm run invoke with the sample events', () => {
   });
 });
 
-describe('the documented curl call without its version part (issue 12)', () => {
+describe('the documented curl call without its version part, the version taken from the package', () => {
   it('registers a spec-2 package under the app_version of its app_desc.yaml, and serves the description', async () => {
     const code = uniqueCode();
     const archive = readFileSync(path.join(__dirname, '../fixtures/app-desc/files/spec2.tar.gz'));

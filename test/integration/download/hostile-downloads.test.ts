@@ -1,6 +1,6 @@
 /**
- * The worker against hostile URLs and lying or stalling servers (issue 4): a real server on
- * 127.0.0.1, the DynamoDB and S3 emulators, and after every case the invariants of DESIGN §3 plus
+ * The worker against hostile URLs and lying or stalling servers: a real server on
+ * 127.0.0.1, the DynamoDB and S3 emulators, and after every case the invariants (docs/design.md#invariants) plus
  * "an existing record for that version is untouched".
  *
  * Two seams stand in for the Internet, which these machines cannot reach: the guard's resolver

@@ -1,5 +1,5 @@
 /**
- * Jobs and Lambda's event-driven retries (issue 5), against the emulators and a real archive
+ * Jobs and Lambda's event-driven retries, against the emulators and a real archive
  * server that counts downloads: duplicated and overlapping deliveries, a crashed run taken over,
  * and which failures are handed back to Lambda for a retry.
  */

@@ -1,5 +1,5 @@
 /**
- * Issue 12 through the real worker and read endpoints, under their IAM roles, against the
+ * The app description through the real worker and read endpoints, under their IAM roles, against the
  * emulators, with archives made by `tar` and `zip` (test/fixtures/app-desc, made by its
  * generate.ts) served from 127.0.0.1: the version taken from the app description, what is
  * recorded and served, the refusals, and that no path leaves an object no record names.

@@ -1,6 +1,6 @@
 /**
  * The fetch worker against the DynamoDB and S3 emulators, downloading from a real HTTP server
- * on 127.0.0.1. After each case the invariants of DESIGN §3 are checked on what is stored.
+ * on 127.0.0.1. After each case the invariants (docs/design.md#invariants) are checked on what is stored.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -87,7 +87,7 @@ describe('registering a package', () => {
     const tarResult = await invoke({ code, version: 'tar-1', package_url: server.url(`/${code}/download`) });
 
     expect(zipResult).toMatchObject({ state: 'succeeded', package: { package_name: 'src.zip', sha256_signature: sha256Of(zip) } });
-    // The URL's file name, with the detected format's extension added (issue 11).
+    // The URL's file name, with the detected format's extension added, so a .tar.gz served as x.zip is not downloaded as a zip.
     expect(tarResult).toMatchObject({ state: 'succeeded', package: { package_name: 'download.tar', sha256_signature: sha256Of(tar) } });
     expect(await expectInvariants(storage, code, 'default')).toHaveLength(2);
   });

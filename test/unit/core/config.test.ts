@@ -1,6 +1,6 @@
 /**
  * loadConfig: every environment variable parsed once at cold start; a bad value fails with the
- * variable's name; private package URLs only ever in the local stage (DESIGN §7).
+ * variable's name; private package URLs only ever in the local stage (docs/design.md#the-local-stack).
  */
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, signingKeyOf } from '../../../lib/core/config';

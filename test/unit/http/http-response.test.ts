@@ -1,5 +1,5 @@
 /**
- * The one place errors become HTTP answers (DESIGN §2): {code, detail, fields_detail?} with the
+ * The one place errors become HTTP answers (docs/api.md#errors): {code, detail, fields_detail?} with the
  * code again in `bkapi-error-code`; anything unexpected is a generic 500 with no internals.
  */
 import { describe, expect, it } from 'vitest';

@@ -1,5 +1,5 @@
 /**
- * validateLinkRequest and parseAllowOverwrite: the field rules of DESIGN §2, every problem
+ * validateLinkRequest and parseAllowOverwrite: the field rules (docs/api.md#request-body), every problem
  * reported at once in fields_detail.
  */
 import { describe, expect, it } from 'vitest';
