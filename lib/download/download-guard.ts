@@ -30,7 +30,7 @@ export interface DownloadLimits {
   maxBytes: number;
   connectTimeoutMs: number;
   idleTimeoutMs: number;
-  /** Epoch milliseconds by which the whole download must have ended. */
+  /** When the whole download must have ended, on the monotonic clock (`performance.now()` milliseconds). */
   deadline: number;
 }
 
@@ -160,7 +160,7 @@ function request(
   ca: string | undefined,
 ): Promise<{ response: IncomingMessage; exchange: Promise<ServiceError | undefined> }> {
   return new Promise((resolveResponse, reject) => {
-    const remaining = limits.deadline - Date.now();
+    const remaining = limits.deadline - performance.now();
     if (remaining <= 0) {
       reject(new PackageDownloadTimeoutError('The download ran out of time.'));
       return;

@@ -106,21 +106,22 @@ export async function linkUpload(request: ApiRequest, deps: LinkDeps): Promise<L
   }
   if (mode === 'async') return { view: jobView(job.job), jobUrl };
   const budget = Math.min(config.syncBudgetMs, deps.remainingTimeMs() - ANSWER_MARGIN_MS);
-  const waitStarted = Date.now();
+  const waitStarted = performance.now();
   const view = await awaitJob(jobs, jobId, budget);
-  const waitedMs = Date.now() - waitStarted;
+  const waitedMs = Math.round(performance.now() - waitStarted);
   log.info('link upload answered', { job_id: jobId, mode, state: view.state, waited_ms: waitedMs });
   return { view, jobUrl, waitedMs };
 }
 
 /** The job as soon as it has ended, or as it stands when the budget runs out. */
 async function awaitJob(jobs: JobStore, jobId: string, budgetMs: number): Promise<JobView> {
-  const deadline = Date.now() + budgetMs;
+  // A duration: the monotonic clock, not wall time.
+  const deadline = performance.now() + budgetMs;
   let pause = FIRST_POLL_MS;
   for (;;) {
     const job = await getJob(jobs, jobId);
     if (job && (job.state === 'succeeded' || job.state === 'failed')) return jobView(job);
-    const left = deadline - Date.now();
+    const left = deadline - performance.now();
     if (left <= 0 || !job) return job ? jobView(job) : { job_id: jobId, state: 'pending' };
     await sleep(Math.min(pause, left));
     pause = Math.min(pause * 2, MAX_POLL_MS);

@@ -66,7 +66,7 @@ function transportFailure(verdict: TransportVerdict, declared: number | undefine
   return undefined;
 }
 
-/** What was stored, and when the body ended and the upload completed (epoch ms). */
+/** What was stored, and when the body ended and the upload completed (`performance.now()`, a monotonic clock). */
 export interface TransferResult extends InspectionResult {
   bodyEndedAt: number;
   uploadedAt: number;
@@ -114,7 +114,7 @@ export async function transferPackage(download: Download, inspector: PackageInsp
   let bodyEndedAt = 0;
   let uploadedAt = 0;
   void transport.verdict.then(() => {
-    bodyEndedAt = Date.now();
+    bodyEndedAt = performance.now();
   });
   try {
     await uploadStream(target.s3, target.bucket, target.key, inspector, target.upload);
@@ -125,7 +125,7 @@ export async function transferPackage(download: Download, inspector: PackageInsp
       body.destroy();
     }
   } finally {
-    uploadedAt = Date.now();
+    uploadedAt = performance.now();
     target.signal?.removeEventListener('abort', onAbort);
   }
   if (aborted) throw new TransferAbortedError();
@@ -134,7 +134,7 @@ export async function transferPackage(download: Download, inspector: PackageInsp
     // Stored whole; unless the connection then showed the download was not what was declared.
     const late = transportFailure(verdict, download.contentLength);
     if (late) throw late;
-    return { ...inspector.result(), bodyEndedAt: bodyEndedAt || Date.now(), uploadedAt };
+    return { ...inspector.result(), bodyEndedAt: bodyEndedAt || performance.now(), uploadedAt };
   }
 
   const broken = transportFailure(verdict, download.contentLength);

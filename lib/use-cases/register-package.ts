@@ -116,7 +116,8 @@ async function transfer(request: PackageRequest, place: Place, run: JobRun, deps
     // points to it: this job's record would have been found.
     await deleteObjectsQuietly(deps.s3, config.packagesBucket, place.ownKeys.slice(1), log);
   }
-  const started = Date.now();
+  // Durations and the download's deadline on the monotonic clock; wall time comes from `deps.now`.
+  const started = performance.now();
   const download = await openDownload(
     request.packageUrl,
     {
@@ -126,7 +127,7 @@ async function transfer(request: PackageRequest, place: Place, run: JobRun, deps
       maxBytes: config.maxPackageBytes,
       connectTimeoutMs: config.connectTimeoutMs,
       idleTimeoutMs: config.idleTimeoutMs,
-      deadline: Date.now() + Math.min(config.totalTimeoutMs, Math.max(0, deps.remainingTimeMs() - config.cleanupMarginMs)),
+      deadline: performance.now() + Math.min(config.totalTimeoutMs, Math.max(0, deps.remainingTimeMs() - config.cleanupMarginMs)),
     },
     deps.network,
   );

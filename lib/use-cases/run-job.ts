@@ -37,14 +37,15 @@ export interface RunJobDeps extends WorkerDeps {
 /** Takes the job, waiting (at most one lease, and never past the invocation's time) while a holder renews it. */
 async function acquirePatiently(request: PackageRequest, deps: RunJobDeps): Promise<Acquired> {
   const leaseMs = deps.config.jobLeaseMs;
-  const waitUntil = Date.now() + Math.min(leaseMs + 2_000, Math.max(0, deps.remainingTimeMs() - deps.config.cleanupMarginMs - 1_000));
+  // Compared with the lease's expiry, which the job store wrote from the same injected clock.
+  const waitUntil = deps.now().getTime() + Math.min(leaseMs + 2_000, Math.max(0, deps.remainingTimeMs() - deps.config.cleanupMarginMs - 1_000));
   for (;;) {
     const taken = await acquireJob(deps.jobs, request.jobId, toFetchEvent(request), deps.runId, leaseMs);
     const holder = taken.job;
     if (taken.acquired || holder.state !== 'running') return taken;
     const expires = holder.leaseExpires ?? 0;
     if (expires + 100 > waitUntil) return taken;
-    await sleep(Math.max(50, Math.min(expires + 100 - Date.now(), 1_000)));
+    await sleep(Math.max(50, Math.min(expires + 100 - deps.now().getTime(), 1_000)));
   }
 }
 

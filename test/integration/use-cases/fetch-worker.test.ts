@@ -24,13 +24,14 @@ afterAll(async () => {
   await storage?.close();
 });
 
-function worker(overrides: Record<string, string> = {}) {
-  return createFetchHandler({ config: storage.config(overrides), ...storage.clientsOf('fetch'), now: () => new Date() });
+function worker(overrides: Record<string, string> = {}, now: () => Date = () => new Date()) {
+  return createFetchHandler({ config: storage.config(overrides), ...storage.clientsOf('fetch'), now });
 }
 
-function invoke(event: Partial<FetchEvent> & Pick<FetchEvent, 'code' | 'package_url'>, overrides?: Record<string, string>) {
+/** `now`: the worker's clock, for a case that needs time to have passed between two runs. */
+function invoke(event: Partial<FetchEvent> & Pick<FetchEvent, 'code' | 'package_url'>, overrides?: Record<string, string>, now?: () => Date) {
   const full: FetchEvent = { request_id: randomUUID(), module: 'default', version: 'v1', allow_overwrite: false, ...event };
-  return worker(overrides)(full, { awsRequestId: randomUUID(), getRemainingTimeInMillis: () => 120_000 });
+  return worker(overrides, now)(full, { awsRequestId: randomUUID(), getRemainingTimeInMillis: () => 120_000 });
 }
 
 function uniqueCode(): string {
@@ -154,9 +155,10 @@ describe('overwrite semantics', () => {
     server.serve(`/${code}/second.tar.gz`, second);
     const initial = await invoke({ code, package_url: server.url(`/${code}/first.tar.gz`) });
     const [before] = await recordsOf(storage, code, 'default');
-    await new Promise((resolve) => setTimeout(resolve, 1100)); // the answer's times have second precision
+    // The answer's times have second precision: the overwrite runs on a clock two seconds on.
+    const later = (): Date => new Date(Date.now() + 2_000);
 
-    const result = await invoke({ code, allow_overwrite: true, package_url: server.url(`/${code}/second.tar.gz`) });
+    const result = await invoke({ code, allow_overwrite: true, package_url: server.url(`/${code}/second.tar.gz`) }, undefined, later);
 
     expect(result).toMatchObject({ state: 'succeeded', package: { sha256_signature: sha256Of(second), package_size: String(second.length) } });
     if (!result.package || !initial.package) throw new Error('expected both to succeed');
