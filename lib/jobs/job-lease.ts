@@ -9,7 +9,7 @@
  * handed back to Lambda's retries. Records expire through DynamoDB TTL (`expires_at`). Every
  * transition is one conditional write; its condition is the state machine's guard.
  */
-import { DeleteItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, PutItemCommand, UpdateItemCommand, type UpdateItemCommandInput } from '@aws-sdk/client-dynamodb';
 import { conditionalWrite, toAttributes } from '../core/dynamodb-calls';
 import { StorageUnavailableError } from '../core/errors';
 import type { FetchEvent, JobError } from './fetch-contract';
@@ -19,6 +19,11 @@ import { expiresAt, getJob, jobFromItem, jobKey, jobToItem, moduleKeyOf, type Jo
 export interface JobProgress {
   bytesReceived: number;
   bytesExpected: number | undefined;
+}
+
+/** One conditional update of the job `jobId`: a transition of the state machine, guarded by its condition. */
+function updateJob(store: JobStore, jobId: string, update: Omit<UpdateItemCommandInput, 'TableName' | 'Key'>) {
+  return conditionalWrite(() => store.dynamodb.send(new UpdateItemCommand({ TableName: store.table, Key: jobKey(jobId), ...update })));
 }
 
 /** The job `jobId` as it stands after a write that did not go through; it must exist. */
@@ -71,38 +76,32 @@ export type Acquired = { acquired: true; job: Job } | { acquired: false; job: Jo
  */
 export async function acquireJob(store: JobStore, jobId: string, event: FetchEvent, owner: string, leaseMs: number): Promise<Acquired> {
   const now = store.now();
-  const update = await conditionalWrite(() =>
-    store.dynamodb.send(
-      new UpdateItemCommand({
-        TableName: store.table,
-        Key: jobKey(jobId),
-        UpdateExpression:
-          'SET #state = :running, lease_owner = :owner, lease_expires = :until, updated = :now, ' +
-          'attempts = if_not_exists(attempts, :zero) + :one, #event = if_not_exists(#event, :event), ' +
-          'module_key = if_not_exists(module_key, :module), started = if_not_exists(started, :now), bytes_received = :zero, ' +
-          'fingerprint = if_not_exists(fingerprint, :none), created = if_not_exists(created, :now), expires_at = :expires ' +
-          'REMOVE bytes_expected',
-        ConditionExpression:
-          'attribute_not_exists(job_id) OR #state = :pending OR (#state = :running AND lease_expires < :nowMs)',
-        ExpressionAttributeNames: { '#state': 'state', '#event': 'event' },
-        ExpressionAttributeValues: toAttributes({
-          ':running': 'running',
-          ':pending': 'pending',
-          ':owner': owner,
-          ':until': now.getTime() + leaseMs,
-          ':nowMs': now.getTime(),
-          ':now': now.toISOString(),
-          ':zero': 0,
-          ':one': 1,
-          ':event': JSON.stringify(event),
-          ':module': moduleKeyOf(event.code, event.module),
-          ':none': '',
-          ':expires': expiresAt(store),
-        }),
-        ReturnValues: 'ALL_NEW',
-      }),
-    ),
-  );
+  const update = await updateJob(store, jobId, {
+    UpdateExpression:
+      'SET #state = :running, lease_owner = :owner, lease_expires = :until, updated = :now, ' +
+      'attempts = if_not_exists(attempts, :zero) + :one, #event = if_not_exists(#event, :event), ' +
+      'module_key = if_not_exists(module_key, :module), started = if_not_exists(started, :now), bytes_received = :zero, ' +
+      'fingerprint = if_not_exists(fingerprint, :none), created = if_not_exists(created, :now), expires_at = :expires ' +
+      'REMOVE bytes_expected',
+    ConditionExpression:
+      'attribute_not_exists(job_id) OR #state = :pending OR (#state = :running AND lease_expires < :nowMs)',
+    ExpressionAttributeNames: { '#state': 'state', '#event': 'event' },
+    ExpressionAttributeValues: toAttributes({
+      ':running': 'running',
+      ':pending': 'pending',
+      ':owner': owner,
+      ':until': now.getTime() + leaseMs,
+      ':nowMs': now.getTime(),
+      ':now': now.toISOString(),
+      ':zero': 0,
+      ':one': 1,
+      ':event': JSON.stringify(event),
+      ':module': moduleKeyOf(event.code, event.module),
+      ':none': '',
+      ':expires': expiresAt(store),
+    }),
+    ReturnValues: 'ALL_NEW',
+  });
   if (update.written) return { acquired: true, job: jobFromItem(update.output.Attributes ?? {}) };
   return { acquired: false, job: await jobAsItStands(store, jobId) };
 }
@@ -113,25 +112,19 @@ export async function acquireJob(store: JobStore, jobId: string, event: FetchEve
  */
 export async function renewLease(store: JobStore, jobId: string, owner: string, leaseMs: number, progress: JobProgress): Promise<boolean> {
   const now = store.now();
-  const update = await conditionalWrite(() =>
-    store.dynamodb.send(
-      new UpdateItemCommand({
-        TableName: store.table,
-        Key: jobKey(jobId),
-        UpdateExpression: `SET lease_expires = :until, bytes_received = :received, updated = :now${progress.bytesExpected === undefined ? '' : ', bytes_expected = :expected'}`,
-        ConditionExpression: 'lease_owner = :owner AND #state = :running',
-        ExpressionAttributeNames: { '#state': 'state' },
-        ExpressionAttributeValues: toAttributes({
-          ':until': now.getTime() + leaseMs,
-          ':received': progress.bytesReceived,
-          ':now': now.toISOString(),
-          ':owner': owner,
-          ':running': 'running',
-          ':expected': progress.bytesExpected,
-        }),
-      }),
-    ),
-  );
+  const update = await updateJob(store, jobId, {
+    UpdateExpression: `SET lease_expires = :until, bytes_received = :received, updated = :now${progress.bytesExpected === undefined ? '' : ', bytes_expected = :expected'}`,
+    ConditionExpression: 'lease_owner = :owner AND #state = :running',
+    ExpressionAttributeNames: { '#state': 'state' },
+    ExpressionAttributeValues: toAttributes({
+      ':until': now.getTime() + leaseMs,
+      ':received': progress.bytesReceived,
+      ':now': now.toISOString(),
+      ':owner': owner,
+      ':running': 'running',
+      ':expected': progress.bytesExpected,
+    }),
+  });
   return update.written;
 }
 
@@ -140,18 +133,12 @@ export async function renewLease(store: JobStore, jobId: string, owner: string, 
  * false when it does not (another delivery took the job over).
  */
 export async function noteResolvedVersion(store: JobStore, jobId: string, owner: string, version: string): Promise<boolean> {
-  const update = await conditionalWrite(() =>
-    store.dynamodb.send(
-      new UpdateItemCommand({
-        TableName: store.table,
-        Key: jobKey(jobId),
-        UpdateExpression: 'SET resolved_version = :version, updated = :now',
-        ConditionExpression: 'lease_owner = :owner AND #state = :running',
-        ExpressionAttributeNames: { '#state': 'state' },
-        ExpressionAttributeValues: toAttributes({ ':version': version, ':now': store.now().toISOString(), ':owner': owner, ':running': 'running' }),
-      }),
-    ),
-  );
+  const update = await updateJob(store, jobId, {
+    UpdateExpression: 'SET resolved_version = :version, updated = :now',
+    ConditionExpression: 'lease_owner = :owner AND #state = :running',
+    ExpressionAttributeNames: { '#state': 'state' },
+    ExpressionAttributeValues: toAttributes({ ':version': version, ':now': store.now().toISOString(), ':owner': owner, ':running': 'running' }),
+  });
   return update.written;
 }
 
@@ -166,24 +153,18 @@ export async function finishJob(
   outcome: { result: PackageResponse } | { error: JobError },
 ): Promise<Job | undefined> {
   const succeeded = 'result' in outcome;
-  const update = await conditionalWrite(() =>
-    store.dynamodb.send(
-      new UpdateItemCommand({
-        TableName: store.table,
-        Key: jobKey(jobId),
-        UpdateExpression: `SET #state = :state, ${succeeded ? '#result' : '#error'} = :outcome, updated = :now, finished = :now REMOVE lease_owner, lease_expires`,
-        ConditionExpression: 'lease_owner = :owner',
-        ExpressionAttributeNames: { '#state': 'state', ...(succeeded ? { '#result': 'result' } : { '#error': 'error' }) },
-        ExpressionAttributeValues: toAttributes({
-          ':state': succeeded ? 'succeeded' : 'failed',
-          ':outcome': JSON.stringify(succeeded ? outcome.result : outcome.error),
-          ':now': store.now().toISOString(),
-          ':owner': owner,
-        }),
-        ReturnValues: 'ALL_NEW',
-      }),
-    ),
-  );
+  const update = await updateJob(store, jobId, {
+    UpdateExpression: `SET #state = :state, ${succeeded ? '#result' : '#error'} = :outcome, updated = :now, finished = :now REMOVE lease_owner, lease_expires`,
+    ConditionExpression: 'lease_owner = :owner',
+    ExpressionAttributeNames: { '#state': 'state', ...(succeeded ? { '#result': 'result' } : { '#error': 'error' }) },
+    ExpressionAttributeValues: toAttributes({
+      ':state': succeeded ? 'succeeded' : 'failed',
+      ':outcome': JSON.stringify(succeeded ? outcome.result : outcome.error),
+      ':now': store.now().toISOString(),
+      ':owner': owner,
+    }),
+    ReturnValues: 'ALL_NEW',
+  });
   return update.written && update.output.Attributes ? jobFromItem(update.output.Attributes) : undefined;
 }
 
@@ -192,41 +173,29 @@ export async function finishJob(
  * succeeded or already failed with its own error meanwhile. Whoever held it has stopped.
  */
 export async function abandonJob(store: JobStore, jobId: string, error: JobError): Promise<boolean> {
-  const update = await conditionalWrite(() =>
-    store.dynamodb.send(
-      new UpdateItemCommand({
-        TableName: store.table,
-        Key: jobKey(jobId),
-        UpdateExpression: 'SET #state = :failed, #error = :error, updated = :now, finished = :now REMOVE lease_owner, lease_expires',
-        ConditionExpression: 'attribute_exists(job_id) AND #state IN (:pending, :running)',
-        ExpressionAttributeNames: { '#state': 'state', '#error': 'error' },
-        ExpressionAttributeValues: toAttributes({
-          ':failed': 'failed',
-          ':pending': 'pending',
-          ':running': 'running',
-          ':error': JSON.stringify(error),
-          ':now': store.now().toISOString(),
-        }),
-      }),
-    ),
-  );
+  const update = await updateJob(store, jobId, {
+    UpdateExpression: 'SET #state = :failed, #error = :error, updated = :now, finished = :now REMOVE lease_owner, lease_expires',
+    ConditionExpression: 'attribute_exists(job_id) AND #state IN (:pending, :running)',
+    ExpressionAttributeNames: { '#state': 'state', '#error': 'error' },
+    ExpressionAttributeValues: toAttributes({
+      ':failed': 'failed',
+      ':pending': 'pending',
+      ':running': 'running',
+      ':error': JSON.stringify(error),
+      ':now': store.now().toISOString(),
+    }),
+  });
   return update.written;
 }
 
 /** Hands the job back as pending, so that the next delivery of the event may run it. */
 export async function releaseJob(store: JobStore, jobId: string, owner: string): Promise<void> {
-  await conditionalWrite(() =>
-    store.dynamodb.send(
-      new UpdateItemCommand({
-        TableName: store.table,
-        Key: jobKey(jobId),
-        UpdateExpression: 'SET #state = :pending, updated = :now REMOVE lease_owner, lease_expires',
-        ConditionExpression: 'lease_owner = :owner',
-        ExpressionAttributeNames: { '#state': 'state' },
-        ExpressionAttributeValues: toAttributes({ ':pending': 'pending', ':now': store.now().toISOString(), ':owner': owner }),
-      }),
-    ),
-  );
+  await updateJob(store, jobId, {
+    UpdateExpression: 'SET #state = :pending, updated = :now REMOVE lease_owner, lease_expires',
+    ConditionExpression: 'lease_owner = :owner',
+    ExpressionAttributeNames: { '#state': 'state' },
+    ExpressionAttributeValues: toAttributes({ ':pending': 'pending', ':now': store.now().toISOString(), ':owner': owner }),
+  });
 }
 
 /**
@@ -252,29 +221,23 @@ export async function discardJob(store: JobStore, jobId: string): Promise<void> 
  * what reached the on-failure queue); false when the job has succeeded meanwhile.
  */
 export async function reopenJob(store: JobStore, jobId: string): Promise<boolean> {
-  const update = await conditionalWrite(() =>
-    store.dynamodb.send(
-      new UpdateItemCommand({
-        TableName: store.table,
-        Key: jobKey(jobId),
-        UpdateExpression:
-          'SET #state = :pending, attempts = :zero, updated = :now, expires_at = :expires, bytes_received = :zero ' +
-          'REMOVE lease_owner, lease_expires, #error, finished, bytes_expected',
-        // Not a job that succeeded, nor one still running under a live lease (two runs on one key).
-        ConditionExpression:
-          'attribute_not_exists(job_id) OR (#state <> :succeeded AND NOT (#state = :running AND lease_expires > :nowMs))',
-        ExpressionAttributeNames: { '#state': 'state', '#error': 'error' },
-        ExpressionAttributeValues: toAttributes({
-          ':pending': 'pending',
-          ':succeeded': 'succeeded',
-          ':running': 'running',
-          ':nowMs': store.now().getTime(),
-          ':zero': 0,
-          ':now': store.now().toISOString(),
-          ':expires': expiresAt(store),
-        }),
-      }),
-    ),
-  );
+  const update = await updateJob(store, jobId, {
+    UpdateExpression:
+      'SET #state = :pending, attempts = :zero, updated = :now, expires_at = :expires, bytes_received = :zero ' +
+      'REMOVE lease_owner, lease_expires, #error, finished, bytes_expected',
+    // Not a job that succeeded, nor one still running under a live lease (two runs on one key).
+    ConditionExpression:
+      'attribute_not_exists(job_id) OR (#state <> :succeeded AND NOT (#state = :running AND lease_expires > :nowMs))',
+    ExpressionAttributeNames: { '#state': 'state', '#error': 'error' },
+    ExpressionAttributeValues: toAttributes({
+      ':pending': 'pending',
+      ':succeeded': 'succeeded',
+      ':running': 'running',
+      ':nowMs': store.now().getTime(),
+      ':zero': 0,
+      ':now': store.now().toISOString(),
+      ':expires': expiresAt(store),
+    }),
+  });
   return update.written;
 }
