@@ -1,7 +1,6 @@
 /**
  * One run of a job, as `registerPackage` sees it: everything its lease decides, in one object.
- * `runJob` builds it around the job's lease (renewed while the run works, with its progress);
- * `soloRun` is a run that owns its keys outright (no lease to lose).
+ * `runJob` builds it around the job's lease (renewed while the run works, with its progress).
  */
 import { noteResolvedVersion, renewLease, type JobProgress } from '../jobs/job-lease';
 import type { JobStore } from '../jobs/job-records';
@@ -26,18 +25,6 @@ export interface JobRun {
   readonly resolvedVersion: string | undefined;
   /** An earlier run of this job died: what it left of its upload goes first. */
   readonly isRetry: boolean;
-}
-
-/** A run with nothing to lose: always the owner, nothing noted, nothing to abort. */
-export function soloRun(): JobRun {
-  return {
-    signal: new AbortController().signal,
-    confirm: async () => true,
-    noteVersion: async () => true,
-    progress: () => undefined,
-    resolvedVersion: undefined,
-    isRetry: false,
-  };
 }
 
 // Progress is written at most this often, with the lease; a few renewals fit in every lease.
