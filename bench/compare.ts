@@ -1,12 +1,11 @@
 /**
- * Paired before/after of the worker (issue 13): two builds of the fetch bundle, or one build under
- * two environments or two Node binaries, taking turns on the same archives in the same harness
- * (the order flips every run, so drift and warm caches touch both alike). Prints the medians of
- * each side and the median of the per-run ratios after ÷ before, as Markdown rows for
- * bench/TUNING.md.
+ * Paired before/after of the worker: two builds of the fetch bundle, or one build under two
+ * environments or two Node binaries, taking turns on the same archives in the same harness (the
+ * order flips every run, so drift and warm caches touch both alike). Prints the medians of each
+ * side and the median of the per-run ratios after ÷ before, as Markdown rows for bench/TUNING.md.
  *
  *   npx tsx bench/compare.ts --before <git ref> [--after <git ref>] [options]
- *   npx tsx bench/compare.ts --before-env LISTING_THREAD=false --after-env LISTING_THREAD=true [options]
+ *   npx tsx bench/compare.ts --before-env UPLOAD_QUEUE_SIZE=4 --after-env UPLOAD_QUEUE_SIZE=8 [options]
  *   npx tsx bench/compare.ts --before-node /usr/bin/node [--after-node <binary>] [options]
  *
  * Without --after the working tree is "after". A side runs on the Node running this script unless

@@ -1,5 +1,5 @@
 /**
- * `npm start`: the whole service on 127.0.0.1 with no AWS account (DESIGN §7), run from what
+ * `npm start`: the whole service on 127.0.0.1 with no AWS account (docs/design.md#the-local-stack), run from what
  * `serverless package --stage local` builds and declares, so that the local stack refuses what
  * AWS would refuse:
  * - DynamoDB (dynalite) and S3 (s3rver) behind IAM gates that apply each function's role;
@@ -28,7 +28,7 @@ import { loadPackagedTemplate } from './local-aws/template';
 import { abortInterruptedUploads, ensureResources, localClients, startEmulators } from './local-emulators';
 
 const STAGE = 'local';
-/** Where the original API's clients find it: the base path a custom domain maps (DESIGN §2). */
+/** Where the original API's clients find it: the base path a custom domain maps (docs/api.md#base-url-and-authentication). */
 const BASE_PATH = '/api/bkpaas3/stag';
 const root = path.resolve(__dirname, '..');
 // Build output of this stack only: `npm run package` and other stacks never touch it.

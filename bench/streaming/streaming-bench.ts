@@ -1,6 +1,6 @@
 /**
  * Part 1: the worker streaming archives from a local HTTP server, against the honest floor and
- * the baselines, in the same harness (issue 13). Every variant runs in its own process from a
+ * the baselines, in the same harness. Every variant runs in its own process from a
  * minified bundle; the archive server, the S3-shaped sink and the emulators run in processes of
  * their own. Variants take turns within each run, so drift on the machine touches all alike.
  *
