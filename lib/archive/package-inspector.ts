@@ -25,7 +25,8 @@ import { TarListing } from './tar-listing';
 import { ZipListing } from './zip-listing';
 
 const TAR_MAGIC_OFFSET = 257;
-const HEAD_BYTES = TAR_MAGIC_OFFSET + 5;
+/** A whole tar header block: an old V7 tar has no magic, only a header whose checksum is right. */
+const HEAD_BYTES = BLOCK;
 
 export interface InspectionResult {
   sha256: string;
@@ -40,9 +41,9 @@ export interface InspectionResult {
 export function sniffFormat(head: Buffer, complete: boolean): PackageFormat | null | undefined {
   if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'tar.gz';
   if (head.length >= 4 && head.readUInt32BE(0) === 0x504b0304) return 'zip';
-  if (head.length >= HEAD_BYTES) {
-    return head.toString('latin1', TAR_MAGIC_OFFSET, HEAD_BYTES) === 'ustar' ? 'tar' : null;
-  }
+  if (head.length >= TAR_MAGIC_OFFSET + 5 && head.toString('latin1', TAR_MAGIC_OFFSET, TAR_MAGIC_OFFSET + 5) === 'ustar') return 'tar';
+  // As GNU tar and Python's tarfile recognise a tar: by its first header's checksum.
+  if (head.length >= BLOCK) return isTarHeader(head) ? 'tar' : null;
   return complete ? null : undefined;
 }
 

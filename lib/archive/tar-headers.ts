@@ -6,11 +6,18 @@
 
 export const BLOCK = 512;
 
-export type HeaderProblem = 'checksum' | 'magic' | 'number';
+/** POSIX ustar (and pax), GNU tar's own, or the old V7 header without a magic (automake's `make dist`). */
+export type TarFormat = 'posix' | 'gnu' | 'v7';
+
+/** Why a block is not a header every reader takes alike; `checksum` means it is no tar header at all. */
+export type HeaderFault = { fault: 'checksum' } | { fault: 'field'; field: string; why: string };
 
 export interface TarHeader {
+  format: TarFormat;
   /** Name bytes: ustar prefix + '/' + name when the prefix is set. */
   name: Buffer;
+  /** Whether the 100-byte name field itself ends in '/': Python's tarfile decides an old directory by it. */
+  nameFieldEndsWithSlash: boolean;
   linkName: Buffer;
   size: number;
   /** The type flag as a character ('0', '5', 'x', …); '\0' is an old regular file. */
@@ -40,7 +47,13 @@ function field(block: Buffer, offset: number, length: number): Buffer {
   return end === -1 ? bytes : bytes.subarray(0, end);
 }
 
-/** An octal number padded with spaces or NULs, or GNU's base-256 (high bit of the first byte set). */
+/**
+ * A number field as every reader takes it alike: optional leading spaces, octal digits, then only
+ * spaces and NULs; all NULs for zero; or GNU's positive base-256 (0x80, then big-endian bytes).
+ * Python's tarfile stops at the first NUL and GNU tar skips one leading NUL, so `\0777` is 0 to one
+ * and 511 to the other; a sign, an underscore or a tab is a number to Python only. Undefined for
+ * anything else.
+ */
 export function tarNumber(block: Buffer, offset: number, length: number): number | undefined {
   const first = block[offset] ?? 0;
   if (first & 0x80) {
@@ -49,75 +62,88 @@ export function tarNumber(block: Buffer, offset: number, length: number): number
     for (let i = offset + 1; i < offset + length; i += 1) value = value * 256 + (block[i] ?? 0);
     return Number.isSafeInteger(value) ? value : undefined;
   }
-  const text = block.toString('latin1', offset, offset + length).replace(/[\0 ]+$/, '').replace(/^ +/, '');
-  if (text === '') return 0;
-  if (!/^[0-7]+$/.test(text)) return undefined;
-  const value = parseInt(text, 8);
+  const text = block.toString('latin1', offset, offset + length);
+  if (/^\0*$/.test(text)) return 0;
+  const match = /^ *([0-7]+)[ \0]*$/.exec(text);
+  if (match === null) return undefined;
+  const value = parseInt(match[1] ?? '', 8);
   return Number.isSafeInteger(value) ? value : undefined;
 }
 
+/**
+ * The header checksum: the sum of the block's bytes with the checksum field as spaces, unsigned —
+ * or signed, as some old tars (Sun, NeXT) summed them; GNU tar, libarchive and Python accept both.
+ */
 function checksumMatches(block: Buffer): boolean {
   const recorded = tarNumber(block, 148, 8);
-  let sum = 8 * 0x20;
-  for (let i = 0; i < BLOCK; i += 1) if (i < 148 || i >= 156) sum += block[i] ?? 0;
-  return recorded === sum;
+  if (recorded === undefined) return false;
+  let unsigned = 8 * 0x20;
+  let signed = 8 * 0x20;
+  for (let i = 0; i < BLOCK; i += 1) {
+    if (i >= 148 && i < 156) continue;
+    const byte = block[i] ?? 0;
+    unsigned += byte;
+    signed += byte >= 0x80 ? byte - 0x100 : byte;
+  }
+  return recorded === unsigned || recorded === signed;
 }
 
-/** The magic of POSIX ustar ("ustar\0", then a version) or of GNU tar ("ustar  \0"). */
-function formatOf(block: Buffer): 'posix' | 'gnu' | undefined {
+/** The magic of POSIX ustar ("ustar\0" then version "00"), of GNU tar ("ustar  \0"), or none (V7). */
+function formatOf(block: Buffer): TarFormat | 'other' {
   const magic = block.toString('latin1', 257, 265);
   if (magic === 'ustar  \u0000') return 'gnu';
-  if (magic.startsWith('ustar\u0000')) return 'posix';
-  return undefined;
+  if (magic === 'ustar\u000000') return 'posix';
+  // Another version, or a magic one reader takes for ustar and another for V7.
+  if (magic.startsWith('ustar')) return 'other';
+  return 'v7';
 }
+
+/** The number fields Python's tarfile parses in every header (an invalid one ends its listing there, silently). */
+const NUMBER_FIELDS: readonly (readonly [string, number, number])[] = [
+  ['mode', 100, 8],
+  ['uid', 108, 8],
+  ['gid', 116, 8],
+  ['mtime', 136, 12],
+  ['devmajor', 329, 8],
+  ['devminor', 337, 8],
+];
+
+/** Types an old V7 header may have: no extended headers or vendor types, which came with ustar. */
+const V7_TYPES = new Set(['\0', '0', '1', '2', '5']);
 
 /** Whether the bytes parse as a tar header block (checksum right), whatever else they are. */
 export function isTarHeader(block: Buffer): boolean {
   return block.length >= BLOCK && !isZeros(block.subarray(0, BLOCK)) && checksumMatches(block.subarray(0, BLOCK));
 }
 
-export function parseHeader(block: Buffer): TarHeader | HeaderProblem {
-  if (!checksumMatches(block)) return 'checksum';
+export function parseHeader(block: Buffer): TarHeader | HeaderFault {
+  if (!checksumMatches(block)) return { fault: 'checksum' };
   const format = formatOf(block);
-  if (format === undefined) return 'magic';
+  if (format === 'other') return { fault: 'field', field: 'magic', why: 'a ustar magic or version that readers take differently' };
   const size = tarNumber(block, 124, 12);
-  if (size === undefined) return 'number';
-  let name = field(block, 0, 100);
+  if (size === undefined) return { fault: 'field', field: 'size', why: 'a size that is not an octal or base-256 number' };
+  for (const [field, offset, length] of NUMBER_FIELDS) {
+    if (tarNumber(block, offset, length) === undefined) return { fault: 'field', field, why: `a ${field} that is not an octal or base-256 number` };
+  }
+  const type = String.fromCharCode(block[156] ?? 0);
+  if (format === 'v7') {
+    if (!V7_TYPES.has(type)) return { fault: 'field', field: 'type', why: `type ${JSON.stringify(type)} in an old (V7) header without the ustar magic` };
+    // Python's tarfile reads the ustar prefix whatever the magic; GNU tar and libarchive do not.
+    if (block[345] !== 0) return { fault: 'field', field: 'prefix', why: 'bytes in the name-prefix field of an old (V7) header, which Python puts before the name and tar ignores' };
+  }
+  const ownName = field(block, 0, 100);
+  let name = ownName;
   // GNU tar keeps access and change times where POSIX keeps the prefix.
   const prefix = format === 'posix' ? field(block, 345, 155) : Buffer.alloc(0);
   if (prefix.length > 0) name = Buffer.concat([prefix, Buffer.from('/'), name]);
   return {
+    format,
     name,
+    nameFieldEndsWithSlash: ownName[ownName.length - 1] === 0x2f,
     linkName: field(block, 157, 100),
     size,
-    type: String.fromCharCode(block[156] ?? 0),
+    type,
     gnuPrefixSet: format === 'gnu' && block[345] !== 0,
   };
 }
 
-/**
- * The records of a pax extended header ("<length> <key>=<value>\n", the length counting the
- * whole record), or undefined when one is malformed. A key given twice is malformed too:
- * readers disagree on which one wins.
- */
-export function parsePax(bytes: Buffer): Map<string, Buffer> | undefined {
-  const records = new Map<string, Buffer>();
-  for (let offset = 0; offset < bytes.length; ) {
-    // Some writers pad the header's data with NULs after the last record.
-    if (bytes[offset] === 0 && isZeros(bytes.subarray(offset))) break;
-    const space = bytes.indexOf(0x20, offset);
-    if (space === -1 || space - offset > 20) return undefined;
-    const lengthText = bytes.toString('latin1', offset, space);
-    if (!/^[1-9][0-9]*$/.test(lengthText)) return undefined;
-    const end = offset + Number(lengthText);
-    if (end > bytes.length || bytes[end - 1] !== 0x0a) return undefined;
-    const record = bytes.subarray(space + 1, end - 1);
-    const equals = record.indexOf(0x3d);
-    if (equals <= 0) return undefined;
-    const key = record.toString('utf8', 0, equals);
-    if (records.has(key)) return undefined;
-    records.set(key, record.subarray(equals + 1));
-    offset = end;
-  }
-  return records;
-}

@@ -3,15 +3,22 @@
  * records, entry data skipped (or handed to `contentOf`), applying `EntryRules` to each entry.
  * Nothing is kept beyond one header block and one extended header (at most 1 MiB).
  *
- * Stricter than most readers where readers disagree (issue 11): after the first all-zero block
- * (the end of the archive for GNU tar and Python) only zero bytes may follow, since other tools
- * read on; an extended header must be followed by its entry, and one of each kind at most;
- * a pax global header may not set a path, link path or size; only regular files carry data.
+ * Headers in the old V7 format (no ustar magic), POSIX ustar and pax, and GNU's are read; checksums
+ * summed over signed or unsigned bytes both count, as GNU tar, libarchive and Python take them.
+ *
+ * Stricter than any one reader where readers disagree, so that whatever extracts the archive later
+ * writes what was listed (docs/api.md, "Archives"): every number field in the shape all of them
+ * parse alike (`tar-headers.ts`); pax records and keywords by `pax-records.ts`; after the first
+ * all-zero block (the end of the archive for GNU tar and Python) only zero bytes, since other
+ * tools read on; an extended header followed by its entry, one of each kind at most; a name
+ * ending in '/' only on an entry every reader takes for a directory; only regular files carry
+ * data; no GNU volume label (Python extracts it as a file, tar skips it).
  */
 import { EntryRules, quote, type ArchiveEntry, type ArchiveLimits, type ArchiveSummary, type EntryKind } from './archive-safety';
 import { InvalidPackageFormatError } from '../core/errors';
 import { textOfName } from './name-text';
-import { BLOCK, isZeros, parseHeader, parsePax, type TarHeader } from './tar-headers';
+import { parsePax, paxRecordFault, type PaxRecords } from './pax-records';
+import { BLOCK, isZeros, parseHeader, type TarHeader } from './tar-headers';
 
 /**
  * Told of every entry as its data starts (empty files, links and directories too, which carry
@@ -39,6 +46,12 @@ type State =
 const KINDS: Record<string, EntryKind> = { '0': 'file', '\0': 'file', '7': 'file', '1': 'hardlink', '2': 'symlink', '5': 'directory' };
 const SPECIAL: Record<string, string> = { '3': 'character-device', '4': 'block-device', '6': 'fifo' };
 
+/** The 100-byte name field as text, for a refusal about a header that did not parse. */
+function nameFieldOf(block: Buffer): string {
+  const end = block.subarray(0, 100).indexOf(0);
+  return textOfName(block.subarray(0, end === -1 ? 100 : end));
+}
+
 export class TarParser {
   private readonly rules: EntryRules;
   private readonly tarByteLimit: number;
@@ -46,7 +59,7 @@ export class TarParser {
   private state: State = { at: 'header' };
   private readonly block = Buffer.alloc(BLOCK);
   private blockFill = 0;
-  private pax: Map<string, Buffer> | undefined;
+  private pax: PaxRecords | undefined;
   private longName: Buffer | undefined;
   private longLinkName: Buffer | undefined;
   private lastEntryName: string | undefined;
@@ -146,9 +159,16 @@ export class TarParser {
       return;
     }
     const header = parseHeader(block);
-    if (typeof header === 'string') {
-      if (this.lastEntryName === undefined && !this.pax && !this.longName) throw this.notTar();
-      throw new InvalidPackageFormatError(`The tar archive is corrupt: a header${this.after()} is invalid.`);
+    if ('fault' in header) {
+      const first = this.lastEntryName === undefined && !this.pax && !this.longName && !this.longLinkName;
+      if (header.fault === 'checksum') {
+        if (first) throw this.notTar();
+        throw new InvalidPackageFormatError(`The tar archive is corrupt: a header${this.after()} has a wrong checksum.`);
+      }
+      throw new InvalidPackageFormatError(
+        `The tar header of ${quote(nameFieldOf(block))}${this.after()} ` +
+          `has ${header.why} (its ${header.field} field): tar readers would not read it alike. Create the archive again with GNU tar, bsdtar or Python.`,
+      );
     }
     switch (header.type) {
       case 'x':
@@ -156,6 +176,11 @@ export class TarParser {
       case 'L':
       case 'K':
         return this.startExtended(header);
+      case 'V':
+        throw new InvalidPackageFormatError(
+          `The tar archive has a GNU volume label ${quote(textOfName(header.name))}${this.after()}: GNU tar and bsdtar skip it, ` +
+            "Python's tarfile extracts it as a file of that name. Create the archive without a label (tar's --label or -V).",
+        );
       default:
         return this.onEntry(header);
     }
@@ -180,21 +205,28 @@ export class TarParser {
       new InvalidPackageFormatError(`The tar archive has two extended headers of one kind for one entry${this.after()}.`);
     if (type === 'x' || type === 'g') {
       const records = parsePax(bytes);
-      if (records === undefined) throw new InvalidPackageFormatError(`The tar archive has a malformed pax header${this.after()}.`);
-      if (type === 'g') {
-        // Readers disagree on whether a global path or size applies to every later entry.
-        for (const key of ['path', 'linkpath', 'size']) {
-          if (records.has(key)) {
-            throw new InvalidPackageFormatError(`The tar archive has a pax global header that sets "${key}"${this.after()}.`);
-          }
+      if ('fault' in records) {
+        throw new InvalidPackageFormatError(`The tar archive has a pax header${this.after()} with ${records.fault}: tar readers would split it differently.`);
+      }
+      for (const [keyword, value] of records) {
+        const fault = paxRecordFault(keyword, value, type === 'g');
+        if (fault !== undefined) {
+          throw new InvalidPackageFormatError(
+            `The tar archive has a pax ${type === 'g' ? 'global ' : ''}header${this.after()} whose record "${keyword}" has ${fault}. ` +
+              'Create the archive without it (GNU tar --format=pax writes only accepted keywords; see docs/api.md, "Archives").',
+          );
         }
-      } else {
+      }
+      if (type === 'x') {
         if (this.pax) throw twice();
         this.pax = records;
       }
     } else {
       const end = bytes.indexOf(0);
       const name = end === -1 ? bytes : bytes.subarray(0, end);
+      if (end !== -1 && !isZeros(bytes.subarray(end))) {
+        throw new InvalidPackageFormatError(`The tar archive has a GNU long ${type === 'L' ? 'name' : 'link name'}${this.after()} with bytes after its NUL.`);
+      }
       if (type === 'L') {
         if (this.longName) throw twice();
         this.longName = name;
@@ -225,14 +257,10 @@ export class TarParser {
     let size = header.size;
     const paxSize = pax?.get('size');
     if (paxSize !== undefined) {
-      const text = paxSize.toString('latin1');
-      if (!/^[0-9]{1,16}$/.test(text)) throw new InvalidPackageFormatError(`Entry ${quote(name)} has an invalid pax size.`);
-      size = Number(text);
+      size = Number(paxSize.toString('latin1'));
+      if (!Number.isSafeInteger(size)) throw new InvalidPackageFormatError(`Entry ${quote(name)} has an invalid pax size.`);
     }
-    if (pax && [...pax.keys()].some((key) => key.startsWith('GNU.sparse'))) {
-      throw new InvalidPackageFormatError(`Entry ${quote(name)} is a sparse file, which is not accepted.`);
-    }
-    const entry = this.toEntry(header.type, name, linkName, size);
+    const entry = this.toEntry(header, name, linkName, size);
     this.rules.add(entry);
     this.currentSize = size;
     const content = this.contentOf?.(entry);
@@ -250,7 +278,8 @@ export class TarParser {
    * and GNU sparse files expand to a size their header does not declare. Only regular files may
    * carry data: readers disagree on whether a directory's or a link's data is skipped or parsed.
    */
-  private toEntry(type: string, name: string, linkName: string, size: number): ArchiveEntry {
+  private toEntry(header: TarHeader, name: string, linkName: string, size: number): ArchiveEntry {
+    const { type } = header;
     const special = SPECIAL[type];
     if (special) throw new InvalidPackageFormatError(`Entry ${quote(name)} is a ${special}, which a source package cannot hold.`);
     if (type === 'S') throw new InvalidPackageFormatError(`Entry ${quote(name)} is a sparse file, which is not accepted.`);
@@ -258,13 +287,34 @@ export class TarParser {
     if (kind === undefined) {
       throw new InvalidPackageFormatError(`Entry ${quote(name)} has an unsupported tar entry type (${JSON.stringify(type)}).`);
     }
-    // Old tars mark a directory by a trailing slash on a regular file's name.
-    if (kind === 'file' && type !== '7' && name.endsWith('/')) kind = 'directory';
+    if (kind === 'file' && name.endsWith('/') !== (type === '\0' && header.nameFieldEndsWithSlash)) {
+      throw new InvalidPackageFormatError(this.slashedFile(name, type, header.nameFieldEndsWithSlash));
+    }
+    // Old tars mark a directory by a trailing slash on an old regular file's name.
+    if (kind === 'file' && name.endsWith('/')) kind = 'directory';
     if (kind !== 'file' && size > 0) {
       throw new InvalidPackageFormatError(`Entry ${quote(name)} is a ${kind} with ${size} bytes of data; only files may have data.`);
     }
     if (kind === 'symlink' || kind === 'hardlink') return { name, kind, size: 0, linkTarget: linkName };
     return { name, kind, size };
+  }
+
+  /**
+   * A file entry whose name ends in '/': GNU tar makes a directory of any regular or contiguous
+   * file named so, Python's tarfile only of an old regular file ('\0') whose own name field ends in
+   * '/' (before a pax path or GNU long name renames it), and both skip or parse its data differently.
+   * Only the case all of them read as a directory, with no data, is accepted.
+   */
+  private slashedFile(name: string, type: string, fieldSlash: boolean): string {
+    if (type === '\0') {
+      return fieldSlash
+        ? `Entry ${quote(name)} is an old-style directory (a trailing slash on its header's name) renamed without one by an extended header: ` +
+            "Python's tarfile makes a directory of it, GNU tar a file."
+        : `Entry ${quote(name)} is an old-style file renamed with a trailing slash by an extended header: GNU tar makes a directory of it, ` +
+            "Python's tarfile a file.";
+    }
+    return `Entry ${quote(name)} is a ${type === '7' ? 'contiguous' : 'regular'} file (type ${JSON.stringify(type)}) whose name ends in '/': ` +
+      "GNU tar and bsdtar take it for a directory, Python's tarfile for a file. Directories have type '5'.";
   }
 
   /** The pax value, else the GNU long name, else the header's; two that disagree are refused. */

@@ -245,7 +245,7 @@ describe.each(['tar.gz', 'tar'] as const)('TarListing (%s)', (format) => {
     const bytes = format === 'tar.gz' ? gzipSync(tar) : tar;
 
     await expect(listTar(format, bytes)).rejects.toMatchObject(
-      refusal('The tar archive is corrupt: a header after entry "app/app.yaml" is invalid.'),
+      refusal('The tar archive is corrupt: a header after entry "app/app.yaml" has a wrong checksum.'),
     );
   });
 

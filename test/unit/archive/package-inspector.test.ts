@@ -244,12 +244,29 @@ describe('sniffFormat', () => {
     expect(verdict).toBeNull();
   });
 
-  it('refuses 262 bytes without the ustar magic', () => {
+  it('waits for a whole block without the ustar magic, then refuses one whose checksum is wrong', () => {
     // Act
-    const verdict = sniffFormat(Buffer.alloc(262, 0x41), false);
+    const early = sniffFormat(Buffer.alloc(262, 0x41), false);
+    const verdict = sniffFormat(Buffer.alloc(512, 0x41), false);
 
     // Assess
+    expect(early).toBeUndefined();
     expect(verdict).toBeNull();
+  });
+
+  it('takes a block without the ustar magic for a tar when its header checksum is right (old V7 tars)', () => {
+    // Prepare
+    const v7 = handBuiltUstar().subarray(0, 512);
+    v7.fill(0, 257, 265);
+    let sum = 0;
+    for (const [at, byte] of v7.entries()) sum += at >= 148 && at < 156 ? 0x20 : byte;
+    v7.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+
+    // Act
+    const verdict = sniffFormat(v7, false);
+
+    // Assess
+    expect(verdict).toBe('tar');
   });
 });
 
