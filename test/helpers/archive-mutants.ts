@@ -29,7 +29,7 @@
  * printed by scripts/install-extractors.sh).
  */
 import { execFileSync } from 'node:child_process';
-import { linkSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, lutimesSync, mkdirSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { crc32, inflateRawSync } from 'node:zlib';
 import { PYTHON } from './extractors';
@@ -77,6 +77,7 @@ export class Random {
 
 // ---------------------------------------------------------------- base archives
 
+const MTIME = 1598289351;
 const MAIN_PY = Buffer.from(Array.from({ length: 700 }, (_, i) => `# line ${i}\n`).join('').slice(0, 700));
 const APP_DESC = Buffer.from('spec_version: 2\napp_version: "1.0"\napp:\n  region: default\n  bk_app_code: demo\n  bk_app_name: demo\n');
 const TREE_FILES: [string, Buffer][] = [
@@ -94,6 +95,9 @@ function makeTree(dir: string): void {
   mkdirSync(path.join(dir, 'pkg/empty'), { recursive: true });
   symlinkSync('src/main.py', path.join(dir, 'pkg/link'));
   linkSync(path.join(dir, 'pkg/src/main.py'), path.join(dir, 'pkg/hard'));
+  // Fixed times, so that the same seed makes the same bytes (zip stores them; tar gets --mtime).
+  for (const name of [...TREE_FILES.map(([n]) => n), 'pkg/hard', 'pkg/empty', 'pkg/src', 'pkg']) utimesSync(path.join(dir, name), MTIME, MTIME);
+  lutimesSync(path.join(dir, 'pkg/link'), MTIME, MTIME);
 }
 
 const PYTHON_BASES = String.raw`
@@ -135,7 +139,9 @@ export function makeBases(dir: string): Base[] {
   };
   for (const format of ['gnu', 'pax', 'ustar', 'v7']) {
     const file = path.join(dir, `gnu-tar-${format}.tar`);
-    run('tar', [`--format=${format}`, '--sort=name', '--owner=0', '--group=0', '--numeric-owner', '--mtime=@1598289351', '-cf', file, 'pkg']);
+    // Without atime and ctime, which GNU tar's pax format records from the disk by default.
+    const pax = format === 'pax' ? ['--pax-option=delete=atime,delete=ctime'] : [];
+    run('tar', [`--format=${format}`, ...pax, '--sort=name', '--owner=0', '--group=0', '--numeric-owner', '--mtime=@1598289351', '-cf', file, 'pkg']);
     add(`GNU tar --format=${format}`, 'tar', file);
   }
   writeFileSync(path.join(dir, 'app_desc.yaml'), APP_DESC);
