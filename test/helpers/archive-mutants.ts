@@ -788,3 +788,169 @@ export function* mutants(bases: Base[], seed: number, count: number): Generator<
     yield { id: `${base.name} #${index}`, base: base.name, format: base.format, mutations, bytes };
   }
 }
+
+// ---------------------------------------------------------------- named recipes
+
+/**
+ * The shapes known to be read differently by some extractor, each made on purpose (the random
+ * mutants reach most of them only by chance): every run checks each of them.
+ */
+export function recipes(bases: Base[]): Mutant[] {
+  const base = (name: string): Base => {
+    const found = bases.find((b) => b.name === name);
+    if (!found) throw new Error(`no base archive ${name}`);
+    return found;
+  };
+  const made: Mutant[] = [];
+  const add = (from: Base, what: string, bytes: Buffer): void => {
+    made.push({ id: `recipe "${what}"`, base: from.name, format: from.format, mutations: [what], bytes });
+  };
+
+  // ---- tar
+  const ustar = base('GNU tar --format=ustar');
+  const headerOf = (data: Buffer, name: string): TarHeader => {
+    const found = tarHeaders(data).headers.find((h) => h.name.toString('latin1') === name);
+    if (!found) throw new Error(`no header ${name}`);
+    return found;
+  };
+  /** `data` with the header named `name` changed by `change` (checksum recomputed). */
+  const withHeader = (data: Buffer, name: string, change: (block: Buffer) => void, signed = false): Buffer => {
+    const { offset } = headerOf(data, name);
+    const copy = Buffer.from(data);
+    const block = copy.subarray(offset, offset + BLOCK);
+    change(block);
+    setChecksum(block, signed);
+    return copy;
+  };
+  const setName = (block: Buffer, name: string): void => {
+    block.fill(0, 0, 100);
+    block.write(name, 0, 'latin1');
+  };
+  const before = (data: Buffer, name: string, inserted: Buffer): Buffer => {
+    const { offset } = headerOf(data, name);
+    return Buffer.concat([data.subarray(0, offset), inserted, data.subarray(offset)]);
+  };
+  const pax = (records: [string, string, RecordShape?][], type: 'x' | 'g' = 'x'): Buffer =>
+    extendedHeader(type, Buffer.concat(records.map(([k, v, shape]) => paxRecord(k, Buffer.from(v, 'latin1'), shape ?? 'well'))));
+
+  for (const type of ['7', '\0']) {
+    add(ustar, `type ${JSON.stringify(type)} file named with a trailing "/" and carrying data`, withHeader(ustar.bytes, 'pkg/app_desc.yaml', (b) => {
+      b.write(type, 156, 'latin1');
+      setName(b, 'pkg/app_desc.yaml/');
+    }));
+  }
+  const slashNamed = withHeader(ustar.bytes, 'pkg/app_desc.yaml', (b) => {
+    b.write('\0', 156, 'latin1');
+    setName(b, 'pkg/x/');
+  });
+  add(ustar, 'type "\\0" entry named "pkg/x/", renamed "pkg/x" by a pax path', before(slashNamed, 'pkg/x/', pax([['path', 'pkg/x']])));
+  add(ustar, 'type "\\0" entry named "pkg/x/", renamed "pkg/x" by a GNU long name', before(slashNamed, 'pkg/x/', extendedHeader('L', Buffer.from('pkg/x\0'))));
+  add(ustar, 'GNU long name with a trailing "/" over a file with data', before(ustar.bytes, 'pkg/app_desc.yaml', extendedHeader('L', Buffer.from('pkg/src/long/\0'))));
+  for (const shape of ['two-spaces', 'nul-in-keyword', 'nul-in-value', 'leading-zeros', 'length-short'] as const) {
+    add(ustar, `pax path record written ${shape}`, before(ustar.bytes, 'pkg/README', pax([['path', 'pkg/renamed.txt', shape]])));
+  }
+  add(ustar, 'pax comment record of 1,000,000 bytes', before(ustar.bytes, 'pkg/README', pax([['comment', 'x', 'huge'], ['path', 'pkg/renamed.txt']])));
+  add(ustar, 'pax GNU.sparse.name renaming a file', before(ustar.bytes, 'pkg/README', pax([['GNU.sparse.name', 'pkg/sparse-name.txt']])));
+  add(ustar, 'pax GNU.sparse.realsize in a global header', before(ustar.bytes, 'pkg/', pax([['GNU.sparse.realsize', '5']], 'g')));
+  add(ustar, 'pax GNU.sparse 1.0 keywords on a plain file', before(ustar.bytes, 'pkg/app_desc.yaml', pax([['GNU.sparse.major', '1'], ['GNU.sparse.minor', '0'], ['GNU.sparse.name', 'pkg/app_desc.yaml'], ['GNU.sparse.realsize', '10']])));
+  add(ustar, 'pax SCHILY.realsize on app_desc.yaml', before(ustar.bytes, 'pkg/app_desc.yaml', pax([['SCHILY.realsize', '5']])));
+  add(ustar, 'pax size record smaller than the data', before(ustar.bytes, 'pkg/app_desc.yaml', pax([['size', '5']])));
+  add(ustar, 'pax hdrcharset=BINARY with a path that is not UTF-8', before(ustar.bytes, 'pkg/README', pax([['hdrcharset', 'BINARY'], ['path', 'pkg/READ\xffME']])));
+  add(ustar, 'pax LIBARCHIVE.symlinktype=dir on a link', before(ustar.bytes, 'pkg/link', pax([['LIBARCHIVE.symlinktype', 'dir']])));
+  add(ustar, 'pax linkpath on a regular file', before(ustar.bytes, 'pkg/README', pax([['linkpath', 'src/main.py']])));
+  add(ustar, 'pax path in a global header', before(ustar.bytes, 'pkg/README', pax([['path', 'pkg/global.txt']], 'g')));
+  add(ustar, 'magic removed (a V7 header) with a prefix field', withHeader(ustar.bytes, 'pkg/README', (b) => {
+    b.fill(0, 257, 345);
+    b.write('pre', 345, 'latin1');
+  }));
+  add(ustar, 'checksum over signed bytes', withHeader(ustar.bytes, 'pkg/README', (b) => b.write('r\u00f6\u00f6t', 265, 'latin1'), true));
+  add(ustar, 'a tar header inside a file, uncovered by a size one block short', withHeader(
+    (() => {
+      const copy = Buffer.from(ustar.bytes);
+      tarHeader(Buffer.from('pkg/embedded.txt'), '0', 5).copy(copy, headerOf(copy, 'pkg/hard').offset + BLOCK);
+      return copy;
+    })(), 'pkg/hard', (b) => octal(0, 12).copy(b, 124)));
+
+  // ---- zip
+  const zipY = base('Info-ZIP zip -r -y');
+  const pyStored = base('Python zipfile stored');
+  const edit = (from: Base, what: string, change: (model: ZipModel, named: (name: string) => ZipEntry) => void): void => {
+    const model = parseZip(from.bytes);
+    if (!model) throw new Error(`cannot parse ${from.name}`);
+    const named = (name: string): ZipEntry => {
+      const entry = model.entries.find((e) => e.name.toString('latin1') === name);
+      if (!entry) throw new Error(`no entry ${name} in ${from.name}`);
+      return entry;
+    };
+    change(model, named);
+    add(from, what, writeZip(model));
+  };
+  const both = (entry: ZipEntry, field: Buffer): void => {
+    entry.localExtra = Buffer.concat([entry.localExtra, field]);
+    entry.centralExtra = Buffer.concat([entry.centralExtra, field]);
+  };
+  const asiBody = (mode: number, link: string): Buffer => {
+    const rest = Buffer.concat([u16(mode), u32(0), u16(0), u16(0), Buffer.from(link)]);
+    return Buffer.concat([u32(crc32(rest)), rest]);
+  };
+  edit(pyStored, 'ASi extra field with a link mode on a file', (_, named) => both(named('pkg/README'), extraField(0x756e, asiBody(S_IFLNK | 0o777, 'app_desc.yaml'))));
+  edit(pyStored, "'xl' extra field 0x6c78 on a file", (_, named) => both(named('pkg/README'), extraField(0x6c78, Buffer.from('app_desc.yaml'))));
+  edit(pyStored, 'PKWARE Unix extra field 0x000d with a link target on a file', (_, named) => both(named('pkg/README'), extraField(0x000d, Buffer.concat([u32(0), u32(0), u16(0), u16(0), Buffer.from('app_desc.yaml')]))));
+  for (const version of [0, 1, 2]) {
+    for (const right of [true, false]) {
+      edit(pyStored, `Unicode path field v${version}, ${right ? 'right' : 'wrong'} CRC, renaming a file`, (_, named) => {
+        const entry = named('pkg/README');
+        both(entry, extraField(0x7075, Buffer.concat([Buffer.from([version]), u32(right ? crc32(entry.name) : crc32(entry.name) ^ 1), Buffer.from('pkg/renamed.txt')])));
+      });
+    }
+  }
+  edit(pyStored, 'Unicode path field v1 moving a link to the root', (_, named) => {
+    const entry = named('pkg/link');
+    both(entry, extraField(0x7075, Buffer.concat([Buffer.from([1]), u32(crc32(entry.name)), Buffer.from('link')])));
+  });
+  edit(pyStored, 'link named in CP437 bytes without the UTF-8 flag', (_, named) => {
+    const entry = named('pkg/link');
+    entry.name = entry.localName = Buffer.from('pkg/l\x81nk', 'latin1');
+    entry.flags &= ~0x800;
+  });
+  edit(pyStored, 'link named in bytes that are not UTF-8 under the UTF-8 flag', (_, named) => {
+    const entry = named('pkg/link');
+    entry.name = entry.localName = Buffer.from('pkg/l\xffnk', 'latin1');
+    entry.flags |= 0x800;
+  });
+  edit(pyStored, 'file with a link mode in its external attributes', (_, named) => {
+    const entry = named('pkg/app_desc.yaml');
+    entry.externalAttributes = ((S_IFLNK | 0o777) << 16) >>> 0;
+    entry.madeBy = (3 << 8) | (entry.madeBy & 0xff);
+  });
+  edit(pyStored, 'file with a directory mode in its external attributes, no trailing slash', (_, named) => {
+    const entry = named('pkg/README');
+    entry.externalAttributes = (((S_IFDIR | 0o755) << 16) | 0x10) >>> 0;
+    entry.madeBy = (3 << 8) | (entry.madeBy & 0xff);
+  });
+  for (const deferred of [true, false]) {
+    edit(pyStored, `stored data holding a data descriptor with the right CRC${deferred ? ', flag bit 3 set' : ''}`, (_, named) => {
+      const entry = named('pkg/src/main.py');
+      const head = entry.data.subarray(0, 100);
+      const shaped = Buffer.concat([u32(0x08074b50), u32(crc32(head)), u32(head.length), u32(head.length)]);
+      const hidden: ZipEntry = { ...entry, name: Buffer.from('pkg/hidden.txt'), localName: Buffer.from('pkg/hidden.txt'), localExtra: Buffer.alloc(0), flags: 0, data: Buffer.from('hidden'), descriptor: Buffer.alloc(0), after: Buffer.alloc(0) };
+      hidden.crc = crc32(hidden.data);
+      hidden.size = hidden.compressedSize = hidden.data.length;
+      entry.data = Buffer.concat([head, shaped, localRecord(hidden), hidden.data, entry.data.subarray(100)]);
+      entry.compressedSize = entry.size = entry.data.length;
+      entry.crc = crc32(entry.data);
+      if (deferred) entry.flags |= 8;
+    });
+  }
+  edit(zipY, 'local and central names that differ', (_, named) => {
+    named('pkg/README').localName = Buffer.from('pkg/README.local');
+  });
+  edit(zipY, 'a local record the central directory does not name, between entries', (_, named) => {
+    const entry = named('pkg/README');
+    const hidden: ZipEntry = { ...entry, name: Buffer.from('pkg/hidden.txt'), localName: Buffer.from('pkg/hidden.txt'), localExtra: Buffer.alloc(0), flags: 0, method: 0, data: Buffer.from('hidden'), descriptor: Buffer.alloc(0), after: Buffer.alloc(0) };
+    hidden.crc = crc32(hidden.data);
+    hidden.size = hidden.compressedSize = hidden.data.length;
+    entry.after = Buffer.concat([localRecord(hidden), hidden.data]);
+  });
+  return made;
+}
