@@ -9,17 +9,23 @@
  *
  * Without --after the working tree is "after". Options: --size <MiB> (256), --runs <n> (5),
  * --archives random,source, --target sink|s3rver (sink), --rate <MiB/s> (none: loopback).
+ * `--piece list` compares the tar walk alone instead of the worker: each side's floor primitive
+ * `list` over the archive's tar, gunzipped beforehand, less a `read` of it in the same turn.
  * A ref is checked out in a temporary git worktree sharing this node_modules; its
  * bench/worker-process.ts and bench/streaming/measure-job.ts are replaced by this tree's, so
  * both sides are measured the same way.
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { copyFileSync, createReadStream, createWriteStream, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
 import { bundle } from './harness/bundle';
+import { runJsonJob } from './harness/child-process';
 import { median } from './harness/stats';
 import { archiveFor } from './streaming/bench-archives';
+import { streamChildEnv } from './streaming/stream-env';
 import type { JobCost } from './streaming/measure-job';
 import { archiveUrl, runWorker, setUpStage, tearDownStage, type ArchiveKind } from './streaming/streaming-bench';
 
@@ -44,15 +50,15 @@ function envOf(text: string | undefined): NodeJS.ProcessEnv {
   return Object.fromEntries(text.split(',').map((pair) => pair.split('=') as [string, string]));
 }
 
-/** Bundles bench/worker-process.ts of `ref` (a temporary worktree) or of this tree. */
-async function workerBundle(ref: string | undefined, out: string, scratch: string): Promise<string> {
-  if (!ref) return (await bundle(path.join(root, 'bench', 'worker-process.ts'), out)).file;
+/** Bundles `entry` (bench/worker-process.ts by default) of `ref` (a temporary worktree) or of this tree. */
+async function workerBundle(ref: string | undefined, out: string, scratch: string, entry = 'bench/worker-process.ts'): Promise<string> {
+  if (!ref) return (await bundle(path.join(root, entry), out)).file;
   const tree = path.join(scratch, `tree-${path.basename(out, '.js')}`);
   execFileSync('git', ['worktree', 'add', '--detach', tree, ref], { cwd: root, stdio: 'ignore' });
   try {
     symlinkSync(path.join(root, 'node_modules'), path.join(tree, 'node_modules'));
     for (const file of ['bench/worker-process.ts', 'bench/streaming/measure-job.ts']) copyFileSync(path.join(root, file), path.join(tree, file));
-    return (await bundle(path.join(tree, 'bench', 'worker-process.ts'), out)).file;
+    return (await bundle(path.join(tree, entry), out)).file;
   } finally {
     execFileSync('git', ['worktree', 'remove', '--force', tree], { cwd: root, stdio: 'ignore' });
   }
@@ -71,6 +77,14 @@ async function main(): Promise<void> {
   const scratch = mkdtempSync(path.join(tmpdir(), 'bkpaas-bench-compare-'));
   const archiveDir = process.env.BENCH_ARCHIVE_CACHE || path.join(scratch, 'archives');
   const log = (line: string): void => console.log(line);
+  if (option(args, '--piece') === 'list') {
+    try {
+      await compareListing({ before, after, sizeBytes, runs, archives, archiveDir, scratch, log });
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
+    return;
+  }
   try {
     const sides: Side[] = [
       { name: `before (${before ?? 'working tree'})`, bundle: await workerBundle(before, path.join(scratch, 'before.js'), scratch), env: envOf(option(args, '--before-env')) },
@@ -114,6 +128,56 @@ function report(kind: string, bytes: number, sides: Side[], [a, b]: [JobCost[], 
     console.log(`| ${sides[index]?.name} | ${pick(samples, 'wall_ms', 1000).toFixed(2)} | ${cpu.toFixed(2)} | ${(cpu / gib).toFixed(2)} | ${pick(samples, 'max_rss_kib', 1024).toFixed(1)} |`);
   }
   console.log(`| after ÷ before (median of pairs) | ${paired('wall_ms').toFixed(2)} | ${paired('cpu_ms').toFixed(2)} | | ${paired('max_rss_kib').toFixed(2)} |`);
+}
+
+interface ListingComparison {
+  before: string | undefined;
+  after: string | undefined;
+  sizeBytes: number;
+  runs: number;
+  archives: ArchiveKind[];
+  archiveDir: string;
+  scratch: string;
+  log: (line: string) => void;
+}
+
+/**
+ * The tar walk's own CPU on each side, in turns with the order flipped: `list` of the archive's tar
+ * (gunzipped once beforehand, so inflate's cost and noise stay out) less a `read` of the same file
+ * taken in the same turn.
+ */
+async function compareListing(how: ListingComparison): Promise<void> {
+  const floor = 'bench/streaming/floor-process.ts';
+  const bundles = [
+    await workerBundle(how.before, path.join(how.scratch, 'before-floor.js'), how.scratch, floor),
+    await workerBundle(how.after, path.join(how.scratch, 'after-floor.js'), how.scratch, floor),
+  ];
+  const names = [`before (${how.before ?? 'working tree'})`, `after (${how.after ?? 'working tree'})`];
+  // No emulator is needed: the endpoints are never called, only the configuration is read.
+  const env = streamChildEnv({ dynamodbEndpoint: 'http://127.0.0.1:9', s3Endpoint: 'http://127.0.0.1:9', s3DataDir: how.scratch }, how.scratch);
+  for (const kind of how.archives) {
+    const archive = await archiveFor(how.archiveDir, kind, how.sizeBytes, how.log);
+    const tarFile = path.join(how.scratch, `${kind}.tar`);
+    await pipeline(createReadStream(archive.file), createGunzip(), createWriteStream(tarFile));
+    const listing: number[][] = [[], []];
+    for (let run = -1; run < how.runs; run++) {
+      const read = await runJsonJob<JobCost>([bundles[1] as string, 'read', tarFile], { cwd: root, env });
+      for (const index of run % 2 === 0 ? [0, 1] : [1, 0]) {
+        const list = await runJsonJob<JobCost>([bundles[index] as string, 'list', tarFile], { cwd: root, env });
+        if (run >= 0) listing[index]?.push(list.cpu_ms - read.cpu_ms);
+        how.log(`  ${kind} ${run < 0 ? 'warm-up' : `run ${run + 1}/${how.runs}`} ${names[index]}: list ${(list.cpu_ms / 1000).toFixed(2)} s, read ${(read.cpu_ms / 1000).toFixed(2)} s CPU`);
+      }
+    }
+    rmSync(tarFile, { force: true });
+    const gib = archive.bytes / 1024 ** 3;
+    const [a = [], b = []] = listing;
+    const ratios = a.map((value, i) => (b[i] ?? NaN) / value).sort((x, y) => x - y);
+    console.log(`\nthe tar walk's own CPU (list − read of the gunzipped tar), ${kind} ${how.sizeBytes / MiB} MiB, ${a.length} pairs`);
+    console.log('| side | tar walk CPU s | CPU s/GiB of archive |');
+    console.log('| --- | --- | --- |');
+    for (const [index, samples] of [a, b].entries()) console.log(`| ${names[index]} | ${(median(samples) / 1000).toFixed(2)} | ${(median(samples) / 1000 / gib).toFixed(2)} |`);
+    console.log(`| after ÷ before (median of pairs; range) | ${median(ratios).toFixed(3)} (${ratios[0]?.toFixed(3)}–${ratios[ratios.length - 1]?.toFixed(3)}) | |`);
+  }
 }
 
 main().catch((error: unknown) => {

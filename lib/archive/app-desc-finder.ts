@@ -1,5 +1,5 @@
 /**
- * Finds a package's app description while its archive streams past (issue 12), by the rule of
+ * Finds a package's app description while its archive streams past, by the rule of
  * the BlueKing platform's `SourcePackageStatReader`: of the entries named `app_desc.yaml` or
  * `app_desc.yml` (at the root, or after a `/` or `\`), the first in sorted entry-name order
  * (code-point order, as Python sorts); the directory holding it is the package's relative path,

@@ -1,5 +1,5 @@
 /**
- * An app description's YAML to plain JSON data, safely (issue 12) and in time linear in its
+ * An app description's YAML to plain JSON data, safely and in time linear in its
  * size: the `yaml` package with the YAML 1.2 core schema, no custom tags, merge keys (`<<`, as
  * PyYAML reads them), aliases expanded at most MAX_ALIAS_COUNT times (a "billion laughs" stops
  * there). Where that library's own work grows faster than the text, the cause is refused first:

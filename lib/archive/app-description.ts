@@ -1,5 +1,5 @@
 /**
- * What a package's app description says (issue 12), read as the BlueKing platform reads it:
+ * What a package's app description says, read as the BlueKing platform reads it:
  * the spec version (`spec_version` or `specVersion`: 1, 2 or 3; none but an `app_code` key: the
  * legacy format, 1), and by spec the application code and version —
  *

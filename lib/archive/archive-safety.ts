@@ -1,6 +1,5 @@
 /**
- * What makes an archive unsafe to accept (issue 4, "Archive safety"; issue 11, linear time),
- * whatever its format: entry names that leave the extraction root, paths longer or deeper than a
+ * What makes an archive unsafe to accept, whatever its format: entry names that leave the extraction root, paths longer or deeper than a
  * filesystem takes, links that point outside the root, special files, and more entries or
  * uncompressed bytes than the limits. `tar-listing.ts` and `zip-listing.ts` read the entries of
  * each format and hand them, in archive order, to an `EntryRules`.
@@ -9,7 +8,7 @@
  * symbolic link GNU tar makes of it, a link's name and target with no backslash to read two ways,
  * and names also in the spelling a case- or normalisation-insensitive filesystem hears (`PathTree`).
  *
- * Every check costs time linear in the entry's name and target (issue 11): a path is walked one
+ * Every check costs time linear in the entry's name and target (docs/design.md, invariant 9): a path is walked one
  * segment at a time through a tree of the links' paths (`path-tree.ts`), links are resolved once
  * each (`link-resolution.ts`), and `work` counts the steps so a test can hold that line.
  */
@@ -94,9 +93,13 @@ export function checkEntryName(name: string, caps: PathCaps = PATH_CAPS): string
     throw new InvalidPackageFormatError(`Entry ${quote(name)} has a path of ${bytes} bytes; the limit is ${caps.maxPathBytes}.`);
   }
   if (name.includes('\0')) throw new InvalidPackageFormatError(`Entry ${quote(name)} has a NUL character in its name.`);
-  if (isAbsolute(name)) throw new InvalidPackageFormatError(`Entry ${quote(name)} has an absolute path.`);
+  if (isAbsolute(name)) {
+    throw new InvalidPackageFormatError(`Entry ${quote(name)} has an absolute path. Pack the files relative to the project's folder (tar -C dir .).`);
+  }
   const segments = segmentsOf(name);
-  if (segments.includes('..')) throw new InvalidPackageFormatError(`Entry ${quote(name)} escapes the archive root.`);
+  if (segments.includes('..')) {
+    throw new InvalidPackageFormatError(`Entry ${quote(name)} escapes the archive root. Pack the files from the project's own folder, without "..".`);
+  }
   if (segments.length === 0 && name !== '.' && name !== './') {
     throw new InvalidPackageFormatError(`The archive holds an entry with an empty name (${quote(name)}).`);
   }
@@ -219,7 +222,9 @@ export class EntryRules {
       ? `Hard link ${quote(link.name)} links the symbolic link ${quote(copied.name)}, so tar makes it a symbolic link to ` +
         `${quote(copied.target)} read from its own directory, which`
       : `${capitalised(linkWord(link))} ${quote(link.name)} points to ${quote(link.target)}, which`;
-    if (verdict === 'escapes') throw new InvalidPackageFormatError(`${what} escapes the archive root.`);
+    if (verdict === 'escapes') {
+      throw new InvalidPackageFormatError(`${what} escapes the archive root. Make the link point inside the package, or leave it out.`);
+    }
     const clash = resolver.clash ?? { segment: '', node: ROOT };
     throw new InvalidPackageFormatError(`${what} ${otherSpelling(this.tree.pathOf(clash.node), clash.segment)}.`);
   }
@@ -366,7 +371,10 @@ export class EntryRules {
       throw new InvalidPackageFormatError(`${what} ${quote(link.name)} has a control character in its target.`);
     }
     if (isAbsolute(link.target)) {
-      throw new InvalidPackageFormatError(`${what} ${quote(link.name)} points to the absolute path ${quote(link.target)}.`);
+      throw new InvalidPackageFormatError(
+        `${what} ${quote(link.name)} points to the absolute path ${quote(link.target)}. Links such as a packed virtualenv's or ` +
+          "node_modules/.bin's point into the machine that made them: leave them out of the package, or make the link relative.",
+      );
     }
     // Windows reads `\` as a separator, Linux and macOS as part of a name: `x\l -> ../etc` is the
     // link x/l pointing inside for one and a link at the root pointing outside for the other. No

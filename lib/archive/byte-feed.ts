@@ -5,7 +5,7 @@
  * settles once the parser has taken enough of them (or waits for more than is buffered). So
  * memory holds at most HIGH_WATER bytes plus a chunk, the parser's pace is the stream's when it
  * falls behind (backpressure), and a producer that keeps ahead pays no promise per chunk
- * (issue 13: a promise and two turns of the microtask queue per 64 KiB, for every chunk).
+ * (a promise and two turns of the microtask queue per 64 KiB, for every chunk).
  */
 
 /** Thrown by reads that need more bytes than are left before the end. */

@@ -1,7 +1,7 @@
 /**
  * Reads a gzip file (RFC 1952) from a ByteFeed: its header, whose optional fields are checked
  * for a hidden archive, its one deflate stream, and its trailer (CRC-32 and length). Nothing may
- * follow (issue 11): not data appended to it, and not a second gzip member either. gzip, Python
+ * follow: not data appended to it, and not a second gzip member either. gzip, Python
  * and Node read on into further members while most archive checks would stop at the first, so a
  * package is one member, as `gzip`, `tar -z` and every packaging tool write it.
  */

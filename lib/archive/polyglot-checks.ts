@@ -1,5 +1,5 @@
 /**
- * Signs that one file is two archives (issue 11): a zip hidden where another format's readers
+ * Signs that one file is two archives: a zip hidden where another format's readers
  * do not look. Zip readers find an archive from its end-of-central-directory record, searched
  * for near the end of the file (`ZIP_SEARCH_WINDOW`) whatever comes before it; tar
  * readers (Python's tarfile tries plain tar first) take any first block whose checksum holds.

@@ -55,18 +55,34 @@ function field(block: Buffer, offset: number, length: number): Buffer {
  * anything else.
  */
 export function tarNumber(block: Buffer, offset: number, length: number): number | undefined {
+  const end = offset + length;
   const first = block[offset] ?? 0;
   if (first & 0x80) {
     if (first !== 0x80) return undefined; // 0xff: negative
     let value = 0;
-    for (let i = offset + 1; i < offset + length; i += 1) value = value * 256 + (block[i] ?? 0);
+    for (let i = offset + 1; i < end; i += 1) value = value * 256 + (block[i] ?? 0);
     return Number.isSafeInteger(value) ? value : undefined;
   }
-  const text = block.toString('latin1', offset, offset + length);
-  if (/^\0*$/.test(text)) return 0;
-  const match = /^ *([0-7]+)[ \0]*$/.exec(text);
-  if (match === null) return undefined;
-  const value = parseInt(match[1] ?? '', 8);
+  // A loop over the bytes, not a regex over a string: every header has eight of these fields.
+  let at = offset;
+  if (first === 0) {
+    for (; at < end; at += 1) if (block[at] !== 0) return undefined;
+    return 0;
+  }
+  while (at < end && block[at] === 0x20) at += 1;
+  let value = 0;
+  let digits = 0;
+  for (; at < end; at += 1) {
+    const byte = block[at] ?? 0;
+    if (byte < 0x30 || byte > 0x37) break;
+    value = value * 8 + (byte - 0x30);
+    digits += 1;
+  }
+  if (digits === 0) return undefined;
+  for (; at < end; at += 1) {
+    const byte = block[at];
+    if (byte !== 0x20 && byte !== 0) return undefined;
+  }
   return Number.isSafeInteger(value) ? value : undefined;
 }
 
@@ -78,14 +94,13 @@ function checksumMatches(block: Buffer): boolean {
   const recorded = tarNumber(block, 148, 8);
   if (recorded === undefined) return false;
   let unsigned = 8 * 0x20;
-  let signed = 8 * 0x20;
-  for (let i = 0; i < BLOCK; i += 1) {
-    if (i >= 148 && i < 156) continue;
-    const byte = block[i] ?? 0;
-    unsigned += byte;
-    signed += byte >= 0x80 ? byte - 0x100 : byte;
-  }
-  return recorded === unsigned || recorded === signed;
+  for (let i = 0; i < 148; i += 1) unsigned += block[i] ?? 0;
+  for (let i = 156; i < BLOCK; i += 1) unsigned += block[i] ?? 0;
+  if (recorded === unsigned) return true;
+  // Signed, each byte from 0x80 up counts 256 less.
+  let high = 0;
+  for (let i = 0; i < BLOCK; i += 1) if ((i < 148 || i >= 156) && (block[i] ?? 0) >= 0x80) high += 1;
+  return recorded === unsigned - 256 * high;
 }
 
 /** The magic of POSIX ustar ("ustar\0" then version "00"), of GNU tar ("ustar  \0"), or none (V7). */
@@ -127,7 +142,8 @@ export function parseHeader(block: Buffer): TarHeader | HeaderFault {
   }
   const type = String.fromCharCode(block[156] ?? 0);
   if (format === 'v7') {
-    if (!V7_TYPES.has(type)) return { fault: 'field', field: 'type', why: `type ${JSON.stringify(type)} in an old (V7) header without the ustar magic` };
+    // GNU tar writes its volume label without a magic: let the walk refuse it by what it is.
+    if (!V7_TYPES.has(type) && type !== 'V') return { fault: 'field', field: 'type', why: `type ${JSON.stringify(type)} in an old (V7) header without the ustar magic` };
     // Python's tarfile reads the ustar prefix whatever the magic; GNU tar and libarchive do not.
     if (block[345] !== 0) return { fault: 'field', field: 'prefix', why: 'bytes in the name-prefix field of an old (V7) header, which Python puts before the name and tar ignores' };
   }

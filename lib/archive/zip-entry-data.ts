@@ -38,11 +38,11 @@ export async function readStored(feed: ByteFeed, bytes: number, sink: EntrySink)
 
 /**
  * A stored entry whose sizes follow its data (Python's zipfile and Node's archiver write these
- * to a pipe): it ends at the first descriptor signature followed by the CRC-32 and sizes of
- * the bytes before it, which is where a streaming reader stops. Java's ZipInputStream refuses
- * such entries; a central-directory reader takes the directory's size, which must then agree.
- * The CRC-32 is folded in from one candidate to the next, so a run of fake signatures costs
- * nothing more. The descriptor itself is read by `readDescriptor` afterwards.
+ * to a pipe): it ends at its descriptor, which must be the first descriptor signature in its data
+ * and be followed by the CRC-32 and sizes of the bytes before it — streaming readers that check
+ * those go on past a signature that does not match, those that do not stop at it. Java's
+ * ZipInputStream refuses such entries; a central-directory reader takes the directory's size,
+ * which must then agree. The descriptor itself is read by `readDescriptor` afterwards.
  */
 export async function readStoredToDescriptor(feed: ByteFeed, name: string, wide: boolean, sink: EntrySink): Promise<Inflated> {
   const descriptorBytes = 4 + 4 + (wide ? 16 : 8);
@@ -66,6 +66,11 @@ export async function readStoredToDescriptor(feed: ByteFeed, name: string, wide:
         if (at > 0) sink.take(await feed.read(at));
         return { compressedBytes: size, outputBytes: size, crc };
       }
+      // Streaming readers that do not check the CRC-32 stop at the first signature, the others go on.
+      throw refuse(
+        `Entry ${quote(name)} is stored with its sizes after the data, and its data holds a data descriptor signature before its end: ` +
+          'streaming extractors would end it there. Store it with its sizes in the header, or compress it.',
+      );
     }
     // No descriptor here: take all but the bytes a signature straddling the window's end could start in.
     const taken = window.length - descriptorBytes + 1;

@@ -1,5 +1,5 @@
 /**
- * Lists a zip while its bytes stream past (issue 11), in the order they come: every local
+ * Lists a zip while its bytes stream past, in the order they come: every local
  * header and its data, then the central directory and the end records. Each entry's data is
  * inflated (bounded by the uncompressed limit) to learn where it ends and that its CRC-32 and
  * sizes are what the headers say; every central-directory entry must describe exactly one local
@@ -11,6 +11,7 @@
  * and — for small contents only — the bytes a symbolic link's target would be, since a zip only
  * says which entries are links in the central directory, after their data.
  */
+import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { DESTROYED, type ArchiveListing } from './archive-listing';
 import { checkEntryName, EntryRules, PATH_CAPS, quote, type ArchiveEntry, type ArchiveLimits, type ArchiveSummary } from './archive-safety';
@@ -23,6 +24,7 @@ import { readEndRecord, readZip64End, type Zip64End } from './zip-end-records';
 import { inflateDeclared, inflateToStreamEnd, readDescriptor, readStored, readStoredToDescriptor, type EntrySink } from './zip-entry-data';
 import {
   CENTRAL_FIXED_BYTES,
+  extraFieldFault,
   FLAG,
   FLAGS_THAT_MATTER,
   hasZip64Extra,
@@ -41,6 +43,10 @@ import {
 const S_IFMT = 0o170000;
 const S_IFLNK = 0o120000;
 const S_IFDIR = 0o040000;
+const S_IFREG = 0o100000;
+/** The host in "version made by" whose Unix modes every extractor reads (unzip also reads them from others, libarchive not). */
+const HOST_UNIX = 3;
+const DOS_DIRECTORY = 0x10;
 const SPECIAL_FILE_TYPES = new Map([
   [0o010000, 'fifo'],
   [0o020000, 'character-device'],
@@ -87,6 +93,9 @@ export class ZipListing implements ArchiveListing {
   private uncompressedBytes = 0;
   private keptBytes = 0;
   private centralCount = 0;
+  /** The first entry named in a legacy encoding, and the first symbolic link: one archive may not hold both. */
+  private legacyNamed: string | undefined;
+  private firstSymlink: string | undefined;
 
   constructor(
     private readonly limits: ArchiveLimits,
@@ -190,7 +199,9 @@ export class ZipListing implements ArchiveListing {
     checkEntryName(name);
     const extra = parseExtra(extraBytes);
     if (extra === undefined) throw refuse(`Entry ${quote(name)} has a malformed extra field in its local header.`);
+    this.checkExtraFields(name, extra, 'local header');
     this.checkUnicodePath(name, nameBytes, extra, 'local header');
+    this.checkNameBytes(name, nameBytes, fixed.flags);
     this.checkFlagsAndMethod(name, fixed.flags, fixed.method);
 
     const described = (fixed.flags & FLAG.descriptor) !== 0;
@@ -256,11 +267,56 @@ export class ZipListing implements ArchiveListing {
     }
   }
 
-  /** unzip takes an Info-ZIP Unicode path over the header's name when its checksum matches; they must agree. */
+  private checkExtraFields(name: string, extra: Map<number, Buffer>, where: string): void {
+    for (const id of extra.keys()) {
+      const fault = extraFieldFault(id);
+      if (fault !== undefined) throw refuse(`Entry ${quote(name)} has ${fault} in its ${where}; see docs/api.md, "Archives", for the accepted fields.`);
+    }
+  }
+
+  /** An Info-ZIP Unicode path field must be one every reader takes alike, and name the entry as its header does. */
   private checkUnicodePath(name: string, nameBytes: Buffer, extra: Map<number, Buffer>, where: string): void {
     const unicode = unicodePath(extra, nameBytes);
-    if (unicode !== undefined && textOfName(unicode) !== name) {
-      throw refuse(`Entry ${quote(name)} has another name in the Unicode path field of its ${where}: ${quote(textOfName(unicode))}.`);
+    if (unicode === undefined) return;
+    if ('fault' in unicode) throw refuse(`Entry ${quote(name)} has an Info-ZIP Unicode path field in its ${where} that ${unicode.fault}.`);
+    if (textOfName(unicode.name) !== name) {
+      throw refuse(`Entry ${quote(name)} has another name in the Unicode path field of its ${where}: ${quote(textOfName(unicode.name))}.`);
+    }
+  }
+
+  /**
+   * Names extractors decode alike: under the UTF-8 flag, valid UTF-8 (unzip drops what is not);
+   * never a backslash (unzip and 7-Zip take it for a separator in some archives, Python and
+   * libarchive for part of a name). A name with other bytes and no flag is in a legacy code page,
+   * decoded as CP437 by Python and zip libraries, as raw bytes by unzip: accepted, and noted, since
+   * such names may not stand beside symbolic links (`checkLegacyNames`).
+   */
+  private checkNameBytes(name: string, nameBytes: Buffer, flags: number): void {
+    if (flags & FLAG.utf8) {
+      if (!isUtf8(nameBytes)) throw refuse(`Entry ${quote(name)} has the UTF-8 flag but a name that is not UTF-8: unzip drops such names.`);
+    }
+    if (nameBytes.includes(0x5c)) {
+      throw refuse(
+        `Entry ${quote(name)} has a backslash in its name: some extractors take it for a separator, others for part of the name. ` +
+          'Make the zip with a tool that writes "/" (7-Zip, PowerShell 7, tar.exe, zip).',
+      );
+    }
+  }
+
+  /**
+   * A legacy-encoded name is written under a different name by each extractor, so it cannot be
+   * placed relative to a symbolic link the way it was checked. Either may stand in an archive, not both.
+   */
+  private checkLegacyNames(entry: ArchiveEntry, nameBytes: Buffer, flags: number): void {
+    const legacy = (flags & FLAG.utf8) === 0 && nameBytes.some((byte) => byte >= 0x80);
+    if (legacy) this.legacyNamed ??= entry.name;
+    if (entry.kind === 'symlink') this.firstSymlink ??= entry.name;
+    if (this.legacyNamed !== undefined && this.firstSymlink !== undefined) {
+      throw refuse(
+        `The zip holds the symbolic link ${quote(this.firstSymlink)} and the entry ${quote(this.legacyNamed)}, whose name is not UTF-8 ` +
+          'and has no UTF-8 flag: extractors decode such names differently (CP437, the system code page, raw bytes), so where it ' +
+          'lands relative to the link cannot be checked. Make the zip with UTF-8 names (7-Zip, zip 3, Windows 11), or as a .tar.gz.',
+      );
     }
   }
 
@@ -322,6 +378,7 @@ export class ZipListing implements ArchiveListing {
     }
     const extra = parseExtra(extraBytes);
     if (extra === undefined) throw refuse(`Entry ${quote(name)} has a malformed extra field in the central directory.`);
+    this.checkExtraFields(name, extra, 'central directory entry');
     this.checkUnicodePath(name, nameBytes, extra, 'central directory entry');
     const zip64 = zip64Values(extra, { ...fixed, offset: fixed.localOffset, disk: fixed.diskStart }, false);
     if (zip64 === undefined) throw refuse(`Entry ${quote(name)} has a malformed zip64 field in the central directory.`);
@@ -349,18 +406,36 @@ export class ZipListing implements ArchiveListing {
       compressedSize: zip64.compressedSize ?? fixed.compressedSize,
       size: zip64.size ?? fixed.size,
     }, { crc: local.crc, compressedBytes: local.compressedSize, outputBytes: local.size });
-    const entry = this.toEntry(name, fixed.externalAttributes, local);
+    const entry = this.toEntry(name, fixed.madeBy >>> 8, fixed.externalAttributes, local);
+    this.checkLegacyNames(entry, nameBytes, fixed.flags);
     this.rules.add(entry);
     this.onListed?.(entry);
     local.content = undefined;
   }
 
-  private toEntry(name: string, externalAttributes: number, local: LocalRecord): ArchiveEntry {
+  /**
+   * What an extractor makes of the entry. The Unix mode in the attributes' high half says so for
+   * archives made on Unix, for every extractor; made elsewhere, unzip still reads a mode there and
+   * libarchive and Python do not, so such a mode may not make a link or a directory. A directory is
+   * named with a trailing '/', which is all Python and unzip go by.
+   */
+  private toEntry(name: string, host: number, externalAttributes: number, local: LocalRecord): ArchiveEntry {
     const type = (externalAttributes >>> 16) & S_IFMT;
     const special = SPECIAL_FILE_TYPES.get(type);
     if (special) throw refuse(`Entry ${quote(name)} is a ${special}, which a source package cannot hold.`);
-    if (type === S_IFLNK) return { name, kind: 'symlink', size: local.size, linkTarget: this.linkTarget(name, local) };
-    if (name.endsWith('/') || type === S_IFDIR) {
+    const slash = name.endsWith('/');
+    if (type === S_IFLNK) {
+      if (host !== HOST_UNIX) {
+        throw refuse(`Entry ${quote(name)} has a symbolic link's mode in a zip not made on Unix: unzip makes it a link, libarchive and Python a file.`);
+      }
+      if (slash) throw refuse(`Entry ${quote(name)} is a symbolic link whose name ends in '/', which extractors take for a directory.`);
+      return { name, kind: 'symlink', size: local.size, linkTarget: this.linkTarget(name, local) };
+    }
+    const directoryMarked = type === S_IFDIR || (host !== HOST_UNIX && (externalAttributes & DOS_DIRECTORY) !== 0 && type !== S_IFREG);
+    if (directoryMarked && !slash) {
+      throw refuse(`Entry ${quote(name)} is marked a directory in its attributes but its name has no trailing '/': extractors disagree on what it is.`);
+    }
+    if (slash) {
       if (local.size > 0) throw refuse(`Entry ${quote(name)} is a directory with ${local.size} bytes of data; only files may have data.`);
       return { name, kind: 'directory', size: 0 };
     }
@@ -380,6 +455,9 @@ export class ZipListing implements ArchiveListing {
             'its central directory says which are links. Package it as a .tar.gz.',
         );
       default:
+        if (!isUtf8(local.content)) {
+          throw refuse(`Symbolic link ${quote(name)} has a target that is not UTF-8: extractors would write it differently.`);
+        }
         return textOfName(local.content);
     }
   }

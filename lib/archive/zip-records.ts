@@ -63,6 +63,8 @@ export function parseLocalFixed(bytes: Buffer): LocalFixed {
 }
 
 export interface CentralFixed extends LocalFixed {
+  /** "Version made by": its high byte is the host system, which says how extractors read `externalAttributes`. */
+  madeBy: number;
   commentLength: number;
   diskStart: number;
   externalAttributes: number;
@@ -71,6 +73,7 @@ export interface CentralFixed extends LocalFixed {
 
 export function parseCentralFixed(bytes: Buffer): CentralFixed {
   return {
+    madeBy: bytes.readUInt16LE(0),
     flags: bytes.readUInt16LE(4),
     method: bytes.readUInt16LE(6),
     crc: bytes.readUInt32LE(12),
@@ -190,12 +193,56 @@ export function hasZip64Extra(extra: Map<number, Buffer>): boolean {
 }
 
 /**
- * The UTF-8 name of an Info-ZIP Unicode path field that unzip would use instead of the header's
- * name (version 1, and the CRC-32 of the header's name matches), else undefined.
+ * An Info-ZIP Unicode path field (0x7075), as the readers that use it would: unzip and libarchive
+ * take its UTF-8 name over the header's when its version is 1 and its CRC-32 is the header name's;
+ * others take it whatever those say, and Python ignores it. So a field is accepted only in the shape
+ * all of them agree on — version 1, the header name's CRC-32 — and `zip-listing.ts` then requires
+ * its name to be the header's. Undefined when there is none.
  */
-export function unicodePath(extra: Map<number, Buffer>, nameBytes: Buffer): Buffer | undefined {
+export function unicodePath(extra: Map<number, Buffer>, nameBytes: Buffer): { name: Buffer } | { fault: string } | undefined {
   const data = extra.get(UNICODE_PATH_EXTRA);
-  if (data === undefined || data.length < 5 || data[0] !== 1) return undefined;
-  if (data.readUInt32LE(1) !== crc32(nameBytes) >>> 0) return undefined;
-  return data.subarray(5);
+  if (data === undefined) return undefined;
+  if (data.length < 5) return { fault: 'is too short to hold a name' };
+  if (data[0] !== 1) return { fault: `has version ${data[0]} (only version 1 is read alike by every extractor)` };
+  if (data.readUInt32LE(1) !== crc32(nameBytes) >>> 0) {
+    return { fault: "was written for another name (its CRC-32 is not the header name's): some extractors use it anyway" };
+  }
+  return { name: data.subarray(5) };
+}
+
+/**
+ * Extra fields every extractor reads alike, or that carry only times, owners or padding. Any
+ * other field may change what a reader that knows it writes — Info-ZIP's ASi (0x756e) and the
+ * PKWARE Unix field (0x000d) can make an entry a symbolic link for unzip while others write a file —
+ * so it is refused, naming its id.
+ */
+const ACCEPTED_EXTRA_FIELDS = new Map<number, string>([
+  [0x0000, 'padding'],
+  [ZIP64_EXTRA, 'Zip64 sizes'],
+  [0x000a, 'NTFS times'],
+  [0x5455, 'extended timestamp'],
+  [0x5855, 'Info-ZIP Unix (old)'],
+  [0x7855, 'Info-ZIP Unix owner'],
+  [0x7875, 'Info-ZIP Unix owner (new)'],
+  [UNICODE_PATH_EXTRA, 'Info-ZIP Unicode path'],
+  [0x6375, 'Info-ZIP Unicode comment'],
+  [0xcafe, 'Java archive marker'],
+  [0xd935, 'Android zipalign padding'],
+  [0xa220, 'Microsoft Open Packaging growth hint'],
+]);
+
+const REFUSED_EXTRA_FIELDS = new Map<number, string>([
+  [0x000d, 'the PKWARE Unix field, which can carry a link target that unzip uses'],
+  [0x756e, "Info-ZIP's ASi Unix field, whose mode can make the entry a symbolic link for unzip"],
+  [0x6c78, "the 'xl' field, which some extractors read as a symbolic link's target"],
+  [0x0017, 'the strong encryption header'],
+  [0x9901, 'the AES encryption field'],
+]);
+
+/** Why an extra field is not accepted, or undefined when it is. */
+export function extraFieldFault(id: number): string | undefined {
+  if (ACCEPTED_EXTRA_FIELDS.has(id)) return undefined;
+  const hex = `0x${id.toString(16).padStart(4, '0')}`;
+  const known = REFUSED_EXTRA_FIELDS.get(id);
+  return known ? `${known} (${hex})` : `the extra field ${hex}, which extractors that know it may apply and the others ignore`;
 }

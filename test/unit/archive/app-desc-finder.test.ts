@@ -1,5 +1,5 @@
 /**
- * The app description finder (issue 12) fed entries in archive order, as the listings feed it:
+ * The app description finder fed entries in archive order, as the listings feed it:
  * the platform's choice (first matching name in code-point order), one description and one logo
  * held at a time, and the documented logo rule for every order the entries can come in.
  */

@@ -1,5 +1,5 @@
 /**
- * The app description's YAML (issue 12): what is read, and what is refused with 422 naming the
+ * The app description's YAML: what is read, and what is refused with 422 naming the
  * file — syntax errors, hostile shapes (a billion laughs, nesting that would make the parser
  * recurse a million levels), tags beyond the core schema, duplicate keys.
  */

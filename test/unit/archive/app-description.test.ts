@@ -1,5 +1,5 @@
 /**
- * What an app description says (issue 12) — spec version, app code, app version by spec — and
+ * What an app description says — spec version, app code, app version by spec — and
  * the version a request is filed under: the request's when given, else the package's, checked by
  * the same rule; whether a description for another application is refused.
  */

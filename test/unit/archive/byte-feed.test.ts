@@ -1,5 +1,5 @@
 /**
- * ByteFeed, the hand-over between a stream and the async parsers of gzip and zip (issue 13): a
+ * ByteFeed, the hand-over between a stream and the async parsers of gzip and zip: a
  * producer that keeps ahead pays no promise per chunk, memory stays bounded by the read-ahead,
  * and batches are taken and put back without copying.
  */

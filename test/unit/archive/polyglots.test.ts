@@ -58,7 +58,7 @@ const SAFE_TAR = (): Promise<Buffer> => tarOf([{ name: 'app/main.py', content: '
 const EVIL_ZIP = rawZip([{ name: '../evil-polyglot.txt', data: 'escaped' }]);
 
 describe('polyglots', () => {
-  it("refuses issue 11's .tar.gz whose gzip extra field holds a whole zip", async () => {
+  it("refuses a .tar.gz whose gzip extra field holds a whole zip", async () => {
     const plain = gzipSync(await SAFE_TAR());
     const length = Buffer.alloc(2);
     length.writeUInt16LE(EVIL_ZIP.length);

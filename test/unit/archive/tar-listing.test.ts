@@ -1,5 +1,5 @@
 /**
- * TarListing, issue 11's rules: where a tar and a gzip end, and the tar records readers
+ * TarListing's rules: where a tar and a gzip end, and the tar records readers
  * disagree on. (Entry names, links and limits are in archive-safety.test.ts.)
  */
 import { gzipSync } from 'node:zlib';
