@@ -29,7 +29,7 @@
  * printed by scripts/install-extractors.sh).
  */
 import { execFileSync } from 'node:child_process';
-import { linkSync, lutimesSync, mkdirSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, lutimesSync, mkdirSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { crc32, inflateRawSync } from 'node:zlib';
 import { PYTHON } from './extractors';
@@ -87,8 +87,8 @@ const TREE_FILES: [string, Buffer][] = [
   ['pkg/README', Buffer.from('')],
 ];
 
-function makeTree(dir: string): void {
-  for (const [name, data] of TREE_FILES) {
+function makeTree(dir: string, asciiOnly = false): void {
+  for (const [name, data] of TREE_FILES.filter(([n]) => !asciiOnly || /^[\x20-\x7e]*$/.test(n))) {
     mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
     writeFileSync(path.join(dir, name), data);
   }
@@ -96,7 +96,9 @@ function makeTree(dir: string): void {
   symlinkSync('src/main.py', path.join(dir, 'pkg/link'));
   linkSync(path.join(dir, 'pkg/src/main.py'), path.join(dir, 'pkg/hard'));
   // Fixed times, so that the same seed makes the same bytes (zip stores them; tar gets --mtime).
-  for (const name of [...TREE_FILES.map(([n]) => n), 'pkg/hard', 'pkg/empty', 'pkg/src', 'pkg']) utimesSync(path.join(dir, name), MTIME, MTIME);
+  for (const name of [...TREE_FILES.map(([n]) => n), 'pkg/hard', 'pkg/empty', 'pkg/src', 'pkg']) {
+    if (existsSync(path.join(dir, name))) utimesSync(path.join(dir, name), MTIME, MTIME);
+  }
   lutimesSync(path.join(dir, 'pkg/link'), MTIME, MTIME);
 }
 
@@ -159,6 +161,18 @@ export function makeBases(dir: string): Base[] {
     const file = path.join(dir, `${label.replace(/[ -]+/g, '_')}.zip`);
     run('zip', ['-q', ...args, file, 'pkg']);
     add(`Info-ZIP ${label}`, 'zip', file);
+  }
+  // The same with ASCII names only: a link beside names without the UTF-8 flag is refused (docs/api.md).
+  const ascii = path.join(dir, 'ascii-tree');
+  mkdirSync(ascii, { recursive: true });
+  makeTree(ascii, true);
+  for (const [label, args] of [
+    ['zip -r -y', ['-r', '-X', '-y']],
+    ['zip -r -y -0', ['-r', '-X', '-y', '-0']],
+  ] as const) {
+    const file = path.join(dir, `ascii-${label.replace(/[ -]+/g, '_')}.zip`);
+    run('zip', ['-q', ...args, file, 'pkg'], ascii);
+    add(`Info-ZIP ${label}, ASCII names`, 'zip', file);
   }
   return bases;
 }

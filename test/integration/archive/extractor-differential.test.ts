@@ -27,7 +27,7 @@ import { EXTRACTORS, type Extractor, extractAndSnapshot, missingTools, PYTHON } 
 import { serviceVerdict } from '../../helpers/service-listing';
 
 const SEED = Number(process.env.EXTRACTOR_FUZZ_SEED ?? 20261205);
-const COUNT = Number(process.env.EXTRACTOR_FUZZ_COUNT ?? 800);
+const COUNT = Number(process.env.EXTRACTOR_FUZZ_COUNT ?? 1200);
 const CONCURRENCY = Number(process.env.EXTRACTOR_FUZZ_CONCURRENCY ?? 4);
 const OPTIONAL = process.env.ARCHIVE_EXTRACTORS_OPTIONAL === '1';
 /** A file to write every disagreement to, one JSON line each (for sorting a long run's findings into classes). */
@@ -91,67 +91,18 @@ export const KNOWN_UNTIL_FIXED: Known[] = [
     difference: /malformed pax extended attributes|Invalid pax extended attributes/,
   },
   {
+    reproducer: 'tar-global-header-last.tar',
+    reason: "a pax global header (type g) as the last header before the end blocks: Python's tarfile fails the whole archive (\"end of file header\")",
+    format: 'tar',
+    extractors: ['Python tarfile'],
+    difference: /end of file header/,
+  },
+  {
     reproducer: 'tar-symlink-to-dot.tar',
     reason: 'a symbolic (or hard) link to "." : 7-Zip refuses it as a "dangerous link path" and exits 2',
     format: 'tar',
     extractors: ['7-Zip'],
     difference: /Dangerous link path was ignored/,
-  },
-  {
-    reproducer: 'zip-invalid-utf8-name-under-utf8-flag.zip',
-    reason: 'a name that is not UTF-8 under the UTF-8 flag: Python\'s zipfile and bsdtar refuse the archive, yauzl writes U+FFFD, unzip drops the byte',
-    format: 'zip',
-    extractors: ZIP_EXTRACTORS,
-    mutation: /UTF-8 flag on|not UTF-8 under the UTF-8 flag/,
-    difference: /UnicodeDecodeError|cannot be converted from UTF-8|can.t be converted from UTF-8|\\udc[89a-f]|\ufffd|empty or unreadable filename|names not UTF-8-flagged/,
-  },
-  {
-    reproducer: 'zip-backslash-in-name.zip',
-    reason: 'a backslash in a zip name: bsdtar and yauzl take it for "/", unzip writes a file where the listing has a directory',
-    format: 'zip',
-    extractors: ZIP_EXTRACTORS,
-    mutation: /name backslash|\\\\/,
-    difference: /./,
-  },
-  {
-    reproducer: 'zip-unicode-path-field-version-0-or-2.zip',
-    reason: 'an Info-ZIP Unicode path field (0x7075) of version 0 or 2: unzip, 7-Zip and bsdtar rename the entry by it (or refuse it), Python and the listing keep the header name',
-    format: 'zip',
-    extractors: ZIP_EXTRACTORS,
-    mutation: /Unicode path (extra )?field v[02]/,
-    difference: /./,
-  },
-  {
-    reproducer: 'zip-unflagged-name-byte-dropped-by-unzip.zip',
-    reason: 'a name ending in byte 0xFF without the UTF-8 flag: unzip drops the byte and writes the plain name, which another entry may have',
-    format: 'zip',
-    extractors: ['Info-ZIP unzip'],
-    mutation: /UTF-8 flag off/,
-    difference: /names not UTF-8-flagged/,
-  },
-  {
-    reproducer: 'zip-symlink-mode-under-non-unix-host.zip',
-    reason: 'a link mode in the external attributes under a host byte other than Unix (OS X 19, NTFS 11, MS-DOS 0…): listed as a symbolic link, written as a file by unzip, bsdtar and 7-Zip',
-    format: 'zip',
-    extractors: ZIP_EXTRACTORS,
-    mutation: /host byte (0|10|11|14|19) /,
-    difference: /as symlink → "[^"]*", wrote file/,
-  },
-  {
-    reproducer: 'zip-symlink-named-with-trailing-slash.zip',
-    reason: 'a symbolic link (or file) whose name ends in "/": every extractor writes a directory',
-    format: 'zip',
-    extractors: ZIP_EXTRACTORS,
-    mutation: /trailing slash/,
-    difference: /wrote directory/,
-  },
-  {
-    reproducer: 'zip-aes-extra-field-malformed.zip',
-    reason: 'an AES extra field (0x9901) on an entry that is not encrypted: bsdtar refuses the archive ("Incomplete AES field")',
-    format: 'zip',
-    extractors: ['bsdtar'],
-    mutation: /extra field 0x9901/,
-    difference: /AES/,
   },
   {
     reproducer: 'zip-duplicate-names.zip',
@@ -161,20 +112,30 @@ export const KNOWN_UNTIL_FIXED: Known[] = [
     difference: /EEXIST|File exists|Cannot delete output folder/,
   },
   {
-    reproducer: 'zip-directory-mode-on-name-without-slash.zip',
-    reason: 'a directory mode in the external attributes of a name without "/": listed as a directory, written as a file by unzip and Python',
-    format: 'zip',
-    extractors: ZIP_EXTRACTORS,
-    mutation: /external attributes mode 40755|directory mode in its external attributes/,
-    difference: /as directory, wrote file/,
-  },
-  {
     reproducer: 'zip-utf8-names-under-dos-host.zip',
     reason: 'UTF-8-flagged names under the MS-DOS host byte: unzip decodes them as CP437 anyway and writes other names',
     format: 'zip',
     extractors: ['Info-ZIP unzip'],
     mutation: /host byte 0 /,
     difference: /was not written|that the listing does not name/,
+  },
+];
+
+/**
+ * Base archives the tools made that the service refuses by a rule docs/api.md names ("What is
+ * refused, and why"): their refusal must be that rule's. Their mutants are refused too, so each
+ * has a twin made without what the rule is about, which must be accepted.
+ */
+const BASES_REFUSED_BY_A_DOCUMENTED_RULE: { base: string; rule: RegExp; why: string }[] = [
+  {
+    base: 'Info-ZIP zip -r -y',
+    rule: /holds the symbolic link .* whose name is not UTF-8 and has no UTF-8 flag/,
+    why: "Debian's zip 3.0 writes UTF-8 names without the UTF-8 flag or a Unicode path field; with a link beside them, docs/api.md refuses legacy code-page names",
+  },
+  {
+    base: 'Info-ZIP zip -r -y -0',
+    rule: /holds the symbolic link .* whose name is not UTF-8 and has no UTF-8 flag/,
+    why: 'as above, stored',
   },
 ];
 
@@ -290,7 +251,12 @@ afterAll(() => {
 describe('what real extractors write, against what the service listed', () => {
   it('accepts every base archive the tools made, and every extractor writes what it listed', async () => {
     const outcomes = await pool(bases, CONCURRENCY, (base) => check({ label: `base ${base.name}`, format: base.format, bytes: base.bytes, mutations: [] }));
-    const refused = bases.flatMap((base, i) => (outcomes[i]?.accepted ? [] : [`${base.name}: ${outcomes[i]?.refusal}`]));
+    const refused = bases.flatMap((base, i) => {
+      const refusal = outcomes[i]?.refusal ?? '';
+      if (outcomes[i]?.accepted) return [];
+      const documented = BASES_REFUSED_BY_A_DOCUMENTED_RULE.find((b) => b.base === base.name);
+      return documented?.rule.test(refusal) ? [] : [`${base.name}: ${refusal}`];
+    });
     expect(refused, 'base archives refused').toEqual([]);
     const findings = outcomes.flatMap((o) => o.findings);
     expect(findings.length, `extractors disagree on untouched archives:\n${report(findings)}`).toBe(0);
@@ -315,7 +281,7 @@ describe('what real extractors write, against what the service listed', () => {
     );
     expect(unknown.length, `accepted archives that extractors write otherwise than listed (reproducers kept in ${path.relative(process.cwd(), REPRODUCERS)}):\n${report(unknown)}`).toBe(0);
     // Not vacuous: the mutations leave most archives plausible enough to be accepted and extracted.
-    expect(accepted, 'accepted mutants').toBeGreaterThanOrEqual(Math.floor(COUNT / 5));
+    expect(accepted, 'accepted mutants').toBeGreaterThanOrEqual(Math.floor(COUNT / 8));
     expect(extractions).toBeGreaterThanOrEqual(accepted);
   }, 900_000);
 
