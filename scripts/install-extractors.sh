@@ -6,9 +6,9 @@
 # Idempotent: runs apt-get only when a tool is missing; prints the versions either way.
 # Run once on a developer machine (as root or with sudo), and from .ci/run.
 #
-# The test FAILS, naming the tool, when one is missing. To run it without some of them
-# (leaving their extractors out), set ARCHIVE_EXTRACTORS_OPTIONAL=1 — off by default, and
-# never in CI.
+# The test FAILS, naming the tool, when one is missing. To run it without some extractors
+# (leaving them out), set ARCHIVE_EXTRACTORS_OPTIONAL=1 — off by default, and never in CI;
+# tar, zip and python3 are needed even then, to make the base archives.
 set -euo pipefail
 
 declare -A PACKAGE_OF=([tar]=tar [bsdtar]=libarchive-tools [7zz]=7zip [unzip]=unzip [zip]=zip [pax]=pax [python3]=python3)

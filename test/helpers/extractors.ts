@@ -98,14 +98,14 @@ export const EXTRACTORS: Extractor[] = [
   },
   {
     name: 'Python tarfile',
-    tool: 'python3',
+    tool: PYTHON,
     formats: ['tar'],
     // extractall() without a filter: Python 3.11's default, and the worst case a user meets.
     extract: (archive, root, timeout) => run(PYTHON, ['-c', PYTHON_TAR, archive, root], root, timeout),
   },
   {
     name: 'Python zipfile',
-    tool: 'python3',
+    tool: PYTHON,
     formats: ['zip'],
     zipLinksAsFiles: true,
     extract: (archive, root, timeout) => run(PYTHON, ['-c', PYTHON_ZIP, archive, root], root, timeout),
@@ -257,9 +257,9 @@ export async function extractAndSnapshot(extractor: Extractor, archive: string, 
   }
 }
 
-/** The command line tools the extractors need that are not on PATH. */
+/** The command line tools the extractors need, and those that make the base archives (tar, zip, Python), that are not on PATH. */
 export async function missingTools(): Promise<string[]> {
-  const tools = [...new Set(EXTRACTORS.flatMap((e) => (e.tool ? [e.tool] : [])))];
+  const tools = [...new Set([...EXTRACTORS.flatMap((e) => (e.tool ? [e.tool] : [])), 'zip'])];
   const missing: string[] = [];
   for (const tool of tools) {
     const found = await new Promise<boolean>((resolve) => execFile('sh', ['-c', `command -v ${tool}`], (error) => resolve(!error)));

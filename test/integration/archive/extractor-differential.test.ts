@@ -32,7 +32,7 @@ const CONCURRENCY = Number(process.env.EXTRACTOR_FUZZ_CONCURRENCY ?? 4);
 const OPTIONAL = process.env.ARCHIVE_EXTRACTORS_OPTIONAL === '1';
 /** A file to write every disagreement to, one JSON line each (for sorting a long run's findings into classes). */
 const FINDINGS_FILE = process.env.EXTRACTOR_FUZZ_FINDINGS;
-export const REPRODUCERS = path.join(__dirname, '..', '..', 'fixtures', 'extractor-reproducers');
+const REPRODUCERS = path.join(__dirname, '..', '..', 'fixtures', 'extractor-reproducers');
 
 /**
  * Disagreements the service does not refuse yet: each names its kept reproducer (in
@@ -53,7 +53,7 @@ interface Known {
 }
 const TAR_EXTRACTORS = ['GNU tar', 'bsdtar', '7-Zip', 'Python tarfile'];
 const ZIP_EXTRACTORS = ['bsdtar', '7-Zip', 'Info-ZIP unzip', 'Python zipfile', 'yauzl'];
-export const KNOWN_UNTIL_FIXED: Known[] = [
+const KNOWN_UNTIL_FIXED: Known[] = [
   {
     reproducer: 'tar-no-end-blocks.tar',
     reason: 'a tar without its end-of-archive blocks: 7-Zip reports "Unexpected end of archive" and exits 2; GNU tar, bsdtar and Python say nothing',
@@ -172,6 +172,7 @@ interface Outcome {
 }
 
 let work: string;
+let caseNumber = 0;
 let bases: Base[];
 let extractors: Extractor[];
 
@@ -194,7 +195,7 @@ async function check(c: Case, only: Extractor[] = extractors): Promise<Outcome> 
   const verdict = await serviceVerdict(c.bytes);
   if (!verdict.ok) return { accepted: false, refusal: verdict.error, extractions: 0, findings: [] };
   const format = verdict.format === 'zip' ? 'zip' : 'tar';
-  const file = path.join(work, `${createHash('sha256').update(c.bytes).digest('hex').slice(0, 16)}.${format}`);
+  const file = path.join(work, `case-${caseNumber++}.${format}`);
   writeFileSync(file, c.bytes);
   const lenientNames = format === 'zip' && hasUnflaggedHighBytes(c.bytes);
   const findings: Finding[] = [];
