@@ -1,19 +1,22 @@
 /**
- * What makes an archive unsafe to accept, whatever its format: entry names that leave the extraction root, paths longer or deeper than a
- * filesystem takes, links that point outside the root, special files, and more entries or
- * uncompressed bytes than the limits. `tar-listing.ts` and `zip-listing.ts` read the entries of
- * each format and hand them, in archive order, to an `EntryRules`.
+ * What makes an archive unsafe to accept, whatever its format: entry names that leave the
+ * extraction root, paths longer or deeper than a filesystem takes, links that point outside the
+ * root, one path given two kinds, special files, and more entries or uncompressed bytes than the
+ * limits. `tar-listing.ts` and `zip-listing.ts` read the entries of each format and hand them, in
+ * archive order, to an `EntryRules`.
  *
- * Links are judged as every extractor will make them: a hard link to a symbolic link as the
- * symbolic link GNU tar makes of it, a link's name and target with no backslash to read two ways,
- * and names also in the spelling a case- or normalisation-insensitive filesystem hears (`PathTree`).
+ * Links are judged as every extractor will make them: a hard link only to a file written before
+ * it (the one thing GNU tar, bsdtar, 7-Zip and Python all make alike), a link's name and target
+ * with no backslash to read two ways, and names also in the spelling a case- or
+ * normalisation-insensitive filesystem hears (`PathTree`).
  *
- * Every check costs time linear in the entry's name and target (docs/design.md, invariant 9): a path is walked one
- * segment at a time through a tree of the links' paths (`path-tree.ts`), links are resolved once
+ * Every check costs time linear in the entry's name and target (docs/design.md, invariant 9): a
+ * path is walked one segment at a time through a tree of the links' paths (`path-tree.ts`), links are resolved once
  * each (`link-resolution.ts`), and `work` counts the steps so a test can hold that line.
  */
 import { InvalidPackageFormatError } from '../core/errors';
 import { LinkResolver, type Verdict } from './link-resolution';
+import { NameKinds, type PathKind } from './name-kinds';
 import { PathTree, ROOT } from './path-tree';
 
 export interface ArchiveLimits {
@@ -82,6 +85,13 @@ function segmentsOf(path: string): string[] {
   return segments;
 }
 
+/** A path's segments as an extractor on Linux reads them: `/` only, without `.` and empties. */
+function linuxSegments(path: string): string[] {
+  const segments: string[] = [];
+  for (const part of path.split('/')) if (part !== '' && part !== '.') segments.push(part);
+  return segments;
+}
+
 /**
  * Checks an entry's own name (length, absolute, `..`, NUL, depth) and returns its segments.
  * Throws the refusal that names it. The length is checked first, so nothing else reads a
@@ -145,7 +155,7 @@ export class EntryRules {
   private readonly tree = new PathTree();
   private readonly linkAt = new Map<number, number>();
   private resolverWork = 0;
-  private hardLinkSteps = 0;
+  private readonly kinds = new NameKinds();
 
   constructor(
     private readonly limits: ArchiveLimits,
@@ -154,7 +164,7 @@ export class EntryRules {
 
   /** Steps taken so far (segments split, tree lookups by characters hashed, links stepped through). */
   get work(): number {
-    return this.segmentsSeen + this.tree.work + this.resolverWork + this.hardLinkSteps;
+    return this.segmentsSeen + this.tree.work + this.resolverWork;
   }
 
   add(entry: ArchiveEntry): void {
@@ -174,13 +184,18 @@ export class EntryRules {
       );
     }
     this.checkPlacement(entry, segments);
-    if (entry.kind !== 'symlink' && entry.kind !== 'hardlink') return;
+    if (entry.kind !== 'symlink' && entry.kind !== 'hardlink') {
+      this.placeKind(entry);
+      return;
+    }
 
     const link: Link = { name: entry.name, kind: entry.kind, target: entry.linkTarget ?? '', node: ROOT };
     this.checkTarget(link);
+    if (link.kind === 'hardlink') this.checkHardLinkTarget(link);
+    this.placeKind(entry);
     this.countLinkBytes(link, Buffer.byteLength(link.name) + Buffer.byteLength(link.target));
-    // A hard link goes in the tree too: tar may make it a symbolic link (`hardLinkCopies`), and
-    // nothing is ever rightly written through or over one, since a hard link is never a directory.
+    // A hard link goes in the tree too: nothing is ever rightly written through or over one, since
+    // a hard link is never a directory.
     const placed = this.tree.nodeOf(segments);
     if (placed.clash !== undefined) {
       throw new InvalidPackageFormatError(
@@ -196,19 +211,15 @@ export class EntryRules {
   /**
    * Call once every entry has been added. A link that looks inside when it is added can be made
    * to escape by a later one (`a -> x/..` then `x -> .`), so links are resolved once all are known.
+   * A hard link needs no resolving: its target is a file already placed, never through a link.
    */
   finish(): ArchiveSummary {
-    const copies = this.hardLinkCopies();
     const symlinkAt = new Map<number, number>();
-    for (const [index, link] of this.links.entries()) {
-      if (link.kind === 'symlink' || (copies[index] ?? -1) >= 0) symlinkAt.set(link.node, index);
-    }
-    const resolver = new LinkResolver(this.tree, symlinkAt, this.links.length, (index) => this.pathOfSymlink(index, copies));
+    for (const [index, link] of this.links.entries()) if (link.kind === 'symlink') symlinkAt.set(link.node, index);
+    const resolver = new LinkResolver(this.tree, symlinkAt, this.links.length, (index) => this.pathOfSymlink(index));
     try {
       for (const [index, link] of this.links.entries()) {
-        const copied = this.links[copies[index] ?? -1];
-        if (link.kind === 'symlink' || copied) this.refuseUnlessInside(resolver.symlinkVerdict(index), resolver, link, copied);
-        if (link.kind === 'hardlink') this.refuseUnlessInside(resolver.pathVerdict(this.split(link.target)), resolver, link);
+        if (link.kind === 'symlink') this.refuseUnlessInside(resolver.symlinkVerdict(index), resolver, link);
       }
     } finally {
       this.resolverWork += resolver.work;
@@ -216,97 +227,14 @@ export class EntryRules {
     return { entryCount: this.entryCount, uncompressedBytes: this.uncompressedBytes };
   }
 
-  private refuseUnlessInside(verdict: Verdict, resolver: LinkResolver, link: Link, copied?: Link): void {
+  private refuseUnlessInside(verdict: Verdict, resolver: LinkResolver, link: Link): void {
     if (verdict === 'inside' || verdict === 'loop') return;
-    const what = copied
-      ? `Hard link ${quote(link.name)} links the symbolic link ${quote(copied.name)}, so tar makes it a symbolic link to ` +
-        `${quote(copied.target)} read from its own directory, which`
-      : `${capitalised(linkWord(link))} ${quote(link.name)} points to ${quote(link.target)}, which`;
+    const what = `${capitalised(linkWord(link))} ${quote(link.name)} points to ${quote(link.target)}, which`;
     if (verdict === 'escapes') {
       throw new InvalidPackageFormatError(`${what} escapes the archive root. Make the link point inside the package, or leave it out.`);
     }
     const clash = resolver.clash ?? { segment: '', node: ROOT };
     throw new InvalidPackageFormatError(`${what} ${otherSpelling(this.tree.pathOf(clash.node), clash.segment)}.`);
-  }
-
-  /**
-   * GNU tar and bsdtar make a hard link with link(2), which on Linux links a symbolic link itself:
-   * the new name is a symbolic link with the same target text, read from the new name's own
-   * directory (`a/b/l -> ../../etc` is inside; a hard link `h` to it is `h -> ../../etc`, outside).
-   * For each link, the symbolic link whose text it carries that way (through a chain of hard
-   * links, in any archive order), or -1: linear in the hard links' targets.
-   */
-  private hardLinkCopies(): Int32Array {
-    const count = this.links.length;
-    const named = new Int32Array(count).fill(-1);
-    for (const [index, link] of this.links.entries()) if (link.kind === 'hardlink') named[index] = this.linkNamedBy(link);
-    const copies = new Int32Array(count).fill(-1);
-    const state = new Uint8Array(count); // 0 not yet seen, 1 on the chain being followed, 2 settled
-    const chain: number[] = [];
-    for (const [start, link] of this.links.entries()) {
-      if (link.kind !== 'hardlink' || state[start] !== 0) continue;
-      let at = start;
-      while (at >= 0 && this.links[at]?.kind === 'hardlink' && state[at] === 0) {
-        state[at] = 1;
-        chain.push(at);
-        this.hardLinkSteps += 1;
-        at = named[at] ?? -1;
-      }
-      // The end: no link, a symbolic link, a hard link already settled, or a cycle (which no extractor can make).
-      const end = this.links[at];
-      const source = end === undefined ? -1 : end.kind === 'symlink' ? at : state[at] === 2 ? (copies[at] ?? -1) : -1;
-      for (const member of chain) {
-        copies[member] = source;
-        state[member] = 2;
-        const copied = this.links[source];
-        if (copied) this.countLinkBytes(this.links[member] ?? copied, Buffer.byteLength(copied.target));
-      }
-      chain.length = 0;
-    }
-    return copies;
-  }
-
-  /**
-   * The link at the path a hard link's target names, or -1. Tar writes that target as the archive
-   * path of an earlier entry, never through a link; one that goes through a link is refused rather
-   * than resolved, so which links are symbolic never depends on resolving links.
-   */
-  private linkNamedBy(link: Link): number {
-    const segments = this.split(link.target);
-    let node = ROOT;
-    let below = 0;
-    for (const [at, segment] of segments.entries()) {
-      if (segment === '..') {
-        if (below > 0) below -= 1;
-        else if (node === ROOT) return -1; // outside: its verdict in `finish` says so
-        else node = this.tree.parent(node);
-        continue;
-      }
-      if (below > 0) {
-        below += 1;
-        continue;
-      }
-      const next = this.tree.child(node, segment);
-      if (next === undefined) {
-        const other = this.tree.foldedChild(node, segment);
-        if (other !== undefined) {
-          throw new InvalidPackageFormatError(
-            `Hard link ${quote(link.name)} points to ${quote(link.target)}, which ${otherSpelling(this.tree.pathOf(other), segment)}.`,
-          );
-        }
-        below = 1;
-        continue;
-      }
-      const through = this.links[this.linkAt.get(next) ?? -1];
-      if (through && at < segments.length - 1) {
-        throw new InvalidPackageFormatError(
-          `Hard link ${quote(link.name)} points to ${quote(link.target)}, through the ${linkWord(through)} ${quote(through.name)}: ` +
-            'tar writes a hard link\'s target as the path of an earlier entry, never through a link.',
-        );
-      }
-      node = next;
-    }
-    return below === 0 ? (this.linkAt.get(node) ?? -1) : -1;
   }
 
   private countLinkBytes(link: Link, bytes: number): void {
@@ -353,6 +281,53 @@ export class EntryRules {
     }
   }
 
+  /**
+   * One kind per path, the directories above included: a file where a directory was (or under a
+   * file) is written by one extractor, refused or replaced by another (`name-kinds.ts`). The same
+   * kind twice is kept: every extractor writes the later file over the earlier one.
+   */
+  private placeKind(entry: ArchiveEntry): void {
+    const segments = linuxSegments(entry.name);
+    if (segments.length === 0) return;
+    const kind: PathKind = entry.kind === 'hardlink' ? 'file' : entry.kind;
+    const clash = this.kinds.place(segments, kind);
+    if (clash === undefined) return;
+    if ('above' in clash) {
+      throw new InvalidPackageFormatError(
+        `Entry ${quote(entry.name)} is placed under ${quote(segments.slice(0, clash.above).join('/'))}, which an earlier entry made a ` +
+          `${clash.was}: extractors would fail or replace it.`,
+      );
+    }
+    throw new InvalidPackageFormatError(
+      `Entry ${quote(entry.name)} is a ${kind} where an earlier entry is a ${clash.was}: extractors disagree on which one stays.`,
+    );
+  }
+
+  /**
+   * A tar hard link is made by link(2) to a file already written: its target must name a file (or
+   * a hard link to one) earlier in the archive, exactly. GNU tar, bsdtar, 7-Zip and Python all fail
+   * on one that does not, and 7-Zip refuses one to a symbolic link.
+   */
+  private checkHardLinkTarget(link: Link): void {
+    const segments = linuxSegments(link.target);
+    const kind = segments.includes('..') ? undefined : this.kinds.kindOf(segments);
+    if (kind === 'file') return;
+    let depth = 0;
+    let above = false;
+    for (const segment of segments) {
+      depth += segment === '..' ? -1 : 1;
+      above ||= depth < 0;
+    }
+    if (above) {
+      throw new InvalidPackageFormatError(`Hard link ${quote(link.name)} points to ${quote(link.target)}, which escapes the archive root.`);
+    }
+    const what = kind === undefined ? 'no file earlier in the archive' : `a ${kind === 'symlink' ? 'symbolic link' : kind}, not a file`;
+    throw new InvalidPackageFormatError(
+      `Hard link ${quote(link.name)} points to ${quote(link.target)}, which is ${what}: extractors can only link a file already written ` +
+        '(7-Zip also refuses a link to a symbolic link). Archive the file itself there instead.',
+    );
+  }
+
   /** What can be told of a link from its own entry. Where it leads waits for `finish`. */
   private checkTarget(link: Link): void {
     const what = link.kind === 'symlink' ? 'Symbolic link' : 'Hard link';
@@ -389,16 +364,11 @@ export class EntryRules {
     }
   }
 
-  /**
-   * A symbolic link's target is relative to its own directory; a tar hard link's is an archive
-   * path, relative to the extraction root (`tar` calls link(target, name) from there). A hard
-   * link that tar makes a symbolic link carries that link's target, read from its own directory.
-   */
-  private pathOfSymlink(index: number, copies: Int32Array): string[] {
+  /** A symbolic link's directory segments from the root, then its target's: the target is relative to the link's directory. */
+  private pathOfSymlink(index: number): string[] {
     const link = this.links[index];
     if (link === undefined) return [];
-    const text = link.kind === 'symlink' ? link.target : (this.links[copies[index] ?? -1]?.target ?? '');
-    return [...this.split(link.name).slice(0, -1), ...this.split(text)];
+    return [...this.split(link.name).slice(0, -1), ...this.split(link.target)];
   }
 
   private split(path: string): string[] {

@@ -64,16 +64,14 @@ export type PaxRecords = Map<string, Buffer>;
 
 /**
  * The records of a pax extended header ("<length> <keyword>=<value>\n", the length counting the
- * whole record), or the fault that makes it one that readers split differently. After the last
- * record only NUL padding may follow (some writers pad to the block).
+ * whole record), or the fault that makes it one that readers split differently. The header's size
+ * ends exactly at the last record's newline.
  */
 export function parsePax(bytes: Buffer): PaxRecords | PaxFault {
   const records: PaxRecords = new Map();
   for (let offset = 0; offset < bytes.length; ) {
-    if (bytes[offset] === 0) {
-      for (let at = offset; at < bytes.length; at += 1) if (bytes[at] !== 0) return { fault: 'bytes after its NUL padding' };
-      break;
-    }
+    // Nothing after the last record, not even NUL padding: libarchive refuses the whole header then.
+    if (bytes[offset] === 0) return { fault: 'NUL bytes after its last record' };
     const space = bytes.indexOf(0x20, offset);
     const lengthText = space === -1 ? '' : bytes.toString('latin1', offset, space);
     if (!RECORD_LENGTH.test(lengthText)) {

@@ -92,7 +92,14 @@ export class TarParser {
   end(): ArchiveSummary {
     const { state } = this;
     if (this.tarBytes === 0) throw this.notTar();
-    if (state.at !== 'end' && !(state.at === 'header' && this.blockFill === 0)) throw this.truncated();
+    if (state.at === 'header' && this.blockFill === 0 && !this.pax && !this.longName && !this.longLinkName && this.lastEntryName !== undefined) {
+      // GNU tar, bsdtar and Python read such a tar to its last entry; 7-Zip refuses it as cut short.
+      throw new InvalidPackageFormatError(
+        `The tar archive ends after entry ${quote(this.lastEntryName)} without its end-of-archive block: it may be cut short, and 7-Zip ` +
+          'refuses it. Every tar tool writes that block; create the archive again.',
+      );
+    }
+    if (state.at !== 'end') throw this.truncated();
     if (this.pax || this.longName || this.longLinkName) throw this.truncated();
     return this.rules.finish();
   }

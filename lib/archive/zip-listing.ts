@@ -93,9 +93,6 @@ export class ZipListing implements ArchiveListing {
   private uncompressedBytes = 0;
   private keptBytes = 0;
   private centralCount = 0;
-  /** The first entry named in a legacy encoding, and the first symbolic link: one archive may not hold both. */
-  private legacyNamed: string | undefined;
-  private firstSymlink: string | undefined;
 
   constructor(
     private readonly limits: ArchiveLimits,
@@ -285,37 +282,27 @@ export class ZipListing implements ArchiveListing {
   }
 
   /**
-   * Names extractors decode alike: under the UTF-8 flag, valid UTF-8 (unzip drops what is not);
-   * never a backslash (unzip and 7-Zip take it for a separator in some archives, Python and
-   * libarchive for part of a name). A name with other bytes and no flag is in a legacy code page,
-   * decoded as CP437 by Python and zip libraries, as raw bytes by unzip: accepted, and noted, since
-   * such names may not stand beside symbolic links (`checkLegacyNames`).
+   * Names extractors decode alike: ASCII, or UTF-8 under the UTF-8 flag. Without the flag, other
+   * bytes are a legacy code page that each extractor decodes its own way — CP437 for Python and zip
+   * libraries, raw bytes or an OEM table mapping some to '+' and '-' for Debian's unzip, the system
+   * code page for 7-Zip on Windows — so the names written are not the names checked (the platform's
+   * own Python would write Info-ZIP's and Finder's UTF-8 names as CP437). Never a backslash: unzip
+   * and 7-Zip take it for a separator in some archives, Python and libarchive for part of a name.
    */
   private checkNameBytes(name: string, nameBytes: Buffer, flags: number): void {
     if (flags & FLAG.utf8) {
       if (!isUtf8(nameBytes)) throw refuse(`Entry ${quote(name)} has the UTF-8 flag but a name that is not UTF-8: unzip drops such names.`);
+    } else if (nameBytes.some((byte) => byte >= 0x80)) {
+      throw refuse(
+        `Entry ${quote(name)} has a name that is not ASCII and no UTF-8 flag: extractors decode such names in different code pages ` +
+          "(Python's zipfile as CP437, unzip as bytes), so it would be written under different names. Make the zip with UTF-8 names " +
+          'flagged (7-Zip: -mcu=on; Info-ZIP zip: -UN=UTF8; Python; Windows 11), or package a .tar.gz.',
+      );
     }
     if (nameBytes.includes(0x5c)) {
       throw refuse(
         `Entry ${quote(name)} has a backslash in its name: some extractors take it for a separator, others for part of the name. ` +
           'Make the zip with a tool that writes "/" (7-Zip, PowerShell 7, tar.exe, zip).',
-      );
-    }
-  }
-
-  /**
-   * A legacy-encoded name is written under a different name by each extractor, so it cannot be
-   * placed relative to a symbolic link the way it was checked. Either may stand in an archive, not both.
-   */
-  private checkLegacyNames(entry: ArchiveEntry, nameBytes: Buffer, flags: number): void {
-    const legacy = (flags & FLAG.utf8) === 0 && nameBytes.some((byte) => byte >= 0x80);
-    if (legacy) this.legacyNamed ??= entry.name;
-    if (entry.kind === 'symlink') this.firstSymlink ??= entry.name;
-    if (this.legacyNamed !== undefined && this.firstSymlink !== undefined) {
-      throw refuse(
-        `The zip holds the symbolic link ${quote(this.firstSymlink)} and the entry ${quote(this.legacyNamed)}, whose name is not UTF-8 ` +
-          'and has no UTF-8 flag: extractors decode such names differently (CP437, the system code page, raw bytes), so where it ' +
-          'lands relative to the link cannot be checked. Make the zip with UTF-8 names (7-Zip, zip 3, Windows 11), or as a .tar.gz.',
       );
     }
   }
@@ -407,7 +394,6 @@ export class ZipListing implements ArchiveListing {
       size: zip64.size ?? fixed.size,
     }, { crc: local.crc, compressedBytes: local.compressedSize, outputBytes: local.size });
     const entry = this.toEntry(name, fixed.madeBy >>> 8, fixed.externalAttributes, local);
-    this.checkLegacyNames(entry, nameBytes, fixed.flags);
     this.rules.add(entry);
     this.onListed?.(entry);
     local.content = undefined;

@@ -111,6 +111,16 @@ describe('tar shapes extractors unpack differently are refused, naming the entry
     await expect(serviceVerdict(tar)).resolves.toMatchObject(refusedWith(detail));
   });
 
+  it('refuses a tar without its end-of-archive block, which 7-Zip refuses as cut short', async () => {
+    await expect(serviceVerdict(file('app/a.txt', 'a'))).resolves.toMatchObject(refusedWith('without its end-of-archive block'));
+  });
+
+  it('refuses a pax header whose size runs past its last record (libarchive ignores the whole header)', async () => {
+    const body = Buffer.concat([record('path', 'app/b'), Buffer.alloc(1)]);
+
+    await expect(serviceVerdict(Buffer.concat([rawPax(body), file('app/a.txt', 'a'), END]))).resolves.toMatchObject(refusedWith('NUL bytes after its last record'));
+  });
+
   it('refuses a GNU volume label, which Python extracts as a file and tar skips', async () => {
     const tar = Buffer.concat([tarHeader({ name: 'backup-2020', type: 'V', gnu: true }), file('app/a.txt', 'a'), END]);
 
@@ -172,21 +182,20 @@ describe('zip shapes extractors unpack differently are refused, naming the entry
     await expect(serviceVerdict(bytes)).resolves.toMatchObject(refusedWith('has the UTF-8 flag but a name that is not UTF-8'));
   });
 
-  it('refuses a legacy-encoded name beside a symbolic link: extractors decode it to different paths', async () => {
-    // CP437 0x8e is "Ä" to Python and zip libraries; unzip writes the byte itself.
-    const bytes = rawZip([
-      { name: 'app/link', data: '.', mode: symlinkMode },
-      { name: Buffer.from([0x61, 0x70, 0x70, 0x2f, 0x8e, 0x2f, 0x78]), data: 'x' },
-    ]);
+  it.each([
+    ['a Windows zip with GBK names (unzip writes "++"-style OEM mappings, Python CP437)', Buffer.from([0x61, 0x70, 0x70, 0x2f, 0xd6, 0xd0, 0xce, 0xc4, 0x2e, 0x74, 0x78, 0x74]), 0],
+    ["Info-ZIP's UTF-8 names without the flag (Python writes them as CP437)", Buffer.from('app/\u00fcber.txt'), 3],
+    ['a byte unzip drops, making app_desc.yaml of another name', Buffer.from([...Buffer.from('app/app_desc.yaml'), 0xff]), 3],
+  ])('refuses a name that is not ASCII without the UTF-8 flag: %s', async (_case, name, host) => {
+    const bytes = rawZip([{ name, data: 'x', host }]);
 
-    await expect(serviceVerdict(bytes)).resolves.toMatchObject(refusedWith('holds the symbolic link "app/link" and the entry'));
+    await expect(serviceVerdict(bytes)).resolves.toMatchObject(refusedWith('has a name that is not ASCII and no UTF-8 flag'));
   });
 
-  it('accepts legacy-encoded names in a zip without links (Windows zips with code-page names)', async () => {
-    const gbk = Buffer.from([0x61, 0x70, 0x70, 0x2f, 0xd6, 0xd0, 0xce, 0xc4, 0x2e, 0x74, 0x78, 0x74]); // app/中文.txt in GBK
-    const bytes = rawZip([{ name: gbk, data: 'x', host: 0 }]);
+  it('accepts names that are not ASCII under the UTF-8 flag', async () => {
+    const bytes = rawZip([{ name: 'app/\u4e2d\u6587/\u8bf4\u660e.md', data: 'x' }]);
 
-    await expect(serviceVerdict(bytes)).resolves.toMatchObject({ ok: true, entries: [{ kind: 'file', size: 1 }] });
+    await expect(serviceVerdict(bytes)).resolves.toMatchObject({ ok: true, entries: [{ name: 'app/中文/说明.md' }] });
   });
 
   it('refuses a symbolic link whose target is not UTF-8', async () => {
