@@ -162,11 +162,12 @@ export function makeBases(dir: string): Base[] {
     run('zip', ['-q', ...args, file, 'pkg']);
     add(`Info-ZIP ${label}`, 'zip', file);
   }
-  // The same with ASCII names only: a link beside names without the UTF-8 flag is refused (docs/api.md).
+  // The same with ASCII names only: Info-ZIP's names that are not ASCII carry no UTF-8 flag, which docs/api.md refuses.
   const ascii = path.join(dir, 'ascii-tree');
   mkdirSync(ascii, { recursive: true });
   makeTree(ascii, true);
   for (const [label, args] of [
+    ['zip -r', ['-r', '-X']],
     ['zip -r -y', ['-r', '-X', '-y']],
     ['zip -r -y -0', ['-r', '-X', '-y', '-0']],
   ] as const) {
