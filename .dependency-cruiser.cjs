@@ -5,7 +5,7 @@
  *   handlers/  ->  lib/use-cases/  ->  lib/{jobs, auth, http, storage, download, archive}  ->  lib/core/
  *
  * Adapters may lean on the folders below them in this list, never on those above:
- *   jobs -> storage, auth, http;  auth -> http;  storage -> archive;  every folder -> core.
+ *   jobs -> storage, auth;  auth -> http;  storage -> archive;  every folder -> core.
  */
 const ADAPTERS = '(core|http|auth|download|archive|storage|jobs)';
 
@@ -59,7 +59,7 @@ module.exports = {
     onlyInto('http', ['core']),
     onlyInto('auth', ['core', 'http']),
     onlyInto('storage', ['core', 'archive']),
-    onlyInto('jobs', ['core', 'http', 'auth', 'storage']),
+    onlyInto('jobs', ['core', 'auth', 'storage']),
     {
       name: 'handlers-only-into-lib',
       comment: 'A handler adapts a Lambda event to lib/ and back: it imports lib/ and packages, not other handlers or tooling.',

@@ -16,7 +16,6 @@ export default defineConfig({
       AWS_REGION: 'us-east-1',
       AWS_ACCESS_KEY_ID: 'S3RVER',
       AWS_SECRET_ACCESS_KEY: 'S3RVER',
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       // Expected failures log at error level; a passing run prints only its summary (LOG_LEVEL=debug npm test to see them).
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
       // EMF lines would fill the test output; test/integration/core/metrics.test.ts turns them on.

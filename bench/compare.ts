@@ -1,22 +1,25 @@
 /**
- * Paired before/after of the worker (issue 13): two builds of the fetch bundle, or one build under
- * two environments, taking turns on the same archives in the same harness (the order flips every
- * run, so drift and warm caches touch both alike). Prints the medians of each side and the median
- * of the per-run ratios after ÷ before, as Markdown rows for bench/TUNING.md.
+ * Paired before/after of the worker: two builds of the fetch bundle, or one build under two
+ * environments or two Node binaries, taking turns on the same archives in the same harness (the
+ * order flips every run, so drift and warm caches touch both alike). Prints the medians of each
+ * side and the median of the per-run ratios after ÷ before, as Markdown rows for bench/TUNING.md.
  *
  *   npx tsx bench/compare.ts --before <git ref> [--after <git ref>] [options]
- *   npx tsx bench/compare.ts --before-env LISTING_THREAD=false --after-env LISTING_THREAD=true [options]
+ *   npx tsx bench/compare.ts --before-env UPLOAD_QUEUE_SIZE=4 --after-env UPLOAD_QUEUE_SIZE=8 [options]
+ *   npx tsx bench/compare.ts --before-node /usr/bin/node [--after-node <binary>] [options]
  *
- * Without --after the working tree is "after". Options: --size <MiB> (256), --runs <n> (5),
- * --archives random,source, --target sink|s3rver (sink), --rate <MiB/s> (none: loopback).
- * `--piece list` compares the tar walk alone instead of the worker: each side's floor primitive
- * `list` over the archive's tar, gunzipped beforehand, less a `read` of it in the same turn.
- * A ref is checked out in a temporary git worktree sharing this node_modules; its
+ * Without --after the working tree is "after". A side runs on the Node running this script unless
+ * --before-node / --after-node names another binary (the same bundle under Node 20 and under the
+ * project's Node 24, say); the version is in the side's name. Options: --size <MiB> (256),
+ * --runs <n> (5), --archives random,source, --target sink|s3rver (sink), --rate <MiB/s> (none:
+ * loopback). `--piece list` compares the tar walk alone instead of the worker: each side's floor
+ * primitive `list` over the archive's tar, gunzipped beforehand, less a `read` of it in the same
+ * turn. A ref is checked out in a temporary git worktree sharing this node_modules; its
  * bench/worker-process.ts and bench/streaming/measure-job.ts are replaced by this tree's, so
  * both sides are measured the same way.
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, createReadStream, createWriteStream, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { copyFileSync, createReadStream, createWriteStream, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -29,8 +32,6 @@ import { streamChildEnv } from './streaming/stream-env';
 import type { JobCost } from './streaming/measure-job';
 import { archiveUrl, runWorker, setUpStage, tearDownStage, type ArchiveKind } from './streaming/streaming-bench';
 
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-
 const root = path.resolve(__dirname, '..');
 const MiB = 1024 * 1024;
 
@@ -38,6 +39,7 @@ interface Side {
   name: string;
   bundle: string;
   env: NodeJS.ProcessEnv;
+  node: string;
 }
 
 function option(args: string[], name: string): string | undefined {
@@ -47,7 +49,14 @@ function option(args: string[], name: string): string | undefined {
 
 function envOf(text: string | undefined): NodeJS.ProcessEnv {
   if (!text) return {};
-  return Object.fromEntries(text.split(',').map((pair) => pair.split('=') as [string, string]));
+  // Each pair splits at its first '=': a value may hold more (NODE_OPTIONS=--max-semi-space-size=16).
+  return Object.fromEntries(text.split(',').map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
+}
+
+/** `binary` (this process's Node unless given) and its version, for a side's name. */
+function nodeOf(binary: string | undefined): { node: string; version: string } {
+  const node = binary ?? process.execPath;
+  return { node, version: execFileSync(node, ['--version'], { encoding: 'utf8' }).trim() };
 }
 
 /** Bundles `entry` (bench/worker-process.ts by default) of `ref` (a temporary worktree) or of this tree. */
@@ -76,6 +85,7 @@ async function main(): Promise<void> {
   const rateMiBs = rate ? Number(rate) : undefined;
   const scratch = mkdtempSync(path.join(tmpdir(), 'bkpaas-bench-compare-'));
   const archiveDir = process.env.BENCH_ARCHIVE_CACHE || path.join(scratch, 'archives');
+  mkdirSync(archiveDir, { recursive: true });
   const log = (line: string): void => console.log(line);
   if (option(args, '--piece') === 'list') {
     try {
@@ -86,9 +96,21 @@ async function main(): Promise<void> {
     return;
   }
   try {
+    const beforeNode = nodeOf(option(args, '--before-node'));
+    const afterNode = nodeOf(option(args, '--after-node'));
     const sides: Side[] = [
-      { name: `before (${before ?? 'working tree'})`, bundle: await workerBundle(before, path.join(scratch, 'before.js'), scratch), env: envOf(option(args, '--before-env')) },
-      { name: `after (${after ?? 'working tree'})`, bundle: await workerBundle(after, path.join(scratch, 'after.js'), scratch), env: envOf(option(args, '--after-env')) },
+      {
+        name: `before (${before ?? 'working tree'}, Node ${beforeNode.version})`,
+        bundle: await workerBundle(before, path.join(scratch, 'before.js'), scratch),
+        env: envOf(option(args, '--before-env')),
+        node: beforeNode.node,
+      },
+      {
+        name: `after (${after ?? 'working tree'}, Node ${afterNode.version})`,
+        bundle: await workerBundle(after, path.join(scratch, 'after.js'), scratch),
+        env: envOf(option(args, '--after-env')),
+        node: afterNode.node,
+      },
     ];
     const stage = await setUpStage(sizeBytes, archiveDir);
     try {
@@ -100,7 +122,7 @@ async function main(): Promise<void> {
           const order = run % 2 === 0 ? [0, 1] : [1, 0];
           for (const index of order) {
             const side = sides[index] as Side;
-            const sample = await runWorker(stage, archive, url, target, 'worker', side.bundle, side.env);
+            const sample = await runWorker(stage, archive, url, target, 'worker', side.bundle, side.env, side.node);
             if (run >= 0) samples[index]?.push(sample);
             log(`  ${kind} ${run < 0 ? 'warm-up' : `run ${run + 1}/${runs}`} ${side.name}: ${(sample.wall_ms / 1000).toFixed(2)} s, cpu ${(sample.cpu_ms / 1000).toFixed(2)} s, rss ${(sample.max_rss_kib / 1024).toFixed(0)} MiB`);
           }

@@ -1,6 +1,6 @@
 /**
- * `npm run bench` (tsx bench/run.ts; `--help` for the flags): issue 6's benchmarks — streaming, request overhead,
- * cold start, race and load — and issue 11's hostile archives, then a table on the console, bench/results.json and
+ * `npm run bench` (tsx bench/run.ts; `--help` for the flags): the benchmarks — streaming, request overhead,
+ * cold start, race and load — and the hostile archives, then a table on the console, bench/results.json and
  * BENCHMARKS.md. `--smoke` (or BENCH_SMOKE=1) runs small sizes and few runs, writes to a
  * temporary directory (BENCH_OUT_DIR to choose) and leaves the committed figures alone.
  * `--skip-stack` (or BENCH_SKIP_STACK=1) leaves out the local-stack race.
@@ -21,8 +21,6 @@ import type { BenchResults } from './harness/results';
 import { runRaceBench } from './race/race-bench';
 import { runOverheadBench } from './request-overhead/overhead-bench';
 import { runStreamingBench } from './streaming/streaming-bench';
-
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const log = (line: string): void => console.log(line);
 

@@ -2,8 +2,7 @@
  * One worker invocation in a process of its own, so its peak RSS and CPU time are the
  * worker's alone. Bundled like the Lambda (bench/harness/bundle.ts): a tiny entry calling
  * createFetchHandler with the clients the handler module builds at cold start. Reads the
- * event from argv, the configuration from the environment (LISTING_THREAD among it). As on
- * Lambda, the listing thread runs this same bundle; there it does nothing but list.
+ * event from argv, the configuration from the environment.
  */
 import { isMainThread } from 'node:worker_threads';
 import { createFetchHandler } from '../handlers/fetch';
@@ -19,7 +18,6 @@ if (isMainThread) {
       s3: createS3Client(config),
       dynamodb: createDynamoDbClient(config),
       now: () => new Date(),
-      listingThreadScript: { file: __filename },
     });
     const event: unknown = JSON.parse(process.argv[2] ?? '{}');
     await measureJob(async () => ({

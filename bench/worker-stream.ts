@@ -6,8 +6,6 @@
  */
 import { runStreamingBench, type ArchiveKind } from './streaming/streaming-bench';
 
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-
 const USAGE = `usage: npm run bench:stream -- [SIZE_MIB] [random|source]
 
 The worker (the fetch bundle) streams one archive of SIZE_MIB (default 512) from a local HTTP server

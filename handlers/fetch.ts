@@ -4,19 +4,18 @@
  */
 import type { Context } from 'aws-lambda';
 import { Tracer } from '@aws-lambda-powertools/tracer';
-import { isListingThread } from '../lib/archive/listing-thread';
 import { createDynamoDbClient, createS3Client } from '../lib/core/aws-clients';
 import { loadConfig } from '../lib/core/config';
 import { createLogger, invocationFields, SERVICE_NAME } from '../lib/core/logger';
 import { createMetrics, flushMetrics } from '../lib/core/metrics';
 import type { FetchResult } from '../lib/jobs/fetch-contract';
 import { answerFetchEvent } from '../lib/use-cases/fetch-invocation';
-import type { RegisterDeps } from '../lib/use-cases/register-package';
+import type { WorkerDeps } from '../lib/use-cases/register-package';
 
 type FetchContext = Pick<Context, 'awsRequestId' | 'getRemainingTimeInMillis'> & Partial<Pick<Context, 'functionName' | 'invokedFunctionArn' | 'memoryLimitInMB'>>;
 
 /** Tests build the handler with their own clients; Lambda gets the one built at cold start. */
-export function createFetchHandler(deps: Omit<RegisterDeps, 'log' | 'remainingTimeMs'>) {
+export function createFetchHandler(deps: Omit<WorkerDeps, 'log' | 'remainingTimeMs'>) {
   const metrics = deps.metrics ?? createMetrics('fetch', deps.config.stage);
   return async (event: unknown, context: FetchContext): Promise<FetchResult> => {
     const log = createLogger({ ...invocationFields('fetch', context), invocation_id: context.awsRequestId }, deps.config.logLevel);
@@ -39,10 +38,7 @@ function coldStart(): ReturnType<typeof createFetchHandler> {
     s3: tracer.captureAWSv3Client(createS3Client(config)),
     dynamodb: tracer.captureAWSv3Client(createDynamoDbClient(config)),
     now: () => new Date(),
-    // A worker thread needs a file: the listing thread runs this bundle, the one file in the zip.
-    listingThreadScript: { file: __filename },
   });
 }
 
-// In the listing thread this bundle only serves the listing (lib/archive/listing-thread.ts): no handler.
-export const handler = isListingThread() ? undefined : coldStart();
+export const handler = coldStart();

@@ -2,7 +2,7 @@
 /**
  * Serverless plugin: what the framework does not put in the template for a REST API.
  *
- * 1. API Gateway's own answers in the contract's error shape (DESIGN §2): for each entry of
+ * 1. API Gateway's own answers in the contract's error shape (docs/api.md#answers-api-gateway-gives-itself): for each entry of
  *    `custom.gatewayResponses` (response type -> status, code, detail) an
  *    AWS::ApiGateway::GatewayResponse whose body is `{"code", "detail"}` and whose
  *    `bkapi-error-code` header repeats the code; `detail: null` takes API Gateway's message.

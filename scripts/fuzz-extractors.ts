@@ -24,7 +24,7 @@ if (concurrency) env.EXTRACTOR_FUZZ_CONCURRENCY = concurrency;
 const findings = option('findings');
 if (findings) env.EXTRACTOR_FUZZ_FINDINGS = path.resolve(findings);
 console.log(`extractor fuzz: seed ${seed}, ${count} mutants`);
-const result = spawnSync('npx', ['vitest', 'run', 'test/integration/archive/extractor-differential.test.ts', '-t', 'every mutant', '--testTimeout', '0'], {
+const result = spawnSync(path.join(__dirname, 'node24'), ['vitest', 'run', 'test/integration/archive/extractor-differential.test.ts', '-t', 'every mutant', '--testTimeout', '0'], {
   cwd: path.join(__dirname, '..'),
   env,
   stdio: 'inherit',

@@ -1,6 +1,7 @@
 /**
  * Re-submits the fetch worker's failed asynchronous events: `npm run redrive -- --stage S
- * [--max 100] [--dry-run]`. On AWS it uses the SDK's usual credentials and AWS_REGION; with
+ * [--region R] [--max 100] [--dry-run]`. On AWS it uses the SDK's usual credentials in the region
+ * a deploy of the stage takes (--region, else AWS_REGION from the shell or `.env.<stage>`); with
  * `--stage local` it drains the local stack's queue (SQS_PORT, LAMBDA_PORT, DYNAMODB_PORT).
  * The queue is `bkpaas-source-package-link-<stage>-fetch-failures` (FETCH_FAILURES_QUEUE_URL overrides).
  */
@@ -11,16 +12,17 @@ import { parseArgs } from 'node:util';
 import { createLogger } from '../lib/core/logger';
 import { redrive } from '../lib/use-cases/redrive';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './local-emulators';
+import { regionFor } from './deploy/settings';
 import { SERVICE } from './local-aws/packaging';
 
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-
-const USAGE = `usage: npm run redrive -- --stage STAGE [--max N] [--dry-run]
+const USAGE = `usage: npm run redrive -- --stage STAGE [--region REGION] [--max N] [--dry-run]
 
 Re-submits the asynchronous worker events waiting in the stage's on-failure queue
 (${SERVICE}-STAGE-fetch-failures): each job is reopened unless it succeeded meanwhile, and its
 event invoked again. --stage local drains the local stack's queue (SQS_PORT, LAMBDA_PORT,
-DYNAMODB_PORT); other stages use the AWS SDK's credentials and AWS_REGION.
+DYNAMODB_PORT); other stages use the AWS SDK's credentials.
+  --region R   the stage's region, as deploy takes it (else AWS_REGION from the shell or
+               .env.STAGE, else us-east-1)
   --max N      handle at most N messages (100)
   --dry-run    list what would be re-submitted; change nothing`;
 
@@ -29,9 +31,9 @@ function localPort(name: string, fallback: number): string {
 }
 
 async function main(): Promise<void> {
-  let values: { stage?: string; max?: string; 'dry-run'?: boolean; help?: boolean };
+  let values: { stage?: string; region?: string; max?: string; 'dry-run'?: boolean; help?: boolean };
   try {
-    ({ values } = parseArgs({ options: { stage: { type: 'string' }, max: { type: 'string' }, 'dry-run': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } }));
+    ({ values } = parseArgs({ options: { stage: { type: 'string' }, region: { type: 'string' }, max: { type: 'string' }, 'dry-run': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } }));
   } catch (error) {
     console.error(`${(error as Error).message}\n\n${USAGE}`);
     process.exit(2);
@@ -51,7 +53,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const local = stage === 'local';
-  const region = local ? LOCAL_REGION : (process.env.AWS_REGION ?? 'us-east-1');
+  const region = local ? LOCAL_REGION : regionFor(stage, values.region);
   const base = local ? { region, credentials: LOCAL_CREDENTIALS } : { region };
   const sqs = new SQSClient({ ...base, ...(local ? { endpoint: localPort('SQS_PORT', 4569) } : {}) });
   const queueUrl =

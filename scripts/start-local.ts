@@ -1,5 +1,5 @@
 /**
- * `npm start`: the whole service on 127.0.0.1 with no AWS account (DESIGN §7), run from what
+ * `npm start`: the whole service on 127.0.0.1 with no AWS account (docs/design.md#the-local-stack), run from what
  * `serverless package --stage local` builds and declares, so that the local stack refuses what
  * AWS would refuse:
  * - DynamoDB (dynalite) and S3 (s3rver) behind IAM gates that apply each function's role;
@@ -15,6 +15,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { generateAccessToken } from '../lib/auth/access-token';
 import { ALL_APPS, createToken, findToken } from '../lib/auth/token-store';
+import { controlPlaneListener, localAccountOptions, reservationRefusal, type LocalAccountOptions } from './local-aws/account';
 import { LocalApiGateway } from './local-aws/api/api-gateway';
 import { RestApi } from './local-aws/api/rest-api';
 import { IamAuthority } from './local-aws/iam';
@@ -26,10 +27,8 @@ import { persistedSecrets } from './local-aws/secrets';
 import { loadPackagedTemplate } from './local-aws/template';
 import { abortInterruptedUploads, ensureResources, localClients, startEmulators } from './local-emulators';
 
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-
 const STAGE = 'local';
-/** Where the original API's clients find it: the base path a custom domain maps (DESIGN §2). */
+/** Where the original API's clients find it: the base path a custom domain maps (docs/api.md#base-url-and-authentication). */
 const BASE_PATH = '/api/bkpaas3/stag';
 const root = path.resolve(__dirname, '..');
 // Build output of this stack only: `npm run package` and other stacks never touch it.
@@ -39,10 +38,14 @@ const HELP = `npm start: the whole service on 127.0.0.1, no AWS account needed.
 
 Environment (all optional):
   API_PORT, LAMBDA_PORT, DYNAMODB_PORT, S3_PORT, SQS_PORT   ports (3000, 3002, 4567, 4568, 4569)
+  CONTROL_PORT              API Gateway's account and ACM, for npm run preflight (4570)
   LOCAL_DATA_DIR            data kept across restarts (.data)
   LOCAL_ACCESS_TOKEN        the access token to seed (else one is generated and kept in the data dir)
   LOCAL_ASYNC_RETRY_DELAYS_MS  delays between asynchronous retries (60000,120000: Lambda's pace)
   LOCAL_LAMBDA_MAX_CONTAINERS  containers per function at once (8); more invocations wait
+  LOCAL_LAMBDA_CONCURRENCY_QUOTA  the account's Lambda concurrency quota (1000; a new account has 10)
+  LOCAL_APIGW_CLOUDWATCH_ROLE_ARN  the API Gateway account's logging role (none)
+  LOCAL_ACM_CERTIFICATES    certificates ACM knows: ARN=DOMAIN[:STATUS],... (ISSUED)
   AUTHORIZER_CACHE_TTL, SYNC_BUDGET_MS, LOG_LEVEL, ...   read by serverless.yml when packaging
 `;
 
@@ -94,7 +97,15 @@ async function main(): Promise<void> {
     dynamodb: port('DYNAMODB_PORT', 4567),
     s3: port('S3_PORT', 4568),
     sqs: port('SQS_PORT', 4569),
+    control: port('CONTROL_PORT', 4570),
   };
+  let accountSettings: LocalAccountOptions;
+  try {
+    accountSettings = localAccountOptions(process.env);
+  } catch (error) {
+    console.error((error as Error).message);
+    process.exit(2);
+  }
   const dataDir = path.resolve(root, process.env.LOCAL_DATA_DIR ?? '.data');
   const packageDir = path.join(stackDir, 'package');
   mkdirSync(dataDir, { recursive: true });
@@ -155,10 +166,15 @@ async function main(): Promise<void> {
   servers.push(sqsServer);
   await listen(sqsServer, ports.sqs);
 
+  const functions = functionsOf(template, packageDir);
+  // Lambda refuses to create a function whose reservation the account cannot spare.
+  const refusal = reservationRefusal(functions, accountSettings.concurrencyQuota);
+  if (refusal) throw new Error(`${refusal} (LOCAL_LAMBDA_CONCURRENCY_QUOTA=${accountSettings.concurrencyQuota})`);
   lambda = await LambdaService.start({
-    functions: functionsOf(template, packageDir),
+    functions,
     iam,
     account: template,
+    accountSettings,
     sqs,
     workDir: path.join(stackDir, 'runtime'),
     asyncDir: path.join(dataDir, 'lambda-async'),
@@ -171,6 +187,10 @@ async function main(): Promise<void> {
   const lambdaServer = http.createServer(lambda.listener());
   servers.push(lambdaServer);
   await listen(lambdaServer, ports.lambda);
+
+  const controlServer = http.createServer(controlPlaneListener({ ...accountSettings, iam, account: template }));
+  servers.push(controlServer);
+  await listen(controlServer, ports.control);
 
   const gateway = new LocalApiGateway({ api: new RestApi(template), lambda, account: template, stage: STAGE, basePath: BASE_PATH, log });
   const apiServer = http.createServer(gateway.listener());
@@ -189,11 +209,12 @@ async function main(): Promise<void> {
     s3.destroy();
   }
   printBanner({ ...ports, base: `http://127.0.0.1:${ports.api}${BASE_PATH}` }, emulators, sqsEndpoint, dataDir, token);
+  if (accountSettings.concurrencyQuota !== 1000) log(`[local Lambda] account concurrency quota ${accountSettings.concurrencyQuota}`);
 }
 
 /** What a newcomer needs first, in lines that fit 100 columns (a route is printed, never wrapped). */
 function printBanner(
-  ports: { lambda: number; base: string },
+  ports: { lambda: number; control: number; base: string },
   emulators: { dynamodbEndpoint: string; s3Endpoint: string },
   sqsEndpoint: string,
   dataDir: string,
@@ -210,6 +231,7 @@ function printBanner(
       `  DynamoDB      ${emulators.dynamodbEndpoint}`,
       `  S3            ${emulators.s3Endpoint}`,
       `  SQS           ${sqsEndpoint}`,
+      `  Control       http://127.0.0.1:${ports.control} (API Gateway account, ACM: npm run preflight)`,
       `  Data          ${dataDir}`,
       `  Access token  ${token}`,
       '',

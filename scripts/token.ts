@@ -8,20 +8,20 @@
  * The same configuration reaches the local stack and AWS: `--stage` (or STAGE, default
  * `local`) names the table `bkpaas-source-package-link-<stage>-tokens` (TOKENS_TABLE overrides);
  * the local stage talks to the local DynamoDB (DYNAMODB_ENDPOINT, or 127.0.0.1:DYNAMODB_PORT),
- * other stages use the AWS SDK's usual credentials and AWS_REGION.
+ * other stages use the AWS SDK's usual credentials in the region a deploy of the stage takes
+ * (--region, else AWS_REGION from the shell or `.env.<stage>`, else us-east-1).
  */
 import { parseArgs } from 'node:util';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createDynamoDbClient } from '../lib/core/aws-clients';
 import { ALL_APPS, createToken, listTokens, revokeToken } from '../lib/auth/token-store';
+import { regionFor } from './deploy/settings';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './local-emulators';
 
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-
 const USAGE = `usage:
-  npm run token -- create --principal NAME --apps code1,code2|* [--ttl 30d] [--stage STAGE]
-  npm run token -- list [--stage STAGE]
-  npm run token -- revoke TOKEN_ID [--stage STAGE]`;
+  npm run token -- create --principal NAME --apps code1,code2|* [--ttl 30d] [--stage STAGE] [--region REGION]
+  npm run token -- list [--stage STAGE] [--region REGION]
+  npm run token -- revoke TOKEN_ID [--stage STAGE] [--region REGION]`;
 
 const APP_CODE = /^[a-z0-9][a-z0-9-]{0,31}$/;
 const UNIT_MS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -49,7 +49,7 @@ export function parseApps(text: string): string[] {
   return apps;
 }
 
-function tokenStore(stage: string): { dynamodb: DynamoDBClient; table: string } {
+function tokenStore(stage: string, region: string | undefined): { dynamodb: DynamoDBClient; table: string } {
   const table = process.env.TOKENS_TABLE?.trim() || `bkpaas-source-package-link-${stage}-tokens`;
   if (stage === 'local') {
     const endpoint = process.env.DYNAMODB_ENDPOINT?.trim() || `http://127.0.0.1:${process.env.DYNAMODB_PORT ?? '4567'}`;
@@ -58,7 +58,7 @@ function tokenStore(stage: string): { dynamodb: DynamoDBClient; table: string } 
       dynamodb: createDynamoDbClient({ region: LOCAL_REGION, endpoints: { dynamodb: endpoint }, credentials: LOCAL_CREDENTIALS }),
     };
   }
-  return { table, dynamodb: createDynamoDbClient({ region: process.env.AWS_REGION ?? 'us-east-1', endpoints: {} }) };
+  return { table, dynamodb: createDynamoDbClient({ region: regionFor(stage, region), endpoints: {} }) };
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -70,6 +70,7 @@ async function main(argv: string[]): Promise<void> {
       apps: { type: 'string' },
       ttl: { type: 'string' },
       stage: { type: 'string' },
+      region: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -78,7 +79,7 @@ async function main(argv: string[]): Promise<void> {
     console.log(USAGE);
     return;
   }
-  const { dynamodb, table } = tokenStore(values.stage ?? process.env.STAGE ?? 'local');
+  const { dynamodb, table } = tokenStore(values.stage ?? process.env.STAGE ?? 'local', values.region);
   try {
     switch (command) {
       case 'create': {

@@ -19,7 +19,7 @@ export const SERVERLESS_ESBUILD_OPTIONS: BuildOptions = {
   minify: true,
   keepNames: true,
   sourcemap: false,
-  target: 'node22',
+  target: 'node24',
   platform: 'node',
   mainFields: ['module', 'main'],
 };

@@ -9,6 +9,8 @@ import { createInterface } from 'node:readline';
 export interface ChildOptions {
   env: NodeJS.ProcessEnv;
   cwd?: string;
+  /** The Node binary to run (this process's unless given: bench/compare.ts pairs two). */
+  node?: string;
 }
 
 /**
@@ -18,7 +20,7 @@ export interface ChildOptions {
 export function runJsonJob<T>(args: string[], options: ChildOptions): Promise<T> {
   const nodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...nodeArgs, ...args], { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(options.node ?? process.execPath, [...nodeArgs, ...args], { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

@@ -1,5 +1,5 @@
 /**
- * Cost per GiB registered (issue 13), from the worker's measured CPU per GiB: Lambda gives a
+ * Cost per GiB registered, from the worker's measured CPU per GiB: Lambda gives a
  * function CPU in proportion to its memory (1,769 MB = one vCPU, at most 6 at 10,240 MB) at one
  * price per GB-second, so a job that is CPU-bound costs the same per GiB at any size below one
  * vCPU and only gets faster; above, it pays for cores it cannot use. Seconds per GiB =

@@ -1,5 +1,5 @@
 /**
- * The targets (issue 6, retired and replaced for streaming by issue 13's), held against the figures. Ratios compare runs of the same harness on the
+ * The targets (the first ones, and those that replaced them for streaming once the first proved to measure the wrong thing), held against the figures. Ratios compare runs of the same harness on the
  * same machine; absolute times drift on shared machines, ratios much less.
  */
 import type { ColdStartFigures } from '../cold-start/cold-start-bench';
@@ -124,8 +124,8 @@ function raceTargets(race: RaceFigures): Target[] {
 }
 
 /**
- * Issue 11: each shape that stalled the old checks is judged in well under a second of CPU.
- * Issue 12: each hostile app_desc.yaml costs at most twice an ordinary one at the 1 MiB cap.
+ * Hostile archives: each shape that stalled the old checks is judged in well under a second of CPU.
+ * Hostile app descriptions: each hostile app_desc.yaml costs at most twice an ordinary one at the 1 MiB cap.
  */
 function hostileTargets(hostile: HostileOutput): Target[] {
   const archives = hostile.shapes.map((shape) =>

@@ -1,5 +1,5 @@
 /**
- * The honest floor (issue 13): the CPU the worker cannot avoid, as the sum of its primitives
+ * The honest floor: the CPU the worker cannot avoid, as the sum of its primitives
  * measured alone in the same run (bench/streaming/floor-process.ts). The file reads that feed
  * four of them are measured too and taken out, so each piece counts only its own work.
  */

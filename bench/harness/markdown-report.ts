@@ -39,7 +39,7 @@ export function markdownReport(results: BenchResults): string {
     '',
     `- CPU: ${machine.cpu}, ${machine.cores} cores; memory ${machine.memoryGiB} GiB`,
     `- OS: ${machine.os}`,
-    `- Node ${machine.node} (Lambda runs nodejs22.x on arm64: absolute figures there differ), AWS SDK v3 ${machine.awsSdk}`,
+    `- Node ${machine.node} (Lambda runs nodejs24.x on arm64: absolute figures there differ), AWS SDK v3 ${machine.awsSdk}`,
     `- Upload settings: part ${results.uploadSettings.partBytes / 1024 ** 2} MiB, queue ${results.uploadSettings.queueSize} (lib/core/config.ts defaults unless UPLOAD_PART_BYTES / UPLOAD_QUEUE_SIZE are set)`,
     '',
     '## Commands',
@@ -111,10 +111,10 @@ export function markdownReport(results: BenchResults): string {
     ...(results.race ? [markdownTable(RACE_HEADER, raceRows(results)), ''] : []),
     '## 5. Hostile archives',
     '',
-    "Issue 11's shapes, which took the old archive checks 6.7 s, 16 s and 71 s of CPU, judged by the worker's inspection " +
+    "The hostile shapes, which took the old archive checks 6.7 s, 16 s and 71 s of CPU, judged by the worker's inspection " +
       'pass (`PackageInspector`: hash, sniff, list, every archive check) with lib/core/config.ts\'s default limits, in a process of ' +
       'its own (bench/hostile-archives/judge-process.ts); CPU is the median after a warm-up, against an ordinary .tar.gz of ' +
-      '2,000 files judged in the same process. Then issue 12\'s app_desc.yaml shapes (each within the 1 MiB cap; without the ' +
+      '2,000 files judged in the same process. Then the hostile app_desc.yaml shapes (each within the 1 MiB cap; without the ' +
       'checks of lib/archive/app-desc-yaml.ts they cost the `yaml` package minutes or a gigabyte), against an ordinary description ' +
       'at the cap judged in the same process.',
     '',
@@ -138,21 +138,21 @@ function streamingIntro(): string {
   );
 }
 
-/** Targets of earlier issues that measured the wrong thing, and what replaced them (issue 13). */
+/** Targets that measured the wrong thing, and what replaced them. */
 function retiredTargets(): string {
   return [
     '### Retired targets',
     '',
-    '- *worker wall / max(floor, S3 alone) ≤ 1.15×* and *worker CPU per GiB / floor ≤ 1.5×* (issue 6): that floor only ' +
+    '- *worker wall / max(floor, S3 alone) ≤ 1.15×* and *worker CPU per GiB / floor ≤ 1.5×*: that floor only ' +
       'downloaded and hashed, leaving out the gunzip, the tar walk with its safety rules and the upload the job must do, ' +
       'and "S3 alone" timed s3rver, which shares the two cores and rewrites every object at completion. Replaced by the ' +
       'worker\'s CPU against the honest floor (every piece, into a sink that drops the bytes) and its wall against ' +
       'max(download at the throttle, listing alone, upload alone).',
-    '- *worker wall / classic ≤ 0.7×* at loopback (issue 6): that classic skipped the archive listing the original platform ' +
+    '- *worker wall / classic ≤ 0.7×* at loopback: that classic skipped the archive listing the original platform ' +
       'also does, and a loopback server at ~900 MiB/s makes every job CPU-bound, so streaming\'s overlap of transfer and ' +
       'work could not show. Replaced by the fair classic (download to a file, hash, list, upload) at 50 MiB/s for the source archive.',
-    '- *worker peak RSS ≤ 160 MiB at 1 GiB* (issue 6): issue 13 sets 200 MiB; the ratio to 64 MiB (flat memory) stays.',
-    '- *fetch init / floor ≤ 1.2×* (issue 6): retired by issue 14 — fetch is invoked asynchronously, nobody waits on its ' +
+    '- *worker peak RSS ≤ 160 MiB at 1 GiB*: 200 MiB now, since parts in flight are the memory the upload needs; the ratio to 64 MiB (flat memory) stays.',
+    '- *fetch init / floor ≤ 1.2×*: retired — fetch is invoked asynchronously, nobody waits on its ' +
       'cold start (see the tuning notes below); its bundle bound stays.',
   ].join('\n');
 }

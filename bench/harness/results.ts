@@ -22,7 +22,7 @@ export interface BenchResults {
   coldStart: ColdStartFigures[];
   /** Absent when the local stack was skipped. */
   race: RaceFigures | undefined;
-  /** Absent in results written before issue 11. */
+  /** Absent in results written before the hostile archives were measured. */
   hostileArchives?: HostileOutput;
   targets: Target[];
 }

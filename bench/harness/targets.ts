@@ -1,5 +1,5 @@
 /**
- * A target of issue 6 and whether the measurement meets it. Every target lands in
+ * A target and whether the measurement meets it. Every target lands in
  * results.json as at least { name, measured, target, met }.
  */
 

@@ -1,5 +1,5 @@
 /**
- * Part 5 (issue 11): CPU time to judge the archive shapes that stalled the old checks, in a
+ * Part 5: CPU time to judge the archive shapes that stalled the old checks, in a
  * child process of its own (judge-process.ts) with the worker's default limits.
  */
 import path from 'node:path';

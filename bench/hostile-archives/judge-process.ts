@@ -1,7 +1,7 @@
 /**
  * Child process: the CPU time PackageInspector (the worker's one pass: hash, sniff, list, every
- * archive check) takes to judge each of issue 11's hostile shapes, and an ordinary .tar.gz of
- * 2,000 files as the baseline measured in the same process; issue 12's hostile app_desc.yaml
+ * archive check) takes to judge each hostile archive shape, and an ordinary .tar.gz of
+ * 2,000 files as the baseline measured in the same process; the hostile app_desc.yaml
  * shapes against an ordinary description at the 1 MiB cap. Prints one JSON line.
  */
 import { Readable, Writable } from 'node:stream';
@@ -26,7 +26,7 @@ export interface JudgedShape {
 export interface HostileOutput {
   baseline: JudgedShape;
   shapes: JudgedShape[];
-  /** Issue 12: an ordinary 1 MiB app_desc.yaml, and the YAML shapes judged against it. */
+  /** An ordinary 1 MiB app_desc.yaml, and the YAML shapes judged against it. */
   yamlBaseline?: JudgedShape;
   yamlShapes?: JudgedShape[];
 }

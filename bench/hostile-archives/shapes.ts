@@ -1,6 +1,6 @@
 /**
- * The archive shapes issue 11 found stalling the archive checks, built in memory (a few KB each
- * once gzipped): deep names cost the old checks time quadratic in a path's depth. And issue 12's
+ * The archive shapes found stalling the archive checks, built in memory (a few KB each
+ * once gzipped): deep names cost the old checks time quadratic in a path's depth. And the
  * app_desc.yaml shapes, each within the 1 MiB cap, that cost the `yaml` package minutes or a
  * gigabyte without the checks before it (lib/archive/app-desc-yaml.ts).
  */

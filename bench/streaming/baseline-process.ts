@@ -1,7 +1,7 @@
 /**
  * Child process: one baseline run, bundled and measured exactly like the worker.
  *   s3      <file> <key>   upload a local file into the S3 emulator
- *   classic <url>  <key>   the fair classic (issue 13): download to a temporary file, hash it,
+ *   classic <url>  <key>   the fair classic: download to a temporary file, hash it,
  *                          list it from the file (the worker's own listing, every safety rule),
  *                          then upload it — what a worker does that does not stream
  * Uploads go through lib/storage/package-store.ts's uploadStream with lib/core/config.ts's settings, the

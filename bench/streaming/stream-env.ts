@@ -35,7 +35,6 @@ export function streamChildEnv(emulators: EmulatorInfo, scratchDir: string): Nod
     AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
     AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
     AWS_REGION: LOCAL_REGION,
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     LOG_LEVEL: 'warn',
     BENCH_SCRATCH_DIR: scratchDir,
     // Upload settings pass through when the caller sets them (to compare part and queue sizes).

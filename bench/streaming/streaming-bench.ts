@@ -1,6 +1,6 @@
 /**
  * Part 1: the worker streaming archives from a local HTTP server, against the honest floor and
- * the baselines, in the same harness (issue 13). Every variant runs in its own process from a
+ * the baselines, in the same harness. Every variant runs in its own process from a
  * minified bundle; the archive server, the S3-shaped sink and the emulators run in processes of
  * their own. Variants take turns within each run, so drift on the machine touches all alike.
  *
@@ -168,6 +168,7 @@ export async function runWorker(
   variant: Variant,
   bundleFile = stage.bundles.worker,
   extraEnv: NodeJS.ProcessEnv = {},
+  node?: string,
 ): Promise<Sample> {
   const event = {
     request_id: randomUUID(),
@@ -177,7 +178,7 @@ export async function runWorker(
     allow_overwrite: false,
     package_url: url,
   };
-  const out = await runJsonJob<WorkerOut>([bundleFile, JSON.stringify(event)], { cwd: root, env: { ...stage.env[target], ...extraEnv } });
+  const out = await runJsonJob<WorkerOut>([bundleFile, JSON.stringify(event)], { cwd: root, env: { ...stage.env[target], ...extraEnv }, node });
   if (out.result.state !== 'succeeded') fail(variant, archive, `not stored: ${JSON.stringify(out.result)}`);
   if (out.result.package?.sha256_signature !== archive.sha256) fail(variant, archive, 'wrong SHA-256');
   if (out.result.package.package_size !== String(archive.bytes)) fail(variant, archive, 'wrong size');

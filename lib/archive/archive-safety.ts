@@ -287,15 +287,13 @@ export class EntryRules {
    * kind twice is kept: every extractor writes the later file over the earlier one.
    */
   private placeKind(entry: ArchiveEntry): void {
-    const segments = linuxSegments(entry.name);
-    if (segments.length === 0) return;
     const kind: PathKind = entry.kind === 'hardlink' ? 'file' : entry.kind;
-    const clash = this.kinds.place(segments, kind);
+    const clash = this.kinds.place(entry.name, kind);
     if (clash === undefined) return;
     if ('above' in clash) {
       throw new InvalidPackageFormatError(
-        `Entry ${quote(entry.name)} is placed under ${quote(segments.slice(0, clash.above).join('/'))}, which an earlier entry made a ` +
-          `${clash.was}: extractors would fail or replace it.`,
+        `Entry ${quote(entry.name)} is placed under ${quote(clash.above)}, which an earlier entry made a ${clash.was}: ` +
+          'extractors would fail or replace it.',
       );
     }
     throw new InvalidPackageFormatError(
@@ -310,7 +308,7 @@ export class EntryRules {
    */
   private checkHardLinkTarget(link: Link): void {
     const segments = linuxSegments(link.target);
-    const kind = segments.includes('..') ? undefined : this.kinds.kindOf(segments);
+    const kind = segments.includes('..') ? undefined : this.kinds.kindOf(link.target);
     if (kind === 'file') return;
     let depth = 0;
     let above = false;

@@ -6,9 +6,9 @@
  * written (GNU tar, bsdtar, 7-Zip and Python all fail otherwise, and 7-Zip refuses one to a
  * symbolic link). So `EntryRules` refuses both, through this table.
  *
- * Paths are kept as 53-bit hashes of their segments (two FNV-1a hashes of the UTF-16 text), in an
- * open-addressing table of typed arrays: about 12 bytes a path, whatever the names' length, and
- * one pass over each name's characters. Two paths sharing a hash (about one chance in 10^5 for an
+ * Paths are kept as 53-bit hashes (two FNV-1a hashes of the UTF-16 text, read as Linux reads a
+ * path: `/` only, empty and `.` segments skipped), in an open-addressing table of typed arrays:
+ * about 12 bytes a path, whatever the names' length, and one pass over each name's characters. Two paths sharing a hash (about one chance in 10^5 for an
  * archive of a million paths) would be taken for one: the worst that does is refuse an archive or
  * accept a hard link an extractor then fails to make; the path and link checks do not use it.
  */
@@ -19,34 +19,47 @@ const KIND_CODE: Record<PathKind, number> = { directory: 1, file: 2, symlink: 3 
 const KIND_OF_CODE: readonly (PathKind | undefined)[] = [undefined, 'directory', 'file', 'symlink'];
 
 const FNV_PRIME = 0x01000193;
-const SEPARATOR = 0x2f;
-
-/** A path's hash, carried from one segment to the next. */
-interface PathHash {
-  high: number;
-  low: number;
-}
-
-function extend(hash: PathHash, text: string, separate: boolean): PathHash {
-  let high = hash.high;
-  let low = hash.low;
-  if (separate) {
-    high = Math.imul(high ^ SEPARATOR, FNV_PRIME);
-    low = Math.imul(low ^ SEPARATOR, 0x01000197);
-  }
-  for (let i = 0; i < text.length; i += 1) {
-    const code = text.charCodeAt(i);
-    high = Math.imul(high ^ code, FNV_PRIME);
-    low = Math.imul(low ^ code, 0x01000197);
-  }
-  return { high, low };
-}
-
-const START: PathHash = { high: 0x811c9dc5 | 0, low: 0x050c5d1f };
+const OTHER_PRIME = 0x01000197;
+const SLASH = 0x2f;
+const DOT = 0x2e;
 
 /** The hash as one exact float: 32 bits of one, 21 of the other; never 0, which marks an empty slot. */
-function keyOf(hash: PathHash): number {
-  return (hash.high >>> 0) * 0x200000 + ((hash.low >>> 11) & 0x1fffff) || 1;
+function keyOf(high: number, low: number): number {
+  return (high >>> 0) * 0x200000 + ((low >>> 11) & 0x1fffff) || 1;
+}
+
+/**
+ * Calls `visit` with the key of each prefix of `path` that ends a segment, as Linux reads a path
+ * (`/` only; empty and `.` segments skipped), and the index in `path` where that prefix ends.
+ * One pass over the characters, nothing allocated. Stops early when `visit` answers true.
+ */
+function eachPrefix(path: string, visit: (key: number, end: number, last: boolean) => boolean): void {
+  let high = 0x811c9dc5 | 0;
+  let low = 0x050c5d1f;
+  let pendingKey = 0;
+  let pendingEnd = -1;
+  const length = path.length;
+  for (let start = 0; start <= length; ) {
+    let end = start;
+    while (end < length && path.charCodeAt(end) !== SLASH) end += 1;
+    const size = end - start;
+    if (size > 0 && !(size === 1 && path.charCodeAt(start) === DOT)) {
+      if (pendingEnd >= 0) {
+        if (visit(pendingKey, pendingEnd, false)) return;
+        high = Math.imul(high ^ SLASH, FNV_PRIME);
+        low = Math.imul(low ^ SLASH, OTHER_PRIME);
+      }
+      for (let at = start; at < end; at += 1) {
+        const code = path.charCodeAt(at);
+        high = Math.imul(high ^ code, FNV_PRIME);
+        low = Math.imul(low ^ code, OTHER_PRIME);
+      }
+      pendingKey = keyOf(high, low);
+      pendingEnd = end;
+    }
+    start = end + 1;
+  }
+  if (pendingEnd >= 0) visit(pendingKey, pendingEnd, true);
 }
 
 export class NameKinds {
@@ -58,25 +71,27 @@ export class NameKinds {
    * Records an entry's path and the directories above it, or says what clashes: the path above
    * that is not a directory, or the kind the path already has.
    */
-  place(segments: readonly string[], kind: PathKind): { above: number; was: PathKind } | { at: 'self'; was: PathKind } | undefined {
-    let hash = START;
-    for (let depth = 0; depth < segments.length; depth += 1) {
-      hash = extend(hash, segments[depth] ?? '', depth > 0);
-      const last = depth === segments.length - 1;
+  place(path: string, kind: PathKind): { above: string; was: PathKind } | { at: 'self'; was: PathKind } | undefined {
+    let clash: { above: string; was: PathKind } | { at: 'self'; was: PathKind } | undefined;
+    eachPrefix(path, (key, end, last) => {
       const want = last ? KIND_CODE[kind] : KIND_CODE.directory;
-      const had = this.setIfAbsent(keyOf(hash), want);
-      if (had === 0 || had === want) continue;
+      const had = this.setIfAbsent(key, want);
+      if (had === 0 || had === want) return false;
       const was = KIND_OF_CODE[had] ?? 'file';
-      return last ? { at: 'self', was } : { above: depth + 1, was };
-    }
-    return undefined;
+      clash = last ? { at: 'self', was } : { above: path.slice(0, end), was };
+      return true;
+    });
+    return clash;
   }
 
   /** The kind an earlier entry gave this path, if any. */
-  kindOf(segments: readonly string[]): PathKind | undefined {
-    let hash = START;
-    for (let depth = 0; depth < segments.length; depth += 1) hash = extend(hash, segments[depth] ?? '', depth > 0);
-    return KIND_OF_CODE[this.lookup(keyOf(hash))];
+  kindOf(path: string): PathKind | undefined {
+    let code = 0;
+    eachPrefix(path, (key, _end, last) => {
+      if (last) code = this.lookup(key);
+      return false;
+    });
+    return KIND_OF_CODE[code];
   }
 
   private slotOf(key: number): number {

@@ -18,7 +18,6 @@ import { describePackage, type AppDescription } from './app-description';
 import { InvalidPackageFormatError, PackageDownloadFailedError, PackageTooLargeError } from '../core/errors';
 import type { ArchiveListing, PackageFormat } from './archive-listing';
 import type { ArchiveLimits, ArchiveSummary } from './archive-safety';
-import { ThreadedListing, type ListingThreadScript } from './listing-thread';
 import { isTarHeader, TailWindow, zipEndRecordIn } from './polyglot-checks';
 import { BLOCK } from './tar-headers';
 import { TarListing } from './tar-listing';
@@ -70,12 +69,10 @@ export class PackageInspector extends Transform {
   private firstBlock = Buffer.alloc(0);
   private readonly tail = new TailWindow();
 
-  /** @param listingThread when given, the listing runs on a worker thread started from this script */
   constructor(
     private readonly maxBytes: number,
     private readonly declaredLength: number | undefined,
     private readonly archiveLimits: ArchiveLimits,
-    private readonly listingThread?: ListingThreadScript,
   ) {
     super();
   }
@@ -135,9 +132,8 @@ export class PackageInspector extends Transform {
   private list(chunks: Buffer[]): Promise<void> | undefined {
     const format = this.format;
     if (format === undefined) return undefined;
-    const listing = (this.listing ??= this.listingThread
-      ? new ThreadedListing(format, this.archiveLimits, this.listingThread)
-      : format === 'zip'
+    const listing = (this.listing ??=
+      format === 'zip'
         ? new ZipListing(this.archiveLimits, this.finder.open, this.finder.listed)
         : new TarListing(format, this.archiveLimits, this.finder.open));
     let wait: Promise<void> | undefined;

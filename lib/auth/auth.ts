@@ -1,5 +1,5 @@
 /**
- * Who is calling (DESIGN §2): `X-BKAPI-AUTHORIZATION: {"access_token": "..."}` checked against
+ * Who is calling (docs/api.md#base-url-and-authentication): `X-BKAPI-AUTHORIZATION: {"access_token": "..."}` checked against
  * the token store, either by the API Gateway authorizer (whose verdict reaches `link` in the
  * request context) or, when no verdict is there, by `link` itself by the same rules.
  */
@@ -21,21 +21,21 @@ export interface Caller {
 /** The access token inside the header; other keys (bk_app_code, bk_username, …) are ignored. */
 export function parseAuthorizationHeader(value: string | undefined): string {
   if (value === undefined || value.trim() === '') {
-    throw new UnauthenticatedError('The X-BKAPI-AUTHORIZATION header is missing.', 'missing');
+    throw new UnauthenticatedError('The X-BKAPI-AUTHORIZATION header is missing.', { reason: 'missing' });
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(value);
   } catch {
-    throw new UnauthenticatedError('The X-BKAPI-AUTHORIZATION header is not valid JSON.', 'malformed');
+    throw new UnauthenticatedError('The X-BKAPI-AUTHORIZATION header is not valid JSON.', { reason: 'malformed' });
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new UnauthenticatedError('The X-BKAPI-AUTHORIZATION header must be a JSON object.', 'malformed');
+    throw new UnauthenticatedError('The X-BKAPI-AUTHORIZATION header must be a JSON object.', { reason: 'malformed' });
   }
   const token = (parsed as Record<string, unknown>).access_token;
-  if (token === undefined) throw new UnauthenticatedError('The X-BKAPI-AUTHORIZATION header has no access_token.', 'malformed');
+  if (token === undefined) throw new UnauthenticatedError('The X-BKAPI-AUTHORIZATION header has no access_token.', { reason: 'malformed' });
   if (typeof token !== 'string' || token.trim() === '') {
-    throw new UnauthenticatedError('The access_token in X-BKAPI-AUTHORIZATION must be a non-empty string.', 'malformed');
+    throw new UnauthenticatedError('The access_token in X-BKAPI-AUTHORIZATION must be a non-empty string.', { reason: 'malformed' });
   }
   return token.trim();
 }
@@ -50,10 +50,10 @@ export interface TokenCheckDeps {
 export async function authenticate(headerValue: string | undefined, deps: TokenCheckDeps): Promise<Caller> {
   const token = parseAuthorizationHeader(headerValue);
   const record = await findToken(deps.dynamodb, deps.tokensTable, token);
-  if (!record) throw new UnauthenticatedError('The access token is not recognised.', 'unknown');
-  if (record.revoked) throw new UnauthenticatedError('The access token has been revoked.', 'revoked');
+  if (!record) throw new UnauthenticatedError('The access token is not recognised.', { reason: 'unknown' });
+  if (record.revoked) throw new UnauthenticatedError('The access token has been revoked.', { reason: 'revoked' });
   if (record.expires !== undefined && Date.parse(record.expires) <= deps.now().getTime()) {
-    throw new UnauthenticatedError('The access token has expired.', 'expired');
+    throw new UnauthenticatedError('The access token has expired.', { reason: 'expired' });
   }
   return { principal: record.principal, tokenId: record.tokenId, apps: record.apps };
 }

@@ -2,18 +2,9 @@
  * The token table: one item per access token, keyed by the token's SHA-256 (the clear token is
  * never stored), with a `token_id` index for listing and revoking.
  */
-import {
-  ConditionalCheckFailedException,
-  GetItemCommand,
-  PutItemCommand,
-  QueryCommand,
-  ScanCommand,
-  UpdateItemCommand,
-  type AttributeValue,
-  type DynamoDBClient,
-} from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, PutItemCommand, QueryCommand, ScanCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { generateAccessToken, generateTokenId, sha256Hex } from './access-token';
-import { StorageUnavailableError } from '../core/errors';
+import { conditionalWrite, dynamoCall as call, itemReader, toAttributes, type Item } from '../core/dynamodb-calls';
 
 export const TOKEN_ID_INDEX = 'by_token_id';
 export const ALL_APPS = '*';
@@ -29,37 +20,33 @@ export interface TokenRecord {
   revoked: boolean;
 }
 
-type Item = Record<string, AttributeValue>;
-
+/** The tokens table's one mapping: a token's item, and back (a missing or mistyped attribute is refused loudly). */
 function toItem(digest: string, record: TokenRecord): Item {
-  return {
-    token_sha256: { S: digest },
-    token_id: { S: record.tokenId },
-    principal: { S: record.principal },
-    apps: { L: record.apps.map((app) => ({ S: app })) },
-    created: { S: record.created },
-    ...(record.expires ? { expires: { S: record.expires } } : {}),
-    revoked: { BOOL: record.revoked },
-  };
+  return toAttributes({
+    token_sha256: digest,
+    token_id: record.tokenId,
+    principal: record.principal,
+    apps: record.apps,
+    created: record.created,
+    expires: record.expires,
+    revoked: record.revoked,
+  });
 }
 
 function fromItem(item: Item): TokenRecord {
+  const read = itemReader('tokens', item);
   return {
-    tokenId: item.token_id?.S ?? '',
-    principal: item.principal?.S ?? '',
-    apps: (item.apps?.L ?? []).map((app) => app.S ?? '').filter(Boolean),
-    created: item.created?.S ?? '',
-    expires: item.expires?.S,
-    revoked: item.revoked?.BOOL === true,
+    tokenId: read.text('token_id'),
+    principal: read.text('principal'),
+    apps: read.texts('apps').filter(Boolean),
+    created: read.text('created'),
+    expires: read.optionalText('expires'),
+    revoked: read.optionalBoolean('revoked') === true,
   };
 }
 
-async function call<T>(operation: () => Promise<T>): Promise<T> {
-  try {
-    return await operation();
-  } catch (error) {
-    throw new StorageUnavailableError('DynamoDB', error);
-  }
+function keyOf(digest: string): Item {
+  return toAttributes({ token_sha256: digest });
 }
 
 export interface NewToken {
@@ -96,7 +83,7 @@ export async function createToken(
 export async function findToken(dynamodb: DynamoDBClient, table: string, token: string): Promise<TokenRecord | undefined> {
   const { Item } = await call(() =>
     // Consistent: a token created a moment ago must not be refused (and the refusal cached by API Gateway).
-    dynamodb.send(new GetItemCommand({ TableName: table, Key: { token_sha256: { S: sha256Hex(token) } }, ConsistentRead: true })),
+    dynamodb.send(new GetItemCommand({ TableName: table, Key: keyOf(sha256Hex(token)), ConsistentRead: true })),
   );
   return Item ? fromItem(Item) : undefined;
 }
@@ -137,27 +124,24 @@ export async function revokeToken(dynamodb: DynamoDBClient, table: string, token
         TableName: table,
         IndexName: TOKEN_ID_INDEX,
         KeyConditionExpression: 'token_id = :id',
-        ExpressionAttributeValues: { ':id': { S: tokenId } },
+        ExpressionAttributeValues: toAttributes({ ':id': tokenId }),
       }),
     ),
   );
-  const digest = Items[0]?.token_sha256?.S;
+  const digest = Items[0] && itemReader('tokens', Items[0]).optionalText('token_sha256');
   if (!digest) return false;
-  try {
-    await dynamodb.send(
+  const update = await conditionalWrite(() =>
+    dynamodb.send(
       new UpdateItemCommand({
         TableName: table,
-        Key: { token_sha256: { S: digest } },
+        Key: keyOf(digest),
         UpdateExpression: 'SET revoked = :true',
         ConditionExpression: 'attribute_exists(token_sha256)',
-        ExpressionAttributeValues: { ':true': { BOOL: true } },
+        ExpressionAttributeValues: toAttributes({ ':true': true }),
       }),
-    );
-    return true;
-  } catch (error) {
-    if (error instanceof ConditionalCheckFailedException || (error as Error).name === 'ConditionalCheckFailedException') return false;
-    throw new StorageUnavailableError('DynamoDB', error);
-  }
+    ),
+  );
+  return update.written;
 }
 
 export function isAllowedOn(record: Pick<TokenRecord, 'apps'>, code: string): boolean {

@@ -18,7 +18,7 @@ export function createS3Client(config: ClientConfig): S3Client {
     ...(config.credentials ? { credentials: config.credentials } : {}),
     ...(config.endpoints.s3 ? { endpoint: config.endpoints.s3, forcePathStyle: true } : {}),
     // The archive's SHA-256 is computed in the stream; per-part CRCs would cost CPU for nothing,
-    // and s3rver would store aws-chunked framing as the object's bytes (DESIGN §6).
+    // and s3rver would store aws-chunked framing as the object's bytes (docs/design.md#dependencies-and-why).
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     // With `Expect: 100-continue` (the SDK's default for bodies from 2 MiB) the SDK sends each

@@ -10,7 +10,7 @@ export interface Config {
   versionsTable: string;
   packagesBucket: string;
   fetchFunctionName: string;
-  /** Loopback and private package URLs; only ever true in the local stage (DESIGN §7). */
+  /** Loopback and private package URLs; only ever true in the local stage (docs/design.md#the-local-stack). */
   allowPrivateUrls: boolean;
   tokensTable: string;
   jobsTable: string;
@@ -42,11 +42,6 @@ export interface Config {
   cleanupMarginMs: number;
   uploadPartBytes: number;
   uploadQueueSize: number;
-  /**
-   * List archives on a worker thread (lib/archive/listing-thread.ts). Off by default: measured on two
-   * cores it cost more CPU and more time than listing in process (BENCHMARKS.md, issue 13).
-   */
-  listingThread: boolean;
   /** Refuse (422) a package whose app description names another application than the path's. */
   requireMatchingAppCode: boolean;
   /**
@@ -198,7 +193,6 @@ export function loadConfig(env: Env = process.env): Config {
     cleanupMarginMs: integer(env, 'CLEANUP_MARGIN_MS', 10_000, 0, 120_000),
     uploadPartBytes: integer(env, 'UPLOAD_PART_BYTES', 8 * MiB, 5 * MiB, 512 * MiB),
     uploadQueueSize: integer(env, 'UPLOAD_QUEUE_SIZE', 4, 1, 32),
-    listingThread: flag(env, 'LISTING_THREAD', false),
     requireMatchingAppCode: flag(env, 'REQUIRE_MATCHING_APP_CODE', false),
     cursorSigningKey: signingKey(env, 'CURSOR_SIGNING_KEY'),
     endpoints: {

@@ -1,9 +1,22 @@
 /**
- * The service's error vocabulary (docs/api.md, "Error codes"): every failure the functions answer
+ * The service's error vocabulary (docs/api.md#error-codes): every failure the functions answer
  * is one of these codes, and `http-response.ts` is the only place that turns them into HTTP
  * answers (an unexpected one becomes its generic INTERNAL_ERROR there). API Gateway's own answers
  * (throttling, unknown routes, its timeout) carry the codes serverless.yml's gateway responses give.
+ *
+ * One tree: `AppError` is the base of every error `lib/` throws on purpose. Below it,
+ * `ServiceError` is what a client is answered with (a code, a status, a detail); the others steer
+ * the worker's flow (a run that lost its job, a job handed back to Lambda's retries) and never
+ * reach a client as such. Every error is built with named options, never positional flags.
  */
+
+/** Base of every error `lib/` throws on purpose: each sets its `name` and keeps its `cause`. */
+export class AppError extends Error {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.name = new.target.name;
+  }
+}
 
 export const ERROR_STATUS = {
   VALIDATION_ERROR: 400,
@@ -21,6 +34,7 @@ export const ERROR_STATUS = {
   CHECKSUM_MISMATCH: 422,
   PACKAGE_DOWNLOAD_FAILED: 502,
   STORAGE_UNAVAILABLE: 503,
+  WORKER_FAILED: 503,
   PACKAGE_DOWNLOAD_TIMEOUT: 504,
 } as const;
 
@@ -33,7 +47,7 @@ export function isErrorCode(value: unknown): value is ErrorCode {
 }
 
 /** Base of every error the service answers with. `detail` is for the client, `cause` for the log. */
-export class ServiceError extends Error {
+export class ServiceError extends AppError {
   readonly code: ErrorCode;
   readonly status: number;
   readonly detail: string;
@@ -41,7 +55,6 @@ export class ServiceError extends Error {
 
   constructor(code: ErrorCode, detail: string, options: { cause?: unknown; fieldsDetail?: FieldsDetail } = {}) {
     super(detail, { cause: options.cause });
-    this.name = 'ServiceError';
     this.code = code;
     this.status = ERROR_STATUS[code];
     this.detail = detail;
@@ -51,16 +64,14 @@ export class ServiceError extends Error {
 
 export class ValidationError extends ServiceError {
   /** Problems with the body as a whole go under `non_field_errors`, as Django REST framework puts them. */
-  constructor(detail: string, fieldsDetail: FieldsDetail = { non_field_errors: [detail] }, cause?: unknown) {
-    super('VALIDATION_ERROR', detail, { fieldsDetail, cause });
-    this.name = 'ValidationError';
+  constructor(detail: string, options: { fieldsDetail?: FieldsDetail; cause?: unknown } = {}) {
+    super('VALIDATION_ERROR', detail, { fieldsDetail: options.fieldsDetail ?? { non_field_errors: [detail] }, cause: options.cause });
   }
 }
 
 export class UrlNotAllowedError extends ServiceError {
   constructor(detail: string) {
     super('URL_NOT_ALLOWED', detail);
-    this.name = 'UrlNotAllowedError';
   }
 }
 
@@ -70,31 +81,27 @@ export type RefusalReason = 'missing' | 'malformed' | 'unknown' | 'expired' | 'r
 export class UnauthenticatedError extends ServiceError {
   readonly reason: RefusalReason;
 
-  constructor(detail: string, reason: RefusalReason = 'refused') {
+  constructor(detail: string, options: { reason?: RefusalReason } = {}) {
     super('UNAUTHENTICATED', detail);
-    this.name = 'UnauthenticatedError';
-    this.reason = reason;
+    this.reason = options.reason ?? 'refused';
   }
 }
 
 export class PermissionDeniedError extends ServiceError {
   constructor(detail: string) {
     super('PERMISSION_DENIED', detail);
-    this.name = 'PermissionDeniedError';
   }
 }
 
 export class PackageNotFoundError extends ServiceError {
   constructor(version: string) {
     super('PACKAGE_NOT_FOUND', `Version "${version}" does not exist for this module.`);
-    this.name = 'PackageNotFoundError';
   }
 }
 
 export class JobNotFoundError extends ServiceError {
   constructor(jobId: string) {
     super('JOB_NOT_FOUND', `No job "${jobId}" exists for this module (jobs are kept for a limited time).`);
-    this.name = 'JobNotFoundError';
   }
 }
 
@@ -104,7 +111,6 @@ export class MethodNotAllowedError extends ServiceError {
 
   constructor(method: string, allowed: readonly string[]) {
     super('METHOD_NOT_ALLOWED', `${method} is not served on this path; use ${allowed.join(' or ')}.`);
-    this.name = 'MethodNotAllowedError';
     this.allowed = allowed;
   }
 }
@@ -115,14 +121,12 @@ export class PackageAlreadyExistsError extends ServiceError {
       'PACKAGE_ALREADY_EXISTS',
       `Version "${version}" already exists for this module; send allow_overwrite=true to replace it.`,
     );
-    this.name = 'PackageAlreadyExistsError';
   }
 }
 
 export class PayloadTooLargeError extends ServiceError {
   constructor(limitBytes: number) {
     super('PAYLOAD_TOO_LARGE', `The request body exceeds its limit of ${limitBytes} bytes.`);
-    this.name = 'PayloadTooLargeError';
   }
 }
 
@@ -133,28 +137,24 @@ export class UnsupportedMediaTypeError extends ServiceError {
       `Content-Type ${contentType ? `"${contentType}"` : '(missing)'} is not supported; send multipart/form-data, ` +
         'application/x-www-form-urlencoded or application/json.',
     );
-    this.name = 'UnsupportedMediaTypeError';
   }
 }
 
 export class InvalidPackageFormatError extends ServiceError {
   constructor(detail: string) {
     super('INVALID_PACKAGE_FORMAT', detail);
-    this.name = 'InvalidPackageFormatError';
   }
 }
 
 export class PackageTooLargeError extends ServiceError {
   constructor(limitBytes: number) {
     super('PACKAGE_TOO_LARGE', `The package exceeds the size limit of ${limitBytes} bytes.`);
-    this.name = 'PackageTooLargeError';
   }
 }
 
 export class ChecksumMismatchError extends ServiceError {
   constructor(expected: string, actual: string) {
     super('CHECKSUM_MISMATCH', `The package's SHA-256 is ${actual}, not the expected ${expected}; nothing was stored.`);
-    this.name = 'ChecksumMismatchError';
   }
 }
 
@@ -162,26 +162,85 @@ export class PackageDownloadFailedError extends ServiceError {
   /** Worth another try later: the remote answered 5xx or 429, or the connection broke. */
   readonly transient: boolean;
 
-  constructor(detail: string, cause?: unknown, transient = false) {
-    super('PACKAGE_DOWNLOAD_FAILED', detail, { cause });
-    this.name = 'PackageDownloadFailedError';
-    this.transient = transient;
+  /**
+   * `legacyTransient`: the positional form `(detail, undefined, true)`, still used by
+   * lib/archive/package-inspector.ts until its owner moves it to `{ transient: true }`.
+   */
+  constructor(detail: string, options: { cause?: unknown; transient?: boolean } = {}, legacyTransient?: boolean) {
+    super('PACKAGE_DOWNLOAD_FAILED', detail, { cause: options?.cause });
+    this.transient = options?.transient ?? legacyTransient ?? false;
   }
 }
 
 export class PackageDownloadTimeoutError extends ServiceError {
   constructor(detail: string) {
     super('PACKAGE_DOWNLOAD_TIMEOUT', detail);
-    this.name = 'PackageDownloadTimeoutError';
   }
 }
 
 export class StorageUnavailableError extends ServiceError {
-  constructor(what: 'S3' | 'DynamoDB' | 'SQS' | 'the package worker', cause: unknown) {
+  constructor(what: 'S3' | 'DynamoDB' | 'SQS', cause: unknown) {
     super('STORAGE_UNAVAILABLE', `The package storage (${what}) is unavailable; the request is safe to retry.`, {
       cause,
     });
-    this.name = 'StorageUnavailableError';
+  }
+}
+
+/**
+ * The package worker could not be started, or stopped before it finished: killed, past its
+ * timeout or out of memory on every attempt, or its event expired before a run began. Our failure,
+ * not the storage's; safe to retry.
+ */
+export class WorkerFailedError extends ServiceError {
+  constructor(detail: string, options: { cause?: unknown } = {}) {
+    super('WORKER_FAILED', detail, options);
+  }
+}
+
+/**
+ * A DynamoDB item lacks an attribute its table's mapping needs, or holds one of another type:
+ * refused loudly (an INTERNAL_ERROR to a client) rather than read as a plausible default.
+ */
+export class MalformedItemError extends AppError {
+  constructor(
+    readonly table: string,
+    detail: string,
+  ) {
+    super(`Malformed ${table} item: ${detail}`);
+  }
+}
+
+/** A run of the worker lost its job (its lease), or could not confirm it: it stops without writing. */
+export class TransferAbortedError extends AppError {
+  constructor() {
+    super('The transfer was aborted.');
+  }
+}
+
+/** A transient failure of an asynchronous job, thrown so that Lambda delivers the event again. */
+export class RetryableJobError extends AppError {
+  // Named here as well as by the class: Lambda reports it by name to the on-failure destination.
+  override readonly name = 'RetryableJobError';
+
+  constructor(
+    readonly jobId: string,
+    readonly failure: ServiceError,
+  ) {
+    super(`Job ${jobId} failed transiently (${failure.code}); leaving it to Lambda's retries.`, { cause: failure });
+  }
+}
+
+/**
+ * An asynchronous delivery found its job held by another invocation that keeps renewing its
+ * lease. Thrown, not answered: Lambda delivers again later (by then the job has finished or its
+ * holder has stopped), and after the last retry the event reaches the on-failure destination.
+ */
+export class JobBusyError extends AppError {
+  // Named here as well as by the class: the on-failure destination tells a live holder by this name.
+  override readonly name = 'JobBusyError';
+
+  constructor(readonly jobId: string) {
+    super(`Job ${jobId} is running in another invocation; leaving this delivery to Lambda's retries.`);
   }
 }
 
@@ -191,7 +250,7 @@ export class StorageUnavailableError extends ServiceError {
  * bad archives and a remote 4xx will fail the same way every time.
  */
 export function isTransient(error: ServiceError): boolean {
-  if (error.code === 'STORAGE_UNAVAILABLE' || error.code === 'PACKAGE_DOWNLOAD_TIMEOUT') return true;
+  if (error.code === 'STORAGE_UNAVAILABLE' || error.code === 'WORKER_FAILED' || error.code === 'PACKAGE_DOWNLOAD_TIMEOUT') return true;
   return error instanceof PackageDownloadFailedError && error.transient;
 }
 
@@ -200,7 +259,7 @@ export function isTransient(error: ServiceError): boolean {
  * is a warning (nothing for us to fix); a client mistake is information.
  */
 export function severityOf(error: ServiceError): 'info' | 'warn' | 'error' {
-  if (error.code === 'STORAGE_UNAVAILABLE') return 'error';
+  if (error.code === 'STORAGE_UNAVAILABLE' || error.code === 'WORKER_FAILED') return 'error';
   return error.status >= 500 ? 'warn' : 'info';
 }
 

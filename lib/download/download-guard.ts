@@ -11,6 +11,7 @@ import https from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
 import type { Readable } from 'node:stream';
 import { addressPolicy, type AddressPolicy } from './address-policy';
+import { checkScheme } from '../core/package-request';
 import {
   PackageDownloadFailedError,
   PackageDownloadTimeoutError,
@@ -29,7 +30,7 @@ export interface DownloadLimits {
   maxBytes: number;
   connectTimeoutMs: number;
   idleTimeoutMs: number;
-  /** Epoch milliseconds by which the whole download must have ended. */
+  /** When the whole download must have ended, on the monotonic clock (`performance.now()` milliseconds). */
   deadline: number;
 }
 
@@ -78,7 +79,7 @@ export async function openDownload(rawUrl: string, limits: DownloadLimits, netwo
     }
     if (status < 200 || status >= 300) {
       response.destroy();
-      throw new PackageDownloadFailedError(`The package URL answered HTTP ${status}.`, undefined, status >= 500 || status === 429);
+      throw new PackageDownloadFailedError(`The package URL answered HTTP ${status}.`, { transient: status >= 500 || status === 429 });
     }
     const declared = response.headers['content-length'];
     const contentLength = declared !== undefined && /^\d+$/.test(declared) ? Number(declared) : undefined;
@@ -110,9 +111,7 @@ export function hostMatches(host: string, entries: readonly string[]): boolean {
 }
 
 function checkUrl(url: URL, original: URL, policy: AddressPolicy, limits: DownloadLimits): void {
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new UrlNotAllowedError(`Only http and https package URLs are allowed, not ${url.protocol.replace(':', '')}.`);
-  }
+  checkScheme(url);
   if (original.protocol === 'https:' && url.protocol === 'http:') {
     throw new UrlNotAllowedError('The package URL redirected from https to http.');
   }
@@ -134,7 +133,7 @@ function guardedLookup(policy: AddressPolicy, resolve: Resolver): LookupFunction
     resolve(hostname, (error, addresses) => {
       if (error) {
         const transient = (error as NodeJS.ErrnoException).code === 'EAI_AGAIN';
-        callback(new PackageDownloadFailedError(`The package URL's host "${hostname}" could not be resolved.`, error, transient), '', 0);
+        callback(new PackageDownloadFailedError(`The package URL's host "${hostname}" could not be resolved.`, { cause: error, transient }), '', 0);
         return;
       }
       const wanted = options.family === 4 || options.family === 6 ? addresses.filter((a) => a.family === options.family) : addresses;
@@ -161,7 +160,7 @@ function request(
   ca: string | undefined,
 ): Promise<{ response: IncomingMessage; exchange: Promise<ServiceError | undefined> }> {
   return new Promise((resolveResponse, reject) => {
-    const remaining = limits.deadline - Date.now();
+    const remaining = limits.deadline - performance.now();
     if (remaining <= 0) {
       reject(new PackageDownloadTimeoutError('The download ran out of time.'));
       return;
@@ -240,9 +239,9 @@ function request(
 export function asDownloadError(error: unknown): ServiceError {
   if (error instanceof ServiceError) return error;
   const code = (error as { code?: unknown }).code;
-  if (code === 'ECONNREFUSED') return new PackageDownloadFailedError('The package URL refused the connection.', error, true);
+  if (code === 'ECONNREFUSED') return new PackageDownloadFailedError('The package URL refused the connection.', { cause: error, transient: true });
   if (code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'EPIPE') {
-    return new PackageDownloadFailedError('The connection closed before the package was complete.', error, true);
+    return new PackageDownloadFailedError('The connection closed before the package was complete.', { cause: error, transient: true });
   }
-  return new PackageDownloadFailedError('The package could not be downloaded.', error, true);
+  return new PackageDownloadFailedError('The package could not be downloaded.', { cause: error, transient: true });
 }

@@ -36,7 +36,7 @@ class FieldCollector {
   result(): FormFields {
     if (this.repeated.size > 0) {
       const fieldsDetail = Object.fromEntries([...this.repeated].map((name) => [name, ['Given more than once.']]));
-      throw new ValidationError('Each field may be given only once.', fieldsDetail);
+      throw new ValidationError('Each field may be given only once.', { fieldsDetail });
     }
     return this.fields;
   }
@@ -65,7 +65,7 @@ function parseMultipart(contentType: string, body: Buffer): Promise<FormFields> 
     try {
       parser = busboy({ headers: { 'content-type': contentType }, limits: LIMITS, defCharset: 'utf8' });
     } catch (error) {
-      reject(new ValidationError('The multipart body is malformed: its Content-Type has no usable boundary.', undefined, error));
+      reject(new ValidationError('The multipart body is malformed: its Content-Type has no usable boundary.', { cause: error }));
       return;
     }
     const collector = new FieldCollector();
@@ -78,22 +78,22 @@ function parseMultipart(contentType: string, body: Buffer): Promise<FormFields> 
     parser.on('field', (name, value, info) => {
       if (info.nameTruncated) return fail(new ValidationError('A multipart field name is too long.'));
       if (info.valueTruncated) {
-        return fail(new ValidationError(`Field "${name}" is too long.`, { [name]: ['Value is too long.'] }));
+        return fail(new ValidationError(`Field "${name}" is too long.`, { fieldsDetail: { [name]: ['Value is too long.'] } }));
       }
       collector.add(name, value);
     });
     parser.on('file', (name, stream) => {
       stream.resume();
       fail(
-        new ValidationError('File parts are not accepted: this endpoint takes a link in package_url.', {
+        new ValidationError('File parts are not accepted: this endpoint takes a link in package_url.', { fieldsDetail: {
           [name]: ['File uploads are not accepted here.'],
-        }),
+        } }),
       );
     });
     parser.on('fieldsLimit', () => fail(new ValidationError(`The form has more than ${LIMITS.fields} fields.`)));
     parser.on('partsLimit', () => fail(new ValidationError(`The form has more than ${LIMITS.parts} parts.`)));
     parser.on('error', (error: unknown) => {
-      fail(new ValidationError('The multipart body is malformed.', undefined, error));
+      fail(new ValidationError('The multipart body is malformed.', { cause: error }));
     });
     parser.on('close', () => {
       if (failed) return;
@@ -141,6 +141,6 @@ function parseJson(body: Buffer): FormFields {
     else if (typeof value === 'boolean' || typeof value === 'number') collector.add(name, String(value));
     else if (isKnownField(name)) wrongType[name] = ['Must be a string.'];
   }
-  if (Object.keys(wrongType).length > 0) throw new ValidationError('Some fields have the wrong type.', wrongType);
+  if (Object.keys(wrongType).length > 0) throw new ValidationError('Some fields have the wrong type.', { fieldsDetail: wrongType });
   return collector.result();
 }

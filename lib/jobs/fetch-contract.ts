@@ -1,13 +1,12 @@
 /**
  * What `link` sends the `fetch` worker and what the worker answers: plain JSON, so a console
- * test invocation can send the same event and read the same result. The answer is the job's
- * view — the same document the job resource serves.
+ * test invocation can send the same event and read the same result. The event is the wire (and
+ * stored) form of one `PackageRequest`: written by `toFetchEvent`, read back by `parseFetchEvent`
+ * with the same field rules. The answer is the job's view — the same document the job resource serves.
  */
 import { ServiceError, ValidationError, type ErrorCode, type FieldsDetail } from '../core/errors';
-import { validateLinkRequest, type LinkRequest } from '../http/link-request';
+import { validatePackageFields, type InvocationMode, type PackageRequest } from '../core/package-request';
 import type { PackageResponse } from '../storage/package-record';
-
-export type InvocationMode = 'sync' | 'async';
 
 export type JobState = 'pending' | 'running' | 'succeeded' | 'failed';
 
@@ -18,13 +17,6 @@ export interface JobError {
   code: ErrorCode;
   detail: string;
   fields_detail?: FieldsDetail;
-}
-
-/** What registering a package is asked: the link request, whose request it was, and who asked. */
-export interface RegisterRequest extends LinkRequest {
-  requestId: string;
-  /** Who asked (the token's principal), recorded as the version's operator. */
-  operator: string;
 }
 
 export interface FetchEvent {
@@ -65,16 +57,10 @@ export interface JobView {
 
 export type FetchResult = JobView;
 
-export interface WorkerRequest extends RegisterRequest {
-  jobId: string;
-  mode: InvocationMode;
-  event: FetchEvent;
-}
-
-export function toFetchEvent(request: RegisterRequest, jobId: string, mode: InvocationMode): FetchEvent {
+export function toFetchEvent(request: PackageRequest): FetchEvent {
   return {
-    job_id: jobId,
-    request_id: request.requestId,
+    job_id: request.jobId,
+    request_id: request.jobId,
     code: request.code,
     module: request.module,
     package_url: request.packageUrl,
@@ -82,7 +68,7 @@ export function toFetchEvent(request: RegisterRequest, jobId: string, mode: Invo
     allow_overwrite: request.allowOverwrite,
     ...(request.sha256 ? { sha256: request.sha256 } : {}),
     operator: request.operator,
-    mode,
+    mode: request.mode,
   };
 }
 
@@ -91,7 +77,7 @@ function text(value: unknown): string {
 }
 
 /** Validates a worker event by the same rules as the HTTP request: the worker trusts no caller. */
-export function parseFetchEvent(event: unknown, fallbackRequestId: string): WorkerRequest {
+export function parseFetchEvent(event: unknown, fallbackRequestId: string): PackageRequest {
   if (typeof event !== 'object' || event === null || Array.isArray(event)) {
     throw new ValidationError('The fetch event must be a JSON object.');
   }
@@ -99,22 +85,19 @@ export function parseFetchEvent(event: unknown, fallbackRequestId: string): Work
   const requestId = text(fields.request_id).trim() || fallbackRequestId;
   const jobId = text(fields.job_id).trim() || requestId;
   if (!/^[A-Za-z0-9_-]{1,128}$/.test(jobId)) {
-    throw new ValidationError('Invalid job id.', { job_id: ['Must be 1–128 letters, digits, "_" or "-".'] });
+    throw new ValidationError('Invalid job id.', { fieldsDetail: { job_id: ['Must be 1–128 letters, digits, "_" or "-".'] } });
   }
-  const request = validateLinkRequest(
-    { code: text(fields.code), module_name: text(fields.module) },
-    {
-      package_url: text(fields.package_url),
-      version: text(fields.version),
-      allow_overwrite: text(fields.allow_overwrite),
-      sha256: text(fields.sha256),
-    },
-  );
+  const request = validatePackageFields({
+    code: text(fields.code),
+    module_name: text(fields.module),
+    package_url: text(fields.package_url),
+    version: text(fields.version),
+    allow_overwrite: text(fields.allow_overwrite),
+    sha256: text(fields.sha256),
+  });
   const operator = text(fields.operator).trim().slice(0, 256) || 'unknown';
   const mode: InvocationMode = fields.mode === 'async' ? 'async' : 'sync';
-  // The job id names the S3 object and the record's writer, so that a retry lands on the same key.
-  const registered = { ...request, requestId: jobId, operator };
-  return { ...registered, jobId, mode, event: toFetchEvent(registered, jobId, mode) };
+  return { ...request, jobId, operator, mode };
 }
 
 export function errorOf(error: ServiceError): JobError {

@@ -5,7 +5,7 @@
  * whatever happens to the invocation that runs it; `link` follows the job record, not the call.
  */
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
-import { StorageUnavailableError } from '../core/errors';
+import { WorkerFailedError } from '../core/errors';
 import type { FetchEvent } from './fetch-contract';
 
 export async function deliverJob(lambda: LambdaClient, functionName: string, event: FetchEvent): Promise<void> {
@@ -14,6 +14,6 @@ export async function deliverJob(lambda: LambdaClient, functionName: string, eve
       new InvokeCommand({ FunctionName: functionName, InvocationType: 'Event', Payload: new TextEncoder().encode(JSON.stringify(event)) }),
     );
   } catch (error) {
-    throw new StorageUnavailableError('the package worker', error);
+    throw new WorkerFailedError('The package worker could not be started; the request is safe to retry.', { cause: error });
   }
 }

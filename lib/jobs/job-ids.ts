@@ -22,7 +22,7 @@ export function parseIdempotencyKey(raw: string | undefined, field: string): str
   if (raw === undefined) return undefined;
   const key = raw.trim();
   if (!IDEMPOTENCY_KEY.test(key)) {
-    throw new ValidationError(`Invalid ${field}.`, { [field]: [key === '' ? 'Must not be empty: send 1–255 visible ASCII characters, or leave it out.' : 'Must be 1–255 visible ASCII characters.'] });
+    throw new ValidationError(`Invalid ${field}.`, { fieldsDetail: { [field]: [key === '' ? 'Must not be empty: send 1–255 visible ASCII characters, or leave it out.' : 'Must be 1–255 visible ASCII characters.'] } });
   }
   return key;
 }

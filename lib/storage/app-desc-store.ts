@@ -1,5 +1,5 @@
 /**
- * A package's parsed app description and logo in S3, beside the package (issue 12). A DynamoDB
+ * A package's parsed app description and logo in S3, beside the package, so the read routes serve it without the archive. A DynamoDB
  * item holds at most 400 KB; a 1 MiB description parsed, or a 1 MiB logo, does not fit, and
  * one place for both sizes keeps one path to test. The record keeps the small fields (spec and
  * app version for the list) and names these objects; they are written before the record and

@@ -1,7 +1,7 @@
 /**
  * Streams a body into one S3 object with a multipart upload, sending the body's chunks as they
  * came: a part is the chunks received until they reach `partBytes`, never copied into one
- * buffer (issue 13: lib-storage's `Upload` concatenated every 8 MiB part, and that churn of
+ * buffer (lib-storage's `Upload` concatenated every 8 MiB part, and that churn of
  * external memory made V8 run a full garbage collection every few dozen MiB). At most
  * `queueSize` parts are in flight; the body is paused meanwhile, so memory holds at most
  * (queueSize + 1) parts. A body that ends before its first part is full goes in one PutObject.

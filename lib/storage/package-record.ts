@@ -1,11 +1,11 @@
 /**
- * A registered version as the service keeps it, and its public answer shape (DESIGN §2).
+ * A registered version as the service keeps it, and its public answer shape (docs/api.md#answers).
  */
 import type { SpecVersion } from '../archive/app-description';
 import type { PackageFormat } from '../archive/archive-listing';
 
 /**
- * What the version record keeps of the package's app description (issue 12). The parsed
+ * What the version record keeps of the package's app description. The parsed
  * document and the logo can be far larger than a DynamoDB item (400 KB), so they live in S3
  * beside the package, under keys the record names.
  */
@@ -34,7 +34,7 @@ export interface PackageRecord {
   entryCount: number;
   uncompressedSize: number;
   objectKey: string;
-  /** Absent for a package without an app description (and for versions written before issue 12). */
+  /** Absent for a package without an app description (and for versions written before descriptions were kept). */
   appDescription?: StoredAppDescription;
   requestId: string;
   /** The principal whose token registered this version, as the original platform records it. */

@@ -1,7 +1,7 @@
 /**
  * Package objects in S3. Each request writes its own key, so concurrent requests never write
  * over each other's bytes; the version record decides which object counts. Beside a package,
- * under its key plus a suffix, live its parsed app description and logo (issue 12).
+ * under its key plus a suffix, live its parsed app description and logo.
  */
 import {
   AbortMultipartUploadCommand,
@@ -21,7 +21,7 @@ export { uploadStream, type UploadSettings } from './multipart-upload';
 /**
  * A request's package key: `packages/<code>/<module>/<request id>`. Not the version: a request
  * without one learns it from the archive, after the upload has started. (Versions written before
- * issue 12 keep their `.../<version>/<request id>` keys; records name their objects.)
+ * the version could come from the archive keep their `.../<version>/<request id>` keys; records name their objects.)
  */
 export function objectKeyFor(code: string, module: string, requestId: string): string {
   const safeRequestId = requestId.replace(/[^A-Za-z0-9-]/g, '_');

@@ -2,7 +2,8 @@
  * Version records in DynamoDB: one item per (application code, module, version).
  * Partition key `module_key` = "code/module", sort key `version`.
  *
- * The write is a single-item conditional UpdateItem (dynalite has no transactions, DESIGN §6):
+ * The write is a single-item conditional UpdateItem (dynalite has no transactions:
+ * docs/design.md#dependencies-and-why):
  * - create: succeeds only if the version is absent, or was written by this same request (a
  *   retried event must reach the same outcome, invariant 6);
  * - overwrite: always succeeds; `created` keeps its first value through `if_not_exists`.
@@ -11,23 +12,13 @@
  * Listing reads the `by_module_updated` index (module_key, updated), newest first; deleting is
  * one DeleteItem whose ALL_OLD names the object to delete after it.
  */
-import {
-  ConditionalCheckFailedException,
-  DeleteItemCommand,
-  GetItemCommand,
-  PutItemCommand,
-  QueryCommand,
-  UpdateItemCommand,
-  type AttributeValue,
-  type DynamoDBClient,
-} from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, GetItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SpecVersion } from '../archive/app-description';
-import { PackageAlreadyExistsError, StorageUnavailableError } from '../core/errors';
+import { conditionalWrite, dynamoCall, itemReader, toAttributes, type Item } from '../core/dynamodb-calls';
+import { PackageAlreadyExistsError } from '../core/errors';
 import type { PackageFormat } from '../archive/archive-listing';
 import { objectKeysOf, type PackageRecord, type StoredAppDescription } from './package-record';
 import { countMatching } from './query-count';
-
-type Item = Record<string, AttributeValue>;
 
 /** A module's versions, most recently written first. */
 export const VERSIONS_BY_UPDATED_INDEX = 'by_module_updated';
@@ -65,67 +56,64 @@ function moduleKeyOf({ code, module }: ModuleKey): string {
 }
 
 function keyOf({ code, module, version }: VersionKey): Item {
-  return { module_key: { S: moduleKeyOf({ code, module }) }, version: { S: version } };
-}
-
-function text(item: Item, name: string): string {
-  const value = item[name]?.S;
-  if (value === undefined) throw new Error(`Version record is missing ${name}`);
-  return value;
+  return toAttributes({ module_key: moduleKeyOf({ code, module }), version });
 }
 
 /** The app description's attributes, each optional; names and types as the item stores them. */
 const DESCRIPTION_ATTRIBUTES = ['app_desc_path', 'relative_path', 'spec_version', 'app_code', 'app_version', 'meta_info_key', 'logo_key'] as const;
 
-function descriptionOf(item: Item): StoredAppDescription | undefined {
-  const path = item.app_desc_path?.S;
-  const metaInfoKey = item.meta_info_key?.S;
+type DescriptionValues = Partial<Record<(typeof DESCRIPTION_ATTRIBUTES)[number], string | number>>;
+
+function descriptionOf(read: ReturnType<typeof itemReader>): StoredAppDescription | undefined {
+  const path = read.optionalText('app_desc_path');
+  const metaInfoKey = read.optionalText('meta_info_key');
   if (path === undefined || metaInfoKey === undefined) return undefined;
-  const spec = item.spec_version?.N;
   return {
     path,
-    relativePath: item.relative_path?.S ?? './',
-    specVersion: spec === undefined ? undefined : (Number(spec) as SpecVersion),
-    appCode: item.app_code?.S,
-    appVersion: item.app_version?.S,
+    relativePath: read.optionalText('relative_path') ?? './',
+    specVersion: read.optionalNumber('spec_version') as SpecVersion | undefined,
+    appCode: read.optionalText('app_code'),
+    appVersion: read.optionalText('app_version'),
     metaInfoKey,
-    logoKey: item.logo_key?.S,
+    logoKey: read.optionalText('logo_key'),
   };
 }
 
-function descriptionValues(description: StoredAppDescription | undefined): Partial<Record<(typeof DESCRIPTION_ATTRIBUTES)[number], AttributeValue>> {
+function descriptionValues(description: StoredAppDescription | undefined): DescriptionValues {
   if (!description) return {};
-  const values: Partial<Record<(typeof DESCRIPTION_ATTRIBUTES)[number], AttributeValue>> = {
-    app_desc_path: { S: description.path },
-    relative_path: { S: description.relativePath },
-    meta_info_key: { S: description.metaInfoKey },
+  const values: DescriptionValues = {
+    app_desc_path: description.path,
+    relative_path: description.relativePath,
+    meta_info_key: description.metaInfoKey,
+    spec_version: description.specVersion,
+    app_code: description.appCode,
+    app_version: description.appVersion,
+    logo_key: description.logoKey,
   };
-  if (description.specVersion !== undefined) values.spec_version = { N: String(description.specVersion) };
-  if (description.appCode !== undefined) values.app_code = { S: description.appCode };
-  if (description.appVersion !== undefined) values.app_version = { S: description.appVersion };
-  if (description.logoKey !== undefined) values.logo_key = { S: description.logoKey };
-  return values;
+  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined));
 }
 
+/** The versions table's one mapping from an item: a missing or mistyped attribute is refused loudly. */
 function fromItem(item: Item): PackageRecord {
-  const [code = '', module = ''] = text(item, 'module_key').split('/');
-  const appDescription = descriptionOf(item);
+  const read = itemReader('versions', item);
+  const [code = '', module = ''] = read.text('module_key').split('/');
+  const appDescription = descriptionOf(read);
   return {
     code,
     module,
-    version: text(item, 'version'),
-    packageName: text(item, 'package_name'),
-    packageSize: Number(item.package_size?.N ?? Number.NaN),
-    sha256: text(item, 'sha256'),
-    format: text(item, 'format') as PackageFormat,
-    entryCount: Number(item.entry_count?.N ?? 0),
-    uncompressedSize: Number(item.uncompressed_size?.N ?? 0),
-    objectKey: text(item, 'object_key'),
+    version: read.text('version'),
+    packageName: read.text('package_name'),
+    packageSize: read.number('package_size'),
+    sha256: read.text('sha256'),
+    format: read.text('format') as PackageFormat,
+    entryCount: read.optionalNumber('entry_count') ?? 0,
+    uncompressedSize: read.optionalNumber('uncompressed_size') ?? 0,
+    objectKey: read.text('object_key'),
     ...(appDescription ? { appDescription } : {}),
-    requestId: text(item, 'request_id'),
-    operator: item.operator?.S ?? 'unknown',
-    created: text(item, 'created'),
-    updated: text(item, 'updated'),
+    requestId: read.text('request_id'),
+    operator: read.optionalText('operator') ?? 'unknown',
+    created: read.text('created'),
+    updated: read.text('updated'),
   };
 }
 
@@ -134,12 +122,8 @@ export async function getVersion(
   table: string,
   key: VersionKey,
 ): Promise<PackageRecord | undefined> {
-  try {
-    const { Item } = await dynamodb.send(new GetItemCommand({ TableName: table, Key: keyOf(key), ConsistentRead: true }));
-    return Item ? fromItem(Item) : undefined;
-  } catch (error) {
-    throw new StorageUnavailableError('DynamoDB', error);
-  }
+  const { Item } = await dynamoCall(() => dynamodb.send(new GetItemCommand({ TableName: table, Key: keyOf(key), ConsistentRead: true })));
+  return Item ? fromItem(Item) : undefined;
 }
 
 /**
@@ -156,9 +140,8 @@ export async function writeVersion(
   const described = descriptionValues(record.appDescription);
   const set = Object.keys(described).map((name) => `${name} = :${name}`);
   const removed = DESCRIPTION_ATTRIBUTES.filter((name) => !(name in described));
-  let previous: Item | undefined;
-  try {
-    const result = await dynamodb.send(
+  const write = await conditionalWrite(() =>
+    dynamodb.send(
       new UpdateItemCommand({
         TableName: table,
         Key: keyOf(record),
@@ -170,31 +153,26 @@ export async function writeVersion(
           (removed.length > 0 ? ` REMOVE ${removed.join(', ')}` : ''),
         ...(allowOverwrite ? {} : { ConditionExpression: 'attribute_not_exists(version) OR request_id = :rid' }),
         ExpressionAttributeNames: { '#format': 'format', '#operator': 'operator' },
-        ExpressionAttributeValues: {
-          ':name': { S: record.packageName },
-          ':size': { N: String(record.packageSize) },
-          ':sha': { S: record.sha256 },
-          ':format': { S: record.format },
-          ':entries': { N: String(record.entryCount) },
-          ':uncompressed': { N: String(record.uncompressedSize) },
-          ':key': { S: record.objectKey },
-          ':rid': { S: record.requestId },
-          ':operator': { S: record.operator },
-          ':now': { S: record.updated },
+        ExpressionAttributeValues: toAttributes({
+          ':name': record.packageName,
+          ':size': record.packageSize,
+          ':sha': record.sha256,
+          ':format': record.format,
+          ':entries': record.entryCount,
+          ':uncompressed': record.uncompressedSize,
+          ':key': record.objectKey,
+          ':rid': record.requestId,
+          ':operator': record.operator,
+          ':now': record.updated,
           ...Object.fromEntries(Object.entries(described).map(([name, value]) => [`:${name}`, value])),
-        },
+        }),
         ReturnValues: 'ALL_OLD',
       }),
-    );
-    previous = result.Attributes;
-  } catch (error) {
-    // By name as well: a second copy of the SDK in a bundle would defeat instanceof.
-    if (error instanceof ConditionalCheckFailedException || (error as Error).name === 'ConditionalCheckFailedException') {
-      throw new PackageAlreadyExistsError(record.version);
-    }
-    throw new StorageUnavailableError('DynamoDB', error);
-  }
-  const created = previous?.created?.S ?? record.updated;
+    ),
+  );
+  if (!write.written) throw new PackageAlreadyExistsError(record.version);
+  const previous = write.output.Attributes;
+  const created = (previous && itemReader('versions', previous).optionalText('created')) ?? record.updated;
   const kept = new Set(objectKeysOf(record));
   return {
     record: { ...record, created },
@@ -204,9 +182,11 @@ export async function writeVersion(
 
 /** The objects an item (as ALL_OLD returns it) points to. */
 function previousObjectKeys(previous: Item | undefined): string[] {
-  const objectKey = previous?.object_key?.S;
-  if (!previous || objectKey === undefined) return [];
-  return objectKeysOf({ objectKey, appDescription: descriptionOf(previous) });
+  if (!previous) return [];
+  const read = itemReader('versions', previous);
+  const objectKey = read.optionalText('object_key');
+  if (objectKey === undefined) return [];
+  return objectKeysOf({ objectKey, appDescription: descriptionOf(read) });
 }
 
 /**
@@ -221,23 +201,20 @@ export async function listVersions(
   module: ModuleKey,
   page: { limit: number; after?: ListPosition },
 ): Promise<VersionPage> {
-  let items: Item[];
-  try {
-    const result = await dynamodb.send(
+  const result = await dynamoCall(() =>
+    dynamodb.send(
       new QueryCommand({
         TableName: table,
         ...moduleQuery(module),
         ScanIndexForward: false,
         Limit: page.limit + 1,
         ...(page.after
-          ? { ExclusiveStartKey: { ...keyOf({ ...module, version: page.after.version }), updated: { S: page.after.updated } } }
+          ? { ExclusiveStartKey: toAttributes({ module_key: moduleKeyOf(module), version: page.after.version, updated: page.after.updated }) }
           : {}),
       }),
-    );
-    items = result.Items ?? [];
-  } catch (error) {
-    throw new StorageUnavailableError('DynamoDB', error);
-  }
+    ),
+  );
+  const items = result.Items ?? [];
   const records = items.slice(0, page.limit).map(fromItem);
   const last = records.at(-1);
   return {
@@ -254,17 +231,13 @@ function moduleQuery(module: ModuleKey) {
   return {
     IndexName: VERSIONS_BY_UPDATED_INDEX,
     KeyConditionExpression: 'module_key = :k',
-    ExpressionAttributeValues: { ':k': { S: moduleKeyOf(module) } },
+    ExpressionAttributeValues: toAttributes({ ':k': moduleKeyOf(module) }),
   };
 }
 
 /** How many versions `module` holds (null: more than a listing may afford to count). */
 export async function countVersions(dynamodb: DynamoDBClient, table: string, module: ModuleKey): Promise<number | null> {
-  try {
-    return await countMatching(dynamodb, { TableName: table, ...moduleQuery(module) });
-  } catch (error) {
-    throw new StorageUnavailableError('DynamoDB', error);
-  }
+  return dynamoCall(() => countMatching(dynamodb, { TableName: table, ...moduleQuery(module) }));
 }
 
 /**
@@ -277,13 +250,9 @@ export async function deleteVersion(
   table: string,
   key: VersionKey,
 ): Promise<{ objectKeys: string[]; previous: Item } | undefined> {
-  let previous: Item | undefined;
-  try {
-    const result = await dynamodb.send(new DeleteItemCommand({ TableName: table, Key: keyOf(key), ReturnValues: 'ALL_OLD' }));
-    previous = result.Attributes;
-  } catch (error) {
-    throw new StorageUnavailableError('DynamoDB', error);
-  }
+  const { Attributes: previous } = await dynamoCall(() =>
+    dynamodb.send(new DeleteItemCommand({ TableName: table, Key: keyOf(key), ReturnValues: 'ALL_OLD' })),
+  );
   return previous ? { objectKeys: previousObjectKeys(previous), previous } : undefined;
 }
 
@@ -292,11 +261,8 @@ export async function deleteVersion(
  * meanwhile: then the record and its object stay paired, and a retried delete finds them.
  */
 export async function restoreVersion(dynamodb: DynamoDBClient, table: string, previous: Item): Promise<boolean> {
-  try {
-    await dynamodb.send(new PutItemCommand({ TableName: table, Item: previous, ConditionExpression: 'attribute_not_exists(version)' }));
-    return true;
-  } catch (error) {
-    if (error instanceof ConditionalCheckFailedException || (error as Error).name === 'ConditionalCheckFailedException') return false;
-    throw new StorageUnavailableError('DynamoDB', error);
-  }
+  const put = await conditionalWrite(() =>
+    dynamodb.send(new PutItemCommand({ TableName: table, Item: previous, ConditionExpression: 'attribute_not_exists(version)' })),
+  );
+  return put.written;
 }

@@ -11,7 +11,8 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { StorageUnavailableError, ValidationError } from '../core/errors';
 import { parseFetchEvent, type JobError } from '../jobs/fetch-contract';
-import { abandonJob, getJob, type JobStore } from '../jobs/job-store';
+import { abandonJob } from '../jobs/job-lease';
+import { getJob, type JobStore } from '../jobs/job-records';
 import type { Logger } from '../core/logger';
 import { objectKeysOf } from '../storage/package-record';
 import { abortUploadsAt, deleteObjectsQuietly, objectKeyFor, requestKeysFor } from '../storage/package-store';
@@ -49,12 +50,12 @@ function errorFor(record: InvocationRecord): JobError {
   const attempts = record.requestContext?.approximateInvokeCount ?? 0;
   if (record.requestContext?.condition === 'EventAgeExceeded') {
     return {
-      code: 'STORAGE_UNAVAILABLE',
+      code: 'WORKER_FAILED',
       detail: 'The package worker could not start this job before its event expired; the request is safe to retry.',
     };
   }
   return {
-    code: 'STORAGE_UNAVAILABLE',
+    code: 'WORKER_FAILED',
     detail: `The package worker stopped before it finished (timed out, out of memory or crashed) on ${attempts || 'every'} attempt(s); the request is safe to retry.`,
   };
 }

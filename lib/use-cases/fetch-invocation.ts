@@ -4,11 +4,11 @@
  * logger and the clients; this decides what a delivery answers.
  */
 import { randomUUID } from 'node:crypto';
-import { ServiceError, severityOf } from '../core/errors';
+import { JobBusyError, RetryableJobError, ServiceError, severityOf } from '../core/errors';
 import type { Logger } from '../core/logger';
 import { errorOf, parseFetchEvent, type FetchResult } from '../jobs/fetch-contract';
-import type { RegisterDeps } from './register-package';
-import { JobBusyError, RetryableJobError, runJob } from './run-job';
+import type { WorkerDeps } from './register-package';
+import { runJob } from './run-job';
 
 export interface Delivery {
   /** Lambda's request id: the job id of an event without one, and part of this run's lease id. */
@@ -17,7 +17,7 @@ export interface Delivery {
   log: Logger;
 }
 
-export async function answerFetchEvent(event: unknown, delivery: Delivery, deps: Omit<RegisterDeps, 'log' | 'remainingTimeMs'>): Promise<FetchResult> {
+export async function answerFetchEvent(event: unknown, delivery: Delivery, deps: Omit<WorkerDeps, 'log' | 'remainingTimeMs'>): Promise<FetchResult> {
   let request;
   try {
     request = parseFetchEvent(event, delivery.requestId);

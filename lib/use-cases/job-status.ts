@@ -11,7 +11,9 @@ import { signingKeyOf, type Config } from '../core/config';
 import { JobNotFoundError, ValidationError } from '../core/errors';
 import { JOB_STATES, type JobState, type JobView } from '../jobs/fetch-contract';
 import { jobIdForKey, parseIdempotencyKey } from '../jobs/job-ids';
-import { countJobs, getJob, jobView, listJobs, type Job, type JobStore } from '../jobs/job-store';
+import { countJobs, listJobs } from '../jobs/job-listing';
+import { getJob, type Job, type JobStore } from '../jobs/job-records';
+import { jobView } from '../jobs/job-view';
 import { validatePackagePath, type ModulePath } from '../http/link-request';
 import { decodeJobCursor, encodeJobCursor } from './list-cursor';
 
@@ -60,14 +62,14 @@ export async function jobStatus(request: ApiRequest, deps: JobStatusDeps): Promi
 function parseLimit(raw: string | undefined): number {
   if (raw === undefined) return DEFAULT_LIMIT;
   const value = /^\d{1,3}$/.test(raw.trim()) ? Number(raw.trim()) : Number.NaN;
-  if (!(value >= 1 && value <= MAX_LIMIT)) throw new ValidationError('Invalid request: limit.', { limit: [`Must be a whole number from 1 to ${MAX_LIMIT}.`] });
+  if (!(value >= 1 && value <= MAX_LIMIT)) throw new ValidationError('Invalid request: limit.', { fieldsDetail: { limit: [`Must be a whole number from 1 to ${MAX_LIMIT}.`] } });
   return value;
 }
 
 function parseState(raw: string | undefined): JobState | undefined {
   if (raw === undefined) return undefined;
   if (!(JOB_STATES as readonly string[]).includes(raw)) {
-    throw new ValidationError('Invalid request: state.', { state: [`Must be one of ${JOB_STATES.join(', ')}.`] });
+    throw new ValidationError('Invalid request: state.', { fieldsDetail: { state: [`Must be one of ${JOB_STATES.join(', ')}.`] } });
   }
   return raw as JobState;
 }

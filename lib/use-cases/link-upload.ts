@@ -1,5 +1,5 @@
 /**
- * The `link` function's job (DESIGN §4): authenticate, parse, validate, answer 409 at once when
+ * The `link` function's job (docs/design.md#the-flow): authenticate, parse, validate, answer 409 at once when
  * the version is given, exists and may not be overwritten, record the job, then hand it to the worker as
  * an asynchronous event — and wait for the job record to show its end, up to a budget, or not at
  * all with `Prefer: respond-async`.
@@ -16,8 +16,11 @@ import { toFetchEvent, type JobView } from '../jobs/fetch-contract';
 import { deliverJob } from '../jobs/fetch-invoker';
 import { parseForm } from '../http/form-parser';
 import { jobIdForInvocation, jobIdForKey, parseIdempotencyKey } from '../jobs/job-ids';
-import { createJob, discardJob, getJob, jobView, type Job, type JobStore } from '../jobs/job-store';
-import { validateLinkRequest, type LinkRequest } from '../http/link-request';
+import { createJob, discardJob } from '../jobs/job-lease';
+import { getJob, type Job, type JobStore } from '../jobs/job-records';
+import { jobView } from '../jobs/job-view';
+import { validateLinkRequest } from '../http/link-request';
+import type { PackageFields, PackageRequest } from '../core/package-request';
 import type { Logger } from '../core/logger';
 import { redactUrl } from '../core/logger';
 import { getVersion } from '../storage/version-records';
@@ -81,7 +84,7 @@ export async function linkUpload(request: ApiRequest, deps: LinkDeps): Promise<L
   }
 
   const mode = prefersAsync(request) ? 'async' : 'sync';
-  const fresh = toFetchEvent({ ...link, requestId: jobId, operator: caller.principal }, jobId, mode);
+  const fresh = toFetchEvent({ ...link, jobId, operator: caller.principal, mode } satisfies PackageRequest);
   const job = earlier ? { created: false as const, job: earlier } : await createJob(jobs, jobId, fresh, fingerprint);
   if (!job.created) {
     const view = replay(job.job, fingerprint);
@@ -103,28 +106,29 @@ export async function linkUpload(request: ApiRequest, deps: LinkDeps): Promise<L
   }
   if (mode === 'async') return { view: jobView(job.job), jobUrl };
   const budget = Math.min(config.syncBudgetMs, deps.remainingTimeMs() - ANSWER_MARGIN_MS);
-  const waitStarted = Date.now();
+  const waitStarted = performance.now();
   const view = await awaitJob(jobs, jobId, budget);
-  const waitedMs = Date.now() - waitStarted;
+  const waitedMs = Math.round(performance.now() - waitStarted);
   log.info('link upload answered', { job_id: jobId, mode, state: view.state, waited_ms: waitedMs });
   return { view, jobUrl, waitedMs };
 }
 
 /** The job as soon as it has ended, or as it stands when the budget runs out. */
 async function awaitJob(jobs: JobStore, jobId: string, budgetMs: number): Promise<JobView> {
-  const deadline = Date.now() + budgetMs;
+  // A duration: the monotonic clock, not wall time.
+  const deadline = performance.now() + budgetMs;
   let pause = FIRST_POLL_MS;
   for (;;) {
     const job = await getJob(jobs, jobId);
     if (job && (job.state === 'succeeded' || job.state === 'failed')) return jobView(job);
-    const left = deadline - Date.now();
+    const left = deadline - performance.now();
     if (left <= 0 || !job) return job ? jobView(job) : { job_id: jobId, state: 'pending' };
     await sleep(Math.min(pause, left));
     pause = Math.min(pause * 2, MAX_POLL_MS);
   }
 }
 
-function fingerprintOf(link: LinkRequest): string {
+function fingerprintOf(link: PackageFields): string {
   return sha256Hex(JSON.stringify([link.code, link.module, link.version, link.packageUrl, link.allowOverwrite, link.sha256 ?? '']));
 }
 
@@ -140,9 +144,9 @@ function neverStarted(job: Job): boolean {
 
 function replay(job: Job, fingerprint: string): JobView {
   if (job.fingerprint && job.fingerprint !== fingerprint) {
-    throw new ValidationError('This Idempotency-Key was already used for a different request.', {
+    throw new ValidationError('This Idempotency-Key was already used for a different request.', { fieldsDetail: {
       'Idempotency-Key': ['Already used for a different request; use a new key.'],
-    });
+    } });
   }
   return jobView(job);
 }
@@ -153,7 +157,7 @@ function prefersAsync(request: ApiRequest): boolean {
     .some((preference) => preference.trim().toLowerCase() === 'respond-async');
 }
 
-function jobPathFor(request: ApiRequest, link: LinkRequest, jobId: string): string {
+function jobPathFor(request: ApiRequest, link: PackageFields, jobId: string): string {
   const base = /\/link\/?$/.test(request.path)
     ? request.path.replace(/\/link\/?$/, '/link')
     : `/bkapps/applications/${link.code}/modules/${link.module}/source_package/link`;

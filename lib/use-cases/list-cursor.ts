@@ -9,8 +9,8 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { ValidationError } from '../core/errors';
-import type { JobPosition } from '../jobs/job-store';
-import { isValidVersion } from '../http/link-request';
+import type { JobPosition } from '../jobs/job-listing';
+import { isValidVersion } from '../core/package-request';
 import type { ListPosition, ModuleKey } from '../storage/version-records';
 
 const MAX_CURSOR_LENGTH = 1024;
@@ -56,7 +56,7 @@ function verified(raw: string, key: string): string | undefined {
 
 function invalidCursor(): ValidationError {
   const detail = 'The cursor is not one this listing issued; start again without it.';
-  return new ValidationError(detail, { cursor: [detail] });
+  return new ValidationError(detail, { fieldsDetail: { cursor: [detail] } });
 }
 
 /**

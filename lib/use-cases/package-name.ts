@@ -1,7 +1,7 @@
 /**
- * `package_name` (DESIGN §2): the file name of the URL path, sanitised; where the path has
+ * `package_name` (docs/api.md#answers): the file name of the URL path, sanitised; where the path has
  * none, the name in Content-Disposition; else `package.<detected extension>`. Its extension is
- * always the detected format's (issue 11): a .tar.gz served as `x.zip` is stored and downloaded
+ * always the detected format's: a .tar.gz served as `x.zip` is stored and downloaded
  * as `x.tar.gz`, so nobody opens it with the wrong tool.
  */
 import type { PackageFormat } from '../archive/archive-listing';

@@ -1,5 +1,5 @@
 /**
- * The read endpoints (DESIGN §2, beyond the original API), authorized like `link`: list a
+ * The read endpoints (docs/api.md#read-and-delete-packages, beyond the original API), authorized like `link`: list a
  * module's packages newest first, get one version with a short-lived download URL and its app
  * description (the logo with `?include=logo`), delete one.
  * A delete removes the record first, then its object, so no record ever points at nothing
@@ -81,7 +81,7 @@ function parseInclude(raw: string | undefined): Set<string> {
   const asked = new Set((raw ?? '').split(',').map((part) => part.trim()).filter(Boolean));
   const unknown = [...asked].filter((part) => !INCLUDABLE.has(part));
   if (unknown.length > 0) {
-    throw new ValidationError('Invalid request: include.', { include: [`Unknown: ${unknown.join(', ')}. Known: ${[...INCLUDABLE].join(', ')}.`] });
+    throw new ValidationError('Invalid request: include.', { fieldsDetail: { include: [`Unknown: ${unknown.join(', ')}. Known: ${[...INCLUDABLE].join(', ')}.`] } });
   }
   return asked;
 }
@@ -109,7 +109,7 @@ function parseLimit(raw: string | undefined): number {
   const value = /^\d{1,3}$/.test(raw.trim()) ? Number(raw.trim()) : Number.NaN;
   if (!(value >= 1 && value <= MAX_LIMIT)) {
     const detail = `Must be a whole number from 1 to ${MAX_LIMIT}.`;
-    throw new ValidationError(`Invalid request: limit.`, { limit: [detail] });
+    throw new ValidationError(`Invalid request: limit.`, { fieldsDetail: { limit: [detail] } });
   }
   return value;
 }

@@ -9,9 +9,8 @@
  */
 import { finished } from 'node:stream';
 import { asDownloadError, type Download } from '../download/download-guard';
-import { PackageDownloadFailedError, PackageTooLargeError, ServiceError, StorageUnavailableError } from '../core/errors';
+import { PackageDownloadFailedError, PackageTooLargeError, ServiceError, StorageUnavailableError, TransferAbortedError } from '../core/errors';
 import type { InspectionResult, PackageInspector } from '../archive/package-inspector';
-import { ListingThreadError } from '../archive/listing-thread';
 import { uploadStream, type UploadSettings } from '../storage/package-store';
 import type { S3Client } from '@aws-sdk/client-s3';
 
@@ -23,14 +22,6 @@ export interface TransferTarget {
   maxBytes: number;
   /** Aborts the transfer (the run lost its job): the upload is abandoned. */
   signal?: AbortSignal;
-}
-
-/** Thrown when `signal` aborted the transfer. */
-export class TransferAbortedError extends Error {
-  constructor() {
-    super('The transfer was aborted.');
-    this.name = 'TransferAbortedError';
-  }
 }
 
 type TransportVerdict = { complete: true; bytes: number } | { complete: false; error: unknown };
@@ -70,36 +61,49 @@ function watchTransport(download: Download): { verdict: Promise<TransportVerdict
 function transportFailure(verdict: TransportVerdict, declared: number | undefined): ServiceError | undefined {
   if (!verdict.complete) return asDownloadError(verdict.error);
   if (declared !== undefined && verdict.bytes !== declared) {
-    return new PackageDownloadFailedError(`The package URL declared ${declared} bytes but sent ${verdict.bytes}.`, undefined, true);
+    return new PackageDownloadFailedError(`The package URL declared ${declared} bytes but sent ${verdict.bytes}.`, { transient: true });
   }
   return undefined;
 }
 
-/** What was stored, and when the body ended and the upload completed (epoch ms). */
+/** What was stored, and when the body ended and the upload completed (`performance.now()`, a monotonic clock). */
 export interface TransferResult extends InspectionResult {
   bodyEndedAt: number;
   uploadedAt: number;
 }
 
+/** What each end of the transfer did, noted as it happens and read once both have settled. */
+interface Ends {
+  /** The run lost its job: the transfer was abandoned. */
+  aborted: boolean;
+  /** The inspector refused the bytes (the archive's fault, unless the transport broke too). */
+  contentError: unknown;
+  /** The transport broke first, and the inspector was destroyed with its error. */
+  transportBroke: boolean;
+  uploadError: unknown;
+  /** The upload failed first and this code cut the download: its "broken" end is ours. */
+  cutAfterUploadFailed: boolean;
+  /** When the body ended, on the monotonic clock (0 until it has). */
+  bodyEndedAt: number;
+}
+
 export async function transferPackage(download: Download, inspector: PackageInspector, target: TransferTarget): Promise<TransferResult> {
   const { body } = download;
   const transport = watchTransport(download);
-  let contentError: unknown;
-  let aborted = false;
+  const ends: Ends = { aborted: false, contentError: undefined, transportBroke: false, uploadError: undefined, cutAfterUploadFailed: false, bodyEndedAt: 0 };
   const onAbort = (): void => {
-    aborted = true;
+    ends.aborted = true;
     inspector.destroy(new TransferAbortedError());
     body.destroy();
   };
   if (target.signal?.aborted) onAbort();
   target.signal?.addEventListener('abort', onAbort, { once: true });
 
-  let transportBroke = false;
   inspector.once('error', (error) => {
-    if (transportBroke) return;
-    contentError ??= error;
+    if (ends.transportBroke) return;
+    ends.contentError ??= error;
     body.unpipe(inspector);
-    if (aborted || !inspector.formatKnown || error instanceof PackageTooLargeError || error instanceof ListingThreadError) {
+    if (ends.aborted || !inspector.formatKnown || error instanceof PackageTooLargeError) {
       body.destroy();
       return;
     }
@@ -111,53 +115,49 @@ export async function transferPackage(download: Download, inspector: PackageInsp
   });
   // A broken body breaks the upload too (pipe() does not carry errors).
   void transport.verdict.then((verdict) => {
-    if (verdict.complete || contentError !== undefined || inspector.destroyed) return;
-    transportBroke = true;
+    ends.bodyEndedAt = performance.now();
+    if (verdict.complete || ends.contentError !== undefined || inspector.destroyed) return;
+    ends.transportBroke = true;
     inspector.destroy(asDownloadError(verdict.error));
   });
   body.pipe(inspector);
 
-  let uploadError: unknown;
-  // Set when the upload failed first and this code cut the download: its "broken" end is ours.
-  let cutAfterUploadFailed = false;
-  let bodyEndedAt = 0;
-  let uploadedAt = 0;
-  void transport.verdict.then(() => {
-    bodyEndedAt = Date.now();
-  });
   try {
     await uploadStream(target.s3, target.bucket, target.key, inspector, target.upload);
   } catch (error) {
-    uploadError = error;
-    if (contentError === undefined && !body.readableEnded) {
-      cutAfterUploadFailed = true;
+    ends.uploadError = error;
+    if (ends.contentError === undefined && !body.readableEnded) {
+      ends.cutAfterUploadFailed = true;
       body.destroy();
     }
   } finally {
-    uploadedAt = Date.now();
     target.signal?.removeEventListener('abort', onAbort);
   }
-  if (aborted) throw new TransferAbortedError();
-  const verdict = await transport.verdict;
-  if (uploadError === undefined && contentError === undefined) {
-    // Stored whole; unless the connection then showed the download was not what was declared.
-    const late = transportFailure(verdict, download.contentLength);
-    if (late) throw late;
-    return { ...inspector.result(), bodyEndedAt: bodyEndedAt || Date.now(), uploadedAt };
-  }
+  const uploadedAt = performance.now();
+  if (ends.aborted) throw new TransferAbortedError();
+  const failure = failureOf(ends, await transport.verdict, download.contentLength, inspector.formatKnown);
+  if (failure) throw failure;
+  return { ...inspector.result(), bodyEndedAt: ends.bodyEndedAt || performance.now(), uploadedAt };
+}
 
-  // The listing thread failed: neither the archive's fault nor the remote's; Lambda retries it.
-  if (contentError instanceof ListingThreadError) throw contentError;
-  const broken = transportFailure(verdict, download.contentLength);
+/**
+ * Which failure is the transfer's answer once both ends have settled, or undefined when the
+ * package was stored whole: the one place that decides which error wins.
+ */
+function failureOf(ends: Ends, verdict: TransportVerdict, declared: number | undefined, formatKnown: boolean): ServiceError | undefined {
+  const broken = transportFailure(verdict, declared);
+  const { contentError, uploadError } = ends;
+  // Stored whole; unless the connection then showed the download was not what was declared.
+  if (uploadError === undefined && contentError === undefined) return broken;
   if (contentError !== undefined) {
     // The archive was refused; the transport's failure, if any, is the truer answer.
-    if (broken && !(contentError instanceof PackageTooLargeError) && inspector.formatKnown) throw broken;
-    throw contentError instanceof ServiceError ? contentError : asDownloadError(contentError);
+    if (broken && !(contentError instanceof PackageTooLargeError) && formatKnown) return broken;
+    return contentError instanceof ServiceError ? contentError : asDownloadError(contentError);
   }
   // The upload failed on its own (S3), or because the body broke (the inspector carried it).
-  if (uploadError instanceof ServiceError) throw uploadError;
+  if (uploadError instanceof ServiceError) return uploadError;
   const carried = (uploadError as { cause?: unknown } | undefined)?.cause;
-  if (carried instanceof ServiceError) throw carried;
-  if (broken && !cutAfterUploadFailed) throw broken;
-  throw new StorageUnavailableError('S3', uploadError);
+  if (carried instanceof ServiceError) return carried;
+  if (broken && !ends.cutAfterUploadFailed) return broken;
+  return new StorageUnavailableError('S3', uploadError);
 }

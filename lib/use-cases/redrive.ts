@@ -6,7 +6,8 @@
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import { DeleteMessageCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { parseFetchEvent } from '../jobs/fetch-contract';
-import { getJob, reopenJob, type JobStore } from '../jobs/job-store';
+import { getJob, type JobStore } from '../jobs/job-records';
+import { reopenJob } from '../jobs/job-lease';
 import type { Logger } from '../core/logger';
 
 export interface RedriveDeps {

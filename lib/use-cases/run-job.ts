@@ -13,15 +13,18 @@
  * failure still thrown, so that the event reaches the on-failure queue for a redrive.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { errorOf, type JobView, type WorkerRequest } from '../jobs/fetch-contract';
-import { isTransient, ServiceError } from '../core/errors';
-import { acquireJob, finishJob, jobView, noteResolvedVersion, releaseJob, renewLease, type Acquired, type JobProgress, type JobStore } from '../jobs/job-store';
+import { errorOf, toFetchEvent, type JobView } from '../jobs/fetch-contract';
+import type { PackageRequest } from '../core/package-request';
+import { isTransient, JobBusyError, RetryableJobError, ServiceError, TransferAbortedError } from '../core/errors';
+import { acquireJob, finishJob, releaseJob, type Acquired } from '../jobs/job-lease';
+import { jobView } from '../jobs/job-view';
+import type { JobStore } from '../jobs/job-records';
 import { toPackageResponse } from '../storage/package-record';
-import { TransferAbortedError } from './package-transfer';
 import { count, countBy, METRIC } from '../core/metrics';
-import { registerPackage, type RegisterDeps } from './register-package';
+import { registerPackage, type WorkerDeps } from './register-package';
+import { leasedRun } from './job-run';
 
-export interface RunJobDeps extends RegisterDeps {
+export interface RunJobDeps extends WorkerDeps {
   jobs: JobStore;
   /**
    * This run's own id, which names its lease. Not the invocation's request id: Lambda keeps that
@@ -31,88 +34,22 @@ export interface RunJobDeps extends RegisterDeps {
   runId: string;
 }
 
-export class RetryableJobError extends Error {
-  constructor(readonly jobId: string, readonly failure: ServiceError) {
-    super(`Job ${jobId} failed transiently (${failure.code}); leaving it to Lambda's retries.`, { cause: failure });
-    this.name = 'RetryableJobError';
-  }
-}
-
-/**
- * An asynchronous delivery found its job held by another invocation that keeps renewing its
- * lease. Thrown, not answered: Lambda delivers again later (by then the job has finished or its
- * holder has stopped), and after the last retry the event reaches the on-failure destination.
- */
-export class JobBusyError extends Error {
-  constructor(readonly jobId: string) {
-    super(`Job ${jobId} is running in another invocation; leaving this delivery to Lambda's retries.`);
-    this.name = 'JobBusyError';
-  }
-}
-
-// Progress is written at most this often, with the lease; a few renewals fit in every lease.
-const MAX_HEARTBEAT_MS = 5_000;
-
 /** Takes the job, waiting (at most one lease, and never past the invocation's time) while a holder renews it. */
-async function acquirePatiently(request: WorkerRequest, deps: RunJobDeps): Promise<Acquired> {
+async function acquirePatiently(request: PackageRequest, deps: RunJobDeps): Promise<Acquired> {
   const leaseMs = deps.config.jobLeaseMs;
-  const waitUntil = Date.now() + Math.min(leaseMs + 2_000, Math.max(0, deps.remainingTimeMs() - deps.config.cleanupMarginMs - 1_000));
+  // Compared with the lease's expiry, which the job store wrote from the same injected clock.
+  const waitUntil = deps.now().getTime() + Math.min(leaseMs + 2_000, Math.max(0, deps.remainingTimeMs() - deps.config.cleanupMarginMs - 1_000));
   for (;;) {
-    const taken = await acquireJob(deps.jobs, request.jobId, request.event, deps.runId, leaseMs);
+    const taken = await acquireJob(deps.jobs, request.jobId, toFetchEvent(request), deps.runId, leaseMs);
     const holder = taken.job;
     if (taken.acquired || holder.state !== 'running') return taken;
     const expires = holder.leaseExpires ?? 0;
     if (expires + 100 > waitUntil) return taken;
-    await sleep(Math.max(50, Math.min(expires + 100 - Date.now(), 1_000)));
+    await sleep(Math.max(50, Math.min(expires + 100 - deps.now().getTime(), 1_000)));
   }
 }
 
-/**
- * Renews the lease with the progress while the run works; aborts the run once the lease is
- * known to be lost. `confirm` is the fence before the run deletes or writes: only a renewal that
- * went through counts, a DynamoDB error counts as not owning the job.
- */
-function heartbeat(request: WorkerRequest, deps: RunJobDeps) {
-  const controller = new AbortController();
-  let progress: () => JobProgress = () => ({ bytesReceived: 0, bytesExpected: undefined });
-  let lost = false;
-  const renew = async (): Promise<'owner' | 'lost' | 'unknown'> => {
-    if (lost) return 'lost';
-    try {
-      if (await renewLease(deps.jobs, request.jobId, deps.runId, deps.config.jobLeaseMs, progress())) return 'owner';
-      lost = true;
-      controller.abort();
-      return 'lost';
-    } catch (error) {
-      // DynamoDB failing: keep working; the next beat may get through before the lease runs out.
-      deps.log.warn('could not renew the job lease', { job_id: request.jobId, error });
-      return 'unknown';
-    }
-  };
-  const timer = setInterval(() => void renew(), Math.min(MAX_HEARTBEAT_MS, Math.floor(deps.config.jobLeaseMs / 3)));
-  // Noting the version is a fenced write like a renewal: failing its condition means the lease is lost.
-  const note = async (version: string): Promise<boolean> => {
-    if (lost) return false;
-    if (await noteResolvedVersion(deps.jobs, request.jobId, deps.runId, version)) return true;
-    lost = true;
-    controller.abort();
-    return false;
-  };
-  return {
-    signal: controller.signal,
-    get lost() {
-      return lost;
-    },
-    onDownload(download: { contentLength: number | undefined; bytesReceived: () => number }) {
-      progress = () => ({ bytesReceived: download.bytesReceived(), bytesExpected: download.contentLength });
-    },
-    confirm: async (): Promise<boolean> => (await renew()) === 'owner',
-    note,
-    stop: () => clearInterval(timer),
-  };
-}
-
-export async function runJob(request: WorkerRequest, deps: RunJobDeps): Promise<JobView> {
+export async function runJob(request: PackageRequest, deps: RunJobDeps): Promise<JobView> {
   const { log } = deps;
   const taken = await acquirePatiently(request, deps);
   if (!taken.acquired) {
@@ -122,23 +59,18 @@ export async function runJob(request: WorkerRequest, deps: RunJobDeps): Promise<
     return jobView(taken.job);
   }
   const attempt = taken.job.attempts;
-  const beats = heartbeat(request, deps);
+  const lease = leasedRun(
+    { jobs: deps.jobs, jobId: request.jobId, runId: deps.runId, leaseMs: deps.config.jobLeaseMs, log },
+    { resolvedVersion: taken.job.resolvedVersion, attempt },
+  );
   try {
-    const record = await registerPackage(request, {
-      ...deps,
-      signal: beats.signal,
-      onDownload: beats.onDownload,
-      stillOwner: beats.confirm,
-      abortEarlierUpload: attempt > 1,
-      resolvedVersion: taken.job.resolvedVersion,
-      noteVersion: beats.note,
-    });
+    const record = await registerPackage(request, lease.run, deps);
     const result = toPackageResponse(record);
     const finished = await finishJob(deps.jobs, request.jobId, deps.runId, { result });
     recordEnd(deps, attempt);
     return finished ? jobView(finished) : { job_id: request.jobId, state: 'succeeded', package: result, attempts: attempt };
   } catch (error) {
-    if (beats.lost) {
+    if (lease.lost()) {
       // Another delivery holds the job now and will record how it ends.
       log.warn('job taken over by another delivery; this run stops', { job_id: request.jobId, attempt });
       return { job_id: request.jobId, state: 'running', attempts: attempt };
@@ -170,7 +102,7 @@ export async function runJob(request: WorkerRequest, deps: RunJobDeps): Promise<
     recordEnd(deps, attempt, error.code);
     return finished ? jobView(finished) : { job_id: request.jobId, state: 'failed', error: errorOf(error), attempts: attempt };
   } finally {
-    beats.stop();
+    lease.stop();
   }
 }
 

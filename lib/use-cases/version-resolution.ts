@@ -1,5 +1,5 @@
 /**
- * What a registered package is filed under, once its app description has been read (issue 12):
+ * What a registered package is filed under, once its app description has been read:
  * the request's `version` when it has one (the platform logs, and so do we, when the package
  * says otherwise), else the package's app version, checked by the same rule as the field; and
  * whether a description for another application is accepted (REQUIRE_MATCHING_APP_CODE).
@@ -7,14 +7,14 @@
 import type { AppDescription } from '../archive/app-description';
 import { quote } from '../archive/archive-safety';
 import { InvalidPackageFormatError, ValidationError } from '../core/errors';
-import { isValidVersion, VERSION_RULE } from '../http/link-request';
+import { isValidVersion, VERSION_RULE } from '../core/package-request';
 import type { Logger } from '../core/logger';
 
 /** Where each spec keeps the version, for a detail that tells the client what to fix. */
 const VERSION_FIELD: Record<number, string> = { 3: 'appVersion', 2: 'app_version', 1: 'version' };
 
 function versionRequired(reason: string): ValidationError {
-  return new ValidationError(`Invalid request: version.`, { version: [`This field is required: ${reason}`] });
+  return new ValidationError(`Invalid request: version.`, { fieldsDetail: { version: [`This field is required: ${reason}`] } });
 }
 
 export function resolveVersion(requested: string | undefined, description: AppDescription | undefined, log: Logger): string {
@@ -36,9 +36,9 @@ export function resolveVersion(requested: string | undefined, description: AppDe
     );
   }
   if (!isValidVersion(packaged)) {
-    throw new ValidationError(`Invalid request: version.`, {
+    throw new ValidationError(`Invalid request: version.`, { fieldsDetail: {
       version: [`The package's app description ${quote(description.path)} gives the version ${quote(packaged)}, which is not a valid version: ${VERSION_RULE} Send "version" to choose one.`],
-    });
+    } });
   }
   return packaged;
 }

@@ -19,12 +19,16 @@ export interface PackageOptions {
   outDir: string;
   /** Variables serverless.yml reads at package time (ports, AUTHORIZER_CACHE_TTL, ...). */
   env?: Record<string, string>;
+  /** Variables to leave out of the environment serverless runs in, as a fresh shell would. */
+  unset?: string[];
 }
 
 /** Runs `serverless package` offline; resolves once the template and zips are written. */
 export async function packageService(options: PackageOptions): Promise<void> {
   const workFolder = path.join(options.outDir, '.esbuild');
   mkdirSync(options.outDir, { recursive: true });
+  const inherited = { ...process.env };
+  for (const name of options.unset ?? []) delete inherited[name];
   try {
     await promisify(execFile)(
       process.execPath,
@@ -32,8 +36,7 @@ export async function packageService(options: PackageOptions): Promise<void> {
       {
         cwd: root,
         env: {
-          ...process.env,
-          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+          ...inherited,
           ...options.env,
           ESBUILD_WORK_FOLDER: path.relative(root, workFolder),
         },

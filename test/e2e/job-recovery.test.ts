@@ -136,7 +136,7 @@ describe('a worker killed in the middle of a download', () => {
     }
 
     const final = await until(location, ended, 'the job to end');
-    expect(final).toMatchObject({ state: 'failed', error: { code: 'STORAGE_UNAVAILABLE', detail: expect.stringContaining('stopped before it finished') } });
+    expect(final).toMatchObject({ state: 'failed', error: { code: 'WORKER_FAILED', detail: expect.stringContaining('stopped before it finished') } });
     expect(await expectInvariants(stack.storage, code, 'default')).toEqual([]);
     const sqs = new SQSClient({ region: LOCAL_REGION, endpoint: `http://127.0.0.1:${ports.sqs}`, credentials: LOCAL_CREDENTIALS });
     try {

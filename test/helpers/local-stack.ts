@@ -3,7 +3,7 @@
  * a data directory of the test's choosing, and stops it with SIGTERM as Ctrl-C would.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { localClients } from '../../scripts/local-emulators';
@@ -24,6 +24,18 @@ export interface LocalStack {
   crash(): Promise<void>;
   /** kill -9 of the containers running a function now (a Lambda environment dying); how many. */
   killContainers(functionName: string): number;
+  /** The Node version (`v24.…`) each running container of a function runs on (Linux: /proc). */
+  containerNodeVersions(functionName: string): string[];
+}
+
+/** The containers of a function: a container's command line names its code folder, under the stack's own build folder. */
+function containerPids(stack: ChildProcess, functionName: string): number[] {
+  const pattern = `.local-stack/${stack.pid}/runtime/functions/${functionName}/`;
+  try {
+    return execFileSync('pgrep', ['-f', pattern], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
+  } catch {
+    return []; // pgrep exits 1 when nothing matches
+  }
 }
 
 export interface LocalStackPorts {
@@ -32,6 +44,7 @@ export interface LocalStackPorts {
   dynamodb: number;
   s3: number;
   sqs: number;
+  control: number;
 }
 
 /**
@@ -85,7 +98,7 @@ export async function freePorts(): Promise<LocalStackPorts> {
     taken.add(port);
     return port;
   };
-  return { api: await next(), lambda: await next(), dynamodb: await next(), s3: await next(), sqs: await next() };
+  return { api: await next(), lambda: await next(), dynamodb: await next(), s3: await next(), sqs: await next(), control: await next() };
 }
 
 export async function startLocalStack(options: {
@@ -106,6 +119,7 @@ export async function startLocalStack(options: {
       DYNAMODB_PORT: String(ports.dynamodb),
       S3_PORT: String(ports.s3),
       SQS_PORT: String(ports.sqs),
+      CONTROL_PORT: String(ports.control),
       LOCAL_DATA_DIR: options.dataDir,
       LOCAL_ACCESS_TOKEN: options.token,
       LOG_LEVEL: 'warn',
@@ -158,16 +172,12 @@ export async function startLocalStack(options: {
       rmSync(path.join(root, '.local-stack', String(child.pid)), { recursive: true, force: true });
     },
     killContainers(functionName) {
-      // A container's command line names its code folder, under this stack's own build folder.
-      const pattern = `.local-stack/${child.pid}/runtime/functions/${functionName}/`;
-      let pids: number[] = [];
-      try {
-        pids = execFileSync('pgrep', ['-f', pattern], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
-      } catch {
-        return 0; // pgrep exits 1 when nothing matches
-      }
+      const pids = containerPids(child, functionName);
       for (const pid of pids) process.kill(pid, 'SIGKILL');
       return pids.length;
+    },
+    containerNodeVersions(functionName) {
+      return containerPids(child, functionName).map((pid) => execFileSync(readlinkSync(`/proc/${pid}/exe`), ['--version'], { encoding: 'utf8' }).trim());
     },
     async stop() {
       clients.s3.destroy();

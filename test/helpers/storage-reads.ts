@@ -20,7 +20,7 @@ export interface StoredRecord {
   package_size: number;
   sha256: string;
   object_key: string;
-  /** The objects beside the package (issue 12): its parsed app description and logo. */
+  /** The objects beside the package: its parsed app description and logo. */
   meta_info_key?: string;
   logo_key?: string;
   app_version?: string;

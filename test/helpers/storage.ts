@@ -2,7 +2,7 @@
  * The DynamoDB and S3 emulators for one test file, with the tables and bucket the packaged
  * template declares, behind the local IAM gates: a function's clients (`clientsOf`) are signed
  * as its role and can do exactly what the template lets that role do on AWS. Also the checks of
- * DESIGN §3's invariants over what the emulators hold.
+ * The invariants (docs/design.md#invariants) over what the emulators hold.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -149,7 +149,7 @@ export async function startTestStorage(options: { template?: ResolvedTemplate } 
 }
 
 /**
- * DESIGN §3 for one module: every record's object exists and matches its size and SHA-256
+ * The invariants (docs/design.md#invariants) for one module: every record's object exists and matches its size and SHA-256
  * (2), every object — package, app description, logo — has a record pointing to it and every
  * object a record names exists (3), no multipart upload is left (3).
  * Returns the records for further checks.

@@ -1,5 +1,5 @@
 /**
- * The documents keep themselves honest (issue 15): every link in README.md and docs/*.md stays
+ * The documents keep themselves honest: every link in README.md and docs/*.md stays
  * inside the repository and resolves (to a file, and for an anchor to a heading of it);
  * docs/api.md's error tables name exactly the codes lib/core/errors.ts and serverless.yml's
  * gateway responses answer, with their statuses; docs/operations.md's configuration table names
@@ -12,6 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { loadConfig } from '../../lib/core/config';
 import { ERROR_STATUS, isErrorCode } from '../../lib/core/errors';
+import { DEPLOY_SETTINGS } from '../../scripts/deploy/settings';
 import { codeSpans, headingAnchors, linkTargets, section, tableRows } from '../helpers/markdown';
 
 const root = path.resolve(__dirname, '../..');
@@ -20,6 +21,9 @@ const badTree = path.join(root, 'test/fixtures/bad-docs');
 const ERROR_TABLE = 'Error codes';
 const GATEWAY_TABLE = 'Answers API Gateway gives itself';
 const ENVIRONMENT_TABLE = 'Function environment';
+const DEPLOY_TABLE = 'Deploy settings';
+/** Read by serverless.yml for the local stack and the tests only, documented with the local stack. */
+const LOCAL_ONLY = ['DYNAMODB_PORT', 'S3_PORT', 'LAMBDA_PORT'];
 
 function read(tree: string, file: string): string {
   return readFileSync(path.join(tree, file), 'utf8');
@@ -198,6 +202,77 @@ describe('links in README.md and docs/*.md', () => {
   });
 });
 
+/**
+ * Where the code and the tests point at the documents: every `docs/<page>.md#<anchor>` names a
+ * heading of that page; no comment or test name cites the brief's old section numbers ("DESIGN §N")
+ * or an issue number from a tracker the repository does not carry ("issue 11", "(#12)") — a
+ * comment says the reason instead.
+ */
+const SOURCE_ROOTS = ['lib', 'handlers', 'scripts', 'bench', 'plugins', 'resources', 'test'];
+const SOURCE_FILES = /\.(ts|mts|cjs|js|py|yml|yaml)$/;
+const DOC_ANCHOR = /docs\/([a-z-]+\.md)#([a-z0-9-]+)/g;
+const OLD_REFERENCE = /DESIGN §|\bissues? #?\d+|\(#\d+\)|(?<![\w&])#\d+\b/gi;
+
+function sourceFiles(tree: string): string[] {
+  return SOURCE_ROOTS.flatMap((root) =>
+    existsSync(path.join(tree, root))
+      ? readdirSync(path.join(tree, root), { recursive: true, encoding: 'utf8' })
+          .map((name) => `${root}/${name.split(path.sep).join('/')}`)
+          // Not the bad fixtures, nor this file: they hold the references the checks must refuse.
+          .filter((name) => SOURCE_FILES.test(name) && !name.includes('node_modules/') && !name.startsWith('test/fixtures/bad-') && name !== 'test/unit/docs.test.ts')
+      : [],
+  ).concat(['serverless.yml', 'openapi.yaml', '.dependency-cruiser.cjs', 'vitest.config.mts'].filter((name) => existsSync(path.join(tree, name))));
+}
+
+/** Why `text` (the file `file`) points at no existing section, or cites an old reference; empty when it does neither. */
+function referenceProblems(file: string, text: string, anchorsOf: (page: string) => Set<string> | undefined): string[] {
+  const problems: string[] = [];
+  text.split('\n').forEach((line, index) => {
+    for (const [, page = '', anchor = ''] of line.matchAll(DOC_ANCHOR)) {
+      const anchors = anchorsOf(page);
+      if (!anchors) problems.push(`${file}:${index + 1} docs/${page}: no such page`);
+      else if (!anchors.has(anchor)) problems.push(`${file}:${index + 1} docs/${page}#${anchor}: no heading there makes that anchor`);
+    }
+    for (const [reference] of line.matchAll(OLD_REFERENCE)) problems.push(`${file}:${index + 1} "${reference}": say the reason, not a section or issue number`);
+  });
+  return problems;
+}
+
+describe('references from the code and the tests to the documents', () => {
+  const anchorsOf = (page: string): Set<string> | undefined =>
+    existsSync(path.join(root, 'docs', page)) ? headingAnchors(read(root, `docs/${page}`)) : undefined;
+
+  it('name existing sections of docs/, and no "DESIGN §" or issue number', () => {
+    // Act
+    const problems = sourceFiles(root).flatMap((file) => referenceProblems(file, read(root, file), anchorsOf));
+
+    // Assess
+    expect(problems).toEqual([]);
+  });
+
+  it('are refused when an anchor names no heading, or a comment cites a section or issue number', () => {
+    // Prepare
+    const text = [
+      '// the flow (docs/design.md#the-flow)',
+      '// see docs/design.md#no-such-section and docs/nowhere.md#x',
+      '// as DESIGN §2 says (issue 12); see #7',
+      "it('renders the colour #fff and keeps &#39; entities')",
+    ].join('\n');
+
+    // Act
+    const problems = referenceProblems('lib/example.ts', text, anchorsOf);
+
+    // Assess
+    expect(problems).toEqual([
+      'lib/example.ts:2 docs/design.md#no-such-section: no heading there makes that anchor',
+      'lib/example.ts:2 docs/nowhere.md: no such page',
+      'lib/example.ts:3 "DESIGN §": say the reason, not a section or issue number',
+      'lib/example.ts:3 "issue 12": say the reason, not a section or issue number',
+      'lib/example.ts:3 "#7": say the reason, not a section or issue number',
+    ]);
+  });
+});
+
 describe("docs/api.md's error tables", () => {
   it('list every code of lib/core/errors.ts once, with its status, and no other code', () => {
     // Act
@@ -205,6 +280,18 @@ describe("docs/api.md's error tables", () => {
 
     // Assess
     expect(problems).toEqual([]);
+  });
+
+  it("name every code of lib/core/errors.ts in openapi.yaml's ErrorCode, the worker's WORKER_FAILED among them", () => {
+    // Prepare
+    const openapi = parse(read(root, 'openapi.yaml')) as { components: { schemas: { ErrorCode: { enum: string[] } } } };
+
+    // Act
+    const missing = Object.keys(ERROR_STATUS).filter((code) => !openapi.components.schemas.ErrorCode.enum.includes(code));
+
+    // Assess
+    expect(missing).toEqual([]);
+    expect(ERROR_STATUS.WORKER_FAILED).toBe(503);
   });
 
   it("list every answer API Gateway gives itself as serverless.yml declares it", () => {
@@ -262,5 +349,50 @@ describe("docs/operations.md's configuration table", () => {
       ]),
     );
     expect(problems.some((problem) => problem.startsWith('STAGE:'))).toBe(false);
+  });
+});
+
+/** Every `env:NAME` serverless.yml and its resource files read (`${env:…}`, `${opt:region, env:AWS_REGION…}`), but the local stack's ports. */
+function deployVariables(): string[] {
+  const sources = ['serverless.yml', ...readdirSync(path.join(root, 'resources')).map((file) => `resources/${file}`)];
+  const names = new Set(sources.flatMap((file) => [...read(root, file).matchAll(/[{,]\s*env:([A-Z][A-Z0-9_]*)/g)].map((match) => match[1] ?? '')));
+  return [...names].filter((name) => !LOCAL_ONLY.includes(name)).sort();
+}
+
+/** Where the deploy settings table differs from what serverless.yml reads. */
+function deployTableProblems(operations: string, variables: readonly string[]): string[] {
+  const rows = tableRows(section(operations, DEPLOY_TABLE) ?? []);
+  if (rows.length === 0) return [`no table under the heading "${DEPLOY_TABLE}"`];
+  const documented = new Set(rows.flatMap(([names = '']) => codeSpans(names)).filter((name) => /^[A-Z][A-Z0-9_]*$/.test(name)));
+  return [
+    ...variables.filter((name) => !documented.has(name)).map((name) => `${name}: read by serverless.yml, missing from the table`),
+    ...[...documented].filter((name) => !variables.includes(name)).map((name) => `${name}: in the table, not read by serverless.yml`),
+  ];
+}
+
+describe("docs/operations.md's deploy settings table", () => {
+  it('names exactly the variables serverless.yml and resources/ read, and .env.example lists each', () => {
+    // Act
+    const variables = deployVariables();
+    const problems = deployTableProblems(read(root, 'docs/operations.md'), variables);
+    const example = read(root, '.env.example');
+
+    // Assess
+    expect(variables).toEqual(expect.arrayContaining(['AWS_REGION', 'ALARM_EMAIL', 'FETCH_RESERVED_CONCURRENCY', 'APIGW_CLOUDWATCH_ROLE']));
+    expect(problems).toEqual([]);
+    expect(variables.filter((name) => name !== 'ESBUILD_WORK_FOLDER' && !new RegExp(`^# ${name}=`, 'm').test(example))).toEqual([]);
+    // npm run preflight prints the same settings.
+    expect(Object.keys(DEPLOY_SETTINGS).sort()).toEqual(variables.filter((name) => name !== 'ESBUILD_WORK_FOLDER'));
+  });
+
+  it('is refused with a variable missing or one serverless.yml does not read (test/fixtures/bad-docs)', () => {
+    // Act
+    const problems = deployTableProblems(read(badTree, 'docs/operations.md'), deployVariables());
+
+    // Assess
+    expect(problems).toEqual(
+      expect.arrayContaining(['FETCH_RESERVED_CONCURRENCY: read by serverless.yml, missing from the table', 'NOT_READ_BY_SERVERLESS: in the table, not read by serverless.yml']),
+    );
+    expect(problems.some((problem) => problem.startsWith('ALARM_EMAIL:'))).toBe(false);
   });
 });

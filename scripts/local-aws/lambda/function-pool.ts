@@ -28,6 +28,8 @@ export interface PoolOptions {
   handlerFile: string;
   /** The compiled runtime (runtime.ts). */
   runtimeFile: string;
+  /** The Node binary the containers run (node-runtime.ts: the major the function's runtime names). */
+  nodeBinary: string;
   /** Lambda's reserved variables and the role's credentials, on top of the function's own. */
   environment: Record<string, string>;
   /** Containers at once for a function without reserved concurrency (a local resource limit). */
@@ -59,6 +61,10 @@ class Container {
   constructor(private readonly options: PoolOptions) {
     const { fn } = options;
     this.child = fork(options.runtimeFile, [`${options.handlerFile}`], {
+      execPath: options.nodeBinary,
+      // Not the stack's own flags (tsx's loader when `npm start` runs it): a Lambda environment
+      // starts a plain Node, and the loader's memory would count against the function's size.
+      execArgv: [],
       env: { ...options.environment, ...fn.environment },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       serialization: 'json',

@@ -19,6 +19,8 @@ export interface LambdaFunction {
   arn: string;
   /** `handlers/fetch.handler`: the module path inside the zip, then the export. */
   handler: string;
+  /** Lambda's runtime identifier, `nodejs24.x`: the Node major its containers run. */
+  runtime: string;
   zipFile: string;
   timeoutSeconds: number;
   memoryMb: number;
@@ -58,6 +60,7 @@ export function functionsOf(template: ResolvedTemplate, packageDir: string): Lam
       name,
       arn: `arn:aws:lambda:${template.region}:${template.accountId}:function:${name}`,
       handler: String(properties.Handler),
+      runtime: String(properties.Runtime),
       zipFile: path.join(packageDir, path.basename(String(code.S3Key ?? `${resource.logicalId}.zip`))),
       // Lambda's defaults: 3 seconds, 128 MB.
       timeoutSeconds: Number(properties.Timeout ?? 3),

@@ -14,12 +14,14 @@ import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { open as openZip, type Entry } from 'yauzl';
+import { answerLambdaAccountCall, type LocalAccountOptions } from '../account';
 import { invokedFunctionName, lambdaRequest, type Account } from '../aws-requests';
 import { accessKeyOf, roleCredentials, type IamAuthority } from '../iam';
 import type { LocalSqs } from '../sqs';
 import { AsyncInvoker, type InvocationRecord } from './async-invoker';
 import { FunctionPool, ThrottledError, type InvokeOutcome } from './function-pool';
 import type { LambdaFunction } from './functions';
+import { nodeBinaryFor } from './node-runtime';
 
 export const SYNC_PAYLOAD_LIMIT_BYTES = 6 * 1024 * 1024;
 export const ASYNC_PAYLOAD_LIMIT_BYTES = 256 * 1024;
@@ -28,6 +30,8 @@ export interface LambdaServiceOptions {
   functions: LambdaFunction[];
   iam: IamAuthority;
   account: Account;
+  /** What GetAccountSettings answers (the concurrency quota); without it, only the Invoke API is served. */
+  accountSettings?: LocalAccountOptions;
   sqs: LocalSqs;
   /** Where code is unzipped and asynchronous events are kept. */
   workDir: string;
@@ -86,7 +90,7 @@ export class LambdaService {
     const service = new LambdaService(options);
     const runtimeFile = path.join(options.workDir, 'runtime.js');
     mkdirSync(options.workDir, { recursive: true });
-    buildSync({ entryPoints: [path.join(__dirname, 'runtime.ts')], bundle: true, platform: 'node', format: 'cjs', target: 'node20', outfile: runtimeFile, logLevel: 'error' });
+    buildSync({ entryPoints: [path.join(__dirname, 'runtime.ts')], bundle: true, platform: 'node', format: 'cjs', target: 'node24', outfile: runtimeFile, logLevel: 'error' });
     for (const fn of options.functions) {
       const codeDir = path.join(options.workDir, 'functions', fn.name);
       await unzip(fn.zipFile, codeDir);
@@ -97,6 +101,7 @@ export class LambdaService {
         new FunctionPool({
           fn,
           runtimeFile,
+          nodeBinary: nodeBinaryFor(fn.runtime),
           handlerFile: `${path.join(codeDir, `${modulePath}.js`)}#${exportName}`,
           maxContainers: options.maxContainersPerFunction,
           output: options.output,
@@ -113,11 +118,9 @@ export class LambdaService {
             AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
             AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${fn.name}`,
             AWS_LAMBDA_LOG_STREAM_NAME: `local/${fn.name}`,
-            AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x',
+            AWS_EXECUTION_ENV: `AWS_Lambda_${fn.runtime}`,
             LAMBDA_TASK_ROOT: codeDir,
             _HANDLER: fn.handler,
-            // Node 20 runs the local containers (Lambda runs 22): the SDK's notice about it is noise here.
-            AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
           },
         }),
       );
@@ -166,6 +169,8 @@ export class LambdaService {
   /** Lambda's Invoke API. */
   listener(): http.RequestListener {
     return (req, res) => {
+      const { accountSettings } = this.options;
+      if (accountSettings && answerLambdaAccountCall(req, res, [...this.byName.values()], { ...accountSettings, iam: this.options.iam })) return;
       const url = new URL(req.url ?? '/', 'http://127.0.0.1');
       const name = invokedFunctionName(url);
       const request = lambdaRequest(this.options.account, req.method ?? 'GET', url);

@@ -28,7 +28,8 @@ import { serviceVerdict } from '../../helpers/service-listing';
 
 const SEED = Number(process.env.EXTRACTOR_FUZZ_SEED ?? 20261205);
 const COUNT = Number(process.env.EXTRACTOR_FUZZ_COUNT ?? 1200);
-const CONCURRENCY = Number(process.env.EXTRACTOR_FUZZ_CONCURRENCY ?? 4);
+// Two extractions at a time: npm test runs other files beside this one on the same (two) cores, and their timeouts feel it.
+const CONCURRENCY = Number(process.env.EXTRACTOR_FUZZ_CONCURRENCY ?? 2);
 const OPTIONAL = process.env.ARCHIVE_EXTRACTORS_OPTIONAL === '1';
 /** A file to write every disagreement to, one JSON line each (for sorting a long run's findings into classes). */
 const FINDINGS_FILE = process.env.EXTRACTOR_FUZZ_FINDINGS;

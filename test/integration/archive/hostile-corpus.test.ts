@@ -1,5 +1,5 @@
 /**
- * Issue 11: every file of the hostile-archive corpus (test/fixtures/hostile-corpus, made by its
+ * Every file of the hostile-archive corpus (test/fixtures/hostile-corpus, made by its
  * generate.ts) through the real worker — served by a real HTTP server on 127.0.0.1, streamed into
  * the S3 emulator, recorded in the DynamoDB emulator — gets the verdict its manifest gives. A
  * refusal is 422 INVALID_PACKAGE_FORMAT with its reason and leaves no object, upload or record.

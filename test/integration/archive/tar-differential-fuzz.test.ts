@@ -1,5 +1,5 @@
 /**
- * Differential fuzz of our tar walker (lib/archive/tar-parser.ts, issue 13) against GNU tar 1.34 and
+ * Differential fuzz of our tar walker (lib/archive/tar-parser.ts) against GNU tar 1.34 and
  * Python's tarfile, the readers a package meets after it is registered. Archives are generated
  * from a seed (test/fixtures/tar-fuzz/generate.py: made by tarfile or GNU tar, half of them then
  * damaged) and listed by all three. What must hold:

@@ -11,25 +11,19 @@ import { createFetchHandler } from '../../../handlers/fetch';
 import { createLinkHandler } from '../../../handlers/link';
 import { createMetrics, METRICS_NAMESPACE } from '../../../lib/core/metrics';
 import { ALL_APPS, createToken } from '../../../lib/auth/token-store';
-import { startArchiveServer, type ArchiveServer } from '../../helpers/archive-server';
+import { useWorkerRig } from '../../helpers/worker-rig';
 import { sampleEntries, tarGzArchive } from '../../helpers/archives';
 import { inProcessLambda } from '../../helpers/in-process-lambda';
-import { startTestStorage, type TestStorage } from '../../helpers/storage';
 
-let storage: TestStorage;
-let server: ArchiveServer;
+const rig = useWorkerRig();
 let token: string;
 
 beforeAll(async () => {
-  storage = await startTestStorage();
-  server = await startArchiveServer();
-  token = (await createToken(storage.dynamodb, storage.tokensTable, { principal: 'metrics', apps: [ALL_APPS] })).token;
+  token = (await createToken(rig.storage.dynamodb, rig.storage.tokensTable, { principal: 'metrics', apps: [ALL_APPS] })).token;
 });
 
 afterAll(async () => {
   vi.unstubAllEnvs();
-  await server?.close();
-  await storage?.close();
 });
 
 interface EmfLine {
@@ -71,13 +65,13 @@ describe('metrics in the embedded metric format', () => {
     vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'false');
     const code = `metrics-${randomUUID().slice(0, 8)}`;
     const archive = await tarGzArchive(sampleEntries(code, 4096));
-    server.serve(`/${code}/a.tar.gz`, archive);
-    const config = storage.config();
-    const worker = createFetchHandler({ config, ...storage.clientsOf('fetch'), metrics: createMetrics('fetch', 'test'), now: () => new Date() });
+    rig.server.serve(`/${code}/a.tar.gz`, archive);
+    const config = rig.storage.config();
+    const worker = createFetchHandler({ config, ...rig.storage.clientsOf('fetch'), metrics: createMetrics('fetch', 'test'), now: () => new Date() });
     const link = createLinkHandler({
       config,
-      dynamodb: storage.clientsOf('link').dynamodb,
-      lambda: inProcessLambda(worker, { authorize: storage.invokeCheck('link') }).client,
+      dynamodb: rig.storage.clientsOf('link').dynamodb,
+      lambda: inProcessLambda(worker, { authorize: rig.storage.invokeCheck('link') }).client,
       metrics: createMetrics('link', 'test'),
       now: () => new Date(),
     });
@@ -86,7 +80,7 @@ describe('metrics in the embedded metric format', () => {
       const response = await link(
         {
           headers: { 'x-bkapi-authorization': JSON.stringify({ access_token: token }), 'content-type': 'application/json' },
-          body: JSON.stringify({ package_url: server.url(`/${code}/a.tar.gz`), version: 'v1' }),
+          body: JSON.stringify({ package_url: rig.server.url(`/${code}/a.tar.gz`), version: 'v1' }),
           pathParameters: { code, module_name: 'default' },
         },
         { awsRequestId: randomUUID(), getRemainingTimeInMillis: () => 28_000 },
@@ -106,14 +100,14 @@ describe('metrics in the embedded metric format', () => {
   it('counts failed jobs and refused tokens under their code and reason', async () => {
     vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'false');
     const code = `metrics-${randomUUID().slice(0, 8)}`;
-    server.serve(`/${code}/page.html`, Buffer.from('<html>sign in</html>'));
-    const worker = createFetchHandler({ config: storage.config(), ...storage.clientsOf('fetch'), metrics: createMetrics('fetch', 'test'), now: () => new Date() });
-    const authorizer = createAuthorizeHandler({ dynamodb: storage.clientsOf('authorize').dynamodb, tokensTable: storage.tokensTable, now: () => new Date(), config: { logLevel: 'error', stage: 'test' }, metrics: createMetrics('authorize', 'test') });
+    rig.server.serve(`/${code}/page.html`, Buffer.from('<html>sign in</html>'));
+    const worker = createFetchHandler({ config: rig.storage.config(), ...rig.storage.clientsOf('fetch'), metrics: createMetrics('fetch', 'test'), now: () => new Date() });
+    const authorizer = createAuthorizeHandler({ dynamodb: rig.storage.clientsOf('authorize').dynamodb, tokensTable: rig.storage.tokensTable, now: () => new Date(), config: { logLevel: 'error', stage: 'test' }, metrics: createMetrics('authorize', 'test') });
 
     const lines = await emfOf(async () => {
       const jobId = randomUUID();
       await worker(
-        { job_id: jobId, request_id: jobId, code, module: 'default', version: 'v1', allow_overwrite: false, package_url: server.url(`/${code}/page.html`) },
+        { job_id: jobId, request_id: jobId, code, module: 'default', version: 'v1', allow_overwrite: false, package_url: rig.server.url(`/${code}/page.html`) },
         { awsRequestId: randomUUID(), getRemainingTimeInMillis: () => 60_000 },
       );
       await authorizer({ type: 'REQUEST', methodArn: 'arn:aws:execute-api:us-east-1:1:api/test/POST/x', headers: { 'X-BKAPI-AUTHORIZATION': '{"access_token": "bkpaas_unknown"}' } } as never);

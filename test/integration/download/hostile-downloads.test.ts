@@ -1,6 +1,6 @@
 /**
- * The worker against hostile URLs and lying or stalling servers (issue 4): a real server on
- * 127.0.0.1, the DynamoDB and S3 emulators, and after every case the invariants of DESIGN §3 plus
+ * The worker against hostile URLs and lying or stalling servers: a real server on
+ * 127.0.0.1, the DynamoDB and S3 emulators, and after every case the invariants (docs/design.md#invariants) plus
  * "an existing record for that version is untouched".
  *
  * Two seams stand in for the Internet, which these machines cannot reach: the guard's resolver
@@ -13,29 +13,21 @@ import type { LookupAddress } from 'node:dns';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createFetchHandler } from '../../../handlers/fetch';
 import { addressPolicy, type AddressPolicy } from '../../../lib/download/address-policy';
 import type { Network } from '../../../lib/download/download-guard';
 import type { FetchResult } from '../../../lib/jobs/fetch-contract';
 import { gzipBombOneEntry, storedZipHeader, tarOf, zipOf } from '../../fixtures/hostile-archives';
-import { startArchiveServer, type ArchiveServer } from '../../helpers/archive-server';
+import { useWorkerRig } from '../../helpers/worker-rig';
 import { sampleEntries, sha256Of, tarGzArchive } from '../../helpers/archives';
-import { expectInvariants, multipartUploadsInProgress, recordsOf, startTestStorage, type TestStorage } from '../../helpers/storage';
+import { expectInvariants, multipartUploadsInProgress, recordsOf } from '../../helpers/storage';
 
-let storage: TestStorage;
-let server: ArchiveServer;
+const rig = useWorkerRig();
 let port: number;
 
 beforeAll(async () => {
-  storage = await startTestStorage();
-  server = await startArchiveServer();
-  port = Number(new URL(server.url('/')).port);
-});
-
-afterAll(async () => {
-  await server?.close();
-  await storage?.close();
+  port = Number(new URL(rig.server.url('/')).port);
 });
 
 /** Production rules, except that the test server's own address counts as public. */
@@ -64,8 +56,8 @@ interface Options {
 function invoke(code: string, packageUrl: string, options: Options = {}): Promise<FetchResult> {
   const stage = options.stage ?? 'stag';
   const handler = createFetchHandler({
-    config: storage.config({ STAGE: stage, ALLOW_PRIVATE_URLS: stage === 'local' ? 'true' : 'false', ...options.env }),
-    ...storage.clientsOf('fetch'),
+    config: rig.storage.config({ STAGE: stage, ALLOW_PRIVATE_URLS: stage === 'local' ? 'true' : 'false', ...options.env }),
+    ...rig.storage.clientsOf('fetch'),
     now: () => new Date(),
     network: options.network ?? { policy: productionPolicyExceptTestServer },
   });
@@ -81,15 +73,15 @@ function uniqueCode(): string {
 
 /** A registered version the hostile request then tries to replace. */
 async function existingVersion(code: string) {
-  server.serve(`/${code}/good.tar.gz`, await tarGzArchive(sampleEntries(code)));
-  const result = await invoke(code, server.url(`/${code}/good.tar.gz`));
+  rig.server.serve(`/${code}/good.tar.gz`, await tarGzArchive(sampleEntries(code)));
+  const result = await invoke(code, rig.server.url(`/${code}/good.tar.gz`));
   expect((result.state === 'succeeded')).toBe(true);
-  return recordsOf(storage, code, 'default');
+  return recordsOf(rig.storage, code, 'default');
 }
 
 async function expectRefusedAndUntouched(code: string, result: FetchResult, errorCode: string, before: unknown): Promise<void> {
   expect(result).toMatchObject({ state: 'failed', error: { code: errorCode } });
-  expect(await expectInvariants(storage, code, 'default')).toEqual(before);
+  expect(await expectInvariants(rig.storage, code, 'default')).toEqual(before);
 }
 
 describe('SSRF guard', () => {
@@ -107,10 +99,10 @@ describe('SSRF guard', () => {
   ])('refuses a redirect to %s with URL_NOT_ALLOWED', async (_name, target) => {
     const code = uniqueCode();
     const before = await existingVersion(code);
-    server.route(`/${code}/redirect`, (_req, res) => res.writeHead(302, { location: target.replace('PORT', String(port)) }).end());
+    rig.server.route(`/${code}/redirect`, (_req, res) => res.writeHead(302, { location: target.replace('PORT', String(port)) }).end());
 
     const direct = await invoke(code, target.replace('PORT', String(port)));
-    const redirected = await invoke(code, server.url(`/${code}/redirect`));
+    const redirected = await invoke(code, rig.server.url(`/${code}/redirect`));
 
     await expectRefusedAndUntouched(code, direct, 'URL_NOT_ALLOWED', before);
     await expectRefusedAndUntouched(code, redirected, 'URL_NOT_ALLOWED', before);
@@ -118,7 +110,7 @@ describe('SSRF guard', () => {
 
   it('refuses a host name that resolves to a private address, without connecting', async () => {
     const code = uniqueCode();
-    server.serve(`/${code}/a.tar.gz`, await tarGzArchive(sampleEntries(code)));
+    rig.server.serve(`/${code}/a.tar.gz`, await tarGzArchive(sampleEntries(code)));
 
     const result = await invoke(code, `http://packages.example.test:${port}/${code}/a.tar.gz`, {
       network: { resolve: resolverFor({ 'packages.example.test': ['127.0.0.1'] }) },
@@ -126,26 +118,26 @@ describe('SSRF guard', () => {
 
     expect(result).toMatchObject({ state: 'failed', error: { code: 'URL_NOT_ALLOWED' } });
     expect(JSON.stringify(result)).not.toContain('127.0.0.1');
-    expect(server.hits(`/${code}/a.tar.gz`)).toBe(0);
+    expect(rig.server.hits(`/${code}/a.tar.gz`)).toBe(0);
   });
 
   it('refuses a host name that answers a public address first and a private one second', async () => {
     const code = uniqueCode();
-    server.serve(`/${code}/a.tar.gz`, await tarGzArchive(sampleEntries(code)));
+    rig.server.serve(`/${code}/a.tar.gz`, await tarGzArchive(sampleEntries(code)));
 
     const result = await invoke(code, `http://mixed.example.test:${port}/${code}/a.tar.gz`, {
       network: { resolve: resolverFor({ 'mixed.example.test': ['127.0.0.1', '10.1.2.3'] }), policy: productionPolicyExceptTestServer },
     });
 
     expect(result).toMatchObject({ state: 'failed', error: { code: 'URL_NOT_ALLOWED' } });
-    expect(server.hits(`/${code}/a.tar.gz`)).toBe(0);
+    expect(rig.server.hits(`/${code}/a.tar.gz`)).toBe(0);
   });
 
   it('connects to the checked address while keeping the name in the Host header', async () => {
     const code = uniqueCode();
     const archive = await tarGzArchive(sampleEntries(code));
     let host = '';
-    server.route(`/${code}/a.tar.gz`, (req, res) => {
+    rig.server.route(`/${code}/a.tar.gz`, (req, res) => {
       host = req.headers.host ?? '';
       res.writeHead(200, { 'content-length': archive.length }).end(archive);
     });
@@ -167,8 +159,8 @@ describe('SSRF guard', () => {
 
   it('applies the host deny-list and allow-list to every hop', async () => {
     const code = uniqueCode();
-    server.serve(`/${code}/a.tar.gz`, await tarGzArchive(sampleEntries(code)));
-    server.route(`/${code}/hop`, (_req, res) => res.writeHead(302, { location: `http://evil.example.test:${port}/${code}/a.tar.gz` }).end());
+    rig.server.serve(`/${code}/a.tar.gz`, await tarGzArchive(sampleEntries(code)));
+    rig.server.route(`/${code}/hop`, (_req, res) => res.writeHead(302, { location: `http://evil.example.test:${port}/${code}/a.tar.gz` }).end());
     const network = { resolve: resolverFor({ 'good.example.test': ['127.0.0.1'], 'evil.example.test': ['127.0.0.1'] }), policy: productionPolicyExceptTestServer };
 
     const denied = await invoke(code, `http://good.example.test:${port}/${code}/hop`, { network, env: { URL_DENIED_HOSTS: '*.evil.test,evil.example.test' } });
@@ -184,11 +176,11 @@ describe('SSRF guard', () => {
     const code = uniqueCode();
     const archive = await tarGzArchive(sampleEntries(code));
     const seen: Record<string, string | undefined> = {};
-    server.route(`/${code}/private.tar.gz`, (req, res) => {
+    rig.server.route(`/${code}/private.tar.gz`, (req, res) => {
       seen.first = req.headers.authorization;
       res.writeHead(302, { location: `http://other.example.test:${port}/${code}/final.tar.gz` }).end();
     });
-    server.route(`/${code}/final.tar.gz`, (req, res) => {
+    rig.server.route(`/${code}/final.tar.gz`, (req, res) => {
       seen.second = req.headers.authorization;
       res.writeHead(200, { 'content-length': archive.length }).end(archive);
     });
@@ -204,11 +196,11 @@ describe('SSRF guard', () => {
 });
 
 describe('lying and stalling servers', () => {
-  it('answers PACKAGE_DOWNLOAD_TIMEOUT for a server that drips one byte at a time past the total limit', async () => {
+  it('answers PACKAGE_DOWNLOAD_TIMEOUT for a rig.server that drips one byte at a time past the total limit', async () => {
     const code = uniqueCode();
     const before = await existingVersion(code);
     const archive = await tarGzArchive(sampleEntries(code));
-    server.route(`/${code}/drip.tar.gz`, (req, res) => {
+    rig.server.route(`/${code}/drip.tar.gz`, (req, res) => {
       res.writeHead(200, { 'content-length': archive.length });
       let offset = 0;
       const timer = setInterval(() => {
@@ -218,7 +210,7 @@ describe('lying and stalling servers', () => {
       req.on('close', () => clearInterval(timer));
     });
 
-    const result = await invoke(code, server.url(`/${code}/drip.tar.gz`), {
+    const result = await invoke(code, rig.server.url(`/${code}/drip.tar.gz`), {
       env: { DOWNLOAD_IDLE_TIMEOUT_MS: '1000', DOWNLOAD_TOTAL_TIMEOUT_MS: '1500' },
     });
 
@@ -230,7 +222,7 @@ describe('lying and stalling servers', () => {
     const before = await existingVersion(code);
     // A stored zip entry that declares almost 4 GiB: the listing reads on, so only the cap stops it.
     const chunk = Buffer.alloc(256 * 1024, 0);
-    server.route(`/${code}/endless.tar.gz`, (req, res) => {
+    rig.server.route(`/${code}/endless.tar.gz`, (req, res) => {
       res.writeHead(200, { 'content-type': 'application/gzip' });
       res.write(storedZipHeader('app/big.bin', 0xffff0000));
       const pump = (): void => {
@@ -241,7 +233,7 @@ describe('lying and stalling servers', () => {
       pump();
     });
 
-    const result = await invoke(code, server.url(`/${code}/endless.tar.gz`), { env: { MAX_PACKAGE_BYTES: String(12 * 1024 * 1024) } });
+    const result = await invoke(code, rig.server.url(`/${code}/endless.tar.gz`), { env: { MAX_PACKAGE_BYTES: String(12 * 1024 * 1024) } });
 
     await expectRefusedAndUntouched(code, result, 'PACKAGE_TOO_LARGE', before);
   });
@@ -268,9 +260,9 @@ describe('lying and stalling servers', () => {
     it('answers PACKAGE_DOWNLOAD_FAILED when the connection resets mid-body', async () => {
       const code = uniqueCode();
       const before = await existingVersion(code);
-      server.route(`/${code}/reset.tar.gz`, sendThen(corrupt(512 * 1024), 512 * 1024, 'reset'));
+      rig.server.route(`/${code}/reset.tar.gz`, sendThen(corrupt(512 * 1024), 512 * 1024, 'reset'));
 
-      const result = await invoke(code, server.url(`/${code}/reset.tar.gz`));
+      const result = await invoke(code, rig.server.url(`/${code}/reset.tar.gz`));
 
       await expectRefusedAndUntouched(code, result, 'PACKAGE_DOWNLOAD_FAILED', before);
     });
@@ -278,34 +270,34 @@ describe('lying and stalling servers', () => {
     it('answers PACKAGE_DOWNLOAD_FAILED when the body ends short of its Content-Length', async () => {
       const code = uniqueCode();
       const before = await existingVersion(code);
-      server.route(`/${code}/short.tar.gz`, sendThen(corrupt(512 * 1024), 512 * 1024, 'close'));
+      rig.server.route(`/${code}/short.tar.gz`, sendThen(corrupt(512 * 1024), 512 * 1024, 'close'));
 
-      const result = await invoke(code, server.url(`/${code}/short.tar.gz`));
+      const result = await invoke(code, rig.server.url(`/${code}/short.tar.gz`));
 
       await expectRefusedAndUntouched(code, result, 'PACKAGE_DOWNLOAD_FAILED', before);
     });
 
     it('hands a reset of an asynchronous job back to Lambda, to be retried', async () => {
       const code = uniqueCode();
-      server.route(`/${code}/reset.tar.gz`, sendThen(corrupt(512 * 1024), 512 * 1024, 'reset'));
-      const handler = createFetchHandler({ config: storage.config({ STAGE: 'stag', ALLOW_PRIVATE_URLS: 'false' }), ...storage.clientsOf('fetch'), now: () => new Date(), network: { policy: productionPolicyExceptTestServer } });
+      rig.server.route(`/${code}/reset.tar.gz`, sendThen(corrupt(512 * 1024), 512 * 1024, 'reset'));
+      const handler = createFetchHandler({ config: rig.storage.config({ STAGE: 'stag', ALLOW_PRIVATE_URLS: 'false' }), ...rig.storage.clientsOf('fetch'), now: () => new Date(), network: { policy: productionPolicyExceptTestServer } });
       const jobId = randomUUID();
 
       const delivery = handler(
-        { job_id: jobId, request_id: jobId, code, module: 'default', version: 'v1', allow_overwrite: false, package_url: server.url(`/${code}/reset.tar.gz`), mode: 'async' },
+        { job_id: jobId, request_id: jobId, code, module: 'default', version: 'v1', allow_overwrite: false, package_url: rig.server.url(`/${code}/reset.tar.gz`), mode: 'async' },
         { awsRequestId: randomUUID(), getRemainingTimeInMillis: () => 60_000 },
       );
 
       await expect(delivery).rejects.toMatchObject({ name: 'RetryableJobError', failure: { code: 'PACKAGE_DOWNLOAD_FAILED' } });
-      expect(await expectInvariants(storage, code, 'default')).toEqual([]);
+      expect(await expectInvariants(rig.storage, code, 'default')).toEqual([]);
     });
 
     it('answers INVALID_PACKAGE_FORMAT when the same bytes arrive whole', async () => {
       const code = uniqueCode();
       const before = await existingVersion(code);
-      server.route(`/${code}/whole.tar.gz`, sendThen(corrupt(512 * 1024), 512 * 1024, 'complete'));
+      rig.server.route(`/${code}/whole.tar.gz`, sendThen(corrupt(512 * 1024), 512 * 1024, 'complete'));
 
-      const result = await invoke(code, server.url(`/${code}/whole.tar.gz`));
+      const result = await invoke(code, rig.server.url(`/${code}/whole.tar.gz`));
 
       await expectRefusedAndUntouched(code, result, 'INVALID_PACKAGE_FORMAT', before);
     });
@@ -314,10 +306,10 @@ describe('lying and stalling servers', () => {
   it('answers PACKAGE_DOWNLOAD_FAILED for a redirect loop', async () => {
     const code = uniqueCode();
     const before = await existingVersion(code);
-    server.route(`/${code}/ping`, (_req, res) => res.writeHead(301, { location: `/${code}/pong` }).end());
-    server.route(`/${code}/pong`, (_req, res) => res.writeHead(307, { location: `/${code}/ping` }).end());
+    rig.server.route(`/${code}/ping`, (_req, res) => res.writeHead(301, { location: `/${code}/pong` }).end());
+    rig.server.route(`/${code}/pong`, (_req, res) => res.writeHead(307, { location: `/${code}/ping` }).end());
 
-    const result = await invoke(code, server.url(`/${code}/ping`));
+    const result = await invoke(code, rig.server.url(`/${code}/ping`));
 
     await expectRefusedAndUntouched(code, result, 'PACKAGE_DOWNLOAD_FAILED', before);
   });
@@ -334,9 +326,9 @@ describe('hostile archives are refused before a record points to them', () => {
     const code = uniqueCode();
     const before = await existingVersion(code);
     const archive = await build();
-    server.serve(`/${code}/hostile`, archive);
+    rig.server.serve(`/${code}/hostile`, archive);
 
-    const result = await invoke(code, server.url(`/${code}/hostile`));
+    const result = await invoke(code, rig.server.url(`/${code}/hostile`));
 
     await expectRefusedAndUntouched(code, result, 'INVALID_PACKAGE_FORMAT', before);
     expect(result.error?.detail).toContain(named);
@@ -346,9 +338,9 @@ describe('hostile archives are refused before a record points to them', () => {
     const code = uniqueCode();
     const before = await existingVersion(code);
     const bomb = Buffer.concat(await gzipBombOneEntry(256 * 1024 * 1024));
-    server.serve(`/${code}/bomb.tar.gz`, bomb);
+    rig.server.serve(`/${code}/bomb.tar.gz`, bomb);
 
-    const result = await invoke(code, server.url(`/${code}/bomb.tar.gz`), { env: { MAX_UNCOMPRESSED_BYTES: String(16 * 1024 * 1024) } });
+    const result = await invoke(code, rig.server.url(`/${code}/bomb.tar.gz`), { env: { MAX_UNCOMPRESSED_BYTES: String(16 * 1024 * 1024) } });
 
     expect(bomb.length).toBeLessThan(2 * 1024 * 1024);
     await expectRefusedAndUntouched(code, result, 'INVALID_PACKAGE_FORMAT', before);
@@ -358,12 +350,12 @@ describe('hostile archives are refused before a record points to them', () => {
     const code = uniqueCode();
     const before = await existingVersion(code);
     const archive = await tarGzArchive(sampleEntries(code, 64 * 1024));
-    server.route(`/${code}/short.tar.gz`, (_req, res) => {
+    rig.server.route(`/${code}/short.tar.gz`, (_req, res) => {
       res.writeHead(200, { 'content-length': archive.length - 4096 });
       res.end(archive);
     });
 
-    const result = await invoke(code, server.url(`/${code}/short.tar.gz`));
+    const result = await invoke(code, rig.server.url(`/${code}/short.tar.gz`));
 
     await expectRefusedAndUntouched(code, result, 'PACKAGE_DOWNLOAD_FAILED', before);
   });
@@ -375,13 +367,13 @@ describe('hostile archives are refused before a record points to them', () => {
       { name: 'app/a.txt', content: 'aaaa' },
       { name: 'app/link', content: 'a.txt', mode: 0o120777 },
     ]);
-    server.serve(`/${code}/ok.zip`, zip);
+    rig.server.serve(`/${code}/ok.zip`, zip);
 
-    const result = await invoke(code, server.url(`/${code}/ok.zip`));
+    const result = await invoke(code, rig.server.url(`/${code}/ok.zip`));
 
     expect(result.state).toBe('succeeded');
-    const { Item } = await storage.dynamodb.send(
-      new GetItemCommand({ TableName: storage.table, Key: { module_key: { S: `${code}/default` }, version: { S: 'v1' } } }),
+    const { Item } = await rig.storage.dynamodb.send(
+      new GetItemCommand({ TableName: rig.storage.table, Key: { module_key: { S: `${code}/default` }, version: { S: 'v1' } } }),
     );
     expect(Item?.entry_count?.N).toBe('3');
     expect(Item?.uncompressed_size?.N).toBe(String(4 + 'a.txt'.length));
@@ -393,10 +385,10 @@ describe('storage failing mid-way', () => {
     const code = uniqueCode();
     const before = await existingVersion(code);
     const archive = await tarGzArchive(sampleEntries(code, 16 * 1024 * 1024));
-    server.serve(`/${code}/big.tar.gz`, archive);
+    rig.server.serve(`/${code}/big.tar.gz`, archive);
     // No emulator fails on cue: the real client is wrapped so that the second part upload throws.
     let parts = 0;
-    const fetchClients = storage.clientsOf('fetch');
+    const fetchClients = rig.storage.clientsOf('fetch');
     const flakyS3 = new Proxy(fetchClients.s3, {
       get(target, property, receiver) {
         if (property !== 'send') return Reflect.get(target, property, receiver);
@@ -407,7 +399,7 @@ describe('storage failing mid-way', () => {
       },
     });
     const handler = createFetchHandler({
-      config: storage.config({ STAGE: 'stag', ALLOW_PRIVATE_URLS: 'false' }),
+      config: rig.storage.config({ STAGE: 'stag', ALLOW_PRIVATE_URLS: 'false' }),
       s3: flakyS3,
       dynamodb: fetchClients.dynamodb,
       now: () => new Date(),
@@ -415,12 +407,12 @@ describe('storage failing mid-way', () => {
     });
 
     const result = await handler(
-      { request_id: randomUUID(), code, module: 'default', version: 'v1', allow_overwrite: true, package_url: server.url(`/${code}/big.tar.gz`) },
+      { request_id: randomUUID(), code, module: 'default', version: 'v1', allow_overwrite: true, package_url: rig.server.url(`/${code}/big.tar.gz`) },
       { awsRequestId: randomUUID(), getRemainingTimeInMillis: () => 60_000 },
     );
 
     expect(parts).toBeGreaterThanOrEqual(2);
     await expectRefusedAndUntouched(code, result, 'STORAGE_UNAVAILABLE', before);
-    expect(await multipartUploadsInProgress(storage)).toBe(0);
+    expect(await multipartUploadsInProgress(rig.storage)).toBe(0);
   });
 });

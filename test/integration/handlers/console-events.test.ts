@@ -8,47 +8,39 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createFetchHandler } from '../../../handlers/fetch';
 import { createLinkHandler } from '../../../handlers/link';
 import { ALL_APPS, createToken } from '../../../lib/auth/token-store';
-import { startArchiveServer, type ArchiveServer } from '../../helpers/archive-server';
+import { useWorkerRig } from '../../helpers/worker-rig';
 import { inProcessLambda } from '../../helpers/in-process-lambda';
 import { sampleEntries, sha256Of, tarGzArchive } from '../../helpers/archives';
-import { expectInvariants, startTestStorage, type TestStorage } from '../../helpers/storage';
+import { expectInvariants } from '../../helpers/storage';
 
 const EXAMPLE_TOKEN = 'bkpaas_local_example_token';
 const EXAMPLE_URL = 'http://127.0.0.1:8000/app.tar.gz';
 
-let storage: TestStorage;
-let server: ArchiveServer;
+const rig = useWorkerRig();
 let token: string;
 let archive: Buffer;
 
 beforeAll(async () => {
-  storage = await startTestStorage();
-  server = await startArchiveServer();
-  token = (await createToken(storage.dynamodb, storage.tokensTable, { principal: 'console', apps: [ALL_APPS] })).token;
+  token = (await createToken(rig.storage.dynamodb, rig.storage.tokensTable, { principal: 'console', apps: [ALL_APPS] })).token;
   archive = await tarGzArchive(sampleEntries('sundy820'));
-  server.serve('/app.tar.gz', archive);
-});
-
-afterAll(async () => {
-  await server?.close();
-  await storage?.close();
+  rig.server.serve('/app.tar.gz', archive);
 });
 
 /** The event file with the test's token and archive URL (also form-encoded, and inside base64 bodies). */
 function sampleEvent(name: string): unknown {
   const text = readFileSync(path.join(__dirname, '../../../events', name), 'utf8');
-  const url = server.url('/app.tar.gz');
+  const url = rig.server.url('/app.tar.gz');
   const swapped = text
     .replaceAll(EXAMPLE_TOKEN, token)
     .replaceAll(EXAMPLE_URL, url)
     .replaceAll(encodeURIComponent(EXAMPLE_URL), encodeURIComponent(url));
   const event = JSON.parse(swapped) as Record<string, unknown>;
   if (event.isBase64Encoded === true && typeof event.body === 'string') {
-    const body = Buffer.from(event.body, 'base64').toString('utf8').replaceAll(EXAMPLE_URL, server.url('/app.tar.gz'));
+    const body = Buffer.from(event.body, 'base64').toString('utf8').replaceAll(EXAMPLE_URL, rig.server.url('/app.tar.gz'));
     event.body = Buffer.from(body).toString('base64');
   }
   return event;
@@ -57,12 +49,12 @@ function sampleEvent(name: string): unknown {
 const context = () => ({ awsRequestId: randomUUID(), getRemainingTimeInMillis: () => 28_000 });
 
 function fetchHandler() {
-  return createFetchHandler({ config: storage.config({ STAGE: 'stag', ALLOW_PRIVATE_URLS: 'false' }), ...storage.clientsOf('fetch'), now: () => new Date(), network: { policy: { refusal: () => undefined } } });
+  return createFetchHandler({ config: rig.storage.config({ STAGE: 'stag', ALLOW_PRIVATE_URLS: 'false' }), ...rig.storage.clientsOf('fetch'), now: () => new Date(), network: { policy: { refusal: () => undefined } } });
 }
 
 function linkHandler() {
-  const lambda = inProcessLambda(fetchHandler(), { authorize: storage.invokeCheck('link') }).client;
-  return createLinkHandler({ config: storage.config({ STAGE: 'stag', ALLOW_PRIVATE_URLS: 'false' }), dynamodb: storage.clientsOf('link').dynamodb, lambda, now: () => new Date() });
+  const lambda = inProcessLambda(fetchHandler(), { authorize: rig.storage.invokeCheck('link') }).client;
+  return createLinkHandler({ config: rig.storage.config({ STAGE: 'stag', ALLOW_PRIVATE_URLS: 'false' }), dynamodb: rig.storage.clientsOf('link').dynamodb, lambda, now: () => new Date() });
 }
 
 describe('the documented examples', () => {
@@ -92,7 +84,7 @@ describe('sample events for the link function', () => {
 
     expect(response.statusCode).toBe(200);
     expect(JSON.parse(response.body)).toMatchObject({ version, sha256_signature: sha256Of(archive) });
-    await expectInvariants(storage, 'sundy820', 'default');
+    await expectInvariants(rig.storage, 'sundy820', 'default');
   });
 });
 
@@ -104,15 +96,15 @@ describe('sample events for the fetch function', () => {
   });
 
   it('fetch-async-retry.json, delivered twice as Lambda may, runs once', async () => {
-    const before = server.hits('/app.tar.gz');
+    const before = rig.server.hits('/app.tar.gz');
 
     const first = await fetchHandler()(sampleEvent('fetch-async-retry.json'), context());
     const second = await fetchHandler()(sampleEvent('fetch-async-retry.json'), context());
 
     expect(first).toMatchObject({ state: 'succeeded', package: { version: 'v4' } });
     expect(second).toEqual(first);
-    expect(server.hits('/app.tar.gz') - before).toBe(1);
-    await expectInvariants(storage, 'sundy820', 'default');
+    expect(rig.server.hits('/app.tar.gz') - before).toBe(1);
+    await expectInvariants(rig.storage, 'sundy820', 'default');
   });
 });
 

@@ -7,32 +7,24 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createFetchHandler } from '../../../handlers/fetch';
 import { createLinkHandler } from '../../../handlers/link';
 import { createDynamoDbClient } from '../../../lib/core/aws-clients';
-import { getJob } from '../../../lib/jobs/job-store';
+import { getJob } from '../../../lib/jobs/job-records';
 import { ALL_APPS, createToken } from '../../../lib/auth/token-store';
 import { roleCredentials } from '../../../scripts/local-aws/iam';
 import { LOCAL_REGION } from '../../../scripts/local-aws/template';
-import { startArchiveServer, type ArchiveServer } from '../../helpers/archive-server';
+import { useWorkerRig } from '../../helpers/worker-rig';
 import { sampleEntries, sha256Of, tarGzArchive } from '../../helpers/archives';
 import { inProcessLambda } from '../../helpers/in-process-lambda';
-import { expectInvariants, functionLogicalId, startTestStorage, type FunctionName, type TestStorage } from '../../helpers/storage';
+import { expectInvariants, functionLogicalId, type FunctionName } from '../../helpers/storage';
 
-let storage: TestStorage;
-let server: ArchiveServer;
+const rig = useWorkerRig();
 let token: string;
 
 beforeAll(async () => {
-  storage = await startTestStorage();
-  server = await startArchiveServer();
-  token = (await createToken(storage.dynamodb, storage.tokensTable, { principal: 'faults', apps: [ALL_APPS] })).token;
-});
-
-afterAll(async () => {
-  await server?.close();
-  await storage?.close();
+  token = (await createToken(rig.storage.dynamodb, rig.storage.tokensTable, { principal: 'faults', apps: [ALL_APPS] })).token;
 });
 
 const uniqueCode = (): string => `faults-${randomUUID().slice(0, 8)}`;
@@ -40,8 +32,8 @@ const context = () => ({ awsRequestId: randomUUID(), getRemainingTimeInMillis: (
 
 /** A DynamoDB client of `fn`'s role, on which `fault` may fail a command or lose its answer. */
 function faultyDynamoDb(fn: FunctionName, fault: (command: string, input: Record<string, unknown>) => 'fail' | 'lose-answer' | undefined): DynamoDBClient {
-  const role = storage.iam.roleOfFunction(functionLogicalId(fn));
-  const client = createDynamoDbClient({ region: LOCAL_REGION, credentials: roleCredentials(role.logicalId), endpoints: { dynamodb: storage.emulators.dynamodbEndpoint } });
+  const role = rig.storage.iam.roleOfFunction(functionLogicalId(fn));
+  const client = createDynamoDbClient({ region: LOCAL_REGION, credentials: roleCredentials(role.logicalId), endpoints: { dynamodb: rig.storage.emulators.dynamodbEndpoint } });
   client.middlewareStack.add(
     (next, middlewareContext) => async (args) => {
       const verdict = fault(middlewareContext.commandName ?? '', (args as unknown as { input: Record<string, unknown> }).input);
@@ -59,49 +51,49 @@ describe('a write that commits but whose answer is lost', () => {
   it('keeps the object of a version write that landed, and the job succeeds', async () => {
     const code = uniqueCode();
     const archive = await tarGzArchive(sampleEntries(code));
-    server.serve(`/${code}/a.tar.gz`, archive);
-    const dynamodb = faultyDynamoDb('fetch', (command, input) => (command === 'UpdateItemCommand' && input.TableName === storage.table ? 'lose-answer' : undefined));
-    const worker = createFetchHandler({ config: storage.config(), s3: storage.clientsOf('fetch').s3, dynamodb, now: () => new Date() });
+    rig.server.serve(`/${code}/a.tar.gz`, archive);
+    const dynamodb = faultyDynamoDb('fetch', (command, input) => (command === 'UpdateItemCommand' && input.TableName === rig.storage.table ? 'lose-answer' : undefined));
+    const worker = createFetchHandler({ config: rig.storage.config(), s3: rig.storage.clientsOf('fetch').s3, dynamodb, now: () => new Date() });
     const jobId = randomUUID();
 
-    const view = await worker({ job_id: jobId, request_id: jobId, code, module: 'default', version: 'v1', allow_overwrite: false, package_url: server.url(`/${code}/a.tar.gz`) }, context());
+    const view = await worker({ job_id: jobId, request_id: jobId, code, module: 'default', version: 'v1', allow_overwrite: false, package_url: rig.server.url(`/${code}/a.tar.gz`) }, context());
 
     expect(view).toMatchObject({ state: 'succeeded', package: { sha256_signature: sha256Of(archive) } });
-    expect(await expectInvariants(storage, code, 'default')).toHaveLength(1);
+    expect(await expectInvariants(rig.storage, code, 'default')).toHaveLength(1);
   });
 
   it('removes the objects an overwrite replaced when its write landed but the answer was lost', async () => {
     const code = uniqueCode();
-    server.serve(`/${code}/a.tar.gz`, await tarGzArchive(sampleEntries(code)));
+    rig.server.serve(`/${code}/a.tar.gz`, await tarGzArchive(sampleEntries(code)));
     const second = await tarGzArchive(sampleEntries(code, 2048));
-    server.serve(`/${code}/b.tar.gz`, second);
-    const first = createFetchHandler({ config: storage.config(), ...storage.clientsOf('fetch'), now: () => new Date() });
+    rig.server.serve(`/${code}/b.tar.gz`, second);
+    const first = createFetchHandler({ config: rig.storage.config(), ...rig.storage.clientsOf('fetch'), now: () => new Date() });
     const firstJob = randomUUID();
-    await first({ job_id: firstJob, request_id: firstJob, code, module: 'default', version: 'v1', allow_overwrite: false, package_url: server.url(`/${code}/a.tar.gz`) }, context());
-    const dynamodb = faultyDynamoDb('fetch', (command, input) => (command === 'UpdateItemCommand' && input.TableName === storage.table ? 'lose-answer' : undefined));
-    const worker = createFetchHandler({ config: storage.config(), s3: storage.clientsOf('fetch').s3, dynamodb, now: () => new Date() });
+    await first({ job_id: firstJob, request_id: firstJob, code, module: 'default', version: 'v1', allow_overwrite: false, package_url: rig.server.url(`/${code}/a.tar.gz`) }, context());
+    const dynamodb = faultyDynamoDb('fetch', (command, input) => (command === 'UpdateItemCommand' && input.TableName === rig.storage.table ? 'lose-answer' : undefined));
+    const worker = createFetchHandler({ config: rig.storage.config(), s3: rig.storage.clientsOf('fetch').s3, dynamodb, now: () => new Date() });
     const jobId = randomUUID();
 
-    const view = await worker({ job_id: jobId, request_id: jobId, code, module: 'default', version: 'v1', allow_overwrite: true, package_url: server.url(`/${code}/b.tar.gz`) }, context());
+    const view = await worker({ job_id: jobId, request_id: jobId, code, module: 'default', version: 'v1', allow_overwrite: true, package_url: rig.server.url(`/${code}/b.tar.gz`) }, context());
 
     expect(view).toMatchObject({ state: 'succeeded', package: { sha256_signature: sha256Of(second) } });
     // One record, and no object left of the version it replaced.
-    expect(await expectInvariants(storage, code, 'default')).toHaveLength(1);
+    expect(await expectInvariants(rig.storage, code, 'default')).toHaveLength(1);
   });
 
   it('delivers a job whose record was written though link was told it failed', async () => {
     const code = uniqueCode();
-    server.serve(`/${code}/a.tar.gz`, await tarGzArchive(sampleEntries(code)));
+    rig.server.serve(`/${code}/a.tar.gz`, await tarGzArchive(sampleEntries(code)));
     let lost = 0;
     const dynamodb = faultyDynamoDb('link', (command) => (command === 'PutItemCommand' && lost++ === 0 ? 'lose-answer' : undefined));
-    const config = storage.config({ SYNC_BUDGET_MS: '5000' });
-    const lambda = inProcessLambda(createFetchHandler({ config, ...storage.clientsOf('fetch'), now: () => new Date() }), { authorize: storage.invokeCheck('link') });
+    const config = rig.storage.config({ SYNC_BUDGET_MS: '5000' });
+    const lambda = inProcessLambda(createFetchHandler({ config, ...rig.storage.clientsOf('fetch'), now: () => new Date() }), { authorize: rig.storage.invokeCheck('link') });
     const link = createLinkHandler({ config, dynamodb, lambda: lambda.client, now: () => new Date() });
 
     const response = await link(
       {
         headers: { 'x-bkapi-authorization': JSON.stringify({ access_token: token }), 'content-type': 'application/json', 'idempotency-key': randomUUID() },
-        body: JSON.stringify({ package_url: server.url(`/${code}/a.tar.gz`), version: 'v1' }),
+        body: JSON.stringify({ package_url: rig.server.url(`/${code}/a.tar.gz`), version: 'v1' }),
         pathParameters: { code, module_name: 'default' },
       },
       context(),
@@ -109,7 +101,7 @@ describe('a write that commits but whose answer is lost', () => {
 
     expect(response.statusCode).toBe(200);
     expect(lambda.invocations).toHaveLength(1);
-    expect(await expectInvariants(storage, code, 'default')).toHaveLength(1);
+    expect(await expectInvariants(rig.storage, code, 'default')).toHaveLength(1);
   });
 });
 
@@ -118,7 +110,7 @@ describe('a run that cannot confirm its lease', () => {
     const code = uniqueCode();
     const archive = await tarGzArchive(sampleEntries(code));
     let hits = 0;
-    server.route(`/${code}/a.tar.gz`, (_req, res) => {
+    rig.server.route(`/${code}/a.tar.gz`, (_req, res) => {
       hits += 1;
       res.writeHead(200, { 'content-length': archive.length });
       if (hits === 1) {
@@ -127,12 +119,12 @@ describe('a run that cannot confirm its lease', () => {
         setTimeout(() => res.socket?.destroy(), 4_000);
       } else res.end(archive);
     });
-    const config = storage.config({ JOB_LEASE_SECONDS: '2', DOWNLOAD_IDLE_TIMEOUT_MS: '20000' });
+    const config = rig.storage.config({ JOB_LEASE_SECONDS: '2', DOWNLOAD_IDLE_TIMEOUT_MS: '20000' });
     const unreachable = faultyDynamoDb('fetch', (command, input) => (command === 'UpdateItemCommand' && String(input.UpdateExpression).startsWith('SET lease_expires') ? 'fail' : undefined));
-    const stale = createFetchHandler({ config, s3: storage.clientsOf('fetch').s3, dynamodb: unreachable, now: () => new Date() });
-    const successor = createFetchHandler({ config, ...storage.clientsOf('fetch'), now: () => new Date() });
+    const stale = createFetchHandler({ config, s3: rig.storage.clientsOf('fetch').s3, dynamodb: unreachable, now: () => new Date() });
+    const successor = createFetchHandler({ config, ...rig.storage.clientsOf('fetch'), now: () => new Date() });
     const jobId = randomUUID();
-    const event = { job_id: jobId, request_id: jobId, code, module: 'default', version: 'v1', allow_overwrite: false, package_url: server.url(`/${code}/a.tar.gz`), mode: 'async' };
+    const event = { job_id: jobId, request_id: jobId, code, module: 'default', version: 'v1', allow_overwrite: false, package_url: rig.server.url(`/${code}/a.tar.gz`), mode: 'async' };
 
     const staleRun = stale(event, context()).then(
       (view) => view.state,
@@ -142,10 +134,12 @@ describe('a run that cannot confirm its lease', () => {
     const taken = await successor(event, context());
 
     expect(taken).toMatchObject({ state: 'succeeded' });
-    // The stale run ends without touching anything: handed back to Lambda, or stopped.
-    expect(await staleRun).toMatch(/TransferAbortedError|RetryableJobError|running/);
-    expect(await expectInvariants(storage, code, 'default')).toHaveLength(1);
-    expect(await getJob({ dynamodb: storage.dynamodb, table: storage.jobsTable, ttlSeconds: 60, now: () => new Date() }, jobId)).toMatchObject({ state: 'succeeded' });
+    // The stale run never learns it lost the lease (its renewals fail, they are not refused), so its
+    // broken download ends it as a transient failure handed back to Lambda; it touches nothing, as
+    // its fence cannot confirm the lease.
+    expect(await staleRun).toBe('RetryableJobError');
+    expect(await expectInvariants(rig.storage, code, 'default')).toHaveLength(1);
+    expect(await getJob({ dynamodb: rig.storage.dynamodb, table: rig.storage.jobsTable, ttlSeconds: 60, now: () => new Date() }, jobId)).toMatchObject({ state: 'succeeded' });
   });
 });
 
@@ -154,7 +148,7 @@ describe('an Idempotency-Key whose first attempt answered 502', () => {
     const code = uniqueCode();
     const archive = await tarGzArchive(sampleEntries(code));
     let hits = 0;
-    server.route(`/${code}/a.tar.gz`, (req, res) => {
+    rig.server.route(`/${code}/a.tar.gz`, (req, res) => {
       hits += 1;
       res.writeHead(200, { 'content-length': archive.length });
       if (hits === 1) {
@@ -162,12 +156,12 @@ describe('an Idempotency-Key whose first attempt answered 502', () => {
         setTimeout(() => req.socket.destroy(), 50);
       } else res.end(archive);
     });
-    const config = storage.config();
-    const lambda = inProcessLambda(createFetchHandler({ config, ...storage.clientsOf('fetch'), now: () => new Date() }), { authorize: storage.invokeCheck('link') });
-    const link = createLinkHandler({ config, dynamodb: storage.clientsOf('link').dynamodb, lambda: lambda.client, now: () => new Date() });
+    const config = rig.storage.config();
+    const lambda = inProcessLambda(createFetchHandler({ config, ...rig.storage.clientsOf('fetch'), now: () => new Date() }), { authorize: rig.storage.invokeCheck('link') });
+    const link = createLinkHandler({ config, dynamodb: rig.storage.clientsOf('link').dynamodb, lambda: lambda.client, now: () => new Date() });
     const request = {
       headers: { 'x-bkapi-authorization': JSON.stringify({ access_token: token }), 'content-type': 'application/json', 'idempotency-key': randomUUID() },
-      body: JSON.stringify({ package_url: server.url(`/${code}/a.tar.gz`), version: 'v1' }),
+      body: JSON.stringify({ package_url: rig.server.url(`/${code}/a.tar.gz`), version: 'v1' }),
       pathParameters: { code, module_name: 'default' },
     };
 
@@ -176,6 +170,6 @@ describe('an Idempotency-Key whose first attempt answered 502', () => {
 
     expect(first.statusCode).toBe(502);
     expect(retried.statusCode).toBe(200);
-    expect(await expectInvariants(storage, code, 'default')).toHaveLength(1);
+    expect(await expectInvariants(rig.storage, code, 'default')).toHaveLength(1);
   });
 });

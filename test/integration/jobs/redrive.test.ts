@@ -7,7 +7,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FetchEvent } from '../../../lib/jobs/fetch-contract';
-import { acquireJob, createJob, finishJob, getJob, type JobStore } from '../../../lib/jobs/job-store';
+import { acquireJob, createJob, finishJob } from '../../../lib/jobs/job-lease';
+import { getJob, type JobStore } from '../../../lib/jobs/job-records';
 import { createLogger } from '../../../lib/core/logger';
 import { redrive } from '../../../lib/use-cases/redrive';
 import { startTestStorage, type TestStorage } from '../../helpers/storage';

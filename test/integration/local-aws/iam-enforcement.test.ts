@@ -7,63 +7,53 @@
 import { DeleteItemCommand, GetItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createFetchHandler } from '../../../handlers/fetch';
 import { createLinkHandler } from '../../../handlers/link';
 import { ALL_APPS, createToken } from '../../../lib/auth/token-store';
 import type { Json, JsonObject } from '../../../scripts/local-aws/template';
-import { startArchiveServer, type ArchiveServer } from '../../helpers/archive-server';
+import { useWorkerRig } from '../../helpers/worker-rig';
 import { sampleEntries, tarGzArchive } from '../../helpers/archives';
 import { inProcessLambda } from '../../helpers/in-process-lambda';
-import { expectInvariants, localTemplate, startTestStorage, type TestStorage } from '../../helpers/storage';
+import { expectInvariants, localTemplate, startTestStorage } from '../../helpers/storage';
 
-let storage: TestStorage;
-let server: ArchiveServer;
+const rig = useWorkerRig();
 
-beforeAll(async () => {
-  storage = await startTestStorage();
-  server = await startArchiveServer();
-});
-
-afterAll(async () => {
-  await server?.close();
-  await storage?.close();
-});
 
 describe('each function runs under its own role', () => {
   it("refuses link a write to the versions table with DynamoDB's AccessDeniedException", async () => {
-    const { dynamodb } = storage.clientsOf('link');
+    const { dynamodb } = rig.storage.clientsOf('link');
 
     await expect(
-      dynamodb.send(new DeleteItemCommand({ TableName: storage.table, Key: { module_key: { S: 'a/b' }, version: { S: 'v1' } } })),
+      dynamodb.send(new DeleteItemCommand({ TableName: rig.storage.table, Key: { module_key: { S: 'a/b' }, version: { S: 'v1' } } })),
     ).rejects.toMatchObject({ name: 'AccessDeniedException', message: expect.stringContaining('dynamodb:DeleteItem') });
   });
 
   it('lets link read the versions table it checks for the fast 409', async () => {
-    const { dynamodb } = storage.clientsOf('link');
+    const { dynamodb } = rig.storage.clientsOf('link');
 
     await expect(
-      dynamodb.send(new GetItemCommand({ TableName: storage.table, Key: { module_key: { S: 'a/b' }, version: { S: 'v1' } } })),
+      dynamodb.send(new GetItemCommand({ TableName: rig.storage.table, Key: { module_key: { S: 'a/b' }, version: { S: 'v1' } } })),
     ).resolves.toBeDefined();
   });
 
   it("refuses the authorizer anything but reading tokens, and S3 writes outside packages/ to fetch, with S3's AccessDenied", async () => {
     await expect(
-      storage.clientsOf('authorize').dynamodb.send(new QueryCommand({ TableName: storage.table, KeyConditionExpression: 'module_key = :k', ExpressionAttributeValues: { ':k': { S: 'a/b' } } })),
+      rig.storage.clientsOf('authorize').dynamodb.send(new QueryCommand({ TableName: rig.storage.table, KeyConditionExpression: 'module_key = :k', ExpressionAttributeValues: { ':k': { S: 'a/b' } } })),
     ).rejects.toMatchObject({ name: 'AccessDeniedException' });
     await expect(
-      storage.clientsOf('fetch').s3.send(new PutObjectCommand({ Bucket: storage.bucket, Key: 'elsewhere/x', Body: 'x' })),
+      rig.storage.clientsOf('fetch').s3.send(new PutObjectCommand({ Bucket: rig.storage.bucket, Key: 'elsewhere/x', Body: 'x' })),
     ).rejects.toMatchObject({ name: 'AccessDenied' });
   });
 
   it('lets packages read objects under packages/, and no function read the token digests with a scan', async () => {
     const key = `packages/iam/default/v1/${randomUUID()}`;
-    await storage.s3.send(new PutObjectCommand({ Bucket: storage.bucket, Key: key, Body: 'bytes' }));
+    await rig.storage.s3.send(new PutObjectCommand({ Bucket: rig.storage.bucket, Key: key, Body: 'bytes' }));
 
-    const object = await storage.clientsOf('packages').s3.send(new GetObjectCommand({ Bucket: storage.bucket, Key: key }));
+    const object = await rig.storage.clientsOf('packages').s3.send(new GetObjectCommand({ Bucket: rig.storage.bucket, Key: key }));
 
     expect(await object.Body?.transformToString()).toBe('bytes');
-    expect(storage.denials.some((line) => line.includes('s3:GetObject'))).toBe(false);
+    expect(rig.storage.denials.some((line) => line.includes('s3:GetObject'))).toBe(false);
   });
 });
 
@@ -94,7 +84,7 @@ describe('a template missing one permission', () => {
       const code = `iam-${randomUUID().slice(0, 8)}`;
       const archive = await tarGzArchive(sampleEntries(code));
       let hits = 0;
-      server.route(`/${code}/a.tar.gz`, (req, res) => {
+      rig.server.route(`/${code}/a.tar.gz`, (req, res) => {
         hits += 1;
         res.writeHead(200, { 'content-length': archive.length });
         if (hits === 1) {
@@ -108,7 +98,7 @@ describe('a template missing one permission', () => {
       const link = createLinkHandler({ config, dynamodb: crippled.clientsOf('link').dynamodb, lambda: lambda.client, now: () => new Date() });
       const request = {
         headers: { 'x-bkapi-authorization': JSON.stringify({ access_token: token }), 'content-type': 'application/json', 'idempotency-key': randomUUID() },
-        body: JSON.stringify({ package_url: server.url(`/${code}/a.tar.gz`), version: 'v1' }),
+        body: JSON.stringify({ package_url: rig.server.url(`/${code}/a.tar.gz`), version: 'v1' }),
         pathParameters: { code, module_name: 'default' },
       };
       const context = () => ({ awsRequestId: randomUUID(), getRemainingTimeInMillis: () => 28_000 });
@@ -129,11 +119,11 @@ describe('a template missing one permission', () => {
     const crippled = await startTestStorage({ template: localTemplate(withoutPermission('FetchRole', 's3:PutObject')) });
     try {
       const code = `iam-${randomUUID().slice(0, 8)}`;
-      server.serve(`/${code}/a.tar.gz`, await tarGzArchive(sampleEntries(code)));
+      rig.server.serve(`/${code}/a.tar.gz`, await tarGzArchive(sampleEntries(code)));
       const worker = createFetchHandler({ config: crippled.config(), ...crippled.clientsOf('fetch'), now: () => new Date() });
 
       const result = await worker(
-        { request_id: randomUUID(), code, module: 'default', version: 'v1', allow_overwrite: false, package_url: server.url(`/${code}/a.tar.gz`) },
+        { request_id: randomUUID(), code, module: 'default', version: 'v1', allow_overwrite: false, package_url: rig.server.url(`/${code}/a.tar.gz`) },
         { awsRequestId: randomUUID(), getRemainingTimeInMillis: () => 60_000 },
       );
 

@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_CREDENTIALS, IamAuthority, roleCredentials } from '../../../scripts/local-aws/iam';
 import { functionsOf } from '../../../scripts/local-aws/lambda/functions';
 import { LambdaService } from '../../../scripts/local-aws/lambda/lambda-service';
+import { nodeBinaryFor } from '../../../scripts/local-aws/lambda/node-runtime';
 import { LocalSqs } from '../../../scripts/local-aws/sqs';
 import { loadPackagedTemplate, LOCAL_REGION, PACKAGED_TEMPLATE_FILE, type ResolvedTemplate } from '../../../scripts/local-aws/template';
 
@@ -112,6 +113,17 @@ describe('synchronous invocations', () => {
     expect(answer.functionError).toBeUndefined();
     expect(answer.payload).toMatchObject({ event: { hello: 'world' }, functionName: 'fixture-echo', key: 'LOCALROLE_FunctionRole', extra: 'from-template' });
     expect(answer.payload?.remaining).toBeLessThanOrEqual(5_000);
+  });
+
+  it('runs a function on the Node its runtime names (nodejs24.x: Node 24), whatever Node started the service', async () => {
+    const answer = await invoke('echo', {});
+
+    expect(answer.payload).toMatchObject({ node: expect.stringMatching(/^v24\./), executionEnv: 'AWS_Lambda_nodejs24.x' });
+  });
+
+  it('refuses at start a runtime no Node here can run, rather than running it on another Node', () => {
+    expect(() => nodeBinaryFor('nodejs18.x')).toThrow(/nodejs18\.x needs Node 18/);
+    expect(() => nodeBinaryFor('python3.13')).toThrow(/not a Node\.js runtime/);
   });
 
   it("refuses a caller whose role may not invoke the function, with Lambda's AccessDeniedException", async () => {

@@ -73,16 +73,20 @@ describe('the packaged CloudFormation template', () => {
     );
   });
 
-  it('has both functions on nodejs22.x, each with its own role, and the link route taking multipart as binary', () => {
-    const link = resource('LinkLambdaFunction');
-    const fetchFunction = resource('FetchLambdaFunction');
-    expect(link.Properties).toMatchObject({ Runtime: 'nodejs22.x', Timeout: 29, Role: { 'Fn::GetAtt': ['LinkRole', 'Arn'] } });
-    expect(fetchFunction.Properties).toMatchObject({
-      Runtime: 'nodejs22.x',
+  it('has every function on nodejs24.x, the Node the local stack and the tests run on, each with its own role', () => {
+    const functions = Object.values(resources).filter((r) => r.Type === 'AWS::Lambda::Function');
+    expect(functions).toHaveLength(6);
+    for (const fn of functions) expect(fn.Properties.Runtime).toBe('nodejs24.x');
+    expect(process.versions.node.split('.')[0]).toBe('24');
+    expect(resource('LinkLambdaFunction').Properties).toMatchObject({ Timeout: 29, Role: { 'Fn::GetAtt': ['LinkRole', 'Arn'] } });
+    expect(resource('FetchLambdaFunction').Properties).toMatchObject({
       FunctionName: 'bkpaas-source-package-link-stag-fetch',
       Role: { 'Fn::GetAtt': ['FetchRole', 'Arn'] },
     });
     expect(resources.IamRoleLambdaExecution).toBeUndefined();
+  });
+
+  it('takes multipart on the link route as binary', () => {
     expect(resource('ApiGatewayRestApi').Properties.BinaryMediaTypes).toContain('multipart/form-data');
     const methods = Object.values(resources).filter((r) => r.Type === 'AWS::ApiGateway::Method');
     expect(methods.map((m) => m.Properties.HttpMethod).sort()).toEqual(expect.arrayContaining(['GET', 'POST']));
@@ -355,9 +359,15 @@ describe('operating it', () => {
     expect(deployment?.Properties.StageName).toBeUndefined();
   });
 
-  it('gives fetch a reserved concurrency and the API a regional endpoint', () => {
-    expect(resource('FetchLambdaFunction').Properties.ReservedConcurrentExecutions).toBe(50);
+  it('reserves no concurrency for fetch unless configured (a new account could not spare it), and gives the API a regional endpoint', () => {
+    expect(resource('FetchLambdaFunction').Properties.ReservedConcurrentExecutions).toBeUndefined();
     expect(resource('ApiGatewayRestApi').Properties.EndpointConfiguration).toEqual({ Types: ['REGIONAL'] });
+  });
+
+  it("leaves the account's API Gateway logging role alone unless the operator asks the stack to create it", () => {
+    expect(resolved.resources.has('ApiGatewayAccount')).toBe(false);
+    expect(resolved.resources.has('ApiGatewayCloudWatchRole')).toBe(false);
+    expect(resolved.resource('ApiGatewayStage').dependsOn).not.toContain('ApiGatewayAccount');
   });
 
   it('maps no custom domain unless one is configured', () => {

@@ -1,5 +1,5 @@
 /**
- * The lean multipart uploader (lib/storage/multipart-upload.ts, issue 13) against the real S3 emulator
+ * The lean multipart uploader (lib/storage/multipart-upload.ts) against the real S3 emulator
  * (s3rver behind the fetch role's IAM check): what it stores, how it cuts parts, and that every
  * failure path aborts the multipart upload and leaves no object. Faults at an exact moment (a
  * part, the completion or the creation refused; a part's first attempt answered 500; an answer

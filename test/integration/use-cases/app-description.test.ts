@@ -1,5 +1,5 @@
 /**
- * Issue 12 through the real worker and read endpoints, under their IAM roles, against the
+ * The app description through the real worker and read endpoints, under their IAM roles, against the
  * emulators, with archives made by `tar` and `zip` (test/fixtures/app-desc, made by its
  * generate.ts) served from 127.0.0.1: the version taken from the app description, what is
  * recorded and served, the refusals, and that no path leaves an object no record names.
@@ -10,36 +10,25 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createFetchHandler } from '../../../handlers/fetch';
 import { createPackagesHandler } from '../../../handlers/packages';
 import { recordAbandonedJob } from '../../../lib/use-cases/abandoned-jobs';
 import type { FetchEvent, FetchResult } from '../../../lib/jobs/fetch-contract';
-import { createJob } from '../../../lib/jobs/job-store';
+import { createJob } from '../../../lib/jobs/job-lease';
 import { createLogger } from '../../../lib/core/logger';
 import { objectKeyFor, requestKeysFor } from '../../../lib/storage/package-store';
 import type { AppDescCase } from '../../fixtures/app-desc/generate';
-import { startArchiveServer, type ArchiveServer } from '../../helpers/archive-server';
+import { useWorkerRig } from '../../helpers/worker-rig';
 import { sha256Of } from '../../helpers/archives';
-import { expectInvariants, objectBytes, objectKeysOf, startTestStorage, type TestStorage } from '../../helpers/storage';
+import { expectInvariants, objectBytes, objectKeysOf } from '../../helpers/storage';
 
 const fixtures = path.join(__dirname, '../../fixtures/app-desc');
 const manifest = JSON.parse(readFileSync(path.join(fixtures, 'manifest.json'), 'utf8')) as AppDescCase[];
 const fixture = (file: string): Buffer => readFileSync(path.join(fixtures, 'files', file));
 const logo = (file: string): Buffer => readFileSync(path.join(fixtures, 'logos', file));
 
-let storage: TestStorage;
-let server: ArchiveServer;
-
-beforeAll(async () => {
-  storage = await startTestStorage();
-  server = await startArchiveServer();
-});
-
-afterAll(async () => {
-  await server?.close();
-  await storage?.close();
-});
+const rig = useWorkerRig();
 
 function uniqueCode(): string {
   return `desc-${randomUUID().slice(0, 8)}`;
@@ -51,15 +40,15 @@ async function register(
   file: string,
   options: { version?: string; allowOverwrite?: boolean; module?: string; env?: Record<string, string>; jobId?: string } = {},
 ): Promise<FetchResult> {
-  server.serve(`/${code}/${file}`, fixture(file));
-  const worker = createFetchHandler({ config: storage.config(options.env), ...storage.clientsOf('fetch'), now: () => new Date() });
+  rig.server.serve(`/${code}/${file}`, fixture(file));
+  const worker = createFetchHandler({ config: rig.storage.config(options.env), ...rig.storage.clientsOf('fetch'), now: () => new Date() });
   const jobId = options.jobId ?? randomUUID();
   const event: FetchEvent = {
     job_id: jobId,
     request_id: jobId,
     code,
     module: options.module ?? 'default',
-    package_url: server.url(`/${code}/${file}`),
+    package_url: rig.server.url(`/${code}/${file}`),
     allow_overwrite: options.allowOverwrite ?? false,
     ...(options.version ? { version: options.version } : {}),
   };
@@ -68,7 +57,7 @@ async function register(
 
 /** A GET (or DELETE) through the `packages` handler under its role, as API Gateway hands it over. */
 async function read(code: string, version?: string, query: Record<string, string> | null = null, method = 'GET'): Promise<Record<string, unknown>> {
-  const handler = createPackagesHandler({ config: storage.config(), ...storage.clientsOf('packages'), now: () => new Date() });
+  const handler = createPackagesHandler({ config: rig.storage.config(), ...rig.storage.clientsOf('packages'), now: () => new Date() });
   const base = `/bkapps/applications/${code}/modules/default/source_package`;
   const response = await handler(
     {
@@ -100,7 +89,7 @@ describe('app descriptions in archives made by tar and zip', () => {
     const result = await register(code, file, { version: entry.requestVersion });
 
     // Assess
-    const records = await expectInvariants(storage, code, 'default');
+    const records = await expectInvariants(rig.storage, code, 'default');
     if (entry.verdict === 'refused') {
       expect(result).toMatchObject({ state: 'failed', error: { code: entry.code } });
       const said = entry.code === 'VALIDATION_ERROR' ? result.error?.fields_detail?.version?.join(' ') : result.error?.detail;
@@ -154,15 +143,15 @@ describe('deleting a version', () => {
     // Prepare
     const code = uniqueCode();
     await register(code, 'spec3-logo.tar.gz');
-    expect(await objectKeysOf(storage, code, 'default')).toHaveLength(3);
+    expect(await objectKeysOf(rig.storage, code, 'default')).toHaveLength(3);
 
     // Act
     const deleted = await read(code, '0.0.1', null, 'DELETE');
 
     // Assess
     expect(deleted.status).toBe(204);
-    expect(await expectInvariants(storage, code, 'default')).toEqual([]);
-    expect(await objectKeysOf(storage, code, 'default')).toEqual([]);
+    expect(await expectInvariants(rig.storage, code, 'default')).toEqual([]);
+    expect(await objectKeysOf(rig.storage, code, 'default')).toEqual([]);
   });
 });
 
@@ -174,7 +163,7 @@ describe('a description for another application', () => {
 
     // Assess
     expect(result.state).toBe('succeeded');
-    expect(await expectInvariants(storage, code, 'default')).toHaveLength(1);
+    expect(await expectInvariants(rig.storage, code, 'default')).toHaveLength(1);
   });
 
   it('is refused with 422 and leaves nothing when REQUIRE_MATCHING_APP_CODE is on, and accepted for its own application', async () => {
@@ -189,9 +178,9 @@ describe('a description for another application', () => {
 
     // Assess
     expect(other).toMatchObject({ state: 'failed', error: { code: 'INVALID_PACKAGE_FORMAT', detail: `The app description "app_desc.yaml" is for application "myapp", not "${code}".` } });
-    expect(await expectInvariants(storage, code, 'default')).toEqual([]);
+    expect(await expectInvariants(rig.storage, code, 'default')).toEqual([]);
     expect(own.state).toBe('succeeded');
-    expect(await expectInvariants(storage, 'myapp', module)).toHaveLength(1);
+    expect(await expectInvariants(rig.storage, 'myapp', module)).toHaveLength(1);
   });
 });
 
@@ -206,8 +195,8 @@ describe('overwrite semantics without version', () => {
 
     // Assess
     expect(again).toMatchObject({ state: 'failed', error: { code: 'PACKAGE_ALREADY_EXISTS', detail: expect.stringContaining('"0.0.1"') } });
-    expect(server.hits(`/${code}/spec3-logo.tar.gz`)).toBe(2);
-    const [record] = await expectInvariants(storage, code, 'default');
+    expect(rig.server.hits(`/${code}/spec3-logo.tar.gz`)).toBe(2);
+    const [record] = await expectInvariants(rig.storage, code, 'default');
     expect(record).toMatchObject({ version: '0.0.1', sha256: first.package?.sha256_signature, logo_key: expect.any(String) });
   });
 
@@ -221,10 +210,10 @@ describe('overwrite semantics without version', () => {
 
     // Assess
     expect(second).toMatchObject({ state: 'succeeded', package: { created: first.package?.created } });
-    const [record] = await expectInvariants(storage, code, 'default');
+    const [record] = await expectInvariants(rig.storage, code, 'default');
     expect(record).not.toHaveProperty('meta_info_key');
     expect(record).not.toHaveProperty('logo_key');
-    expect(await objectKeysOf(storage, code, 'default')).toEqual([record?.object_key]);
+    expect(await objectKeysOf(rig.storage, code, 'default')).toEqual([record?.object_key]);
     expect(await read(code, '0.0.1')).toMatchObject({ spec_version: null, app_version: null, meta_info: {}, relative_path: './' });
   });
 
@@ -242,9 +231,9 @@ describe('overwrite semantics without version', () => {
       'PACKAGE_ALREADY_EXISTS',
       'succeeded',
     ]);
-    const [record] = await expectInvariants(storage, code, 'default');
-    expect(await objectKeysOf(storage, code, 'default')).toHaveLength(3);
-    expect(await objectBytes(storage, record?.logo_key ?? '')).toEqual(logo('app-logo.png'));
+    const [record] = await expectInvariants(rig.storage, code, 'default');
+    expect(await objectKeysOf(rig.storage, code, 'default')).toHaveLength(3);
+    expect(await objectBytes(rig.storage, record?.logo_key ?? '')).toEqual(logo('app-logo.png'));
   });
 });
 
@@ -253,16 +242,16 @@ describe('what a job Lambda gave up on leaves', () => {
   const queue = { send: async () => ({}) } as unknown as SQSClient;
 
   function abandon(event: FetchEvent) {
-    const clients = storage.clientsOf('fetchFailures');
+    const clients = rig.storage.clientsOf('fetchFailures');
     return recordAbandonedJob(
       { requestContext: { condition: 'RetriesExhausted', approximateInvokeCount: 3 }, requestPayload: event, responsePayload: null },
       {
-        jobs: { dynamodb: clients.dynamodb, table: storage.jobsTable, ttlSeconds: 60, now: () => new Date() },
+        jobs: { dynamodb: clients.dynamodb, table: rig.storage.jobsTable, ttlSeconds: 60, now: () => new Date() },
         sqs: queue,
         queueUrl: 'http://127.0.0.1/queue',
         s3: clients.s3,
-        bucket: storage.bucket,
-        versionsTable: storage.table,
+        bucket: rig.storage.bucket,
+        versionsTable: rig.storage.table,
         log: createLogger({}, 'silent'),
       },
     );
@@ -273,18 +262,18 @@ describe('what a job Lambda gave up on leaves', () => {
     const code = uniqueCode();
     const jobId = randomUUID();
     const event: FetchEvent = { job_id: jobId, request_id: jobId, code, module: 'default', package_url: 'http://127.0.0.1/x.tar.gz', allow_overwrite: false };
-    await createJob({ dynamodb: storage.dynamodb, table: storage.jobsTable, ttlSeconds: 60, now: () => new Date() }, jobId, event, 'fingerprint');
+    await createJob({ dynamodb: rig.storage.dynamodb, table: rig.storage.jobsTable, ttlSeconds: 60, now: () => new Date() }, jobId, event, 'fingerprint');
     for (const key of requestKeysFor(objectKeyFor(code, 'default', jobId))) {
-      await storage.s3.send(new PutObjectCommand({ Bucket: storage.bucket, Key: key, Body: 'left over' }));
+      await rig.storage.s3.send(new PutObjectCommand({ Bucket: rig.storage.bucket, Key: key, Body: 'left over' }));
     }
-    expect(await objectKeysOf(storage, code, 'default')).toHaveLength(3);
+    expect(await objectKeysOf(rig.storage, code, 'default')).toHaveLength(3);
 
     // Act
     const abandoned = await abandon(event);
 
     // Assess
     expect(abandoned.recordedFailed).toBe(true);
-    expect(await expectInvariants(storage, code, 'default')).toEqual([]);
+    expect(await expectInvariants(rig.storage, code, 'default')).toEqual([]);
   });
 
   it('keeps what the record of the version the job took from its package names', async () => {
@@ -292,9 +281,9 @@ describe('what a job Lambda gave up on leaves', () => {
     const code = uniqueCode();
     const jobId = randomUUID();
     expect((await register(code, 'spec3-logo.tar.gz', { jobId })).state).toBe('succeeded');
-    await storage.dynamodb.send(
+    await rig.storage.dynamodb.send(
       new UpdateItemCommand({
-        TableName: storage.jobsTable,
+        TableName: rig.storage.jobsTable,
         Key: { job_id: { S: jobId } },
         UpdateExpression: 'SET #state = :running',
         ExpressionAttributeNames: { '#state': 'state' },
@@ -307,7 +296,7 @@ describe('what a job Lambda gave up on leaves', () => {
 
     // Assess
     expect(abandoned.recordedFailed).toBe(true);
-    const [record] = await expectInvariants(storage, code, 'default');
+    const [record] = await expectInvariants(rig.storage, code, 'default');
     expect(record?.logo_key).toBeDefined();
   });
 });

@@ -1,36 +1,27 @@
 /**
  * The fetch worker against the DynamoDB and S3 emulators, downloading from a real HTTP server
- * on 127.0.0.1. After each case the invariants of DESIGN §3 are checked on what is stored.
+ * on 127.0.0.1. After each case the invariants (docs/design.md#invariants) are checked on what is stored.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useWorkerRig } from '../../helpers/worker-rig';
 import { createFetchHandler } from '../../../handlers/fetch';
 import type { FetchEvent, FetchResult } from '../../../lib/jobs/fetch-contract';
-import { breakAfter, startArchiveServer, type ArchiveServer } from '../../helpers/archive-server';
+import { breakAfter } from '../../helpers/archive-server';
 import { sampleEntries, sha256Of, tarArchive, tarGzArchive, zipArchive } from '../../helpers/archives';
-import { expectInvariants, objectBytes, recordsOf, startTestStorage, type TestStorage } from '../../helpers/storage';
+import { expectInvariants, objectBytes, recordsOf } from '../../helpers/storage';
 import { storedZipHeader } from '../../fixtures/hostile-archives';
 
-let storage: TestStorage;
-let server: ArchiveServer;
+const rig = useWorkerRig();
 
-beforeAll(async () => {
-  storage = await startTestStorage();
-  server = await startArchiveServer();
-});
-
-afterAll(async () => {
-  await server?.close();
-  await storage?.close();
-});
-
-function worker(overrides: Record<string, string> = {}) {
-  return createFetchHandler({ config: storage.config(overrides), ...storage.clientsOf('fetch'), now: () => new Date() });
+function worker(overrides: Record<string, string> = {}, now: () => Date = () => new Date()) {
+  return createFetchHandler({ config: rig.storage.config(overrides), ...rig.storage.clientsOf('fetch'), now });
 }
 
-function invoke(event: Partial<FetchEvent> & Pick<FetchEvent, 'code' | 'package_url'>, overrides?: Record<string, string>) {
+/** `now`: the worker's clock, for a case that needs time to have passed between two runs. */
+function invoke(event: Partial<FetchEvent> & Pick<FetchEvent, 'code' | 'package_url'>, overrides?: Record<string, string>, now?: () => Date) {
   const full: FetchEvent = { request_id: randomUUID(), module: 'default', version: 'v1', allow_overwrite: false, ...event };
-  return worker(overrides)(full, { awsRequestId: randomUUID(), getRemainingTimeInMillis: () => 120_000 });
+  return worker(overrides, now)(full, { awsRequestId: randomUUID(), getRemainingTimeInMillis: () => 120_000 });
 }
 
 function uniqueCode(): string {
@@ -45,15 +36,15 @@ describe('registering a package', () => {
   it('streams a .tar.gz into S3 and records its SHA-256, size and times', async () => {
     const code = uniqueCode();
     const archive = await tarGzArchive(sampleEntries(code));
-    server.serve(`/${code}/app-1.0.tar.gz`, archive);
+    rig.server.serve(`/${code}/app-1.0.tar.gz`, archive);
 
-    const result = await invoke({ code, package_url: server.url(`/${code}/app-1.0.tar.gz`) });
+    const result = await invoke({ code, package_url: rig.server.url(`/${code}/app-1.0.tar.gz`) });
 
     expect(result).toEqual({
       job_id: expect.any(String),
       state: 'succeeded',
       // The job's own view, as its resource shows it.
-      package_url: server.url(`/${code}/app-1.0.tar.gz`),
+      package_url: rig.server.url(`/${code}/app-1.0.tar.gz`),
       attempts: 1,
       bytes_received: archive.length,
       bytes_expected: archive.length,
@@ -72,31 +63,31 @@ describe('registering a package', () => {
     });
     if (!result.package) return;
     expect(result.package.created).toBe(result.package.updated);
-    const [record] = await expectInvariants(storage, code, 'default');
-    expect(await objectBytes(storage, record?.object_key ?? '')).toEqual(archive);
+    const [record] = await expectInvariants(rig.storage, code, 'default');
+    expect(await objectBytes(rig.storage, record?.object_key ?? '')).toEqual(archive);
   });
 
   it('accepts .zip and plain .tar archives by their content', async () => {
     const code = uniqueCode();
     const zip = await zipArchive(sampleEntries(code));
     const tar = await tarArchive(sampleEntries(code));
-    server.serve(`/${code}/src.zip`, zip);
-    server.serve(`/${code}/download`, tar, { 'content-disposition': 'attachment; filename="release.tar"' });
+    rig.server.serve(`/${code}/src.zip`, zip);
+    rig.server.serve(`/${code}/download`, tar, { 'content-disposition': 'attachment; filename="release.tar"' });
 
-    const zipResult = await invoke({ code, version: 'zip-1', package_url: server.url(`/${code}/src.zip`) });
-    const tarResult = await invoke({ code, version: 'tar-1', package_url: server.url(`/${code}/download`) });
+    const zipResult = await invoke({ code, version: 'zip-1', package_url: rig.server.url(`/${code}/src.zip`) });
+    const tarResult = await invoke({ code, version: 'tar-1', package_url: rig.server.url(`/${code}/download`) });
 
     expect(zipResult).toMatchObject({ state: 'succeeded', package: { package_name: 'src.zip', sha256_signature: sha256Of(zip) } });
-    // The URL's file name, with the detected format's extension added (issue 11).
+    // The URL's file name, with the detected format's extension added, so a .tar.gz served as x.zip is not downloaded as a zip.
     expect(tarResult).toMatchObject({ state: 'succeeded', package: { package_name: 'download.tar', sha256_signature: sha256Of(tar) } });
-    expect(await expectInvariants(storage, code, 'default')).toHaveLength(2);
+    expect(await expectInvariants(rig.storage, code, 'default')).toHaveLength(2);
   });
 
   it("names a package by its detected format: a .tar.gz served as x.zip is stored as x.tar.gz", async () => {
     const code = uniqueCode();
-    server.serve(`/${code}/x.zip`, await tarGzArchive(sampleEntries(code)));
+    rig.server.serve(`/${code}/x.zip`, await tarGzArchive(sampleEntries(code)));
 
-    const result = await invoke({ code, version: 'v1', package_url: server.url(`/${code}/x.zip`) });
+    const result = await invoke({ code, version: 'v1', package_url: rig.server.url(`/${code}/x.zip`) });
 
     expect(result).toMatchObject({ state: 'succeeded', package: { package_name: 'x.tar.gz' } });
   });
@@ -105,64 +96,65 @@ describe('registering a package', () => {
     const code = uniqueCode();
     const archive = await tarGzArchive(sampleEntries(code, 12 * 1024 * 1024));
     expect(archive.length).toBeGreaterThan(2 * 5 * 1024 * 1024);
-    server.route(`/${code}/big.tgz`, (_req, res) => {
+    rig.server.route(`/${code}/big.tgz`, (_req, res) => {
       // Chunked, without Content-Length, in uneven pieces.
       res.writeHead(200, { 'content-type': 'application/gzip' });
       for (let offset = 0; offset < archive.length; offset += 777_777) res.write(archive.subarray(offset, offset + 777_777));
       res.end();
     });
 
-    const result = await invoke({ code, package_url: server.url(`/${code}/big.tgz`) });
+    const result = await invoke({ code, package_url: rig.server.url(`/${code}/big.tgz`) });
 
     expect(result).toMatchObject({ state: 'succeeded', package: { package_size: String(archive.length), sha256_signature: sha256Of(archive) } });
-    const [record] = await expectInvariants(storage, code, 'default');
-    expect(sha256Of(await objectBytes(storage, record?.object_key ?? ''))).toBe(sha256Of(archive));
+    const [record] = await expectInvariants(rig.storage, code, 'default');
+    expect(sha256Of(await objectBytes(rig.storage, record?.object_key ?? ''))).toBe(sha256Of(archive));
   });
 
   it('follows redirects to the archive', async () => {
     const code = uniqueCode();
     const archive = await tarGzArchive(sampleEntries(code));
-    server.serve(`/${code}/final.tar.gz`, archive);
-    server.route(`/${code}/latest`, (_req, res) => res.writeHead(302, { location: `/${code}/final.tar.gz` }).end());
+    rig.server.serve(`/${code}/final.tar.gz`, archive);
+    rig.server.route(`/${code}/latest`, (_req, res) => res.writeHead(302, { location: `/${code}/final.tar.gz` }).end());
 
-    const result = await invoke({ code, package_url: server.url(`/${code}/latest`) });
+    const result = await invoke({ code, package_url: rig.server.url(`/${code}/latest`) });
 
     expect(result).toMatchObject({ state: 'succeeded', package: { sha256_signature: sha256Of(archive) } });
-    await expectInvariants(storage, code, 'default');
+    await expectInvariants(rig.storage, code, 'default');
   });
 });
 
 describe('overwrite semantics', () => {
   it('answers PACKAGE_ALREADY_EXISTS without downloading when the version exists', async () => {
     const code = uniqueCode();
-    server.serve(`/${code}/a.tar.gz`, await tarGzArchive(sampleEntries(code)));
-    await invoke({ code, package_url: server.url(`/${code}/a.tar.gz`) });
-    const before = await recordsOf(storage, code, 'default');
+    rig.server.serve(`/${code}/a.tar.gz`, await tarGzArchive(sampleEntries(code)));
+    await invoke({ code, package_url: rig.server.url(`/${code}/a.tar.gz`) });
+    const before = await recordsOf(rig.storage, code, 'default');
 
-    const result = await invoke({ code, package_url: server.url(`/${code}/a.tar.gz`) });
+    const result = await invoke({ code, package_url: rig.server.url(`/${code}/a.tar.gz`) });
 
     expect(failureCode(result)).toBe('PACKAGE_ALREADY_EXISTS');
-    expect(server.hits(`/${code}/a.tar.gz`)).toBe(1);
-    expect(await expectInvariants(storage, code, 'default')).toEqual(before);
+    expect(rig.server.hits(`/${code}/a.tar.gz`)).toBe(1);
+    expect(await expectInvariants(rig.storage, code, 'default')).toEqual(before);
   });
 
   it('replaces the package on allow_overwrite, keeps created, moves updated and removes the replaced object', async () => {
     const code = uniqueCode();
     const first = await tarGzArchive(sampleEntries(code));
     const second = await tarGzArchive(sampleEntries(`${code}-changed`, 1000));
-    server.serve(`/${code}/first.tar.gz`, first);
-    server.serve(`/${code}/second.tar.gz`, second);
-    const initial = await invoke({ code, package_url: server.url(`/${code}/first.tar.gz`) });
-    const [before] = await recordsOf(storage, code, 'default');
-    await new Promise((resolve) => setTimeout(resolve, 1100)); // the answer's times have second precision
+    rig.server.serve(`/${code}/first.tar.gz`, first);
+    rig.server.serve(`/${code}/second.tar.gz`, second);
+    const initial = await invoke({ code, package_url: rig.server.url(`/${code}/first.tar.gz`) });
+    const [before] = await recordsOf(rig.storage, code, 'default');
+    // The answer's times have second precision: the overwrite runs on a clock two seconds on.
+    const later = (): Date => new Date(Date.now() + 2_000);
 
-    const result = await invoke({ code, allow_overwrite: true, package_url: server.url(`/${code}/second.tar.gz`) });
+    const result = await invoke({ code, allow_overwrite: true, package_url: rig.server.url(`/${code}/second.tar.gz`) }, undefined, later);
 
     expect(result).toMatchObject({ state: 'succeeded', package: { sha256_signature: sha256Of(second), package_size: String(second.length) } });
     if (!result.package || !initial.package) throw new Error('expected both to succeed');
     expect(result.package.created).toBe(initial.package.created);
     expect(result.package.updated > initial.package.updated).toBe(true);
-    const records = await expectInvariants(storage, code, 'default');
+    const records = await expectInvariants(rig.storage, code, 'default');
     expect(records).toHaveLength(1);
     expect(records[0]?.object_key).not.toBe(before?.object_key);
     expect(records[0]?.created).toBe(before?.created);
@@ -171,187 +163,187 @@ describe('overwrite semantics', () => {
   it('lets exactly one of 16 concurrent requests for a new version win; the rest get 409 and one object remains', async () => {
     const code = uniqueCode();
     const archive = await tarGzArchive(sampleEntries(code, 64 * 1024));
-    server.serve(`/${code}/race.tar.gz`, archive);
+    rig.server.serve(`/${code}/race.tar.gz`, archive);
 
     const results = await Promise.all(
-      Array.from({ length: 16 }, () => invoke({ code, version: 'race', package_url: server.url(`/${code}/race.tar.gz`) })),
+      Array.from({ length: 16 }, () => invoke({ code, version: 'race', package_url: rig.server.url(`/${code}/race.tar.gz`) })),
     );
 
     expect(results.filter((result) => result.state === 'succeeded')).toHaveLength(1);
     expect(results.filter((result) => failureCode(result) === 'PACKAGE_ALREADY_EXISTS')).toHaveLength(15);
-    const records = await expectInvariants(storage, code, 'default');
+    const records = await expectInvariants(rig.storage, code, 'default');
     expect(records).toHaveLength(1);
     expect(records[0]?.sha256).toBe(sha256Of(archive));
   });
 
   it('gives a retried event its recorded outcome without downloading again or adding an object', async () => {
     const code = uniqueCode();
-    server.serve(`/${code}/retry.tar.gz`, await tarGzArchive(sampleEntries(code)));
-    const event = { request_id: randomUUID(), code, package_url: server.url(`/${code}/retry.tar.gz`) };
+    rig.server.serve(`/${code}/retry.tar.gz`, await tarGzArchive(sampleEntries(code)));
+    const event = { request_id: randomUUID(), code, package_url: rig.server.url(`/${code}/retry.tar.gz`) };
     const first = await invoke(event);
 
     const again = await invoke(event);
 
     expect(again).toEqual(first);
-    expect(server.hits(`/${code}/retry.tar.gz`)).toBe(1);
-    expect(await expectInvariants(storage, code, 'default')).toHaveLength(1);
+    expect(rig.server.hits(`/${code}/retry.tar.gz`)).toBe(1);
+    expect(await expectInvariants(rig.storage, code, 'default')).toHaveLength(1);
   });
 });
 
 describe('failures leave nothing behind and existing records untouched', () => {
   async function existingRecord(code: string) {
-    server.serve(`/${code}/good.tar.gz`, await tarGzArchive(sampleEntries(code)));
-    const result = await invoke({ code, package_url: server.url(`/${code}/good.tar.gz`) });
+    rig.server.serve(`/${code}/good.tar.gz`, await tarGzArchive(sampleEntries(code)));
+    const result = await invoke({ code, package_url: rig.server.url(`/${code}/good.tar.gz`) });
     expect((result.state === 'succeeded')).toBe(true);
-    return recordsOf(storage, code, 'default');
+    return recordsOf(rig.storage, code, 'default');
   }
 
   it('answers PACKAGE_DOWNLOAD_FAILED when the connection breaks mid-stream, with no object, upload or record', async () => {
     const code = uniqueCode();
     const archive = await tarGzArchive(sampleEntries(code, 12 * 1024 * 1024));
-    server.route(`/${code}/broken.tar.gz`, breakAfter(archive.subarray(0, 8 * 1024 * 1024), archive.length));
+    rig.server.route(`/${code}/broken.tar.gz`, breakAfter(archive.subarray(0, 8 * 1024 * 1024), archive.length));
 
-    const result = await invoke({ code, package_url: server.url(`/${code}/broken.tar.gz`) });
+    const result = await invoke({ code, package_url: rig.server.url(`/${code}/broken.tar.gz`) });
 
     expect(failureCode(result)).toBe('PACKAGE_DOWNLOAD_FAILED');
-    expect(await expectInvariants(storage, code, 'default')).toEqual([]);
+    expect(await expectInvariants(rig.storage, code, 'default')).toEqual([]);
   });
 
   it('keeps the existing record and object when an overwrite download breaks', async () => {
     const code = uniqueCode();
     const before = await existingRecord(code);
     const archive = await tarGzArchive(sampleEntries(code, 12 * 1024 * 1024));
-    server.route(`/${code}/broken.tar.gz`, breakAfter(archive.subarray(0, 6 * 1024 * 1024), archive.length));
+    rig.server.route(`/${code}/broken.tar.gz`, breakAfter(archive.subarray(0, 6 * 1024 * 1024), archive.length));
 
-    const result = await invoke({ code, allow_overwrite: true, package_url: server.url(`/${code}/broken.tar.gz`) });
+    const result = await invoke({ code, allow_overwrite: true, package_url: rig.server.url(`/${code}/broken.tar.gz`) });
 
     expect(failureCode(result)).toBe('PACKAGE_DOWNLOAD_FAILED');
-    expect(await expectInvariants(storage, code, 'default')).toEqual(before);
+    expect(await expectInvariants(rig.storage, code, 'default')).toEqual(before);
   });
 
   it('answers INVALID_PACKAGE_FORMAT for an HTML page', async () => {
     const code = uniqueCode();
     const before = await existingRecord(code);
-    server.serve(`/${code}/login.html`, Buffer.from('<!DOCTYPE html><html><body>Please sign in</body></html>'), {
+    rig.server.serve(`/${code}/login.html`, Buffer.from('<!DOCTYPE html><html><body>Please sign in</body></html>'), {
       'content-type': 'text/html',
     });
 
-    const result = await invoke({ code, allow_overwrite: true, package_url: server.url(`/${code}/login.html`) });
+    const result = await invoke({ code, allow_overwrite: true, package_url: rig.server.url(`/${code}/login.html`) });
 
     expect(result).toMatchObject({ state: 'failed', error: { code: 'INVALID_PACKAGE_FORMAT', detail: expect.stringContaining('HTML') } });
-    expect(await expectInvariants(storage, code, 'default')).toEqual(before);
+    expect(await expectInvariants(rig.storage, code, 'default')).toEqual(before);
   });
 
   it('answers PACKAGE_DOWNLOAD_FAILED for a 404', async () => {
     const code = uniqueCode();
 
-    const result = await invoke({ code, package_url: server.url(`/${code}/missing.tar.gz`) });
+    const result = await invoke({ code, package_url: rig.server.url(`/${code}/missing.tar.gz`) });
 
     expect(result).toMatchObject({ state: 'failed', error: { code: 'PACKAGE_DOWNLOAD_FAILED', detail: expect.stringContaining('404') } });
-    expect(await expectInvariants(storage, code, 'default')).toEqual([]);
+    expect(await expectInvariants(rig.storage, code, 'default')).toEqual([]);
   });
 
   it('answers CHECKSUM_MISMATCH and stores nothing when the sha256 field does not match', async () => {
     const code = uniqueCode();
     const before = await existingRecord(code);
-    server.serve(`/${code}/other.tar.gz`, await tarGzArchive(sampleEntries(`${code}-other`)));
+    rig.server.serve(`/${code}/other.tar.gz`, await tarGzArchive(sampleEntries(`${code}-other`)));
 
     const result = await invoke({
       code,
       allow_overwrite: true,
       sha256: 'a'.repeat(64),
-      package_url: server.url(`/${code}/other.tar.gz`),
+      package_url: rig.server.url(`/${code}/other.tar.gz`),
     });
 
     expect(failureCode(result)).toBe('CHECKSUM_MISMATCH');
-    expect(await expectInvariants(storage, code, 'default')).toEqual(before);
+    expect(await expectInvariants(rig.storage, code, 'default')).toEqual(before);
   });
 
   it('accepts the package when the sha256 field matches', async () => {
     const code = uniqueCode();
     const archive = await tarGzArchive(sampleEntries(code));
-    server.serve(`/${code}/pinned.tar.gz`, archive);
+    rig.server.serve(`/${code}/pinned.tar.gz`, archive);
 
-    const result = await invoke({ code, sha256: sha256Of(archive).toUpperCase(), package_url: server.url(`/${code}/pinned.tar.gz`) });
+    const result = await invoke({ code, sha256: sha256Of(archive).toUpperCase(), package_url: rig.server.url(`/${code}/pinned.tar.gz`) });
 
     expect(result).toMatchObject({ state: 'succeeded', package: { sha256_signature: sha256Of(archive) } });
-    await expectInvariants(storage, code, 'default');
+    await expectInvariants(rig.storage, code, 'default');
   });
 
   it('answers PACKAGE_TOO_LARGE before reading when Content-Length is over the cap', async () => {
     const code = uniqueCode();
     const archive = await tarGzArchive(sampleEntries(code, 4096));
-    server.serve(`/${code}/declared.tar.gz`, archive);
+    rig.server.serve(`/${code}/declared.tar.gz`, archive);
 
-    const result = await invoke({ code, package_url: server.url(`/${code}/declared.tar.gz`) }, { MAX_PACKAGE_BYTES: '2048' });
+    const result = await invoke({ code, package_url: rig.server.url(`/${code}/declared.tar.gz`) }, { MAX_PACKAGE_BYTES: '2048' });
 
     expect(failureCode(result)).toBe('PACKAGE_TOO_LARGE');
-    expect(await expectInvariants(storage, code, 'default')).toEqual([]);
+    expect(await expectInvariants(rig.storage, code, 'default')).toEqual([]);
   });
 
   it('answers PACKAGE_TOO_LARGE while streaming when an undeclared body passes the cap', async () => {
     const code = uniqueCode();
     const archive = await tarGzArchive(sampleEntries(code, 7 * 1024 * 1024));
-    server.route(`/${code}/endless.tar.gz`, (_req, res) => {
+    rig.server.route(`/${code}/endless.tar.gz`, (_req, res) => {
       res.writeHead(200);
       res.end(archive);
     });
 
     const result = await invoke(
-      { code, package_url: server.url(`/${code}/endless.tar.gz`) },
+      { code, package_url: rig.server.url(`/${code}/endless.tar.gz`) },
       { MAX_PACKAGE_BYTES: String(6 * 1024 * 1024) },
     );
 
     expect(failureCode(result)).toBe('PACKAGE_TOO_LARGE');
-    expect(await expectInvariants(storage, code, 'default')).toEqual([]);
+    expect(await expectInvariants(rig.storage, code, 'default')).toEqual([]);
   });
 
-  it('answers PACKAGE_DOWNLOAD_TIMEOUT when the server stops sending', async () => {
+  it('answers PACKAGE_DOWNLOAD_TIMEOUT when the rig.server stops sending', async () => {
     const code = uniqueCode();
     const archive = await tarGzArchive(sampleEntries(code));
-    server.route(`/${code}/stall.tar.gz`, (_req, res) => {
+    rig.server.route(`/${code}/stall.tar.gz`, (_req, res) => {
       res.writeHead(200, { 'content-length': archive.length });
       res.write(archive.subarray(0, 10)); // then nothing
     });
 
-    const result = await invoke({ code, package_url: server.url(`/${code}/stall.tar.gz`) }, { DOWNLOAD_IDLE_TIMEOUT_MS: '300' });
+    const result = await invoke({ code, package_url: rig.server.url(`/${code}/stall.tar.gz`) }, { DOWNLOAD_IDLE_TIMEOUT_MS: '300' });
 
     expect(failureCode(result)).toBe('PACKAGE_DOWNLOAD_TIMEOUT');
-    expect(await expectInvariants(storage, code, 'default')).toEqual([]);
+    expect(await expectInvariants(rig.storage, code, 'default')).toEqual([]);
   });
 
   it('answers PACKAGE_DOWNLOAD_FAILED after more than five redirects', async () => {
     const code = uniqueCode();
-    server.route(`/${code}/loop`, (_req, res) => res.writeHead(302, { location: `/${code}/loop` }).end());
+    rig.server.route(`/${code}/loop`, (_req, res) => res.writeHead(302, { location: `/${code}/loop` }).end());
 
-    const result = await invoke({ code, package_url: server.url(`/${code}/loop`) });
+    const result = await invoke({ code, package_url: rig.server.url(`/${code}/loop`) });
 
     expect(result).toMatchObject({ state: 'failed', error: { code: 'PACKAGE_DOWNLOAD_FAILED', detail: expect.stringContaining('redirect') } });
-    expect(server.hits(`/${code}/loop`)).toBe(6);
+    expect(rig.server.hits(`/${code}/loop`)).toBe(6);
   });
 
   it('refuses link-local addresses even in the local stage, without connecting', async () => {
     const code = uniqueCode();
-    server.route(`/${code}/to-metadata`, (_req, res) =>
+    rig.server.route(`/${code}/to-metadata`, (_req, res) =>
       res.writeHead(302, { location: 'http://169.254.169.254/latest/meta-data/' }).end(),
     );
 
     const direct = await invoke({ code, package_url: 'http://169.254.169.254/latest/meta-data/' });
-    const redirected = await invoke({ code, package_url: server.url(`/${code}/to-metadata`) });
+    const redirected = await invoke({ code, package_url: rig.server.url(`/${code}/to-metadata`) });
 
     expect(failureCode(direct)).toBe('URL_NOT_ALLOWED');
     expect(failureCode(redirected)).toBe('URL_NOT_ALLOWED');
-    expect(await expectInvariants(storage, code, 'default')).toEqual([]);
+    expect(await expectInvariants(rig.storage, code, 'default')).toEqual([]);
   });
 
   it('refuses loopback package URLs outside the local stage', async () => {
     const code = uniqueCode();
-    server.serve(`/${code}/a.tar.gz`, await tarGzArchive(sampleEntries(code)));
+    rig.server.serve(`/${code}/a.tar.gz`, await tarGzArchive(sampleEntries(code)));
 
-    const result = await invoke({ code, package_url: server.url(`/${code}/a.tar.gz`) }, { STAGE: 'stag', ALLOW_PRIVATE_URLS: 'false' });
+    const result = await invoke({ code, package_url: rig.server.url(`/${code}/a.tar.gz`) }, { STAGE: 'stag', ALLOW_PRIVATE_URLS: 'false' });
 
     expect(failureCode(result)).toBe('URL_NOT_ALLOWED');
-    expect(server.hits(`/${code}/a.tar.gz`)).toBe(0);
+    expect(rig.server.hits(`/${code}/a.tar.gz`)).toBe(0);
   });
 
   it('answers VALIDATION_ERROR for a malformed event from a console test', async () => {
@@ -363,16 +355,16 @@ describe('failures leave nothing behind and existing records untouched', () => {
     });
   });
 
-  it('answers PACKAGE_DOWNLOAD_FAILED when the server declares more bytes than it sends', async () => {
+  it('answers PACKAGE_DOWNLOAD_FAILED when the rig.server declares more bytes than it sends', async () => {
     const code = uniqueCode();
     // A stored zip entry of 4000 bytes, cut after 1000: only the short body can fail here.
     const body = Buffer.concat([storedZipHeader('app/data.bin', 4000), randomBytes(1000)]);
-    server.route(`/${code}/short.tar.gz`, breakAfter(body, body.length + 3000));
+    rig.server.route(`/${code}/short.tar.gz`, breakAfter(body, body.length + 3000));
 
-    const result = await invoke({ code, package_url: server.url(`/${code}/short.tar.gz`) });
+    const result = await invoke({ code, package_url: rig.server.url(`/${code}/short.tar.gz`) });
 
     expect(failureCode(result)).toBe('PACKAGE_DOWNLOAD_FAILED');
-    expect(await expectInvariants(storage, code, 'default')).toEqual([]);
+    expect(await expectInvariants(rig.storage, code, 'default')).toEqual([]);
   });
 });
 
@@ -380,28 +372,28 @@ describe('storage faults', () => {
   it('deletes the uploaded object and answers STORAGE_UNAVAILABLE when DynamoDB fails after the upload', async () => {
     const code = uniqueCode();
     const archive = await tarGzArchive(sampleEntries(code));
-    server.serve(`/${code}/a.tar.gz`, archive);
+    rig.server.serve(`/${code}/a.tar.gz`, archive);
     // No emulator can fail at this exact moment: the real client is wrapped so that only the
     // version write (UpdateItem on the versions table), which comes after the upload, throws.
-    const fetchClients = storage.clientsOf('fetch');
+    const fetchClients = rig.storage.clientsOf('fetch');
     const faulty = new Proxy(fetchClients.dynamodb, {
       get(target, property, receiver) {
         if (property !== 'send') return Reflect.get(target, property, receiver);
         return (command: { constructor: { name: string }; input: { TableName?: string } }) =>
-          command.constructor.name === 'UpdateItemCommand' && command.input.TableName === storage.table
+          command.constructor.name === 'UpdateItemCommand' && command.input.TableName === rig.storage.table
             ? Promise.reject(Object.assign(new Error('Service unavailable'), { name: 'ServiceUnavailable' }))
             : target.send(command as never);
       },
     });
-    const handler = createFetchHandler({ config: storage.config(), s3: fetchClients.s3, dynamodb: faulty, now: () => new Date() });
+    const handler = createFetchHandler({ config: rig.storage.config(), s3: fetchClients.s3, dynamodb: faulty, now: () => new Date() });
 
     const result = await handler(
-      { request_id: randomUUID(), code, module: 'default', version: 'v1', allow_overwrite: false, package_url: server.url(`/${code}/a.tar.gz`) },
+      { request_id: randomUUID(), code, module: 'default', version: 'v1', allow_overwrite: false, package_url: rig.server.url(`/${code}/a.tar.gz`) },
       { awsRequestId: randomUUID(), getRemainingTimeInMillis: () => 60_000 },
     );
 
     expect(failureCode(result)).toBe('STORAGE_UNAVAILABLE');
-    expect(server.hits(`/${code}/a.tar.gz`)).toBe(1);
-    expect(await expectInvariants(storage, code, 'default')).toEqual([]);
+    expect(rig.server.hits(`/${code}/a.tar.gz`)).toBe(1);
+    expect(await expectInvariants(rig.storage, code, 'default')).toEqual([]);
   });
 });

@@ -5,7 +5,7 @@
  */
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createFetchHandler } from '../../../handlers/fetch';
 import { createPackagesHandler } from '../../../handlers/packages';
 import { signingKeyOf } from '../../../lib/core/config';
@@ -14,22 +14,11 @@ import { encodeCursor } from '../../../lib/use-cases/list-cursor';
 import { objectKeyFor } from '../../../lib/storage/package-store';
 import { createToken } from '../../../lib/auth/token-store';
 import { writeVersion } from '../../../lib/storage/version-records';
-import { startArchiveServer, type ArchiveServer } from '../../helpers/archive-server';
+import { useWorkerRig } from '../../helpers/worker-rig';
 import { sampleEntries, sha256Of, tarGzArchive } from '../../helpers/archives';
-import { expectInvariants, objectKeysOf, recordsOf, startTestStorage, type TestStorage } from '../../helpers/storage';
+import { expectInvariants, objectKeysOf, recordsOf } from '../../helpers/storage';
 
-let storage: TestStorage;
-let server: ArchiveServer;
-
-beforeAll(async () => {
-  storage = await startTestStorage();
-  server = await startArchiveServer();
-});
-
-afterAll(async () => {
-  await server?.close();
-  await storage?.close();
-});
+const rig = useWorkerRig();
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -45,9 +34,9 @@ function uniqueCode(): string {
 function packages(options: { now?: () => Date; s3?: S3Client; stage?: string; logLevel?: string } = {}) {
   const stage = options.stage ?? 'stag';
   return createPackagesHandler({
-    config: storage.config({ STAGE: stage, ALLOW_PRIVATE_URLS: stage === 'local' ? 'true' : 'false', ...(options.logLevel ? { LOG_LEVEL: options.logLevel } : {}) }),
-    dynamodb: storage.clientsOf('packages').dynamodb,
-    s3: options.s3 ?? storage.clientsOf('packages').s3,
+    config: rig.storage.config({ STAGE: stage, ALLOW_PRIVATE_URLS: stage === 'local' ? 'true' : 'false', ...(options.logLevel ? { LOG_LEVEL: options.logLevel } : {}) }),
+    dynamodb: rig.storage.clientsOf('packages').dynamodb,
+    s3: options.s3 ?? rig.storage.clientsOf('packages').s3,
     now: options.now ?? (() => new Date()),
   });
 }
@@ -101,10 +90,10 @@ async function storeVersion(code: string, version: string, updated: Date, module
   const bytes = randomBytes(100 + Math.floor(Math.random() * 100));
   const requestId = randomUUID();
   const objectKey = objectKeyFor(code, module, requestId);
-  await storage.s3.send(new PutObjectCommand({ Bucket: storage.bucket, Key: objectKey, Body: bytes }));
+  await rig.storage.s3.send(new PutObjectCommand({ Bucket: rig.storage.bucket, Key: objectKey, Body: bytes }));
   await writeVersion(
-    storage.dynamodb,
-    storage.table,
+    rig.storage.dynamodb,
+    rig.storage.table,
     {
       code,
       module,
@@ -131,18 +120,18 @@ async function storeVersions(code: string, count: number, module = 'default'): P
   for (let i = 1; i <= count; i += 1) await storeVersion(code, `v${i}`, new Date(start + i * 60_000), module);
 }
 
-/** Registers a package the way production does: the fetch worker downloading from a real server. */
+/** Registers a package the way production does: the fetch worker downloading from a real rig.server. */
 async function registerWithWorker(code: string, version: string, fileName: string): Promise<{ archive: Buffer; answer: Record<string, unknown> }> {
   const archive = await tarGzArchive(sampleEntries(`${code}-${version}`));
-  server.serve(`/${code}/${fileName}`, archive);
-  const worker = createFetchHandler({ config: storage.config(), ...storage.clientsOf('fetch'), now: () => new Date() });
+  rig.server.serve(`/${code}/${fileName}`, archive);
+  const worker = createFetchHandler({ config: rig.storage.config(), ...rig.storage.clientsOf('fetch'), now: () => new Date() });
   const result = (await worker(
     {
       request_id: randomUUID(),
       code,
       module: 'default',
       version,
-      package_url: server.url(`/${code}/${fileName}`),
+      package_url: rig.server.url(`/${code}/${fileName}`),
       allow_overwrite: false,
       operator: 'worker-principal',
     },
@@ -240,10 +229,10 @@ describe('listing a module\'s packages', () => {
   it('moves an overwritten version to the front', async () => {
     const code = uniqueCode();
     await storeVersions(code, 3);
-    const [v1] = (await recordsOf(storage, code, 'default')).filter((record) => record.version === 'v1');
+    const [v1] = (await recordsOf(rig.storage, code, 'default')).filter((record) => record.version === 'v1');
     await writeVersion(
-      storage.dynamodb,
-      storage.table,
+      rig.storage.dynamodb,
+      rig.storage.table,
       {
         code,
         module: 'default',
@@ -298,7 +287,7 @@ describe('listing a module\'s packages', () => {
 
   const b64 = (value: unknown): string => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
   /** Signed as the service signs (`payload.HMAC`): what someone holding the key could forge. */
-  const signed = (value: unknown, key = signingKeyOf(storage.config())): string =>
+  const signed = (value: unknown, key = signingKeyOf(rig.storage.config())): string =>
     `${b64(value)}.${createHmac('sha256', key).update(b64(value)).digest('base64url')}`;
   const forged = (code: string): [string, string][] => {
     const good = { listing: 'packages', module_key: `${code}/default`, version: 'v1', updated: '2026-01-01T00:00:00.000Z', count: '3' };
@@ -382,7 +371,7 @@ describe('listing a module\'s packages', () => {
   it('takes a cursor that names a position in its own module as a position, nothing more', async () => {
     const code = uniqueCode();
     await storeVersions(code, 5);
-    const cursor = encodeCursor({ position: { code, module: 'default', version: 'v3', updated: '2026-01-01T00:03:00.000Z' }, count: 5 }, signingKeyOf(storage.config()));
+    const cursor = encodeCursor({ position: { code, module: 'default', version: 'v3', updated: '2026-01-01T00:03:00.000Z' }, count: 5 }, signingKeyOf(rig.storage.config()));
 
     const body = json(await send({ method: 'GET', code, query: { cursor } })) as { results: { version: string }[] };
 
@@ -408,14 +397,14 @@ describe('authorization', () => {
       expect(response.statusCode).toBe(403);
       expect(json(response)).toEqual({ code: 'PERMISSION_DENIED', detail: expect.stringContaining(code) });
     }
-    expect(await recordsOf(storage, code, 'default')).toHaveLength(1);
+    expect(await recordsOf(rig.storage, code, 'default')).toHaveLength(1);
   });
 
   it('checks the header against the token table when invoked without a verdict', async () => {
     const code = uniqueCode();
     await storeVersions(code, 2);
-    const allowed = await createToken(storage.dynamodb, storage.tokensTable, { principal: 'direct-reader', apps: [code] });
-    const elsewhere = await createToken(storage.dynamodb, storage.tokensTable, { principal: 'stranger', apps: ['other-app'] });
+    const allowed = await createToken(rig.storage.dynamodb, rig.storage.tokensTable, { principal: 'direct-reader', apps: [code] });
+    const elsewhere = await createToken(rig.storage.dynamodb, rig.storage.tokensTable, { principal: 'stranger', apps: ['other-app'] });
     const handler = packages();
 
     const ok = await handler(restEvent({ method: 'GET', code, headers: header(allowed.token) }), context);
@@ -525,28 +514,28 @@ describe('deleting one version', () => {
   it('removes the record and its object, leaves the other versions, and answers 204 with no body', async () => {
     const code = uniqueCode();
     await storeVersions(code, 2);
-    const [doomed] = (await recordsOf(storage, code, 'default')).filter((record) => record.version === 'v1');
+    const [doomed] = (await recordsOf(rig.storage, code, 'default')).filter((record) => record.version === 'v1');
 
     const response = await send({ method: 'DELETE', code, version: 'v1' });
 
     expect(response.statusCode).toBe(204);
     expect(response.body).toBe('');
-    const remaining = await expectInvariants(storage, code, 'default');
+    const remaining = await expectInvariants(rig.storage, code, 'default');
     expect(remaining.map((record) => record.version)).toEqual(['v2']);
-    expect(await objectKeysOf(storage, code, 'default')).not.toContain(doomed?.object_key);
+    expect(await objectKeysOf(rig.storage, code, 'default')).not.toContain(doomed?.object_key);
     expect((await send({ method: 'GET', code, version: 'v1' })).statusCode).toBe(404);
   });
 
   it('deletes a package the worker registered, and a second delete still answers 204', async () => {
     const code = uniqueCode();
     await registerWithWorker(code, 'v1', 'app.tar.gz');
-    expect(await objectKeysOf(storage, code, 'default')).toHaveLength(1);
+    expect(await objectKeysOf(rig.storage, code, 'default')).toHaveLength(1);
 
     const first = await send({ method: 'DELETE', code, version: 'v1' });
     const second = await send({ method: 'DELETE', code, version: 'v1' });
 
     expect([first.statusCode, second.statusCode]).toEqual([204, 204]);
-    expect(await expectInvariants(storage, code, 'default')).toEqual([]);
+    expect(await expectInvariants(rig.storage, code, 'default')).toEqual([]);
   });
 
   it('answers 204 for a version that never existed', async () => {
@@ -559,7 +548,7 @@ describe('deleting one version', () => {
     const code = uniqueCode();
     await storeVersions(code, 1);
     let failures = 1;
-    const packagesS3 = storage.clientsOf('packages').s3;
+    const packagesS3 = rig.storage.clientsOf('packages').s3;
     const flaky = {
       send: (command: Parameters<S3Client['send']>[0]) =>
         failures-- > 0 ? Promise.reject(new Error('S3 hiccup')) : packagesS3.send(command),
@@ -568,13 +557,13 @@ describe('deleting one version', () => {
     const response = await send({ method: 'DELETE', code, version: 'v1' }, packages({ s3: flaky }));
 
     expect(response.statusCode).toBe(204);
-    expect(await expectInvariants(storage, code, 'default')).toEqual([]);
+    expect(await expectInvariants(rig.storage, code, 'default')).toEqual([]);
   });
 
   it('answers 503 STORAGE_UNAVAILABLE and puts the record back when S3 keeps failing, so a retry can finish', async () => {
     const code = uniqueCode();
     await storeVersions(code, 1);
-    const [record] = await recordsOf(storage, code, 'default');
+    const [record] = await recordsOf(rig.storage, code, 'default');
     let attempts = 0;
     const down = { send: () => ((attempts += 1), Promise.reject(new Error('S3 is down'))) } as unknown as S3Client;
     const lines: string[] = [];
@@ -592,12 +581,12 @@ describe('deleting one version', () => {
     const logged = lines.map((line) => JSON.parse(line) as Record<string, unknown>).find((line) => line.object_key === record?.object_key && line.level === 'error');
     expect(logged).toMatchObject({ message: expect.stringContaining('record restored'), code, version: 'v1' });
     // The invariants hold: the record is back with its object.
-    expect(await expectInvariants(storage, code, 'default')).toEqual([record]);
+    expect(await expectInvariants(rig.storage, code, 'default')).toEqual([record]);
 
     const retried = await send({ method: 'DELETE', code, version: 'v1' });
 
     expect(retried.statusCode).toBe(204);
-    expect(await expectInvariants(storage, code, 'default')).toEqual([]);
+    expect(await expectInvariants(rig.storage, code, 'default')).toEqual([]);
   });
 });
 
@@ -611,6 +600,6 @@ describe('routing', () => {
 
     expect(post).toMatchObject({ statusCode: 405, headers: { 'bkapi-error-code': 'METHOD_NOT_ALLOWED', allow: 'GET, DELETE' } });
     expect(deleteAll).toMatchObject({ statusCode: 405, headers: { allow: 'GET' } });
-    expect(await expectInvariants(storage, code, 'default')).toHaveLength(1);
+    expect(await expectInvariants(rig.storage, code, 'default')).toHaveLength(1);
   });
 });

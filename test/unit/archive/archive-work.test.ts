@@ -1,5 +1,5 @@
 /**
- * Issue 11: every archive check runs in time linear in the archive. Time is not measured here
+ * Every archive check runs in time linear in the archive. Time is not measured here
  * (machines are shared and noisy); EntryRules counts its steps, and each adversarial shape is fed
  * at growing sizes: the steps per character of names and targets must stay flat. The old checks
  * joined a path's whole prefix at every level, so their steps per character grew with the depth.

@@ -1,5 +1,5 @@
 /**
- * Issue 11: a file that is two archives at once is refused, whichever format it was sniffed
+ * A file that is two archives at once is refused, whichever format it was sniffed
  * as, because the tool that extracts it later may pick the other one.
  */
 import { Readable, Writable } from 'node:stream';

@@ -1,5 +1,5 @@
 /**
- * Who is calling (DESIGN §2): X-BKAPI-AUTHORIZATION: {"access_token": "..."}. Each way of being
+ * Who is calling (docs/api.md#base-url-and-authentication): X-BKAPI-AUTHORIZATION: {"access_token": "..."}. Each way of being
  * refused is a 401 UNAUTHENTICATED with its own detail, and no detail ever repeats the token.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';

@@ -1,6 +1,6 @@
 /**
  * loadConfig: every environment variable parsed once at cold start; a bad value fails with the
- * variable's name; private package URLs only ever in the local stage (DESIGN §7).
+ * variable's name; private package URLs only ever in the local stage (docs/design.md#the-local-stack).
  */
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, signingKeyOf } from '../../../lib/core/config';
@@ -41,7 +41,6 @@ describe('loadConfig', () => {
       uploadPartBytes: 8 * MiB,
       uploadQueueSize: 4,
       requireMatchingAppCode: false,
-      listingThread: false,
       endpoints: { dynamodb: undefined, s3: undefined, lambda: undefined },
       logLevel: 'info',
     });
@@ -58,7 +57,6 @@ describe('loadConfig', () => {
       LOG_LEVEL: 'debug',
       URL_ALLOWED_HOSTS: ' Artifacts.Example.com., *.cdn.example.net ',
       REQUIRE_MATCHING_APP_CODE: ' TRUE ',
-      LISTING_THREAD: 'true',
     });
 
     // Assess
@@ -70,7 +68,6 @@ describe('loadConfig', () => {
       logLevel: 'debug',
       allowedHosts: ['artifacts.example.com', '*.cdn.example.net'],
       requireMatchingAppCode: true,
-      listingThread: true,
     });
   });
 
@@ -99,7 +96,6 @@ describe('loadConfig', () => {
     ['UPLOAD_QUEUE_SIZE', '33'],
     ['ALLOW_PRIVATE_URLS', 'yes please'],
     ['REQUIRE_MATCHING_APP_CODE', 'on'],
-    ['LISTING_THREAD', 'auto'],
     ['LOG_LEVEL', 'verbose'],
     ['URL_ALLOWED_HOSTS', 'https://artifacts.example.com'],
     ['URL_DENIED_HOSTS', 'evil.example.com/path'],

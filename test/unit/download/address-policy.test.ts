@@ -1,5 +1,5 @@
 /**
- * Which addresses a package URL may reach (DESIGN §7): link-local never; loopback, private and
+ * Which addresses a package URL may reach (docs/api.md#the-url-policy): link-local never; loopback, private and
  * reserved ranges only when private URLs are allowed (the local stage); public addresses always.
  */
 import { describe, expect, it } from 'vitest';

@@ -1,5 +1,5 @@
 /**
- * parseForm (DESIGN §2, body): multipart/form-data first, then urlencoded and JSON; file parts
+ * parseForm (docs/api.md#request-body): multipart/form-data first, then urlencoded and JSON; file parts
  * refused, unknown fields ignored, a known field given twice refused, other media types 415.
  */
 import { readFileSync } from 'node:fs';

@@ -1,5 +1,5 @@
 /**
- * The one place errors become HTTP answers (DESIGN §2): {code, detail, fields_detail?} with the
+ * The one place errors become HTTP answers (docs/api.md#errors): {code, detail, fields_detail?} with the
  * code again in `bkapi-error-code`; anything unexpected is a generic 500 with no internals.
  */
 import { describe, expect, it } from 'vitest';
@@ -23,7 +23,7 @@ describe('errorResponse', () => {
   it('answers a validation error with 400, its code, detail and fields_detail', () => {
     // Prepare
     const { log } = capturingLogger();
-    const error = new ValidationError('Invalid request: version.', { version: ['This field is required.'] });
+    const error = new ValidationError('Invalid request: version.', { fieldsDetail: { version: ['This field is required.'] } });
 
     // Act
     const response = errorResponse(error, log);

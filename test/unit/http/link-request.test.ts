@@ -1,11 +1,12 @@
 /**
- * validateLinkRequest and parseAllowOverwrite: the field rules of DESIGN §2, every problem
+ * validateLinkRequest and parseAllowOverwrite: the field rules (docs/api.md#request-body), every problem
  * reported at once in fields_detail.
  */
 import { describe, expect, it } from 'vitest';
 import { ServiceError, ValidationError } from '../../../lib/core/errors';
 import type { FormFields } from '../../../lib/http/form-parser';
-import { parseAllowOverwrite, validateLinkRequest } from '../../../lib/http/link-request';
+import { parseAllowOverwrite } from '../../../lib/core/package-request';
+import { validateLinkRequest } from '../../../lib/http/link-request';
 
 const PATH = { code: 'sundy820', module_name: 'default' };
 const URL_OK = 'https://artifacts.example.com/releases/sundy820-app-1.0.tar.gz';

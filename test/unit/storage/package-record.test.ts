@@ -1,5 +1,5 @@
 /**
- * The answer shape of DESIGN §2: exactly six fields, package_size a decimal string, times in
+ * The answer shape (docs/api.md#answers): exactly six fields, package_size a decimal string, times in
  * UTC as `YYYY-MM-DD HH:MM:SS`.
  */
 import { describe, expect, it } from 'vitest';

@@ -1,5 +1,5 @@
 /**
- * package_name (DESIGN §2): the file name of the URL path, sanitised; where the path has none,
+ * package_name (docs/api.md#answers): the file name of the URL path, sanitised; where the path has none,
  * the name in Content-Disposition; else `package.<detected extension>`.
  */
 import { describe, expect, it } from 'vitest';
