@@ -28,70 +28,113 @@ function keyOf(high: number, low: number): number {
   return (high >>> 0) * 0x200000 + ((low >>> 11) & 0x1fffff) || 1;
 }
 
-/**
- * Calls `visit` with the key of each prefix of `path` that ends a segment, as Linux reads a path
- * (`/` only; empty and `.` segments skipped), and the index in `path` where that prefix ends.
- * One pass over the characters, nothing allocated. Stops early when `visit` answers true.
- */
-function eachPrefix(path: string, visit: (key: number, end: number, last: boolean) => boolean): void {
-  let high = 0x811c9dc5 | 0;
-  let low = 0x050c5d1f;
-  let pendingKey = 0;
-  let pendingEnd = -1;
-  const length = path.length;
-  for (let start = 0; start <= length; ) {
-    let end = start;
-    while (end < length && path.charCodeAt(end) !== SLASH) end += 1;
-    const size = end - start;
-    if (size > 0 && !(size === 1 && path.charCodeAt(start) === DOT)) {
-      if (pendingEnd >= 0) {
-        if (visit(pendingKey, pendingEnd, false)) return;
-        high = Math.imul(high ^ SLASH, FNV_PRIME);
-        low = Math.imul(low ^ SLASH, OTHER_PRIME);
-      }
-      for (let at = start; at < end; at += 1) {
-        const code = path.charCodeAt(at);
-        high = Math.imul(high ^ code, FNV_PRIME);
-        low = Math.imul(low ^ code, OTHER_PRIME);
-      }
-      pendingKey = keyOf(high, low);
-      pendingEnd = end;
-    }
-    start = end + 1;
-  }
-  if (pendingEnd >= 0) visit(pendingKey, pendingEnd, true);
-}
-
 export class NameKinds {
   private keys = new Float64Array(1024);
   private kinds = new Uint8Array(1024);
   private size = 0;
+  /**
+   * The directory the last entry was placed in (or the last entry, when a directory), as its raw
+   * text and its hash: archives list a directory's entries together, so the next name usually
+   * starts with it, and only what follows is hashed and looked up.
+   */
+  private lastDirectory = '';
+  private lastHigh = 0;
+  private lastLow = 0;
 
   /**
-   * Records an entry's path and the directories above it, or says what clashes: the path above
-   * that is not a directory, or the kind the path already has.
+   * Records an entry's path and the directories above it (Linux's reading: `/` only, empty and `.`
+   * segments skipped), or says what clashes: the path above that is not a directory, or the kind
+   * the path already has. One pass over the characters not shared with the last directory.
    */
   place(path: string, kind: PathKind): { above: string; was: PathKind } | { at: 'self'; was: PathKind } | undefined {
-    let clash: { above: string; was: PathKind } | { at: 'self'; was: PathKind } | undefined;
-    eachPrefix(path, (key, end, last) => {
-      const want = last ? KIND_CODE[kind] : KIND_CODE.directory;
-      const had = this.setIfAbsent(key, want);
-      if (had === 0 || had === want) return false;
-      const was = KIND_OF_CODE[had] ?? 'file';
-      clash = last ? { at: 'self', was } : { above: path.slice(0, end), was };
-      return true;
-    });
-    return clash;
+    let high = 0x811c9dc5 | 0;
+    let low = 0x050c5d1f;
+    let start = 0;
+    /** The end of the last segment hashed, and whether that prefix is known to be a directory already. */
+    let pendingEnd = -1;
+    let pendingKnown = false;
+    const cached = this.lastDirectory;
+    let fromCache = false;
+    if (cached !== '' && path.length > cached.length && path.charCodeAt(cached.length) === SLASH && path.startsWith(cached)) {
+      high = this.lastHigh;
+      low = this.lastLow;
+      start = cached.length + 1;
+      pendingEnd = cached.length;
+      pendingKnown = true;
+      fromCache = true;
+    }
+    const length = path.length;
+    let lastEnd = -1;
+    let lastHigh = 0;
+    let lastLow = 0;
+    while (start <= length) {
+      let end = start;
+      while (end < length && path.charCodeAt(end) !== SLASH) end += 1;
+      const size = end - start;
+      if (size > 0 && !(size === 1 && path.charCodeAt(start) === DOT)) {
+        if (pendingEnd >= 0) {
+          if (!pendingKnown) {
+            const had = this.setIfAbsent(keyOf(high, low), KIND_CODE.directory);
+            if (had !== 0 && had !== KIND_CODE.directory) return { above: path.slice(0, pendingEnd), was: KIND_OF_CODE[had] ?? 'file' };
+          }
+          lastEnd = pendingEnd;
+          lastHigh = high;
+          lastLow = low;
+          high = Math.imul(high ^ SLASH, FNV_PRIME);
+          low = Math.imul(low ^ SLASH, OTHER_PRIME);
+        }
+        for (let at = start; at < end; at += 1) {
+          const code = path.charCodeAt(at);
+          high = Math.imul(high ^ code, FNV_PRIME);
+          low = Math.imul(low ^ code, OTHER_PRIME);
+        }
+        pendingEnd = end;
+        pendingKnown = false;
+      }
+      start = end + 1;
+    }
+    if (pendingEnd < 0 || pendingKnown) return undefined;
+    const want = KIND_CODE[kind];
+    const had = this.setIfAbsent(keyOf(high, low), want);
+    if (had !== 0 && had !== want) return { at: 'self', was: KIND_OF_CODE[had] ?? 'file' };
+    if (kind === 'directory') this.remember(path.slice(0, pendingEnd), high, low);
+    else if (fromCache && lastEnd === cached.length) return undefined; // the same directory as the last entry's
+    else if (lastEnd >= 0) this.remember(path.slice(0, lastEnd), lastHigh, lastLow);
+    else this.lastDirectory = '';
+    return undefined;
   }
 
   /** The kind an earlier entry gave this path, if any. */
   kindOf(path: string): PathKind | undefined {
-    let code = 0;
-    eachPrefix(path, (key, _end, last) => {
-      if (last) code = this.lookup(key);
-      return false;
-    });
-    return KIND_OF_CODE[code];
+    let high = 0x811c9dc5 | 0;
+    let low = 0x050c5d1f;
+    let any = false;
+    const length = path.length;
+    for (let start = 0; start <= length; ) {
+      let end = start;
+      while (end < length && path.charCodeAt(end) !== SLASH) end += 1;
+      const size = end - start;
+      if (size > 0 && !(size === 1 && path.charCodeAt(start) === DOT)) {
+        if (any) {
+          high = Math.imul(high ^ SLASH, FNV_PRIME);
+          low = Math.imul(low ^ SLASH, OTHER_PRIME);
+        }
+        for (let at = start; at < end; at += 1) {
+          const code = path.charCodeAt(at);
+          high = Math.imul(high ^ code, FNV_PRIME);
+          low = Math.imul(low ^ code, OTHER_PRIME);
+        }
+        any = true;
+      }
+      start = end + 1;
+    }
+    return any ? KIND_OF_CODE[this.lookup(keyOf(high, low))] : undefined;
+  }
+
+  private remember(directory: string, high: number, low: number): void {
+    this.lastDirectory = directory;
+    this.lastHigh = high;
+    this.lastLow = low;
   }
 
   private slotOf(key: number): number {

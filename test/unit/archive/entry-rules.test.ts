@@ -67,6 +67,9 @@ describe('EntryRules one kind per path', () => {
     ['a file where a directory was', [file('a/b'), file('a')], 'Entry "a" is a file where an earlier entry is a directory'],
     ['an entry under a file', [file('a'), file('a/b')], 'Entry "a/b" is placed under "a", which an earlier entry made a file'],
     ['a directory where a file was', [file('a'), { name: 'a/', kind: 'directory', size: 0 } as ArchiveEntry], 'Entry "a/" is a directory where an earlier entry is a file'],
+    ['a file named as a directory listed earlier, after a run of its siblings', [file('d/sub/f'), file('d/a'), file('d/b'), file('d/sub')], 'Entry "d/sub" is a file where an earlier entry is a directory'],
+    ['an entry under a file of the directory just listed', [file('d/a'), file('d/x'), file('d/x/y')], 'Entry "d/x/y" is placed under "d/x", which an earlier entry made a file'],
+    ['the same path spelt with ./ and //', [file('./d//x'), { name: 'd/x/', kind: 'directory', size: 0 } as ArchiveEntry], 'Entry "d/x/" is a directory where an earlier entry is a file'],
   ])('refuses %s', (_case, entries, detail) => {
     expect(() => judge(entries)).toThrow(expect.objectContaining(refusal(detail)));
   });
