@@ -71,8 +71,8 @@ const KNOWN_UNTIL_FIXED: Known[] = [
     difference: /as \d+ bytes, wrote \d+/,
   },
   {
-    reproducer: 'tar-file-named-with-a-double-slash.tar',
-    reason: 'a regular file with data whose (GNU long) name ends in "//": listed as the file "pkg/x//"; 7-Zip makes a directory "pkg/x" and writes the data to "pkg/x/_", the others write the file "pkg/x"',
+    reproducer: 'tar-hardlink-named-with-a-double-slash.tar',
+    reason: 'a hard link whose (GNU long) name ends in "//": listed as the link "pkg/x//" to a file; 7-Zip makes a directory "pkg/x" and writes the file as "pkg/x/_", the others make the link "pkg/x"',
     format: 'tar',
     extractors: ['7-Zip'],
     mutation: /\/\/"/,
