@@ -27,7 +27,7 @@ import { EXTRACTORS, type Extractor, extractAndSnapshot, missingTools, PYTHON } 
 import { serviceVerdict } from '../../helpers/service-listing';
 
 const SEED = Number(process.env.EXTRACTOR_FUZZ_SEED ?? 20261205);
-const COUNT = Number(process.env.EXTRACTOR_FUZZ_COUNT ?? 1200);
+const COUNT = Number(process.env.EXTRACTOR_FUZZ_COUNT ?? 2500);
 // Two extractions at a time: npm test runs other files beside this one on the same (two) cores, and their timeouts feel it.
 const CONCURRENCY = Number(process.env.EXTRACTOR_FUZZ_CONCURRENCY ?? 2);
 const OPTIONAL = process.env.ARCHIVE_EXTRACTORS_OPTIONAL === '1';
