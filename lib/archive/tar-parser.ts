@@ -307,7 +307,13 @@ export class TarParser {
     if (kind !== 'file' && size > 0) {
       throw new InvalidPackageFormatError(`Entry ${quote(name)} is a ${kind} with ${size} bytes of data; only files may have data.`);
     }
-    if (kind === 'symlink' || kind === 'hardlink') return { name, kind, size: 0, linkTarget: linkName };
+    if (kind === 'symlink' || kind === 'hardlink') {
+      if (name.endsWith('/')) {
+        // 7-Zip writes a directory there and the link inside it as "_"; the others write the link.
+        throw new InvalidPackageFormatError(`Entry ${quote(name)} is a ${kind === 'symlink' ? 'symbolic' : 'hard'} link whose name ends in '/', which extractors read differently.`);
+      }
+      return { name, kind, size: 0, linkTarget: linkName };
+    }
     return { name, kind, size };
   }
 

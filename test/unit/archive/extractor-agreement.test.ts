@@ -133,6 +133,12 @@ describe('tar shapes extractors unpack differently are refused, naming the entry
     await expect(serviceVerdict(tar)).resolves.toMatchObject(refusedWith('Hard link "app/a.txt" points to itself'));
   });
 
+  it.each([['1', 'hard'], ['2', 'symbolic']])('refuses a link (type %s) whose name ends in a slash, which 7-Zip writes as a directory', async (type, word) => {
+    const tar = Buffer.concat([file('app/a.txt', 'a'), tarHeader({ name: 'app/l//', type, linkname: type === '1' ? 'app/a.txt' : 'a.txt' }), END]);
+
+    await expect(serviceVerdict(tar)).resolves.toMatchObject(refusedWith(`Entry "app/l//" is a ${word} link whose name ends in '/'`));
+  });
+
   it('refuses a GNU volume label, which Python extracts as a file and tar skips', async () => {
     const tar = Buffer.concat([tarHeader({ name: 'backup-2020', type: 'V', gnu: true }), file('app/a.txt', 'a'), END]);
 
