@@ -56,50 +56,12 @@ const TAR_EXTRACTORS = ['GNU tar', 'bsdtar', '7-Zip', 'Python tarfile'];
 const ZIP_EXTRACTORS = ['bsdtar', '7-Zip', 'Info-ZIP unzip', 'Python zipfile', 'yauzl'];
 const KNOWN_UNTIL_FIXED: Known[] = [
   {
-    reproducer: 'tar-hardlink-to-its-own-name.tar',
-    reason: 'a hard link named like the file it links to (written earlier under that name): bsdtar skips it ("hardlink pointing to itself") and 7-Zip fails, both exiting non-zero; GNU tar and Python keep the file',
-    format: 'tar',
-    extractors: ['bsdtar', '7-Zip'],
-    difference: /hardlink pointing to itself|Cannot create hard link/,
-  },
-  {
     reproducer: 'tar-file-rewritten-after-a-hard-link-to-it.tar',
     reason: 'a file written twice under one name with a hard link to the first between them: GNU tar and bsdtar replace the file (the link keeps the first data), 7-Zip and Python write into it (the link gets the second)',
     format: 'tar',
     extractors: ['7-Zip', 'Python tarfile'],
     mutation: /GNU long name|pax header path=|name replaced/,
     difference: /as \d+ bytes, wrote \d+/,
-  },
-  {
-    reproducer: 'tar-hardlink-named-with-a-double-slash.tar',
-    reason: 'a hard link whose (GNU long) name ends in "//": listed as the link "pkg/x//" to a file; 7-Zip makes a directory "pkg/x" and writes the file as "pkg/x/_", the others make the link "pkg/x"',
-    format: 'tar',
-    extractors: ['7-Zip'],
-    mutation: /\/\/"/,
-    difference: /as file of \d+ bytes, wrote directory/,
-  },
-  {
-    reproducer: 'tar-global-header-last.tar',
-    reason: "a pax global header (type g) as the last header before the end blocks: Python's tarfile fails the whole archive (\"end of file header\")",
-    format: 'tar',
-    extractors: ['Python tarfile'],
-    difference: /end of file header/,
-  },
-  {
-    reproducer: 'zip-extended-timestamp-field-malformed.zip',
-    reason: 'an extended timestamp field (0x5455, allowed) shorter than its flags say — here empty: bsdtar refuses the archive ("Incomplete extended time field")',
-    format: 'zip',
-    extractors: ['bsdtar'],
-    mutation: /extra field 0x5455/,
-    difference: /Incomplete extended time field/,
-  },
-  {
-    reproducer: 'zip-utf8-names-under-dos-host.zip',
-    reason: 'UTF-8-flagged names under the MS-DOS host byte: unzip decodes them as CP437 anyway and writes other names',
-    format: 'zip',
-    extractors: ['Info-ZIP unzip'],
-    mutation: /host byte 0 /,
-    difference: /was not written|that the listing does not name/,
   },
 ];
 
