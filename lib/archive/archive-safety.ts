@@ -308,6 +308,10 @@ export class EntryRules {
    */
   private checkHardLinkTarget(link: Link): void {
     const segments = linuxSegments(link.target);
+    if (segments.join('/') === linuxSegments(link.name).join('/')) {
+      // bsdtar skips it ("hardlink pointing to itself") and 7-Zip fails; GNU tar and Python keep the file.
+      throw new InvalidPackageFormatError(`Hard link ${quote(link.name)} points to itself: extractors disagree on what it leaves.`);
+    }
     const kind = segments.includes('..') ? undefined : this.kinds.kindOf(link.target);
     if (kind === 'file') return;
     let depth = 0;

@@ -62,6 +62,8 @@ export class TarParser {
   private pax: PaxRecords | undefined;
   private longName: Buffer | undefined;
   private longLinkName: Buffer | undefined;
+  /** A pax global header not yet followed by an entry: Python's tarfile fails on one right before the end. */
+  private globalPending = false;
   private lastEntryName: string | undefined;
   /** Data bytes of the entry or extended header being read, for its padding. */
   private currentSize = 0;
@@ -159,7 +161,7 @@ export class TarParser {
 
   private onHeader(block: Buffer): void {
     if (isZeros(block)) {
-      if (this.pax || this.longName || this.longLinkName) {
+      if (this.pax || this.longName || this.longLinkName || this.globalPending) {
         throw new InvalidPackageFormatError(`The tar archive ends after an extended header that has no entry${this.after()}.`);
       }
       this.state = { at: 'end' };
@@ -227,6 +229,8 @@ export class TarParser {
       if (type === 'x') {
         if (this.pax) throw twice();
         this.pax = records;
+      } else {
+        this.globalPending = true;
       }
     } else {
       const end = bytes.indexOf(0);
@@ -259,6 +263,7 @@ export class TarParser {
     this.pax = undefined;
     this.longName = undefined;
     this.longLinkName = undefined;
+    this.globalPending = false;
     this.lastEntryName = name;
 
     let size = header.size;
@@ -302,7 +307,13 @@ export class TarParser {
     if (kind !== 'file' && size > 0) {
       throw new InvalidPackageFormatError(`Entry ${quote(name)} is a ${kind} with ${size} bytes of data; only files may have data.`);
     }
-    if (kind === 'symlink' || kind === 'hardlink') return { name, kind, size: 0, linkTarget: linkName };
+    if (kind === 'symlink' || kind === 'hardlink') {
+      if (name.endsWith('/')) {
+        // 7-Zip writes a directory there and the link inside it as "_"; the others write the link.
+        throw new InvalidPackageFormatError(`Entry ${quote(name)} is a ${kind === 'symlink' ? 'symbolic' : 'hard'} link whose name ends in '/', which extractors read differently.`);
+      }
+      return { name, kind, size: 0, linkTarget: linkName };
+    }
     return { name, kind, size };
   }
 

@@ -47,6 +47,8 @@ const S_IFREG = 0o100000;
 /** The host in "version made by" whose Unix modes every extractor reads (unzip also reads them from others, libarchive not). */
 const HOST_UNIX = 3;
 const DOS_DIRECTORY = 0x10;
+/** Hosts (MS-DOS/FAT, OS/2 HPFS) whose names unzip converts from the DOS code page, UTF-8 flag or not. */
+const DOS_CODE_PAGE_HOSTS = new Set([0, 6]);
 const SPECIAL_FILE_TYPES = new Map([
   [0o010000, 'fifo'],
   [0o020000, 'character-device'],
@@ -265,8 +267,8 @@ export class ZipListing implements ArchiveListing {
   }
 
   private checkExtraFields(name: string, extra: Map<number, Buffer>, where: string): void {
-    for (const id of extra.keys()) {
-      const fault = extraFieldFault(id);
+    for (const [id, data] of extra) {
+      const fault = extraFieldFault(id, data);
       if (fault !== undefined) throw refuse(`Entry ${quote(name)} has ${fault} in its ${where}; see docs/api.md, "Archives", for the accepted fields.`);
     }
   }
@@ -393,7 +395,15 @@ export class ZipListing implements ArchiveListing {
       compressedSize: zip64.compressedSize ?? fixed.compressedSize,
       size: zip64.size ?? fixed.size,
     }, { crc: local.crc, compressedBytes: local.compressedSize, outputBytes: local.size });
-    const entry = this.toEntry(name, fixed.madeBy >>> 8, fixed.externalAttributes, local);
+    const host = fixed.madeBy >>> 8;
+    if (DOS_CODE_PAGE_HOSTS.has(host) && nameBytes.some((byte) => byte >= 0x80)) {
+      throw refuse(
+        `Entry ${quote(name)} has a name that is not ASCII in a zip made on MS-DOS or OS/2 (its "version made by"): Debian's unzip ` +
+          'rewrites such names from the DOS code page even under the UTF-8 flag, so it would write another name. Make the zip with ' +
+          'tar.exe or bsdtar (tar -a -cf package.zip folder), or package a .tar.gz.',
+      );
+    }
+    const entry = this.toEntry(name, host, fixed.externalAttributes, local);
     this.rules.add(entry);
     this.onListed?.(entry);
     local.content = undefined;

@@ -240,7 +240,9 @@ const REFUSED_EXTRA_FIELDS = new Map<number, string>([
 ]);
 
 /** Why an extra field is not accepted, or undefined when it is. */
-export function extraFieldFault(id: number): string | undefined {
+export function extraFieldFault(id: number, data: Buffer): string | undefined {
+  // libarchive refuses the whole archive on an empty extended timestamp ("Incomplete extended time field").
+  if (id === 0x5455 && data.length === 0) return 'an empty extended timestamp field (0x5455), which bsdtar refuses';
   if (ACCEPTED_EXTRA_FIELDS.has(id)) return undefined;
   const hex = `0x${id.toString(16).padStart(4, '0')}`;
   const known = REFUSED_EXTRA_FIELDS.get(id);

@@ -121,6 +121,24 @@ describe('tar shapes extractors unpack differently are refused, naming the entry
     await expect(serviceVerdict(Buffer.concat([rawPax(body), file('app/a.txt', 'a'), END]))).resolves.toMatchObject(refusedWith('NUL bytes after its last record'));
   });
 
+  it('refuses a pax global header with no entry after it, which Python fails on', async () => {
+    const tar = Buffer.concat([file('app/a.txt', 'a'), paxHeader({ comment: 'abc' }, 'g'), END]);
+
+    await expect(serviceVerdict(tar)).resolves.toMatchObject(refusedWith('ends after an extended header that has no entry'));
+  });
+
+  it('refuses a hard link named like the file it links (bsdtar skips it, 7-Zip fails)', async () => {
+    const tar = Buffer.concat([file('app/a.txt', 'a'), tarHeader({ name: 'app/a.txt', type: '1', linkname: './app/a.txt' }), END]);
+
+    await expect(serviceVerdict(tar)).resolves.toMatchObject(refusedWith('Hard link "app/a.txt" points to itself'));
+  });
+
+  it.each([['1', 'hard'], ['2', 'symbolic']])('refuses a link (type %s) whose name ends in a slash, which 7-Zip writes as a directory', async (type, word) => {
+    const tar = Buffer.concat([file('app/a.txt', 'a'), tarHeader({ name: 'app/l//', type, linkname: type === '1' ? 'app/a.txt' : 'a.txt' }), END]);
+
+    await expect(serviceVerdict(tar)).resolves.toMatchObject(refusedWith(`Entry "app/l//" is a ${word} link whose name ends in '/'`));
+  });
+
   it('refuses a GNU volume label, which Python extracts as a file and tar skips', async () => {
     const tar = Buffer.concat([tarHeader({ name: 'backup-2020', type: 'V', gnu: true }), file('app/a.txt', 'a'), END]);
 
@@ -190,6 +208,19 @@ describe('zip shapes extractors unpack differently are refused, naming the entry
     const bytes = rawZip([{ name, data: 'x', host }]);
 
     await expect(serviceVerdict(bytes)).resolves.toMatchObject(refusedWith('has a name that is not ASCII and no UTF-8 flag'));
+  });
+
+  it.each([0, 6])('refuses names that are not ASCII, even flagged UTF-8, in a zip made on host %i (unzip converts them from the DOS code page)', async (host) => {
+    const bytes = rawZip([{ name: 'app/\u00fcber.txt', data: 'x', host }]);
+
+    await expect(serviceVerdict(bytes)).resolves.toMatchObject(refusedWith('in a zip made on MS-DOS or OS/2'));
+  });
+
+  it('refuses an empty extended timestamp field, which bsdtar refuses', async () => {
+    const extra = extraField(0x5455, Buffer.alloc(0));
+    const bytes = rawZip([{ name: 'app/a.txt', data: 'x', local: { extra }, central: { extra } }]);
+
+    await expect(serviceVerdict(bytes)).resolves.toMatchObject(refusedWith('an empty extended timestamp field'));
   });
 
   it('accepts names that are not ASCII under the UTF-8 flag', async () => {
