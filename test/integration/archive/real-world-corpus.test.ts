@@ -50,8 +50,10 @@
  * | python-tarfile-cli-gz | `python3 -m tarfile -c x.tar.gz dir` | accepted | accepted |
  * | python-shutil-gztar, -zip | `shutil.make_archive(..., 'gztar' / 'zip')` | accepted | accepted |
  * | python-zipfile-cli | `python3 -m zipfile -c x.zip dir` | accepted | accepted |
- * | jar, jar-no-manifest | JDK 17 `jar cf`, `jar cfM` | accepted | accepted |
- * | git-archive-tar, -tar-gz, -zip | `git archive --format=tar / tar.gz / zip --prefix=dir/ HEAD` | accepted | accepted |
+ * | jar, jar-no-manifest | JDK 17 `jar cf`, `jar cfM` (host MS-DOS, UTF-8 `中文/`) | accepted | refused: a name not ASCII in a zip made on MS-DOS |
+ * | jar-ascii | `jar cf` of the tree without its UTF-8 name | (the full tree: accepted) | accepted |
+ * | git-archive-tar, -tar-gz | `git archive --format=tar / tar.gz --prefix=dir/ HEAD` | accepted | accepted |
+ * | git-archive-zip | `git archive --format=zip` (directories as made on MS-DOS, `中文/`) | accepted | refused: a name not ASCII in a zip made on MS-DOS |
  * | npm-pack | `npm pack` of a tiny package | accepted | accepted |
  * | pax-ustar / -gz | `pax -w -x ustar` (with `-z`) | accepted | accepted |
  * | pax-tar-v7 | `pax -w -x tar` (V7) | "not a .tar.gz, .tgz, .tar or .zip" | accepted |
@@ -60,7 +62,7 @@
  * | macos-finder.zip | Finder/ditto zip with `__MACOSX/._*`, UTF-8 (NFD) `café.md` with no flag | accepted | refused: a zip name not ASCII without the UTF-8 flag |
  * | macos-finder-ascii.zip | the same, ASCII names | (added later) | accepted |
  * | powershell-compress-archive.zip | Compress-Archive on .NET Framework, `\` separators | accepted | refused: a backslash in a zip name |
- * | java-jar-cafe.jar | JarOutputStream, 0xCAFE extra field | accepted | accepted |
+ * | java-jar-cafe.jar | JarOutputStream, 0xCAFE extra field, UTF-8 `中文/` on host MS-DOS | accepted | refused: a name not ASCII in a zip made on MS-DOS |
  * | android-zipalign.zip, android-apksigner-align.zip | zipalign zero padding, apksigner 0xd935 | accepted | accepted |
  * | v7-release.tar.gz | automake `make dist` (tar-v7) | "The gzip content is not a tar archive." | accepted |
  * | signed-checksum.tar | ustar, checksums over signed bytes | "The tar archive is corrupt: a header after entry ... is invalid." | accepted |
@@ -85,13 +87,7 @@ const PENDING_PARSER_FIXES = new Set<string>([]);
  * Accepted archives that a tool lists differently from the service, by archive and tool, with what
  * differs. Each is an expected failure: it turns red when the tool and the service agree.
  */
-const KNOWN_DISAGREEMENTS = new Map<string, string>([
-  // jar writes host "FAT" and the UTF-8 flag; Info-ZIP unzip 6.0 still maps a FAT entry's name from
-  // the OEM code page, so it lists and extracts `中文/说明.md` as other bytes.
-  ['jar / unzip', 'unzip 6.0 recodes UTF-8 names of FAT-host entries'],
-  ['jar-no-manifest / unzip', 'unzip 6.0 recodes UTF-8 names of FAT-host entries'],
-  ['java-jar-cafe.jar / unzip', 'unzip 6.0 recodes UTF-8 names of FAT-host entries'],
-]);
+const KNOWN_DISAGREEMENTS = new Map<string, string>([]);
 
 interface CorpusArchive {
   id: string;
