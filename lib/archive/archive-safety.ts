@@ -296,6 +296,12 @@ export class EntryRules {
           'extractors would fail or replace it.',
       );
     }
+    if ('linked' in clash && clash.linked) {
+      throw new InvalidPackageFormatError(
+        `Entry ${quote(entry.name)} writes again a file that a hard link points to: GNU tar and bsdtar replace the file, so the link ` +
+          'keeps the first data, while 7-Zip and Python write through the link.',
+      );
+    }
     throw new InvalidPackageFormatError(
       `Entry ${quote(entry.name)} is a ${kind} where an earlier entry is a ${clash.was}: extractors disagree on which one stays.`,
     );
@@ -313,7 +319,10 @@ export class EntryRules {
       throw new InvalidPackageFormatError(`Hard link ${quote(link.name)} points to itself: extractors disagree on what it leaves.`);
     }
     const kind = segments.includes('..') ? undefined : this.kinds.kindOf(link.target);
-    if (kind === 'file') return;
+    if (kind === 'file') {
+      this.kinds.markLinked(link.target);
+      return;
+    }
     let depth = 0;
     let above = false;
     for (const segment of segments) {

@@ -16,7 +16,9 @@
 export type PathKind = 'directory' | 'file' | 'symlink';
 
 const KIND_CODE: Record<PathKind, number> = { directory: 1, file: 2, symlink: 3 };
-const KIND_OF_CODE: readonly (PathKind | undefined)[] = [undefined, 'directory', 'file', 'symlink'];
+/** A file a hard link points to: written again, GNU tar and bsdtar replace it, 7-Zip and Python write into the link's data. */
+const LINKED_FILE = 4;
+const KIND_OF_CODE: readonly (PathKind | undefined)[] = [undefined, 'directory', 'file', 'symlink', 'file'];
 
 const FNV_PRIME = 0x01000193;
 const OTHER_PRIME = 0x01000197;
@@ -46,7 +48,7 @@ export class NameKinds {
    * segments skipped), or says what clashes: the path above that is not a directory, or the kind
    * the path already has. One pass over the characters not shared with the last directory.
    */
-  place(path: string, kind: PathKind): { above: string; was: PathKind } | { at: 'self'; was: PathKind } | undefined {
+  place(path: string, kind: PathKind): { above: string; was: PathKind } | { at: 'self'; was: PathKind; linked?: boolean } | undefined {
     let high = 0x811c9dc5 | 0;
     let low = 0x050c5d1f;
     let start = 0;
@@ -96,6 +98,7 @@ export class NameKinds {
     if (pendingEnd < 0 || pendingKnown) return undefined;
     const want = KIND_CODE[kind];
     const had = this.setIfAbsent(keyOf(high, low), want);
+    if (had === LINKED_FILE) return { at: 'self', was: 'file', linked: true };
     if (had !== 0 && had !== want) return { at: 'self', was: KIND_OF_CODE[had] ?? 'file' };
     if (kind === 'directory') this.remember(path.slice(0, pendingEnd), high, low);
     else if (fromCache && lastEnd === cached.length) return undefined; // the same directory as the last entry's
@@ -104,8 +107,22 @@ export class NameKinds {
     return undefined;
   }
 
+  /** Marks a file as the target of a hard link, so that writing it again is refused. */
+  markLinked(path: string): void {
+    const key = this.keyOfPath(path);
+    if (key === undefined) return;
+    const slot = this.slotOf(key);
+    if (this.kinds[slot] === KIND_CODE.file) this.kinds[slot] = LINKED_FILE;
+  }
+
   /** The kind an earlier entry gave this path, if any. */
   kindOf(path: string): PathKind | undefined {
+    const key = this.keyOfPath(path);
+    return key === undefined ? undefined : KIND_OF_CODE[this.lookup(key)];
+  }
+
+  /** The key of a whole path (Linux's reading), or undefined for the root. */
+  private keyOfPath(path: string): number | undefined {
     let high = 0x811c9dc5 | 0;
     let low = 0x050c5d1f;
     let any = false;
@@ -128,7 +145,7 @@ export class NameKinds {
       }
       start = end + 1;
     }
-    return any ? KIND_OF_CODE[this.lookup(keyOf(high, low))] : undefined;
+    return any ? keyOf(high, low) : undefined;
   }
 
   private remember(directory: string, high: number, low: number): void {

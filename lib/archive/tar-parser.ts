@@ -252,6 +252,13 @@ export class TarParser {
   private onEntry(header: TarHeader): void {
     const pax = this.pax;
     const name = textOfName(this.pick(pax?.get('path'), this.longName, header.name, 'names'));
+    if ((this.longName || this.longLinkName) && header.format !== 'gnu') {
+      // bsdtar applies GNU long names only to GNU headers: it wrote such a link as an empty file.
+      throw new InvalidPackageFormatError(
+        `Entry ${quote(name)} takes its ${this.longName ? 'name' : 'link target'} from a GNU long-name record but has a ${header.format === 'v7' ? 'V7' : 'POSIX ustar'} header: ` +
+          'bsdtar ignores the record there. Create the archive with one format (GNU tar --format=gnu or --format=pax).',
+      );
+    }
     // Found by the differential fuzz against GNU tar and tarfile (test/integration/archive/tar-differential-fuzz.test.ts).
     if (header.gnuPrefixSet && pax?.get('path') === undefined && this.longName === undefined) {
       throw new InvalidPackageFormatError(

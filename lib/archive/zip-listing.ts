@@ -298,7 +298,7 @@ export class ZipListing implements ArchiveListing {
       throw refuse(
         `Entry ${quote(name)} has a name that is not ASCII and no UTF-8 flag: extractors decode such names in different code pages ` +
           "(Python's zipfile as CP437, unzip as bytes), so it would be written under different names. Make the zip with UTF-8 names " +
-          'flagged (7-Zip: -mcu=on; Info-ZIP zip: -UN=UTF8; Python; Windows 11), or package a .tar.gz.',
+          'flagged (7-Zip: -mcu=on; bsdtar or tar.exe: tar -a -cf package.zip folder; Python), or package a .tar.gz.',
       );
     }
     if (nameBytes.includes(0x5c)) {

@@ -54,24 +54,7 @@ interface Known {
 }
 const TAR_EXTRACTORS = ['GNU tar', 'bsdtar', '7-Zip', 'Python tarfile'];
 const ZIP_EXTRACTORS = ['bsdtar', '7-Zip', 'Info-ZIP unzip', 'Python zipfile', 'yauzl'];
-const KNOWN_UNTIL_FIXED: Known[] = [
-  {
-    reproducer: 'tar-file-rewritten-after-a-hard-link-to-it.tar',
-    reason: 'a file written twice under one name with a hard link to the first between them: GNU tar and bsdtar replace the file (the link keeps the first data), 7-Zip and Python write into it (the link gets the second)',
-    format: 'tar',
-    extractors: ['7-Zip', 'Python tarfile'],
-    mutation: /GNU long name|pax header path=|name replaced/,
-    difference: /as \d+ bytes, wrote \d+/,
-  },
-  {
-    reproducer: 'tar-symlink-target-only-in-gnu-long-link-name.tar',
-    reason: "a symbolic link (type 2) with an empty link-name field whose target is only in a GNU long link name ('K') record, before a header with POSIX ustar magic: bsdtar writes an empty regular file",
-    format: 'tar',
-    extractors: ['bsdtar'],
-    mutation: /GNU long link name/,
-    difference: /as symlink → "[^"]*", wrote file/,
-  },
-];
+const KNOWN_UNTIL_FIXED: Known[] = [];
 
 /**
  * Base archives the tools made that the service refuses by a rule docs/api.md names ("What is

@@ -7,7 +7,7 @@
 import { crc32, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { serviceVerdict } from '../../helpers/service-listing';
-import { blocks, paxHeader, tarHeader } from '../../fixtures/hostile-archives';
+import { blocks, gnuLongHeader, paxHeader, tarHeader } from '../../fixtures/hostile-archives';
 import { rawZip } from '../../fixtures/zip-builder';
 
 const END = Buffer.alloc(1024);
@@ -137,6 +137,18 @@ describe('tar shapes extractors unpack differently are refused, naming the entry
     const tar = Buffer.concat([file('app/a.txt', 'a'), tarHeader({ name: 'app/l//', type, linkname: type === '1' ? 'app/a.txt' : 'a.txt' }), END]);
 
     await expect(serviceVerdict(tar)).resolves.toMatchObject(refusedWith(`Entry "app/l//" is a ${word} link whose name ends in '/'`));
+  });
+
+  it('refuses a file written again after a hard link to it: tar replaces it, 7-Zip and Python write through the link', async () => {
+    const tar = Buffer.concat([file('app/a.txt', 'first'), tarHeader({ name: 'app/h', type: '1', linkname: 'app/a.txt' }), file('app/a.txt', 'second'), END]);
+
+    await expect(serviceVerdict(tar)).resolves.toMatchObject(refusedWith('Entry "app/a.txt" writes again a file that a hard link points to'));
+  });
+
+  it('refuses a GNU long link name before a POSIX header, which bsdtar ignores there', async () => {
+    const tar = Buffer.concat([gnuLongHeader('a.txt', 'K'), tarHeader({ name: 'app/l', type: '2' }), file('app/a.txt', 'a'), END]);
+
+    await expect(serviceVerdict(tar)).resolves.toMatchObject(refusedWith('takes its link target from a GNU long-name record but has a POSIX ustar header'));
   });
 
   it('refuses a GNU volume label, which Python extracts as a file and tar skips', async () => {
