@@ -2,7 +2,7 @@
 # Installs the real extractors the differential test holds the service's listing against
 # (test/integration/archive/extractor-differential.test.ts), from Debian's packages:
 #   GNU tar (tar), bsdtar (libarchive-tools), 7-Zip (7zip: 7zz), Info-ZIP unzip and zip,
-#   pax, and Python 3 (tarfile, zipfile). yauzl comes with npm ci.
+#   pax, and Python 3 (tarfile, zipfile); jar, git and xz for the real-world corpus. yauzl comes with npm ci.
 # Idempotent: runs apt-get only when a tool is missing; prints the versions either way.
 # Run once on a developer machine (as root or with sudo), and from .ci/run.
 #
@@ -11,7 +11,8 @@
 # tar, zip and python3 are needed even then, to make the base archives.
 set -euo pipefail
 
-declare -A PACKAGE_OF=([tar]=tar [bsdtar]=libarchive-tools [7zz]=7zip [unzip]=unzip [zip]=zip [pax]=pax [python3]=python3)
+# jar, git and xz make some of the real-world corpus's archives (test/integration/archive/real-world-corpus.test.ts).
+declare -A PACKAGE_OF=([tar]=tar [bsdtar]=libarchive-tools [7zz]=7zip [unzip]=unzip [zip]=zip [pax]=pax [python3]=python3 [jar]=openjdk-17-jdk-headless [git]=git [xz]=xz-utils)
 missing=()
 for tool in "${!PACKAGE_OF[@]}"; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("${PACKAGE_OF[$tool]}")

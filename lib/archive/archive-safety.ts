@@ -64,7 +64,8 @@ const SHOWN_NAME_CHARS = 200;
 /** An entry name as a client can read it in a detail: quoted, escaped, and not megabytes long. */
 export function quote(name: string): string {
   const shown = name.length > SHOWN_NAME_CHARS ? `${name.slice(0, SHOWN_NAME_CHARS)}…` : name;
-  return JSON.stringify(shown);
+  // Bytes that were not UTF-8 are kept as U+DC80–U+DCFF (name-text.ts): shown as the bytes they were.
+  return JSON.stringify(shown).replace(/\\(?:udc([89a-f][0-9a-f])|.)/g, (escape, byte?: string) => (byte ? `\\x${byte}` : escape));
 }
 
 function isAbsolute(path: string): boolean {

@@ -46,11 +46,22 @@ export function sniffFormat(head: Buffer, complete: boolean): PackageFormat | nu
   return complete ? null : undefined;
 }
 
+/** Formats people send instead, by their magic, so the refusal can say what arrived. */
+const OTHER_FORMATS: readonly (readonly [Buffer, string])[] = [
+  [Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]), 'xz-compressed (a .tar.xz?)'],
+  [Buffer.from('BZh'), 'bzip2-compressed (a .tar.bz2?)'],
+  [Buffer.from([0x28, 0xb5, 0x2f, 0xfd]), 'zstd-compressed (a .tar.zst?)'],
+  [Buffer.from([0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c]), 'a 7-Zip archive (.7z)'],
+  [Buffer.from('Rar!'), 'a RAR archive'],
+];
+
 function describe(head: Buffer): string {
   const start = head.toString('latin1', 0, 64).trimStart().toLowerCase();
   if (start.startsWith('<')) return 'it looks like an HTML or XML page';
   if (start.startsWith('{') || start.startsWith('[')) return 'it looks like JSON';
   if (head.length === 0) return 'it is empty';
+  const other = OTHER_FORMATS.find(([magic]) => head.subarray(0, magic.length).equals(magic));
+  if (other) return `it is ${other[1]}, which is not accepted: make a .tar.gz or a .zip`;
   return 'its first bytes match no accepted format';
 }
 

@@ -46,6 +46,12 @@ type State =
 const KINDS: Record<string, EntryKind> = { '0': 'file', '\0': 'file', '7': 'file', '1': 'hardlink', '2': 'symlink', '5': 'directory' };
 const SPECIAL: Record<string, string> = { '3': 'character-device', '4': 'block-device', '6': 'fifo' };
 
+const SPARSE_ADVICE = "Create the archive without tar's --sparse (-S): readers expand sparse files differently.";
+
+function isSparseKeyword(keyword: string): boolean {
+  return keyword.startsWith('GNU.sparse.') || keyword === 'SCHILY.realsize' || keyword === 'SCHILY.offset';
+}
+
 /** The 100-byte name field as text, for a refusal about a header that did not parse. */
 function nameFieldOf(block: Buffer): string {
   const end = block.subarray(0, 100).indexOf(0);
@@ -222,7 +228,9 @@ export class TarParser {
         if (fault !== undefined) {
           throw new InvalidPackageFormatError(
             `The tar archive has a pax ${type === 'g' ? 'global ' : ''}header${this.after()} whose record "${keyword}" has ${fault}. ` +
-              'Create the archive without it (GNU tar --format=pax writes only accepted keywords; see docs/api.md, "Archives").',
+              (isSparseKeyword(keyword)
+                ? SPARSE_ADVICE
+                : 'Create the archive without it (GNU tar --format=pax writes only accepted keywords; see docs/api.md, "Archives").'),
           );
         }
       }
@@ -301,7 +309,7 @@ export class TarParser {
     const { type } = header;
     const special = SPECIAL[type];
     if (special) throw new InvalidPackageFormatError(`Entry ${quote(name)} is a ${special}, which a source package cannot hold.`);
-    if (type === 'S') throw new InvalidPackageFormatError(`Entry ${quote(name)} is a sparse file, which is not accepted.`);
+    if (type === 'S') throw new InvalidPackageFormatError(`Entry ${quote(name)} is a sparse file, which is not accepted. ${SPARSE_ADVICE}`);
     let kind = KINDS[type];
     if (kind === undefined) {
       throw new InvalidPackageFormatError(`Entry ${quote(name)} has an unsupported tar entry type (${JSON.stringify(type)}).`);

@@ -295,8 +295,10 @@ export class ZipListing implements ArchiveListing {
     if (flags & FLAG.utf8) {
       if (!isUtf8(nameBytes)) throw refuse(`Entry ${quote(name)} has the UTF-8 flag but a name that is not UTF-8: unzip drops such names.`);
     } else if (nameBytes.some((byte) => byte >= 0x80)) {
+      // Its bytes are in some code page, not UTF-8: shown as bytes rather than half-decoded.
+      const shown = quote(String.fromCharCode(...Array.from(nameBytes.subarray(0, 400), (byte) => (byte >= 0x80 ? 0xdc00 + byte : byte))));
       throw refuse(
-        `Entry ${quote(name)} has a name that is not ASCII and no UTF-8 flag: extractors decode such names in different code pages ` +
+        `Entry ${shown} has a name that is not ASCII and no UTF-8 flag: extractors decode such names in different code pages ` +
           "(Python's zipfile as CP437, unzip as bytes), so it would be written under different names. Make the zip with UTF-8 names " +
           'flagged (7-Zip: -mcu=on; bsdtar or tar.exe: tar -a -cf package.zip folder; Python), or package a .tar.gz.',
       );

@@ -235,6 +235,12 @@ describe('zip shapes extractors unpack differently are refused, naming the entry
     await expect(serviceVerdict(bytes)).resolves.toMatchObject(refusedWith('an empty extended timestamp field'));
   });
 
+  it('shows the bytes of a name that is not UTF-8 as \\x escapes in the refusal', async () => {
+    const bytes = rawZip([{ name: Buffer.from([0x61, 0x2f, 0xca, 0xbe, 0xc0, 0xfd]), data: 'x', host: 0 }]);
+
+    await expect(serviceVerdict(bytes)).resolves.toMatchObject(refusedWith('Entry "a/\\xca\\xbe\\xc0\\xfd" has a name that is not ASCII'));
+  });
+
   it('accepts names that are not ASCII under the UTF-8 flag', async () => {
     const bytes = rawZip([{ name: 'app/\u4e2d\u6587/\u8bf4\u660e.md', data: 'x' }]);
 
