@@ -92,7 +92,7 @@ describe('a worker killed in the middle of a download', () => {
   it('is delivered again (asynchronous mode): the job succeeds, one record, one object, no upload left', async () => {
     const code = uniqueCode();
     const archive = await tarGzArchive(sampleEntries(code, 8 * MiB));
-    server.route(`/${code}/big.tar.gz`, trickle(archive, 60));
+    server.route(`/${code}/big.tar.gz`, trickle(archive, 100));
     const accepted = await post(code, server.url(`/${code}/big.tar.gz`), { Prefer: 'respond-async' });
     const location = accepted.headers.get('location') ?? '';
     await until(location, (current) => Number(current.bytes_received) > 2 * MiB, 'the download to be under way');
@@ -108,7 +108,8 @@ describe('a worker killed in the middle of a download', () => {
   it('is delivered again after a synchronous request outlived its budget: 202, then the job succeeds', async () => {
     const code = uniqueCode();
     const archive = await tarGzArchive(sampleEntries(code, 8 * MiB));
-    server.route(`/${code}/big.tar.gz`, trickle(archive, 60));
+    // About 5 s of download, well past the 2 s budget, so the worker is still downloading when it is killed.
+    server.route(`/${code}/big.tar.gz`, trickle(archive, 150));
 
     const response = await post(code, server.url(`/${code}/big.tar.gz`));
 
