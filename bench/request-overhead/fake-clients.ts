@@ -7,6 +7,7 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
+import { jobToItem } from '../../lib/jobs/job-records';
 
 interface SentCommand {
   constructor: { name: string };
@@ -35,14 +36,29 @@ export function fakeDynamoDb(tables: { tokens: string; jobs: string }, version: 
     updated: '2026-01-01 00:00:00',
     created: '2026-01-01 00:00:00',
   };
-  const jobItem = (jobId: string) => ({
-    job_id: { S: jobId },
-    state: { S: 'succeeded' },
-    result: { S: JSON.stringify(result) },
-    attempts: { N: '1' },
-    created: { S: '2026-01-01T00:00:00.000Z' },
-    updated: { S: '2026-01-01T00:00:00.000Z' },
-  });
+  // Through the table's own mapping, so the fake cannot drift from what the jobs table holds.
+  const jobItem = (jobId: string) =>
+    jobToItem(
+      {
+        jobId,
+        state: 'succeeded',
+        event: { job_id: jobId, request_id: jobId, code: 'bench', module: 'default', package_url: 'https://example.com/app-1.0.tar.gz', version, allow_overwrite: false },
+        fingerprint: 'bench',
+        attempts: 1,
+        leaseOwner: undefined,
+        leaseExpires: undefined,
+        result,
+        error: undefined,
+        created: '2026-01-01T00:00:00.000Z',
+        updated: '2026-01-01T00:00:00.000Z',
+        started: '2026-01-01T00:00:00.000Z',
+        finished: '2026-01-01T00:00:00.000Z',
+        bytesReceived: 4586,
+        bytesExpected: 4586,
+        resolvedVersion: undefined,
+      },
+      0,
+    );
   const fake = {
     send: (command: SentCommand) => {
       const { TableName, Key } = command.input;
