@@ -26,10 +26,10 @@ if ((${#missing[@]} > 0)); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-tar --version | head -1
+tar --version | sed -n 1p
 bsdtar --version
 7zz | sed -n 2p
-unzip -v | head -1
+unzip -v | sed -n 1p
 zip -v | sed -n 2p
-pax --version 2>/dev/null | head -1 || dpkg-query -W -f='pax ${Version}\n' pax
+pax --version 2>/dev/null | sed -n 1p || dpkg-query -W -f='pax ${Version}\n' pax
 /usr/bin/python3 --version 2>/dev/null || python3 --version
