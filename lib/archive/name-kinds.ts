@@ -25,6 +25,40 @@ const OTHER_PRIME = 0x01000197;
 const SLASH = 0x2f;
 const DOT = 0x2e;
 
+/** The running hash of a path, [high, low]: one state for the module, so hashing allocates nothing. */
+const running = new Int32Array(2);
+
+/** Folds `path[start, end)` into the running hash, after a separator when `separate`. */
+function mix(path: string, start: number, end: number, separate: boolean): void {
+  let high = running[0] ?? 0;
+  let low = running[1] ?? 0;
+  if (separate) {
+    high = Math.imul(high ^ SLASH, FNV_PRIME);
+    low = Math.imul(low ^ SLASH, OTHER_PRIME);
+  }
+  for (let at = start; at < end; at += 1) {
+    const code = path.charCodeAt(at);
+    high = Math.imul(high ^ code, FNV_PRIME);
+    low = Math.imul(low ^ code, OTHER_PRIME);
+  }
+  running[0] = high;
+  running[1] = low;
+}
+
+const START_HIGH = 0x811c9dc5 | 0;
+const START_LOW = 0x050c5d1f;
+
+/**
+ * Where the segment starting at `start` ends (at the next `/` or the end), or, for an empty or
+ * `.` segment that Linux skips, minus one minus that end.
+ */
+function segmentEnd(path: string, start: number): number {
+  let end = start;
+  while (end < path.length && path.charCodeAt(end) !== SLASH) end += 1;
+  const size = end - start;
+  return size === 0 || (size === 1 && path.charCodeAt(start) === DOT) ? -end - 1 : end;
+}
+
 /** The hash as one exact float: 32 bits of one, 21 of the other; never 0, which marks an empty slot. */
 function keyOf(high: number, low: number): number {
   return (high >>> 0) * 0x200000 + ((low >>> 11) & 0x1fffff) || 1;
@@ -49,8 +83,8 @@ export class NameKinds {
    * the path already has. One pass over the characters not shared with the last directory.
    */
   place(path: string, kind: PathKind): { above: string; was: PathKind } | { at: 'self'; was: PathKind; linked?: boolean } | undefined {
-    let high = 0x811c9dc5 | 0;
-    let low = 0x050c5d1f;
+    running[0] = START_HIGH;
+    running[1] = START_LOW;
     let start = 0;
     /** The end of the last segment hashed, and whether that prefix is known to be a directory already. */
     let pendingEnd = -1;
@@ -58,8 +92,8 @@ export class NameKinds {
     const cached = this.lastDirectory;
     let fromCache = false;
     if (cached !== '' && path.length > cached.length && path.charCodeAt(cached.length) === SLASH && path.startsWith(cached)) {
-      high = this.lastHigh;
-      low = this.lastLow;
+      running[0] = this.lastHigh;
+      running[1] = this.lastLow;
       start = cached.length + 1;
       pendingEnd = cached.length;
       pendingKnown = true;
@@ -69,33 +103,29 @@ export class NameKinds {
     let lastEnd = -1;
     let lastHigh = 0;
     let lastLow = 0;
-    while (start <= length) {
-      let end = start;
-      while (end < length && path.charCodeAt(end) !== SLASH) end += 1;
-      const size = end - start;
-      if (size > 0 && !(size === 1 && path.charCodeAt(start) === DOT)) {
-        if (pendingEnd >= 0) {
-          if (!pendingKnown) {
-            const had = this.setIfAbsent(keyOf(high, low), KIND_CODE.directory);
-            if (had !== 0 && had !== KIND_CODE.directory) return { above: path.slice(0, pendingEnd), was: KIND_OF_CODE[had] ?? 'file' };
-          }
-          lastEnd = pendingEnd;
-          lastHigh = high;
-          lastLow = low;
-          high = Math.imul(high ^ SLASH, FNV_PRIME);
-          low = Math.imul(low ^ SLASH, OTHER_PRIME);
-        }
-        for (let at = start; at < end; at += 1) {
-          const code = path.charCodeAt(at);
-          high = Math.imul(high ^ code, FNV_PRIME);
-          low = Math.imul(low ^ code, OTHER_PRIME);
-        }
-        pendingEnd = end;
-        pendingKnown = false;
+    for (; start <= length; start += 1) {
+      const end = segmentEnd(path, start);
+      if (end < 0) {
+        start = -end - 1;
+        continue;
       }
-      start = end + 1;
+      if (pendingEnd >= 0) {
+        if (!pendingKnown) {
+          const had = this.setIfAbsent(keyOf(running[0] ?? 0, running[1] ?? 0), KIND_CODE.directory);
+          if (had !== 0 && had !== KIND_CODE.directory) return { above: path.slice(0, pendingEnd), was: KIND_OF_CODE[had] ?? 'file' };
+        }
+        lastEnd = pendingEnd;
+        lastHigh = running[0] ?? 0;
+        lastLow = running[1] ?? 0;
+      }
+      mix(path, start, end, pendingEnd >= 0);
+      pendingEnd = end;
+      pendingKnown = false;
+      start = end;
     }
     if (pendingEnd < 0 || pendingKnown) return undefined;
+    const high = running[0] ?? 0;
+    const low = running[1] ?? 0;
     const want = KIND_CODE[kind];
     const had = this.setIfAbsent(keyOf(high, low), want);
     if (had === LINKED_FILE) return { at: 'self', was: 'file', linked: true };
@@ -123,29 +153,20 @@ export class NameKinds {
 
   /** The key of a whole path (Linux's reading), or undefined for the root. */
   private keyOfPath(path: string): number | undefined {
-    let high = 0x811c9dc5 | 0;
-    let low = 0x050c5d1f;
+    running[0] = START_HIGH;
+    running[1] = START_LOW;
     let any = false;
-    const length = path.length;
-    for (let start = 0; start <= length; ) {
-      let end = start;
-      while (end < length && path.charCodeAt(end) !== SLASH) end += 1;
-      const size = end - start;
-      if (size > 0 && !(size === 1 && path.charCodeAt(start) === DOT)) {
-        if (any) {
-          high = Math.imul(high ^ SLASH, FNV_PRIME);
-          low = Math.imul(low ^ SLASH, OTHER_PRIME);
-        }
-        for (let at = start; at < end; at += 1) {
-          const code = path.charCodeAt(at);
-          high = Math.imul(high ^ code, FNV_PRIME);
-          low = Math.imul(low ^ code, OTHER_PRIME);
-        }
-        any = true;
+    for (let start = 0; start <= path.length; start += 1) {
+      const end = segmentEnd(path, start);
+      if (end < 0) {
+        start = -end - 1;
+        continue;
       }
-      start = end + 1;
+      mix(path, start, end, any);
+      any = true;
+      start = end;
     }
-    return any ? keyOf(high, low) : undefined;
+    return any ? keyOf(running[0] ?? 0, running[1] ?? 0) : undefined;
   }
 
   private remember(directory: string, high: number, low: number): void {
