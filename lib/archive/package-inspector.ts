@@ -121,7 +121,7 @@ export class PackageInspector extends Transform {
         this.undecided = [];
       }
       if (this.declaredLength !== undefined && this.byteCount !== this.declaredLength) {
-        throw new PackageDownloadFailedError(`The package URL declared ${this.declaredLength} bytes but sent ${this.byteCount}.`, undefined, true);
+        throw new PackageDownloadFailedError(`The package URL declared ${this.declaredLength} bytes but sent ${this.byteCount}.`, { transient: true });
       }
       if (this.listing) this.archive = await this.listing.end();
       this.checkPolyglot();

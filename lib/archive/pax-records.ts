@@ -62,6 +62,11 @@ const PRIVILEGED_XATTRS = /^(security\.capability$|trusted\.|system\.)/;
 
 export type PaxRecords = Map<string, Buffer>;
 
+/** Keywords by which GNU tar and libarchive rename or resize a sparse file; Python ignores them. */
+export function isSparseKeyword(keyword: string): boolean {
+  return keyword.startsWith('GNU.sparse.') || keyword === 'SCHILY.realsize' || keyword === 'SCHILY.offset';
+}
+
 /**
  * The records of a pax extended header ("<length> <keyword>=<value>\n", the length counting the
  * whole record), or the fault that makes it one that readers split differently. The header's size
@@ -147,7 +152,7 @@ export function paxRecordFault(keyword: string, value: Buffer, global: boolean):
   }
   const rule = ENTRY_KEYWORDS.get(keyword);
   if (rule === undefined) {
-    if (keyword.startsWith('GNU.sparse.') || keyword === 'SCHILY.realsize' || keyword === 'SCHILY.offset') {
+    if (isSparseKeyword(keyword)) {
       return 'a sparse-file keyword (GNU tar and libarchive rename or resize the entry by it, Python does not)';
     }
     return 'a keyword not on the accepted list (readers that know it apply it, the others ignore it)';

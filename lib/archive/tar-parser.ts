@@ -17,7 +17,7 @@
 import { EntryRules, quote, type ArchiveEntry, type ArchiveLimits, type ArchiveSummary, type EntryKind } from './archive-safety';
 import { InvalidPackageFormatError } from '../core/errors';
 import { textOfName } from './name-text';
-import { parsePax, paxRecordFault, type PaxRecords } from './pax-records';
+import { isSparseKeyword, parsePax, paxRecordFault, type PaxRecords } from './pax-records';
 import { BLOCK, isZeros, parseHeader, type TarHeader } from './tar-headers';
 
 /**
@@ -47,10 +47,6 @@ const KINDS: Record<string, EntryKind> = { '0': 'file', '\0': 'file', '7': 'file
 const SPECIAL: Record<string, string> = { '3': 'character-device', '4': 'block-device', '6': 'fifo' };
 
 const SPARSE_ADVICE = "Create the archive without tar's --sparse (-S): readers expand sparse files differently.";
-
-function isSparseKeyword(keyword: string): boolean {
-  return keyword.startsWith('GNU.sparse.') || keyword === 'SCHILY.realsize' || keyword === 'SCHILY.offset';
-}
 
 /** The 100-byte name field as text, for a refusal about a header that did not parse. */
 function nameFieldOf(block: Buffer): string {

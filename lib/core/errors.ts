@@ -162,13 +162,9 @@ export class PackageDownloadFailedError extends ServiceError {
   /** Worth another try later: the remote answered 5xx or 429, or the connection broke. */
   readonly transient: boolean;
 
-  /**
-   * `legacyTransient`: the positional form `(detail, undefined, true)`, still used by
-   * lib/archive/package-inspector.ts until its owner moves it to `{ transient: true }`.
-   */
-  constructor(detail: string, options: { cause?: unknown; transient?: boolean } = {}, legacyTransient?: boolean) {
-    super('PACKAGE_DOWNLOAD_FAILED', detail, { cause: options?.cause });
-    this.transient = options?.transient ?? legacyTransient ?? false;
+  constructor(detail: string, options: { cause?: unknown; transient?: boolean } = {}) {
+    super('PACKAGE_DOWNLOAD_FAILED', detail, { cause: options.cause });
+    this.transient = options.transient ?? false;
   }
 }
 
