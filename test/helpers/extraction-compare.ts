@@ -23,17 +23,7 @@
  */
 import type { ArchiveEntry } from '../../lib/archive/archive-safety';
 import type { ArchiveFormat, Extractor, Landed, Snapshot } from './extractors';
-
-/** The bytes of a name as the service decoded it (lone surrogates U+DC80–U+DCFF stand for bytes that were not UTF-8), as latin1 text. */
-export function bytesOfName(text: string): string {
-  const bytes: number[] = [];
-  for (const char of text) {
-    const code = char.codePointAt(0) ?? 0;
-    if (code >= 0xdc80 && code <= 0xdcff) bytes.push(code - 0xdc00);
-    else bytes.push(...Buffer.from(char, 'utf8'));
-  }
-  return Buffer.from(bytes).toString('latin1');
-}
+import { nameBytes } from './service-listing';
 
 /** A name as a path under the root: `/`-separated segments without empty or `.` ones. */
 function pathKey(bytes: string): string {
@@ -72,23 +62,23 @@ function expectedOf(listing: ArchiveEntry[], extractor: Extractor, format: Archi
   const throughLinks = (entry: ArchiveEntry, depth = 0): ArchiveEntry | undefined => {
     if (entry.kind !== 'hardlink') return entry;
     if (depth > 16) return undefined;
-    const target = sofar.get(pathKey(bytesOfName(entry.linkTarget ?? '')));
+    const target = sofar.get(pathKey(nameBytes(entry.linkTarget ?? '').toString('latin1')));
     return target ? throughLinks(target, depth + 1) : undefined;
   };
   const expected = new Map<string, Expected>();
   for (const entry of listing) {
-    const key = pathKey(bytesOfName(entry.name));
+    const key = pathKey(nameBytes(entry.name).toString('latin1'));
     if (key === '') continue; // the root itself, e.g. `./`
     const listed = JSON.stringify(entry.name);
     if (entry.kind === 'file') expected.set(key, { kind: 'file', size: entry.size, listed });
     else if (entry.kind === 'directory') expected.set(key, { kind: 'directory', listed });
     else if (entry.kind === 'hardlink') {
       const target = throughLinks(entry);
-      if (target?.kind === 'symlink') expected.set(key, { kind: 'symlink', target: bytesOfName(target.linkTarget ?? ''), listed });
+      if (target?.kind === 'symlink') expected.set(key, { kind: 'symlink', target: nameBytes(target.linkTarget ?? '').toString('latin1'), listed });
       // A hard link to a directory, or to nothing listed before it: no extractor can make it; the kind mismatch is reported.
       else expected.set(key, { kind: target?.kind === 'file' ? 'file' : 'other', size: target?.kind === 'file' ? target.size : undefined, listed });
     } else {
-      const target = bytesOfName(entry.linkTarget ?? '');
+      const target = nameBytes(entry.linkTarget ?? '').toString('latin1');
       if (format === 'zip' && extractor.zipLinksAsFiles) expected.set(key, { kind: 'file', size: target.length, content: target, listed });
       else expected.set(key, { kind: 'symlink', target, listed });
     }

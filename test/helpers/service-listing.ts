@@ -53,3 +53,14 @@ export async function serviceVerdict(bytes: Buffer, limits: ArchiveLimits = SERV
   if (!format) return { ok: false, error: 'accepted by the inspector but not sniffed again' };
   return { ok: true, format, entries: await entriesOf(format, bytes) };
 }
+
+/** The bytes of a name as the service decoded it: lone surrogates U+DC80–U+DCFF stand for the bytes that were not UTF-8. */
+export function nameBytes(text: string): Buffer {
+  const bytes: number[] = [];
+  for (const char of text) {
+    const code = char.codePointAt(0) ?? 0;
+    if (code >= 0xdc80 && code <= 0xdcff) bytes.push(code - 0xdc00);
+    else bytes.push(...Buffer.from(char, 'utf8'));
+  }
+  return Buffer.from(bytes);
+}

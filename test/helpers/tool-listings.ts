@@ -8,6 +8,7 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { ArchiveEntry } from '../../lib/archive/archive-safety';
+import { nameBytes } from './service-listing';
 
 const run = promisify(execFile);
 
@@ -19,17 +20,6 @@ export interface Listed {
 }
 
 const LISTER = path.join(__dirname, '..', 'fixtures', 'real-world', 'list_archive.py');
-
-/** The bytes of a name as the service decoded it (lone surrogates U+DC80–U+DCFF are the bytes that were not UTF-8). */
-export function hexOfText(text: string): string {
-  const bytes: number[] = [];
-  for (const char of text) {
-    const code = char.codePointAt(0) ?? 0;
-    if (code >= 0xdc80 && code <= 0xdcff) bytes.push(code - 0xdc00);
-    else bytes.push(...Buffer.from(char, 'utf8'));
-  }
-  return Buffer.from(bytes).toString('hex');
-}
 
 function normalised(entry: Listed): Listed {
   let name = entry.name;
@@ -45,10 +35,10 @@ export function sortedListing(entries: Listed[]): Listed[] {
 export function serviceListing(entries: ArchiveEntry[], withLinks = true): Listed[] {
   return sortedListing(
     entries.map((entry) => ({
-      name: hexOfText(entry.name),
+      name: nameBytes(entry.name).toString('hex'),
       kind: entry.kind,
       size: entry.size,
-      link: withLinks && (entry.kind === 'symlink' || entry.kind === 'hardlink') ? hexOfText(entry.linkTarget ?? '') : '',
+      link: withLinks && (entry.kind === 'symlink' || entry.kind === 'hardlink') ? nameBytes(entry.linkTarget ?? '').toString('hex') : '',
     })),
   );
 }

@@ -7,28 +7,17 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createFetchHandler } from '../../../handlers/fetch';
 import type { CorpusCase } from '../../fixtures/hostile-corpus/generate';
-import { startArchiveServer, type ArchiveServer } from '../../helpers/archive-server';
 import { sha256Of } from '../../helpers/archives';
-import { expectInvariants, startTestStorage, type TestStorage } from '../../helpers/storage';
+import { expectInvariants } from '../../helpers/storage';
+import { useWorkerRig } from '../../helpers/worker-rig';
 
 const corpus = path.join(__dirname, '../../fixtures/hostile-corpus');
 const manifest = JSON.parse(readFileSync(path.join(corpus, 'manifest.json'), 'utf8')) as CorpusCase[];
 
-let storage: TestStorage;
-let server: ArchiveServer;
-
-beforeAll(async () => {
-  storage = await startTestStorage();
-  server = await startArchiveServer();
-});
-
-afterAll(async () => {
-  await server?.close();
-  await storage?.close();
-});
+const rig = useWorkerRig();
 
 describe('the hostile-archive corpus through the worker', () => {
   it('has both verdicts and a reason for every refusal', () => {
@@ -41,6 +30,7 @@ describe('the hostile-archive corpus through the worker', () => {
     // Prepare
     const code = `corpus-${randomUUID().slice(0, 8)}`;
     const bytes = readFileSync(path.join(corpus, 'files', file));
+    const { storage, server } = rig;
     server.serve(`/${code}/${file}`, bytes);
     const handler = createFetchHandler({ config: storage.config(), s3: storage.s3, dynamodb: storage.dynamodb, now: () => new Date() });
 

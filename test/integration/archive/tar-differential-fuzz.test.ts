@@ -22,6 +22,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ArchiveEntry } from '../../../lib/archive/archive-safety';
 import { TarParser } from '../../../lib/archive/tar-parser';
+import { nameBytes } from '../../helpers/service-listing';
 
 const run = promisify(execFile);
 const SEED = Number(process.env.TAR_FUZZ_SEED ?? 20261125);
@@ -46,17 +47,6 @@ interface Generated {
   benign: boolean;
 }
 
-/** The bytes of a name as our walker decoded it (lone surrogates U+DC80–U+DCFF are the bytes that were not UTF-8). */
-function hexOfText(text: string): string {
-  const bytes: number[] = [];
-  for (const char of text) {
-    const code = char.codePointAt(0) ?? 0;
-    if (code >= 0xdc80 && code <= 0xdcff) bytes.push(code - 0xdc00);
-    else bytes.push(...Buffer.from(char, 'utf8'));
-  }
-  return Buffer.from(bytes).toString('hex');
-}
-
 /**
  * What readers may list differently without disagreeing on what is extracted: a directory's
  * trailing slashes (tarfile drops them), and the link-name field of an entry that is not a link
@@ -73,7 +63,7 @@ function normalised(entry: Listed): Listed {
 function ours(bytes: Buffer): Reading {
   const entries: Listed[] = [];
   const collect = (entry: ArchiveEntry): undefined => {
-    entries.push({ name: hexOfText(entry.name), kind: entry.kind, size: entry.kind === 'file' ? entry.size : 0, link: hexOfText(entry.linkTarget ?? '') });
+    entries.push({ name: nameBytes(entry.name).toString('hex'), kind: entry.kind, size: entry.kind === 'file' ? entry.size : 0, link: nameBytes(entry.linkTarget ?? '').toString('hex') });
     return undefined;
   };
   try {
