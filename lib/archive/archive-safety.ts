@@ -319,7 +319,8 @@ export class EntryRules {
       // bsdtar skips it ("hardlink pointing to itself") and 7-Zip fails; GNU tar and Python keep the file.
       throw new InvalidPackageFormatError(`Hard link ${quote(link.name)} points to itself: extractors disagree on what it leaves.`);
     }
-    const kind = segments.includes('..') ? undefined : this.kinds.kindOf(link.target);
+    // A trailing slash names a directory: link(2) to "file/" fails with ENOTDIR in every extractor.
+    const kind = segments.includes('..') || link.target.endsWith('/') ? undefined : this.kinds.kindOf(link.target);
     if (kind === 'file') {
       this.kinds.markLinked(link.target);
       return;

@@ -127,6 +127,12 @@ describe('tar shapes extractors unpack differently are refused, naming the entry
     await expect(serviceVerdict(tar)).resolves.toMatchObject(refusedWith('ends after an extended header that has no entry'));
   });
 
+  it('refuses a hard link whose target ends in a slash, which every extractor fails to make (not a directory)', async () => {
+    const tar = Buffer.concat([file('app/a.txt', 'a'), tarHeader({ name: 'app/h', type: '1', linkname: 'app/a.txt/' }), END]);
+
+    await expect(serviceVerdict(tar)).resolves.toMatchObject(refusedWith('Hard link "app/h" points to "app/a.txt/", which is no file earlier in the archive'));
+  });
+
   it('refuses a hard link named like the file it links (bsdtar skips it, 7-Zip fails)', async () => {
     const tar = Buffer.concat([file('app/a.txt', 'a'), tarHeader({ name: 'app/a.txt', type: '1', linkname: './app/a.txt' }), END]);
 
