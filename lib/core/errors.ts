@@ -32,6 +32,7 @@ export const ERROR_STATUS = {
   INVALID_PACKAGE_FORMAT: 422,
   PACKAGE_TOO_LARGE: 422,
   CHECKSUM_MISMATCH: 422,
+  PACKAGE_URL_UNAVAILABLE: 422,
   PACKAGE_DOWNLOAD_FAILED: 502,
   STORAGE_UNAVAILABLE: 503,
   WORKER_FAILED: 503,
@@ -52,13 +53,16 @@ export class ServiceError extends AppError {
   readonly status: number;
   readonly detail: string;
   readonly fieldsDetail: FieldsDetail | undefined;
+  /** Seconds the remote asked to be left alone (its Retry-After), passed on to the client. */
+  readonly retryAfterSeconds: number | undefined;
 
-  constructor(code: ErrorCode, detail: string, options: { cause?: unknown; fieldsDetail?: FieldsDetail } = {}) {
+  constructor(code: ErrorCode, detail: string, options: { cause?: unknown; fieldsDetail?: FieldsDetail; retryAfterSeconds?: number } = {}) {
     super(detail, { cause: options.cause });
     this.code = code;
     this.status = ERROR_STATUS[code];
     this.detail = detail;
     this.fieldsDetail = options.fieldsDetail;
+    this.retryAfterSeconds = options.retryAfterSeconds;
   }
 }
 
@@ -159,12 +163,25 @@ export class ChecksumMismatchError extends ServiceError {
 }
 
 export class PackageDownloadFailedError extends ServiceError {
-  /** Worth another try later: the remote answered 5xx or 429, or the connection broke. */
+  /** Worth another try later: the remote answered 5xx, 408 or 429, or the connection broke. */
   readonly transient: boolean;
 
-  constructor(detail: string, options: { cause?: unknown; transient?: boolean } = {}) {
-    super('PACKAGE_DOWNLOAD_FAILED', detail, { cause: options.cause });
+  constructor(detail: string, options: { cause?: unknown; transient?: boolean; retryAfterSeconds?: number } = {}) {
+    super('PACKAGE_DOWNLOAD_FAILED', detail, { cause: options.cause, retryAfterSeconds: options.retryAfterSeconds });
     this.transient = options.transient ?? false;
+  }
+}
+
+/**
+ * The remote answered a 4xx that another try will not change (404, 403, 410, 401, …): a 422, so
+ * that a client that retries every 5xx does not retry a URL that cannot work (docs/api.md#what-to-retry).
+ */
+export class PackageUrlUnavailableError extends ServiceError {
+  constructor(status: number) {
+    super(
+      'PACKAGE_URL_UNAVAILABLE',
+      `The package URL answered HTTP ${status}; it will answer the same until the URL or what it serves changes.`,
+    );
   }
 }
 
@@ -242,8 +259,8 @@ export class JobBusyError extends AppError {
 
 /**
  * Whether a failure may go away by itself, so that an asynchronous event is worth retrying:
- * our storage failing, a timeout, a broken connection or a remote 5xx. Validation, conflicts,
- * bad archives and a remote 4xx will fail the same way every time.
+ * our storage failing, a timeout, a broken connection or a remote 5xx, 408 or 429. Validation,
+ * conflicts, bad archives and a remote's other 4xx will fail the same way every time.
  */
 export function isTransient(error: ServiceError): boolean {
   if (error.code === 'STORAGE_UNAVAILABLE' || error.code === 'WORKER_FAILED' || error.code === 'PACKAGE_DOWNLOAD_TIMEOUT') return true;
@@ -260,6 +277,6 @@ export function severityOf(error: ServiceError): 'info' | 'warn' | 'error' {
 }
 
 /** Rebuilds a ServiceError from its wire form (the worker's result, read by `link`). */
-export function serviceErrorFromWire(code: ErrorCode, detail: string, fieldsDetail?: FieldsDetail): ServiceError {
-  return new ServiceError(code, detail, { fieldsDetail });
+export function serviceErrorFromWire(code: ErrorCode, detail: string, fieldsDetail?: FieldsDetail, retryAfterSeconds?: number): ServiceError {
+  return new ServiceError(code, detail, { fieldsDetail, retryAfterSeconds });
 }

@@ -12,10 +12,12 @@ import { isIP, type LookupFunction } from 'node:net';
 import type { Readable } from 'node:stream';
 import { addressPolicy, type AddressPolicy } from './address-policy';
 import { checkScheme } from '../core/package-request';
+import { retryAfterSeconds } from './retry-after';
 import {
   PackageDownloadFailedError,
   PackageDownloadTimeoutError,
   PackageTooLargeError,
+  PackageUrlUnavailableError,
   ServiceError,
   UrlNotAllowedError,
 } from '../core/errors';
@@ -79,7 +81,7 @@ export async function openDownload(rawUrl: string, limits: DownloadLimits, netwo
     }
     if (status < 200 || status >= 300) {
       response.destroy();
-      throw new PackageDownloadFailedError(`The package URL answered HTTP ${status}.`, { transient: status >= 500 || status === 429 });
+      throw failedStatus(status, response.headers['retry-after']);
     }
     const declared = response.headers['content-length'];
     const contentLength = declared !== undefined && /^\d+$/.test(declared) ? Number(declared) : undefined;
@@ -95,6 +97,17 @@ export async function openDownload(rawUrl: string, limits: DownloadLimits, netwo
       finalUrl: url,
     };
   }
+}
+
+/**
+ * A remote's non-2xx answer in the service's vocabulary: a 4xx other than 408 and 429 will not
+ * change by itself (docs/api.md#what-to-retry); the rest is transient and passes on Retry-After.
+ */
+function failedStatus(status: number, retryAfter: string | undefined): ServiceError {
+  if (status >= 400 && status < 500 && status !== 408 && status !== 429) return new PackageUrlUnavailableError(status);
+  const transient = status >= 500 || status === 408 || status === 429;
+  const wait = transient ? retryAfterSeconds(retryAfter, Date.now()) : undefined;
+  return new PackageDownloadFailedError(`The package URL answered HTTP ${status}.`, { transient, retryAfterSeconds: wait });
 }
 
 function nextHop(from: URL, location: string): URL {

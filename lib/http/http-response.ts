@@ -30,7 +30,7 @@ export interface JobOutcome {
   job_id: string;
   state: string;
   package?: unknown;
-  error?: { code: ErrorCode; detail: string; fields_detail?: FieldsDetail };
+  error?: { code: ErrorCode; detail: string; fields_detail?: FieldsDetail; retry_after?: number };
 }
 
 /**
@@ -41,7 +41,7 @@ export function jobResponse(view: JobOutcome, jobUrl: string, log: Logger): Http
   const named = (response: HttpResponse): HttpResponse => ({ ...response, headers: { ...response.headers, 'x-job-id': view.job_id } });
   if (view.state === 'succeeded' && view.package) return named(jsonResponse(200, view.package));
   if (view.state === 'failed' && view.error) {
-    return named(errorResponse(serviceErrorFromWire(view.error.code, view.error.detail, view.error.fields_detail), log));
+    return named(errorResponse(serviceErrorFromWire(view.error.code, view.error.detail, view.error.fields_detail, view.error.retry_after), log));
   }
   const accepted = jsonResponse(202, { job_id: view.job_id, state: view.state, location: jobUrl });
   return named({ ...accepted, headers: { ...accepted.headers, location: jobUrl, 'retry-after': String(JOB_RETRY_AFTER_SECONDS) } });
@@ -56,7 +56,9 @@ export function errorResponse(error: unknown, log: Logger): HttpResponse {
       ...(error.fieldsDetail ? { fields_detail: error.fieldsDetail } : {}),
     };
     const allow: Record<string, string> = error instanceof MethodNotAllowedError ? { allow: error.allowed.join(', ') } : {};
-    return { ...jsonResponse(error.status, body), headers: { ...JSON_HEADERS, 'bkapi-error-code': error.code, ...allow } };
+    // The remote's own Retry-After, for a transient failure that came with one (docs/api.md#what-to-retry).
+    const wait: Record<string, string> = error.retryAfterSeconds === undefined ? {} : { 'retry-after': String(error.retryAfterSeconds) };
+    return { ...jsonResponse(error.status, body), headers: { ...JSON_HEADERS, 'bkapi-error-code': error.code, ...allow, ...wait } };
   }
   log.error('unexpected failure', { error });
   return {

@@ -12,11 +12,13 @@ export type JobState = 'pending' | 'running' | 'succeeded' | 'failed';
 
 export const JOB_STATES: readonly JobState[] = ['pending', 'running', 'succeeded', 'failed'];
 
-/** How a failed job ends: the error answer's code, detail and field problems. */
+/** How a failed job ends: the error answer's code, detail and field problems, and the remote's Retry-After. */
 export interface JobError {
   code: ErrorCode;
   detail: string;
   fields_detail?: FieldsDetail;
+  /** Seconds the remote asked to be left alone, when a transient failure came with its Retry-After. */
+  retry_after?: number;
 }
 
 export interface FetchEvent {
@@ -101,5 +103,10 @@ export function parseFetchEvent(event: unknown, fallbackRequestId: string): Pack
 }
 
 export function errorOf(error: ServiceError): JobError {
-  return { code: error.code, detail: error.detail, ...(error.fieldsDetail ? { fields_detail: error.fieldsDetail } : {}) };
+  return {
+    code: error.code,
+    detail: error.detail,
+    ...(error.fieldsDetail ? { fields_detail: error.fieldsDetail } : {}),
+    ...(error.retryAfterSeconds === undefined ? {} : { retry_after: error.retryAfterSeconds }),
+  };
 }

@@ -60,7 +60,7 @@ function isFetchEvent(value: unknown): value is FetchEvent {
 }
 
 function isJobError(value: unknown): value is JobError {
-  return isObject(value) && isErrorCode(value.code) && typeof value.detail === 'string';
+  return isObject(value) && isErrorCode(value.code) && typeof value.detail === 'string' && (value.retry_after === undefined || typeof value.retry_after === 'number');
 }
 
 function isPackageResponse(value: unknown): value is PackageResponse {

@@ -1,10 +1,12 @@
 /**
- * `package_name` (docs/api.md#answers): the file name of the URL path, sanitised; where the path has
- * none, the name in Content-Disposition; else `package.<detected extension>`. Its extension is
+ * `package_name` (docs/api.md#answers): the file name the download's Content-Disposition gives, as
+ * browsers, `curl -OJ` and `wget --content-disposition` take it; else the file name of the URL path;
+ * else `package.<detected extension>`. Either name is sanitised the same way. Its extension is
  * always the detected format's: a .tar.gz served as `x.zip` is stored and downloaded
  * as `x.tar.gz`, so nobody opens it with the wrong tool.
  */
 import type { PackageFormat } from '../archive/archive-listing';
+import { contentDispositionFilename } from '../download/content-disposition';
 
 const MAX_NAME_LENGTH = 200;
 
@@ -27,22 +29,6 @@ function lastPathSegment(url: URL): string {
   }
 }
 
-/** The filename of a Content-Disposition header; RFC 5987 `filename*` wins over `filename`. */
-export function contentDispositionFilename(header: string | undefined): string | undefined {
-  if (!header) return undefined;
-  const extended = /filename\*\s*=\s*([^']*)'[^']*'([^;]+)/i.exec(header);
-  if (extended?.[2]) {
-    try {
-      return decodeURIComponent(extended[2].trim());
-    } catch {
-      // Fall through to the plain parameter.
-    }
-  }
-  const plain = /filename\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;]+))/i.exec(header);
-  const value = plain?.[1] ?? plain?.[2];
-  return value === undefined ? undefined : value.replace(/\\(.)/g, '$1').trim();
-}
-
 /** The extensions each format may keep, the first being the one given when the name has none of them. */
 const EXTENSIONS: Record<PackageFormat, string[]> = {
   'tar.gz': ['.tar.gz', '.tgz'],
@@ -62,6 +48,6 @@ export function withFormatExtension(name: string, format: PackageFormat): string
 
 export function packageNameFor(url: URL, contentDisposition: string | undefined, format: PackageFormat): string {
   const name =
-    sanitisePackageName(lastPathSegment(url)) ?? sanitisePackageName(contentDispositionFilename(contentDisposition) ?? '') ?? 'package';
+    sanitisePackageName(contentDispositionFilename(contentDisposition) ?? '') ?? sanitisePackageName(lastPathSegment(url)) ?? 'package';
   return withFormatExtension(name, format);
 }

@@ -1,20 +1,70 @@
 /**
- * package_name (docs/api.md#answers): the file name of the URL path, sanitised; where the path has none,
- * the name in Content-Disposition; else `package.<detected extension>`.
+ * package_name (docs/api.md#answers): the file name in Content-Disposition, sanitised; else the file
+ * name of the URL path, sanitised the same way; else `package.<detected extension>`.
  */
 import { describe, expect, it } from 'vitest';
-import { contentDispositionFilename, packageNameFor, sanitisePackageName } from '../../../lib/use-cases/package-name';
+import { packageNameFor, sanitisePackageName } from '../../../lib/use-cases/package-name';
 
 describe('packageNameFor', () => {
-  it('takes the file name of the URL path, not its query', () => {
+  it('takes the file name of the URL path, not its query, when the answer names none', () => {
     // Prepare
     const url = new URL('https://artifacts.example.com/releases/sundy820-app-1.0.tar.gz?X-Amz-Signature=abc&name=x.zip');
 
     // Act
-    const name = packageNameFor(url, 'attachment; filename="other.tar.gz"', 'tar.gz');
+    const name = packageNameFor(url, 'attachment', 'tar.gz');
 
     // Assess
     expect(name).toBe('sundy820-app-1.0.tar.gz');
+  });
+
+  it.each([
+    ['https://codeload.example.com/org/repo/tar.gz/refs/heads/main', 'attachment; filename="repo-main.tar.gz"', 'repo-main.tar.gz'],
+    ['https://example.com/download?id=3', "attachment; filename*=UTF-8''app%20v1.tgz", 'app_v1.tgz'],
+    ['https://example.com/dl/sundy820-1.0.tar.gz', 'attachment; filename="release.tar.gz"', 'release.tar.gz'],
+  ])('takes the name the answer gives over the URL path: %s', (url, header, expected) => {
+    // Act
+    const name = packageNameFor(new URL(url), header, 'tar.gz');
+
+    // Assess
+    expect(name).toBe(expected);
+  });
+
+  it.each([
+    ['a path', 'attachment; filename="../../etc/cron.d/app.tar.gz"', 'app.tar.gz'],
+    ['a Windows path', 'attachment; filename="C:\\\\evil\\\\app.tar.gz"', 'app.tar.gz'],
+    ['an encoded path', "attachment; filename*=UTF-8''..%2F..%2Fapp.tar.gz", 'app.tar.gz'],
+    ['a NUL and control characters', "attachment; filename*=UTF-8''app%00%0D%0A.tar.gz", 'app_.tar.gz'],
+    ['a hidden name', 'attachment; filename=".bashrc.tar.gz"', 'bashrc.tar.gz'],
+    ['non-ASCII letters', "attachment; filename*=UTF-8''%E5%8C%85-1.0.tar.gz", '-1.0.tar.gz'],
+    ['another archive extension', 'attachment; filename="app-1.0.zip"', 'app-1.0.tar.gz'],
+    ['no extension', 'attachment; filename="app-1.0"', 'app-1.0.tar.gz'],
+  ])('sanitises a Content-Disposition name with %s as it sanitises a URL path', (_shape, header, expected) => {
+    // Act
+    const name = packageNameFor(new URL('https://example.com/download'), header, 'tar.gz');
+
+    // Assess
+    expect(name).toBe(expected);
+  });
+
+  it('keeps a very long Content-Disposition name within 200 characters with its extension', () => {
+    // Act
+    const name = packageNameFor(new URL('https://example.com/download'), `attachment; filename="${'a'.repeat(5000)}.zip"`, 'tar.gz');
+
+    // Assess
+    expect(name).toBe(`${'a'.repeat(193)}.tar.gz`);
+  });
+
+  it.each([
+    ['nothing but dots', 'attachment; filename=".."'],
+    ['an empty name', 'attachment; filename=""'],
+    ['a malformed header', 'attachment; filename=app 1.tar.gz'],
+    ['the name given twice', 'attachment; filename="a.tar.gz"; filename="b.tar.gz"'],
+  ])('falls back to the URL path when the Content-Disposition has %s', (_shape, header) => {
+    // Act
+    const name = packageNameFor(new URL('https://example.com/dl/from-path.tar.gz'), header, 'tar.gz');
+
+    // Assess
+    expect(name).toBe('from-path.tar.gz');
   });
 
   it('decodes percent-escapes and replaces what is unsafe with underscores', () => {
@@ -78,40 +128,6 @@ describe('packageNameFor: the extension follows the detected format', () => {
 
     // Assess
     expect(name).toBe(`${'a'.repeat(193)}.tar.gz`);
-  });
-});
-
-describe('contentDispositionFilename', () => {
-  it('prefers the RFC 5987 filename* over filename', () => {
-    // Act
-    const name = contentDispositionFilename(`attachment; filename="fallback.zip"; filename*=UTF-8''app%201.0.zip`);
-
-    // Assess
-    expect(name).toBe('app 1.0.zip');
-  });
-
-  it('reads a quoted filename with escaped quotes', () => {
-    // Act
-    const name = contentDispositionFilename('attachment; filename="say \\"hi\\".tar.gz"');
-
-    // Assess
-    expect(name).toBe('say "hi".tar.gz');
-  });
-
-  it('reads an unquoted filename up to the next parameter', () => {
-    // Act
-    const name = contentDispositionFilename('attachment; filename=app.tgz; size=4586');
-
-    // Assess
-    expect(name).toBe('app.tgz');
-  });
-
-  it('gives nothing for a header without a filename', () => {
-    // Act
-    const names = [contentDispositionFilename(undefined), contentDispositionFilename('inline')];
-
-    // Assess
-    expect(names).toEqual([undefined, undefined]);
   });
 });
 
