@@ -161,7 +161,11 @@ describe('the local stack answers as openapi.yaml says', () => {
       server.serve(`/${code}/a.tar.gz`, await tarGzArchive(sampleEntries(code)));
       return link(code, { package_url: server.url(`/${code}/a.tar.gz`), version: 'v1', sha256: '0'.repeat(64) });
     }],
-    ['PACKAGE_DOWNLOAD_FAILED', 502, (code: string) => link(code, { package_url: server.url(`/${code}/missing.tar.gz`), version: 'v1' })],
+    ['PACKAGE_URL_UNAVAILABLE', 422, (code: string) => link(code, { package_url: server.url(`/${code}/missing.tar.gz`), version: 'v1' })],
+    ['PACKAGE_DOWNLOAD_FAILED', 502, (code: string) => {
+      server.route(`/${code}/busy.tar.gz`, (_req, res) => res.writeHead(503, { 'retry-after': '7' }).end());
+      return link(code, { package_url: server.url(`/${code}/busy.tar.gz`), version: 'v1' });
+    }],
     ['PACKAGE_DOWNLOAD_TIMEOUT', 504, (code: string) => {
       server.route(`/${code}/stalled.tar.gz`, (_req, res) => res.writeHead(200, { 'content-length': 1000 }).write('x'));
       return link(code, { package_url: server.url(`/${code}/stalled.tar.gz`), version: 'v1' });
