@@ -215,7 +215,7 @@ describe('duplicated and overlapping deliveries', () => {
 
     const retried = await deliver(event);
 
-    expect(retried).toMatchObject({ state: 'failed', error: { code: 'PACKAGE_DOWNLOAD_FAILED' } });
+    expect(retried).toMatchObject({ state: 'failed', error: { code: 'PACKAGE_URL_UNAVAILABLE' } });
     expect(await expectInvariants(rig.storage, code, 'default')).toEqual([]);
   });
 });
@@ -231,6 +231,19 @@ describe('what Lambda retries', () => {
     expect(result).toMatchObject({ state: 'failed', error: { code: 'INVALID_PACKAGE_FORMAT' } });
     expect(await deliver(event)).toEqual(result);
     expect(rig.server.hits(`/${code}/page.html`)).toBe(1);
+  });
+
+  it.each([401, 403, 404, 410])('records a remote %i of an asynchronous event as PACKAGE_URL_UNAVAILABLE in one attempt, so Lambda does not retry', async (status) => {
+    const code = uniqueCode();
+    rig.server.route(`/${code}/a.tar.gz`, (_req, res) => res.writeHead(status, { 'retry-after': '7' }).end());
+    const event = eventFor(code, `/${code}/a.tar.gz`);
+
+    const result = await deliver(event);
+
+    expect(result).toMatchObject({ state: 'failed', attempts: 1, error: { code: 'PACKAGE_URL_UNAVAILABLE', detail: expect.stringContaining(String(status)) } });
+    expect(result.error).not.toHaveProperty('retry_after');
+    expect(await deliver(event)).toEqual(result);
+    expect(rig.server.hits(`/${code}/a.tar.gz`)).toBe(1);
   });
 
   it('throws a transient failure of an asynchronous event back to Lambda, and a later delivery succeeds', async () => {
@@ -253,14 +266,14 @@ describe('what Lambda retries', () => {
 
   it('records the transient failure on the last attempt, and still throws it so the event reaches the failure queue', async () => {
     const code = uniqueCode();
-    rig.server.route(`/${code}/down.tar.gz`, (_req, res) => res.writeHead(502).end());
+    rig.server.route(`/${code}/down.tar.gz`, (_req, res) => res.writeHead(502, { 'retry-after': '120' }).end());
     const event = eventFor(code, `/${code}/down.tar.gz`);
 
     await expect(deliver(event)).rejects.toMatchObject({ name: 'RetryableJobError' });
     await expect(deliver(event)).rejects.toMatchObject({ name: 'RetryableJobError' });
     await expect(deliver(event)).rejects.toMatchObject({ name: 'RetryableJobError' });
 
-    expect(await getJob(jobsStore(), event.job_id ?? '')).toMatchObject({ state: 'failed', error: { code: 'PACKAGE_DOWNLOAD_FAILED' } });
+    expect(await getJob(jobsStore(), event.job_id ?? '')).toMatchObject({ state: 'failed', error: { code: 'PACKAGE_DOWNLOAD_FAILED', retry_after: 120 } });
     expect(rig.server.hits(`/${code}/down.tar.gz`)).toBe(3);
     expect(await expectInvariants(rig.storage, code, 'default')).toEqual([]);
   });
@@ -272,5 +285,20 @@ describe('what Lambda retries', () => {
     const result = await deliver(eventFor(code, `/${code}/down.tar.gz`, { mode: 'sync' }));
 
     expect(result).toMatchObject({ state: 'failed', error: { code: 'PACKAGE_DOWNLOAD_FAILED' } });
+    expect(result.error).not.toHaveProperty('retry_after');
+  });
+
+  it.each([
+    [408, '7', 7],
+    [429, 'Fri, 01 Jan 2100 00:00:00 GMT', 3600],
+    [503, 'later', undefined],
+  ])('answers a remote %i as transient with its Retry-After %j as %j seconds (capped at an hour)', async (status, header, seconds) => {
+    const code = uniqueCode();
+    rig.server.route(`/${code}/down.tar.gz`, (_req, res) => res.writeHead(status, { 'retry-after': header }).end());
+
+    const result = await deliver(eventFor(code, `/${code}/down.tar.gz`, { mode: 'sync' }));
+
+    expect(result).toMatchObject({ state: 'failed', error: { code: 'PACKAGE_DOWNLOAD_FAILED' } });
+    expect(result.error?.retry_after).toBe(seconds);
   });
 });

@@ -72,14 +72,14 @@ describe('registering a package', () => {
     const zip = await zipArchive(sampleEntries(code));
     const tar = await tarArchive(sampleEntries(code));
     rig.server.serve(`/${code}/src.zip`, zip);
-    rig.server.serve(`/${code}/download`, tar, { 'content-disposition': 'attachment; filename="release.tar"' });
+    rig.server.serve(`/${code}/download`, tar, { 'content-disposition': 'attachment; filename="release.tar.gz"' });
 
     const zipResult = await invoke({ code, version: 'zip-1', package_url: rig.server.url(`/${code}/src.zip`) });
     const tarResult = await invoke({ code, version: 'tar-1', package_url: rig.server.url(`/${code}/download`) });
 
     expect(zipResult).toMatchObject({ state: 'succeeded', package: { package_name: 'src.zip', sha256_signature: sha256Of(zip) } });
-    // The URL's file name, with the detected format's extension added, so a .tar.gz served as x.zip is not downloaded as a zip.
-    expect(tarResult).toMatchObject({ state: 'succeeded', package: { package_name: 'download.tar', sha256_signature: sha256Of(tar) } });
+    // The answer's file name over the URL's, with the detected format's extension, so a plain tar named .tar.gz is not opened with gunzip.
+    expect(tarResult).toMatchObject({ state: 'succeeded', package: { package_name: 'release.tar', sha256_signature: sha256Of(tar) } });
     expect(await expectInvariants(rig.storage, code, 'default')).toHaveLength(2);
   });
 
@@ -234,12 +234,12 @@ describe('failures leave nothing behind and existing records untouched', () => {
     expect(await expectInvariants(rig.storage, code, 'default')).toEqual(before);
   });
 
-  it('answers PACKAGE_DOWNLOAD_FAILED for a 404', async () => {
+  it('answers PACKAGE_URL_UNAVAILABLE for a 404', async () => {
     const code = uniqueCode();
 
     const result = await invoke({ code, package_url: rig.server.url(`/${code}/missing.tar.gz`) });
 
-    expect(result).toMatchObject({ state: 'failed', error: { code: 'PACKAGE_DOWNLOAD_FAILED', detail: expect.stringContaining('404') } });
+    expect(result).toMatchObject({ state: 'failed', error: { code: 'PACKAGE_URL_UNAVAILABLE', detail: expect.stringContaining('404') } });
     expect(await expectInvariants(rig.storage, code, 'default')).toEqual([]);
   });
 
