@@ -139,22 +139,59 @@ describe('a worker killed in the middle of a download', () => {
     const final = await until(location, ended, 'the job to end');
     expect(final).toMatchObject({ state: 'failed', error: { code: 'WORKER_FAILED', detail: expect.stringContaining('stopped before it finished') } });
     expect(await expectInvariants(stack.storage, code, 'default')).toEqual([]);
-    const sqs = new SQSClient({ region: LOCAL_REGION, endpoint: `http://127.0.0.1:${ports.sqs}`, credentials: LOCAL_CREDENTIALS });
-    try {
-      // fetchFailures marks the job failed first, then forwards Lambda's record: the queue may lag a moment.
-      type FailureRecord = { requestContext: { condition: string }; requestPayload: { code: string } };
-      let record: FailureRecord | undefined;
-      for (let look = 0; look < 40 && !record; look += 1) {
-        if (look > 0) await new Promise((resolve) => setTimeout(resolve, 250));
-        const { Messages = [] } = await sqs.send(
-          new ReceiveMessageCommand({ QueueUrl: `http://127.0.0.1:${ports.sqs}/000000000000/bkpaas-source-package-link-local-fetch-failures`, MaxNumberOfMessages: 10, VisibilityTimeout: 0 }),
-        );
-        record = Messages.map((message) => JSON.parse(message.Body ?? '{}') as FailureRecord).find((candidate) => candidate.requestPayload.code === code);
-      }
-      expect(record).toMatchObject({ requestContext: { condition: 'RetriesExhausted' } });
-    } finally {
-      sqs.destroy();
+    expect(await failureRecordOf(code)).toMatchObject({ requestContext: { condition: 'RetriesExhausted' } });
+  });
+});
+
+type FailureRecord = { requestContext: { condition: string }; requestPayload: { code: string } };
+
+/** The failure queue's record of the application's event, looked for `looks` times 250 ms apart (the queue may lag a moment). */
+async function failureRecordOf(code: string, looks = 40): Promise<FailureRecord | undefined> {
+  const sqs = new SQSClient({ region: LOCAL_REGION, endpoint: `http://127.0.0.1:${ports.sqs}`, credentials: LOCAL_CREDENTIALS });
+  try {
+    let record: FailureRecord | undefined;
+    for (let look = 0; look < looks && !record; look += 1) {
+      if (look > 0) await new Promise((resolve) => setTimeout(resolve, 250));
+      const { Messages = [] } = await sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: `http://127.0.0.1:${ports.sqs}/000000000000/bkpaas-source-package-link-local-fetch-failures`, MaxNumberOfMessages: 10, VisibilityTimeout: 0 }),
+      );
+      record = Messages.map((message) => JSON.parse(message.Body ?? '{}') as FailureRecord).find((candidate) => candidate.requestPayload.code === code);
     }
+    return record;
+  } finally {
+    sqs.destroy();
+  }
+}
+
+describe("what Lambda's asynchronous retries run again", () => {
+  it('gives a URL answering 404 one attempt: the job ends failed with 422 PACKAGE_URL_UNAVAILABLE, is not run again, and stays out of the failure queue', async () => {
+    const code = uniqueCode();
+    const accepted = await post(code, server.url(`/${code}/typo.tar.gz`), { Prefer: 'respond-async' });
+    const location = accepted.headers.get('location') ?? '';
+
+    const final = await until(location, ended, 'the job to end');
+    // Well past the retries' 0.3 s and 0.6 s: a retry would have downloaded again by now.
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+
+    expect(final).toMatchObject({ state: 'failed', attempts: 1, error: { code: 'PACKAGE_URL_UNAVAILABLE', detail: expect.stringContaining('404') } });
+    expect(await job(location)).toEqual(final);
+    expect(server.hits(`/${code}/typo.tar.gz`)).toBe(1);
+    expect(await failureRecordOf(code, 4)).toBeUndefined();
+    expect(await expectInvariants(stack.storage, code, 'default')).toEqual([]);
+  });
+
+  it('gives a URL answering 503 with Retry-After: 7 every attempt; the failed job carries retry_after 7 and its event reaches the failure queue', async () => {
+    const code = uniqueCode();
+    server.route(`/${code}/busy.tar.gz`, (_req, res) => res.writeHead(503, { 'retry-after': '7' }).end('busy'));
+    const accepted = await post(code, server.url(`/${code}/busy.tar.gz`), { Prefer: 'respond-async' });
+    const location = accepted.headers.get('location') ?? '';
+
+    const final = await until(location, ended, 'the job to end');
+
+    expect(final).toMatchObject({ state: 'failed', attempts: 3, error: { code: 'PACKAGE_DOWNLOAD_FAILED', retry_after: 7 } });
+    expect(server.hits(`/${code}/busy.tar.gz`)).toBe(3);
+    expect(await failureRecordOf(code)).toMatchObject({ requestContext: { condition: 'RetriesExhausted' } });
+    expect(await expectInvariants(stack.storage, code, 'default')).toEqual([]);
   });
 });
 

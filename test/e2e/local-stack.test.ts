@@ -162,6 +162,25 @@ describe('the documented curl call against the local stack', () => {
   });
 });
 
+describe("the remote's file name", () => {
+  it.each([
+    ['/tar.gz/refs/heads/main', 'attachment; filename="repo-main.tar.gz"', 'repo-main.tar.gz'],
+    ['/download?id=3', "attachment; filename*=UTF-8''app%20v1.0.tgz; filename=\"fallback.tar.gz\"", 'app_v1.0.tgz'],
+    ['/dl/app-1.0.tar.gz', 'attachment; filename="../../release.zip"', 'release.tar.gz'],
+  ])('names the package of %s by its Content-Disposition %j: %j', async (tail, disposition, expected) => {
+    const code = uniqueCode();
+    const archive = await tarGzArchive(sampleEntries(code));
+    server.serve(`/${code}${new URL(tail, 'http://x').pathname}`, archive, { 'content-disposition': disposition });
+
+    const response = await post(code, originalDocsBody(server.url(`/${code}${tail}`), 'v1'));
+
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ package_name: expected, sha256_signature: sha256Of(archive) });
+    const [record] = await expectInvariants(stack.storage, code, 'default');
+    expect(record?.package_name).toBe(expected);
+  });
+});
+
 describe('the start banner', () => {
   it('fits 100 columns, and the curl it prints, run by bash as printed, registers the package', async () => {
     const code = uniqueCode();
@@ -259,13 +278,28 @@ describe('errors through the local API leave nothing behind', () => {
     expect(await expectInvariants(stack.storage, code, 'default')).toEqual([]);
   });
 
-  it('answers 502 PACKAGE_DOWNLOAD_FAILED for a URL answering 404', async () => {
+  it('answers 422 PACKAGE_URL_UNAVAILABLE, not a 5xx a client would retry, for a URL answering 404', async () => {
     const code = uniqueCode();
 
     const response = await post(code, originalDocsBody(server.url(`/${code}/nothing.tar.gz`), 'v1'));
 
+    expect(response.status).toBe(422);
+    expect(response.headers.get('bkapi-error-code')).toBe('PACKAGE_URL_UNAVAILABLE');
+    expect(await response.json()).toMatchObject({ code: 'PACKAGE_URL_UNAVAILABLE', detail: expect.stringContaining('404') });
+    expect(response.headers.get('retry-after')).toBeNull();
+    expect(server.hits(`/${code}/nothing.tar.gz`)).toBe(1);
+    expect(await expectInvariants(stack.storage, code, 'default')).toEqual([]);
+  });
+
+  it("answers 502 PACKAGE_DOWNLOAD_FAILED with the remote's Retry-After for a URL answering 503 with Retry-After: 7", async () => {
+    const code = uniqueCode();
+    server.route(`/${code}/busy.tar.gz`, (_req, res) => res.writeHead(503, { 'retry-after': '7' }).end('busy'));
+
+    const response = await post(code, originalDocsBody(server.url(`/${code}/busy.tar.gz`), 'v1'));
+
     expect(response.status).toBe(502);
     expect(response.headers.get('bkapi-error-code')).toBe('PACKAGE_DOWNLOAD_FAILED');
+    expect(response.headers.get('retry-after')).toBe('7');
     expect(await expectInvariants(stack.storage, code, 'default')).toEqual([]);
   });
 

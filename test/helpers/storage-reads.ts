@@ -17,6 +17,7 @@ export interface StorageView {
 
 export interface StoredRecord {
   version: string;
+  package_name: string;
   package_size: number;
   sha256: string;
   object_key: string;
@@ -42,6 +43,7 @@ export async function recordsOf(storage: StorageView, code: string, module: stri
   );
   return Items.map((item) => ({
     version: item.version?.S ?? '',
+    package_name: item.package_name?.S ?? '',
     package_size: Number(item.package_size?.N),
     sha256: item.sha256?.S ?? '',
     object_key: item.object_key?.S ?? '',
