@@ -114,7 +114,7 @@ describe('the dashboard and the alarms, against the metrics an end-to-end run em
     // A package registered while the client waits: LinkRequests OK, SyncWait, JobsSucceeded and the package's figures.
     expect((await post(code, server.url(`/${code}/app.tar.gz`))).status).toBe(200);
     // A remote answering 404: LinkRequests and JobsFailed by code.
-    expect((await post(`${code}-x`, server.url(`/${code}/gone.tar.gz`))).status).toBe(502);
+    expect((await post(`${code}-x`, server.url(`/${code}/gone.tar.gz`))).status).toBe(422);
     // An unknown token: AuthorizerRefusals by reason.
     expect((await fetch(linkUrl(code), { method: 'POST', headers: auth('bkpaas_nobody'), body: '{}' })).status).toBe(401);
     // A job that needed a retry (RetriesTaken).
@@ -162,7 +162,7 @@ describe('the dashboard and the alarms, against the metrics an end-to-end run em
 
     const problems = checkMetricsExist(drawnMetrics(dashboards[0]?.body ?? ''), alarms, emitted, vended);
     expect(problems).toHaveLength(2);
-    expect(problems[0]).toMatch(/^FetchErrorsAlarm: BkpaasSourcePackageLink JobsFailed \{function=fetch, stage=local\}: the code emits JobsFailed only with \{.*Code=PACKAGE_DOWNLOAD_FAILED/);
+    expect(problems[0]).toMatch(/^FetchErrorsAlarm: BkpaasSourcePackageLink JobsFailed \{function=fetch, stage=local\}: the code emits JobsFailed only with \{.*Code=PACKAGE_URL_UNAVAILABLE/);
     expect(problems[1]).toMatch(/^LinkLatencyP99Alarm: AWS\/ApiGateway Latency .*source_package, Method=POST\}: AWS publishes Latency under/);
   });
 
