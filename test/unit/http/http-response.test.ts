@@ -5,12 +5,14 @@
 import { describe, expect, it } from 'vitest';
 import {
   PackageAlreadyExistsError,
+  PackageDownloadFailedError,
+  PackageUrlUnavailableError,
   ServiceError,
   StorageUnavailableError,
   UnsupportedMediaTypeError,
   ValidationError,
 } from '../../../lib/core/errors';
-import { errorResponse, jsonResponse } from '../../../lib/http/http-response';
+import { errorResponse, jobResponse, jsonResponse } from '../../../lib/http/http-response';
 import { createLogger } from '../../../lib/core/logger';
 
 function capturingLogger(): { log: ReturnType<typeof createLogger>; lines: Record<string, unknown>[] } {
@@ -51,6 +53,41 @@ describe('errorResponse', () => {
     expect(response.statusCode).toBe(status);
     expect(response.headers['bkapi-error-code']).toBe(code);
     expect(JSON.parse(response.body)).toEqual({ code, detail: error.detail });
+  });
+
+  it("answers a transient download failure with the remote's Retry-After as its header, and the body unchanged", () => {
+    // Prepare
+    const error = new PackageDownloadFailedError('The package URL answered HTTP 503.', { transient: true, retryAfterSeconds: 7 });
+
+    // Act
+    const response = errorResponse(error, capturingLogger().log);
+
+    // Assess
+    expect(response.statusCode).toBe(502);
+    expect(response.headers['retry-after']).toBe('7');
+    expect(JSON.parse(response.body)).toEqual({ code: 'PACKAGE_DOWNLOAD_FAILED', detail: error.detail });
+  });
+
+  it('answers a remote 404 with 422 PACKAGE_URL_UNAVAILABLE and no Retry-After', () => {
+    // Act
+    const response = errorResponse(new PackageUrlUnavailableError(404), capturingLogger().log);
+
+    // Assess
+    expect(response.statusCode).toBe(422);
+    expect(response.headers['bkapi-error-code']).toBe('PACKAGE_URL_UNAVAILABLE');
+    expect(response.headers).not.toHaveProperty('retry-after');
+  });
+
+  it("carries a failed job's retry_after to the link route's Retry-After", () => {
+    // Prepare
+    const view = { job_id: 'j-1', state: 'failed', error: { code: 'PACKAGE_DOWNLOAD_FAILED' as const, detail: 'The package URL answered HTTP 429.', retry_after: 30 } };
+
+    // Act
+    const response = jobResponse(view, 'https://api.example.com/jobs/j-1/', capturingLogger().log);
+
+    // Assess
+    expect(response.statusCode).toBe(502);
+    expect(response.headers).toMatchObject({ 'retry-after': '30', 'x-job-id': 'j-1' });
   });
 
   it("keeps a storage failure's cause out of the body and in the log", () => {
