@@ -234,6 +234,16 @@ describe('failures leave nothing behind and existing records untouched', () => {
     expect(await expectInvariants(rig.storage, code, 'default')).toEqual(before);
   });
 
+  it('names the package by its URL path when the answer carries two Content-Disposition headers that disagree', async () => {
+    const code = uniqueCode();
+    const archive = await tarGzArchive(sampleEntries(code));
+    rig.server.serve(`/${code}/from-path.tar.gz`, archive, { 'content-disposition': ['attachment; filename="a.tar.gz"', 'attachment; filename="b.tar.gz"'] });
+
+    const result = await invoke({ code, version: 'v1', package_url: rig.server.url(`/${code}/from-path.tar.gz`) });
+
+    expect(result).toMatchObject({ state: 'succeeded', package: { package_name: 'from-path.tar.gz', sha256_signature: sha256Of(archive) } });
+  });
+
   it('answers PACKAGE_URL_UNAVAILABLE for a 404', async () => {
     const code = uniqueCode();
 
