@@ -9,15 +9,18 @@ import type { PackageFormat } from '../archive/archive-listing';
 import { contentDispositionFilename } from '../download/content-disposition';
 
 const MAX_NAME_LENGTH = 200;
+const ARCHIVE_EXTENSION = /\.(?:tar\.gz|tgz|tar|zip|gz)$/i;
 
+/**
+ * A name never starts with `.` (hidden), `_` or `-` (read as an option by command-line tools), and
+ * needs a letter or digit before its archive extension: `包.tar.gz` has none left, and stripping
+ * would otherwise turn it into `tar.gz`, then `tar.tar.gz`.
+ */
 export function sanitisePackageName(raw: string): string | undefined {
   const base = raw.split(/[/\\]/).pop() ?? '';
-  const cleaned = base
-    .normalize('NFC')
-    .replace(/[^A-Za-z0-9._+-]+/g, '_')
-    .replace(/^[._]+/, '')
-    .slice(0, MAX_NAME_LENGTH);
-  return /[A-Za-z0-9]/.test(cleaned) ? cleaned : undefined;
+  const replaced = base.normalize('NFC').replace(/[^A-Za-z0-9._+-]+/g, '_');
+  if (!/[A-Za-z0-9]/.test(replaced.replace(ARCHIVE_EXTENSION, ''))) return undefined;
+  return replaced.replace(/^[._-]+/, '').slice(0, MAX_NAME_LENGTH);
 }
 
 function lastPathSegment(url: URL): string {
@@ -35,7 +38,6 @@ const EXTENSIONS: Record<PackageFormat, string[]> = {
   tar: ['.tar'],
   zip: ['.zip'],
 };
-const ARCHIVE_EXTENSION = /\.(?:tar\.gz|tgz|tar|zip|gz)$/i;
 
 /** `name` with the format's extension: kept when it has one, else replacing an archive extension or added. */
 export function withFormatExtension(name: string, format: PackageFormat): string {

@@ -35,7 +35,8 @@ describe('packageNameFor', () => {
     ['an encoded path', "attachment; filename*=UTF-8''..%2F..%2Fapp.tar.gz", 'app.tar.gz'],
     ['a NUL and control characters', "attachment; filename*=UTF-8''app%00%0D%0A.tar.gz", 'app_.tar.gz'],
     ['a hidden name', 'attachment; filename=".bashrc.tar.gz"', 'bashrc.tar.gz'],
-    ['non-ASCII letters', "attachment; filename*=UTF-8''%E5%8C%85-1.0.tar.gz", '-1.0.tar.gz'],
+    ['non-ASCII letters', "attachment; filename*=UTF-8''%E5%8C%85-1.0.tar.gz", '1.0.tar.gz'],
+    ['nothing but non-ASCII letters before the extension', "attachment; filename*=UTF-8''%E5%8C%85.tar.gz", 'download.tar.gz'],
     ['another archive extension', 'attachment; filename="app-1.0.zip"', 'app-1.0.tar.gz'],
     ['no extension', 'attachment; filename="app-1.0"', 'app-1.0.tar.gz'],
   ])('sanitises a Content-Disposition name with %s as it sanitises a URL path', (_shape, header, expected) => {
@@ -154,6 +155,22 @@ describe('sanitisePackageName', () => {
 
     // Assess
     expect(name).toHaveLength(200);
+  });
+
+  it('strips a leading dash so no command-line tool reads the name as an option', () => {
+    // Act
+    const name = sanitisePackageName('--rm-rf.tar.gz');
+
+    // Assess
+    expect(name).toBe('rm-rf.tar.gz');
+  });
+
+  it('gives nothing for a name with no letter or digit before its archive extension', () => {
+    // Act
+    const name = sanitisePackageName('包.tar.gz');
+
+    // Assess
+    expect(name).toBeUndefined();
   });
 
   it('gives nothing for a name without a letter or digit', () => {
