@@ -74,7 +74,7 @@ export async function openDownload(rawUrl: string, limits: DownloadLimits, netwo
     if (status >= 300 && status < 400 && response.headers.location) {
       response.destroy();
       if (hop >= MAX_REDIRECTS) {
-        throw new PackageDownloadFailedError(`The package URL redirected more than ${MAX_REDIRECTS} times.`);
+        throw new PackageUrlUnavailableError(`The package URL redirected more than ${MAX_REDIRECTS} times`);
       }
       url = nextHop(url, response.headers.location);
       continue;
@@ -104,7 +104,8 @@ export async function openDownload(rawUrl: string, limits: DownloadLimits, netwo
  * change by itself (docs/api.md#what-to-retry); the rest is transient and passes on Retry-After.
  */
 function failedStatus(status: number, retryAfter: string | undefined): ServiceError {
-  if (status >= 400 && status < 500 && status !== 408 && status !== 429) return new PackageUrlUnavailableError(status);
+  if (status >= 300 && status < 400) return new PackageUrlUnavailableError(`The package URL answered HTTP ${status} without a Location`);
+  if (status >= 400 && status < 500 && status !== 408 && status !== 429) return new PackageUrlUnavailableError(`The package URL answered HTTP ${status}`);
   const transient = status >= 500 || status === 408 || status === 429;
   const wait = transient ? retryAfterSeconds(retryAfter, Date.now()) : undefined;
   return new PackageDownloadFailedError(`The package URL answered HTTP ${status}.`, { transient, retryAfterSeconds: wait });
@@ -114,7 +115,7 @@ function nextHop(from: URL, location: string): URL {
   try {
     return new URL(location, from);
   } catch {
-    throw new PackageDownloadFailedError('The package URL redirected to an invalid location.');
+    throw new PackageUrlUnavailableError('The package URL redirected to an invalid location');
   }
 }
 
@@ -145,8 +146,12 @@ function guardedLookup(policy: AddressPolicy, resolve: Resolver): LookupFunction
   return (hostname, options, callback) => {
     resolve(hostname, (error, addresses) => {
       if (error) {
-        const transient = (error as NodeJS.ErrnoException).code === 'EAI_AGAIN';
-        callback(new PackageDownloadFailedError(`The package URL's host "${hostname}" could not be resolved.`, { cause: error, transient }), '', 0);
+        // EAI_AGAIN is a resolver that could not answer now; anything else is the name itself.
+        const failure =
+          (error as NodeJS.ErrnoException).code === 'EAI_AGAIN'
+            ? new PackageDownloadFailedError(`The package URL's host "${hostname}" could not be resolved.`, { cause: error, transient: true })
+            : new PackageUrlUnavailableError(`The package URL's host "${hostname}" does not resolve`, { cause: error });
+        callback(failure, '', 0);
         return;
       }
       const wanted = options.family === 4 || options.family === 6 ? addresses.filter((a) => a.family === options.family) : addresses;
@@ -154,7 +159,7 @@ function guardedLookup(policy: AddressPolicy, resolve: Resolver): LookupFunction
       if (refused) return callback(new UrlNotAllowedError(`The package URL is not allowed: ${refused}.`), '', 0);
       const first = wanted[0];
       if (!first) {
-        callback(new PackageDownloadFailedError(`The package URL's host "${hostname}" has no usable address.`), '', 0);
+        callback(new PackageUrlUnavailableError(`The package URL's host "${hostname}" has no usable address`), '', 0);
       } else if (options.all) {
         callback(null, wanted);
       } else {

@@ -11,7 +11,7 @@ export interface ArchiveServer {
   url(path: string): string;
   route(path: string, handler: Route): void;
   /** Serves `bytes` with a Content-Length, as a static file server would. */
-  serve(path: string, bytes: Buffer, headers?: http.OutgoingHttpHeaders): void;
+  serve(path: string, bytes: Buffer, headers?: Record<string, string | number | string[]>): void;
   hits(path: string): number;
   close(): Promise<void>;
 }

@@ -303,13 +303,50 @@ describe('lying and stalling servers', () => {
     });
   });
 
-  it('answers PACKAGE_DOWNLOAD_FAILED for a redirect loop', async () => {
+  it('answers PACKAGE_URL_UNAVAILABLE, not worth retrying, for a redirect loop', async () => {
     const code = uniqueCode();
     const before = await existingVersion(code);
     rig.server.route(`/${code}/ping`, (_req, res) => res.writeHead(301, { location: `/${code}/pong` }).end());
     rig.server.route(`/${code}/pong`, (_req, res) => res.writeHead(307, { location: `/${code}/ping` }).end());
 
     const result = await invoke(code, rig.server.url(`/${code}/ping`));
+
+    await expectRefusedAndUntouched(code, result, 'PACKAGE_URL_UNAVAILABLE', before);
+    expect(result).toMatchObject({ error: { detail: expect.stringMatching(/redirected more than 5 times/) } });
+  });
+
+  it('answers PACKAGE_URL_UNAVAILABLE for a redirect without a Location', async () => {
+    const code = uniqueCode();
+    const before = await existingVersion(code);
+    rig.server.route(`/${code}/moved`, (_req, res) => res.writeHead(302).end());
+
+    const result = await invoke(code, rig.server.url(`/${code}/moved`));
+
+    await expectRefusedAndUntouched(code, result, 'PACKAGE_URL_UNAVAILABLE', before);
+    expect(result).toMatchObject({ error: { detail: expect.stringMatching(/HTTP 302 without a Location/) } });
+  });
+
+  it('answers PACKAGE_URL_UNAVAILABLE for a host name that does not exist', async () => {
+    const code = uniqueCode();
+    const before = await existingVersion(code);
+
+    const result = await invoke(code, `http://no-such-host.example:${port}/${code}/app.tar.gz`, {
+      network: { policy: productionPolicyExceptTestServer, resolve: resolverFor({}) },
+    });
+
+    await expectRefusedAndUntouched(code, result, 'PACKAGE_URL_UNAVAILABLE', before);
+    expect(result).toMatchObject({ error: { detail: expect.stringMatching(/"no-such-host.example" does not resolve/) } });
+  });
+
+  it('answers PACKAGE_DOWNLOAD_FAILED, worth retrying, when the resolver cannot answer now (EAI_AGAIN)', async () => {
+    const code = uniqueCode();
+    const before = await existingVersion(code);
+    const resolverDown: Network['resolve'] = (hostname, callback) =>
+      callback(Object.assign(new Error(`getaddrinfo EAI_AGAIN ${hostname}`), { code: 'EAI_AGAIN' }), []);
+
+    const result = await invoke(code, `http://flaky-dns.example:${port}/${code}/app.tar.gz`, {
+      network: { policy: productionPolicyExceptTestServer, resolve: resolverDown },
+    });
 
     await expectRefusedAndUntouched(code, result, 'PACKAGE_DOWNLOAD_FAILED', before);
   });

@@ -70,7 +70,7 @@ describe('errorResponse', () => {
 
   it('answers a remote 404 with 422 PACKAGE_URL_UNAVAILABLE and no Retry-After', () => {
     // Act
-    const response = errorResponse(new PackageUrlUnavailableError(404), capturingLogger().log);
+    const response = errorResponse(new PackageUrlUnavailableError('The package URL answered HTTP 404'), capturingLogger().log);
 
     // Assess
     expect(response.statusCode).toBe(422);
