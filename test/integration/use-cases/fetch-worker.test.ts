@@ -322,13 +322,13 @@ describe('failures leave nothing behind and existing records untouched', () => {
     expect(await expectInvariants(rig.storage, code, 'default')).toEqual([]);
   });
 
-  it('answers PACKAGE_DOWNLOAD_FAILED after more than five redirects', async () => {
+  it('answers PACKAGE_URL_UNAVAILABLE after more than five redirects', async () => {
     const code = uniqueCode();
     rig.server.route(`/${code}/loop`, (_req, res) => res.writeHead(302, { location: `/${code}/loop` }).end());
 
     const result = await invoke({ code, package_url: rig.server.url(`/${code}/loop`) });
 
-    expect(result).toMatchObject({ state: 'failed', error: { code: 'PACKAGE_DOWNLOAD_FAILED', detail: expect.stringContaining('redirect') } });
+    expect(result).toMatchObject({ state: 'failed', error: { code: 'PACKAGE_URL_UNAVAILABLE', detail: expect.stringContaining('redirect') } });
     expect(rig.server.hits(`/${code}/loop`)).toBe(6);
   });
 
