@@ -20,7 +20,7 @@ function headerValue(headers: Record<string, string | undefined> | null, name: s
 }
 
 export function createAuthorizeHandler(deps: TokenCheckDeps & { config: Pick<Config, 'logLevel' | 'stage'>; metrics?: Metrics }) {
-  const metrics = deps.metrics ?? createMetrics('authorize', deps.config.stage);
+  const metrics = deps.metrics ?? createMetrics('authorize', deps.config.stage, deps.config.logLevel);
   return async (event: APIGatewayRequestAuthorizerEvent, context: Pick<Context, 'awsRequestId'> = { awsRequestId: '' }): Promise<APIGatewayAuthorizerResult> => {
     // The API Gateway request id ties this line to the function's own lines for the same request.
     const log = createLogger({ ...invocationFields('authorize', context), request_id: event.requestContext?.requestId }, deps.config.logLevel);

@@ -24,7 +24,8 @@ DYNAMODB_PORT); other stages use the AWS SDK's credentials.
   --region R   the stage's region, as deploy takes it (else AWS_REGION from the shell or
                .env.STAGE, else us-east-1)
   --max N      handle at most N messages (100)
-  --dry-run    list what would be re-submitted; change nothing`;
+  --dry-run    list what would be re-submitted (wouldResubmit); change nothing: every
+               message it read is made visible in the queue again`;
 
 function localPort(name: string, fallback: number): string {
   return `http://127.0.0.1:${process.env[name] || fallback}`;
@@ -52,6 +53,7 @@ async function main(): Promise<void> {
     console.error('--max must be a positive whole number.');
     process.exit(2);
   }
+  const dryRun = values['dry-run'] === true;
   const local = stage === 'local';
   const region = local ? LOCAL_REGION : regionFor(stage, values.region);
   const base = local ? { region, credentials: LOCAL_CREDENTIALS } : { region };
@@ -74,9 +76,12 @@ async function main(): Promise<void> {
       functionName: `${SERVICE}-${stage}-fetch`,
       log: createLogger({ tool: 'redrive', stage }),
     },
-    { max, dryRun: values['dry-run'] === true },
+    { max, dryRun },
   );
-  console.log(JSON.stringify(report, null, 2));
+  // Each run shows only its own list: a dry run re-submits nothing, a real run has nothing "would".
+  const { resubmitted, wouldResubmit, ...rest } = report;
+  console.log(JSON.stringify(dryRun ? { wouldResubmit, ...rest } : { resubmitted, ...rest }, null, 2));
+  if (dryRun) console.error('Dry run: nothing was re-submitted; every message is visible in the queue again.');
 }
 
 main().catch((error: unknown) => {

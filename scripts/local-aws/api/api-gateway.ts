@@ -29,6 +29,8 @@ export interface ApiGatewayOptions {
   /** The base path clients use, e.g. `/api/bkpaas3/stag` (a custom domain's mapping). */
   basePath: string;
   log: (line: string) => void;
+  /** Told of every answer once it is sent (the terminal's one line per request). */
+  onAnswered?: (request: { method: string; path: string; started: number }, answer: RenderedResponse) => void;
 }
 
 interface Verdict {
@@ -145,6 +147,7 @@ export class LocalApiGateway {
           .then((answer) => {
             if (res.destroyed) return;
             res.writeHead(answer.status, answer.headers).end(req.method === 'HEAD' ? undefined : answer.body);
+            this.options.onAnswered?.({ method: req.method ?? 'GET', path: (req.url ?? '/').split('?')[0] ?? '/', started }, answer);
           });
       });
     };

@@ -1,0 +1,132 @@
+/**
+ * What `npm start` shows a person: one short line per API request and per job, plus the
+ * functions' warnings and errors in one line each; every line the functions write (JSON logs,
+ * metric lines) goes to a file under the data directory. `LOG_FORMAT=json` prints the functions'
+ * lines as they are instead (and still keeps the file).
+ */
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import type { RenderedResponse } from './local-aws/api/gateway-responses';
+import type { InvokeOutcome } from './local-aws/lambda/function-pool';
+import type { LambdaFunction } from './local-aws/lambda/functions';
+
+export type LogFormat = 'short' | 'json';
+
+export function logFormatOf(raw: string | undefined): LogFormat {
+  const value = raw?.trim() || 'short';
+  if (value !== 'short' && value !== 'json') throw new Error(`LOG_FORMAT must be short or json, got "${raw}".`);
+  return value;
+}
+
+/** The functions' log file under the data directory. */
+export function logFileOf(dataDir: string): string {
+  return path.join(dataDir, 'logs', 'functions.log');
+}
+
+const ROUTE_PREFIX = /^\/bkapps\/applications\/([^/]+)\/modules\/([^/]+)\/source_package\//;
+
+/** `sundy820/default link/` for a route of the API, the path as it came otherwise. */
+export function shortPath(fullPath: string, basePath: string): string {
+  const relative = fullPath.startsWith(`${basePath}/`) ? fullPath.slice(basePath.length) : fullPath;
+  const match = ROUTE_PREFIX.exec(relative);
+  return match ? `${match[1]}/${match[2]} ${relative.slice(match[0].length) || '/'}` : relative;
+}
+
+function header(headers: Record<string, string>, name: string): string | undefined {
+  for (const [key, value] of Object.entries(headers)) if (key.toLowerCase() === name) return value;
+  return undefined;
+}
+
+/** The job an answer names: its Location (202), its path (a job's status) or its body's job_id. */
+function jobIdOf(fullPath: string, answer: RenderedResponse): string | undefined {
+  const fromPath = /\/jobs\/([^/]+)\/?$/.exec(header(answer.headers, 'location') ?? fullPath)?.[1];
+  if (fromPath) return fromPath;
+  try {
+    const body = JSON.parse(answer.body.toString()) as { job_id?: unknown };
+    return typeof body.job_id === 'string' ? body.job_id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function requestLine(request: { method: string; path: string; durationMs: number }, answer: RenderedResponse, basePath: string): string {
+  const code = header(answer.headers, 'bkapi-error-code') ?? header(answer.headers, 'x-amzn-errortype');
+  const job = jobIdOf(request.path, answer);
+  return [request.method, shortPath(request.path, basePath), String(answer.status), code, `${request.durationMs} ms`, job && `job ${job}`].filter(Boolean).join('  ');
+}
+
+/** A fetch invocation's end: its job's state and code, or the error Lambda retries on. */
+export function jobLine(outcome: InvokeOutcome, durationMs: number): string {
+  if (!outcome.ok) return ['job', '?', 'handed back', outcome.error.errorType, `${durationMs} ms`].join('  ');
+  try {
+    const view = JSON.parse(outcome.payload) as { job_id?: string; state?: string; error?: { code?: string } };
+    return ['job', view.job_id ?? '?', view.state ?? '?', view.error?.code, `${durationMs} ms`].filter(Boolean).join('  ');
+  } catch {
+    return ['job', '?', 'answered', `${durationMs} ms`].join('  ');
+  }
+}
+
+/**
+ * One line a function wrote, for the terminal: a warning or an error in one line, nothing for
+ * info, debug and metric lines (they are in the file), a line that is not JSON as it came (a
+ * crash's output must be seen).
+ */
+export function functionLine(line: string): string | undefined {
+  if (line.trim() === '') return undefined;
+  let entry: Record<string, unknown>;
+  try {
+    entry = JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return line;
+  }
+  if (typeof entry !== 'object' || entry === null || '_aws' in entry) return undefined;
+  if (entry.level !== 'warn' && entry.level !== 'error') return undefined;
+  const error = entry.error as { code?: unknown; name?: unknown } | undefined;
+  const code = entry.code ?? error?.code ?? error?.name;
+  return [`${String(entry.level)}`, String(entry.function ?? '?'), String(entry.message ?? ''), typeof code === 'string' ? code : undefined, typeof entry.job_id === 'string' ? `job ${entry.job_id}` : undefined]
+    .filter(Boolean)
+    .join('  ');
+}
+
+export interface LocalTerminal {
+  /** Where the functions' containers write. */
+  functionOutput: Writable;
+  onAnswered(request: { method: string; path: string; started: number }, answer: RenderedResponse): void;
+  onInvoked(fn: LambdaFunction, outcome: InvokeOutcome, durationMs: number): void;
+  close(): Promise<void>;
+}
+
+export function localTerminal(options: { format: LogFormat; file: string; terminal: NodeJS.WritableStream; basePath: string }): LocalTerminal {
+  mkdirSync(path.dirname(options.file), { recursive: true });
+  const file: WriteStream = createWriteStream(options.file, { flags: 'a' });
+  const print = (line: string): void => void options.terminal.write(`${line}\n`);
+  // Containers write whole lines almost always; a line split across chunks is joined here.
+  let partial = '';
+  const functionOutput = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      file.write(chunk);
+      if (options.format === 'json') {
+        options.terminal.write(chunk);
+        return done();
+      }
+      const lines = (partial + chunk.toString('utf8')).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) {
+        const shown = functionLine(line);
+        if (shown !== undefined) print(shown);
+      }
+      done();
+    },
+  });
+  return {
+    functionOutput,
+    onAnswered(request, answer) {
+      if (options.format === 'short') print(requestLine({ ...request, durationMs: Date.now() - request.started }, answer, options.basePath));
+    },
+    onInvoked(fn, outcome, durationMs) {
+      if (options.format === 'short' && fn.name.endsWith('-fetch')) print(jobLine(outcome, durationMs));
+    },
+    close: () => new Promise((resolve) => file.end(resolve)),
+  };
+}
