@@ -38,21 +38,21 @@ function header(headers: Record<string, string>, name: string): string | undefin
   return undefined;
 }
 
-/** The job an answer names: its Location (202), its path (a job's status) or its body's job_id. */
-function jobIdOf(fullPath: string, answer: RenderedResponse): string | undefined {
-  const fromPath = /\/jobs\/([^/]+)\/?$/.exec(header(answer.headers, 'location') ?? fullPath)?.[1];
-  if (fromPath) return fromPath;
+function bodyOf(answer: RenderedResponse): { code?: unknown } {
   try {
-    const body = JSON.parse(answer.body.toString()) as { job_id?: unknown };
-    return typeof body.job_id === 'string' ? body.job_id : undefined;
+    const body = JSON.parse(answer.body.toString()) as unknown;
+    return typeof body === 'object' && body !== null ? body : {};
   } catch {
-    return undefined;
+    return {};
   }
 }
 
 export function requestLine(request: { method: string; path: string; durationMs: number }, answer: RenderedResponse, basePath: string): string {
-  const code = header(answer.headers, 'bkapi-error-code') ?? header(answer.headers, 'x-amzn-errortype');
-  const job = jobIdOf(request.path, answer);
+  const body = bodyOf(answer);
+  const bodyCode = answer.status >= 400 && typeof body.code === 'string' ? body.code : undefined;
+  const code = header(answer.headers, 'bkapi-error-code') ?? bodyCode ?? header(answer.headers, 'x-amzn-errortype');
+  // The job an answer names: its X-Job-Id, its Location (202) or its path (a job's status).
+  const job = header(answer.headers, 'x-job-id') ?? /\/jobs\/([^/]+)\/?$/.exec(header(answer.headers, 'location') ?? request.path)?.[1];
   return [request.method, shortPath(request.path, basePath), String(answer.status), code, `${request.durationMs} ms`, job && `job ${job}`].filter(Boolean).join('  ');
 }
 
@@ -83,8 +83,9 @@ export function functionLine(line: string): string | undefined {
   if (typeof entry !== 'object' || entry === null || '_aws' in entry) return undefined;
   if (entry.level !== 'warn' && entry.level !== 'error') return undefined;
   const error = entry.error as { code?: unknown; name?: unknown } | undefined;
-  const code = entry.code ?? error?.code ?? error?.name;
-  return [`${String(entry.level)}`, String(entry.function ?? '?'), String(entry.message ?? ''), typeof code === 'string' ? code : undefined, typeof entry.job_id === 'string' ? `job ${entry.job_id}` : undefined]
+  // `code` is also the application's code in the logs: only an error code (UPPER_CASE) is one here.
+  const code = [entry.code, error?.code, error?.name].find((value) => typeof value === 'string' && /^[A-Z][A-Za-z0-9_]+$/.test(value));
+  return [String(entry.level), String(entry.function ?? '?'), String(entry.message ?? ''), code as string | undefined, typeof entry.job_id === 'string' ? `job ${entry.job_id}` : undefined]
     .filter(Boolean)
     .join('  ');
 }
