@@ -7,6 +7,7 @@
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
+import type { AnsweredRequest } from './local-aws/api/api-gateway';
 import type { RenderedResponse } from './local-aws/api/gateway-responses';
 import type { InvokeOutcome } from './local-aws/lambda/function-pool';
 import type { LambdaFunction } from './local-aws/lambda/functions';
@@ -47,13 +48,16 @@ function bodyOf(answer: RenderedResponse): { code?: unknown } {
   }
 }
 
-export function requestLine(request: { method: string; path: string; durationMs: number }, answer: RenderedResponse, basePath: string): string {
+export function requestLine(request: AnsweredRequest & { durationMs: number }, answer: RenderedResponse, basePath: string): string {
   const body = bodyOf(answer);
   const bodyCode = answer.status >= 400 && typeof body.code === 'string' ? body.code : undefined;
   const code = header(answer.headers, 'bkapi-error-code') ?? bodyCode ?? header(answer.headers, 'x-amzn-errortype');
+  const path = request.url.split('?')[0] ?? '/';
   // The job an answer names: its X-Job-Id, its Location (202) or its path (a job's status).
-  const job = header(answer.headers, 'x-job-id') ?? /\/jobs\/([^/]+)\/?$/.exec(header(answer.headers, 'location') ?? request.path)?.[1];
-  return [request.method, shortPath(request.path, basePath), String(answer.status), code, `${request.durationMs} ms`, job && `job ${job}`].filter(Boolean).join('  ');
+  const job = header(answer.headers, 'x-job-id') ?? /\/jobs\/([^/]+)\/?$/.exec(header(answer.headers, 'location') ?? path)?.[1];
+  return [request.method, shortPath(path, basePath), String(answer.status), code, `${request.durationMs} ms`, job && `job ${job}`, request.failure && `(${request.failure})`]
+    .filter(Boolean)
+    .join('  ');
 }
 
 /** A fetch invocation's end: its job's state and code, or the error Lambda retries on. */
@@ -93,12 +97,19 @@ export function functionLine(line: string): string | undefined {
 export interface LocalTerminal {
   /** Where the functions' containers write. */
   functionOutput: Writable;
-  onAnswered(request: { method: string; path: string; started: number }, answer: RenderedResponse): void;
+  onAnswered(request: AnsweredRequest, answer: RenderedResponse): void;
   onInvoked(fn: LambdaFunction, outcome: InvokeOutcome, durationMs: number): void;
   close(): Promise<void>;
 }
 
-export function localTerminal(options: { format: LogFormat; file: string; terminal: NodeJS.WritableStream; basePath: string }): LocalTerminal {
+export function localTerminal(options: {
+  format: LogFormat;
+  file: string;
+  terminal: NodeJS.WritableStream;
+  basePath: string;
+  /** The stack's own notes (stderr). */
+  log: (line: string) => void;
+}): LocalTerminal {
   mkdirSync(path.dirname(options.file), { recursive: true });
   const file: WriteStream = createWriteStream(options.file, { flags: 'a' });
   const print = (line: string): void => void options.terminal.write(`${line}\n`);
@@ -124,6 +135,7 @@ export function localTerminal(options: { format: LogFormat; file: string; termin
     functionOutput,
     onAnswered(request, answer) {
       if (options.format === 'short') print(requestLine({ ...request, durationMs: Date.now() - request.started }, answer, options.basePath));
+      else if (request.failure) options.log(`[local API Gateway] ${request.method} ${request.url}: ${request.failure}`);
     },
     onInvoked(fn, outcome, durationMs) {
       if (options.format === 'short' && fn.name.endsWith('-fetch')) print(jobLine(outcome, durationMs));

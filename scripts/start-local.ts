@@ -178,7 +178,7 @@ async function main(): Promise<void> {
   servers.push(sqsServer);
   await listen(sqsServer, ports.sqs);
 
-  terminal = localTerminal({ format: logFormat, file: logFileOf(dataDir), terminal: process.stdout, basePath: BASE_PATH });
+  terminal = localTerminal({ format: logFormat, file: logFileOf(dataDir), terminal: process.stdout, basePath: BASE_PATH, log });
   const functions = functionsOf(template, packageDir);
   // Lambda refuses to create a function whose reservation the account cannot spare.
   const refusal = reservationRefusal(functions, accountSettings.concurrencyQuota);

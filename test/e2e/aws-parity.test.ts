@@ -210,7 +210,7 @@ describe('the operator tools against the running stack', () => {
   const tool = (script: string, args: string[], env: NodeJS.ProcessEnv = {}) =>
     promisify(execFile)(process.execPath, ['--import', 'tsx', `scripts/${script}`, ...args], {
       cwd: root,
-      env: { ...process.env, STAGE: 'local', DYNAMODB_PORT: String(stack.ports.dynamodb), LAMBDA_PORT: String(stack.ports.lambda), ...env },
+      env: { ...process.env, STAGE: 'local', TOKENS_TABLE: stack.storage.tokensTable, DYNAMODB_PORT: String(stack.ports.dynamodb), LAMBDA_PORT: String(stack.ports.lambda), ...env },
     });
 
   it('npm run token lists the tokens of the local stack', async () => {

@@ -205,7 +205,7 @@ describe("the terminal of npm start", () => {
       expect.arrayContaining([
         expect.stringMatching(new RegExp(`^job  ${uuid}  succeeded  \\d+ ms$`)),
         expect.stringMatching(new RegExp(`^POST  ${code}/default link/  200  \\d+ ms  job ${uuid}$`)),
-        expect.stringMatching(new RegExp(`^POST  ${code}/default link/  401  UNAUTHENTICATED  \\d+ ms$`)),
+        expect.stringMatching(new RegExp(`^POST  ${code}/default link/  401  UNAUTHENTICATED  \\d+ ms  \\(UNAUTHORIZED \\(identity source missing\\)\\)$`)),
       ]),
     );
     expect(lines.filter((line) => line.length > 120 || line.startsWith('{'))).toEqual([]);
