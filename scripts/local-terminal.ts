@@ -1,7 +1,7 @@
 /**
  * What `npm start` shows a person: one short line per API request and per job, plus the
- * functions' warnings and errors in one line each; every line the functions write (JSON logs,
- * metric lines) goes to a file under the data directory. `LOG_FORMAT=json` prints the functions'
+ * functions' errors in one line each; every line the functions write (JSON logs, warnings, metric
+ * lines) goes to a file under the data directory. `LOG_FORMAT=json` prints the functions'
  * lines as they are instead (and still keeps the file).
  */
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
@@ -72,9 +72,9 @@ export function jobLine(outcome: InvokeOutcome, durationMs: number): string {
 }
 
 /**
- * One line a function wrote, for the terminal: a warning or an error in one line, nothing for
- * info, debug and metric lines (they are in the file), a line that is not JSON as it came (a
- * crash's output must be seen).
+ * One line a function wrote, for the terminal: an error in one line; nothing for warnings, info,
+ * debug and metric lines (they are in the file, and a warning's code is on its request's or job's
+ * line already); a line that is not JSON as it came (a crash's output must be seen).
  */
 export function functionLine(line: string): string | undefined {
   if (line.trim() === '') return undefined;
@@ -85,7 +85,7 @@ export function functionLine(line: string): string | undefined {
     return line;
   }
   if (typeof entry !== 'object' || entry === null || '_aws' in entry) return undefined;
-  if (entry.level !== 'warn' && entry.level !== 'error') return undefined;
+  if (entry.level !== 'error') return undefined;
   const error = entry.error as { code?: unknown; name?: unknown } | undefined;
   // `code` is also the application's code in the logs: only an error code (UPPER_CASE) is one here.
   const code = [entry.code, error?.code, error?.name].find((value) => typeof value === 'string' && /^[A-Z][A-Za-z0-9_]+$/.test(value));

@@ -11,6 +11,7 @@ import { localTerminal, logFormatOf, type LogFormat } from '../../../scripts/loc
 
 const INFO = JSON.stringify({ level: 'info', message: 'link upload answered', function: 'link', code: 'sundy820', job_id: 'j-1' });
 const WARN = JSON.stringify({ level: 'warn', message: 'transient failure; Lambda will retry the event', function: 'fetch', code: 'PACKAGE_DOWNLOAD_FAILED', job_id: 'j-1' });
+const ERROR = JSON.stringify({ level: 'error', message: 'job not finished', function: 'fetch', code: 'sundy820', job_id: 'j-2', error: { name: 'StorageUnavailableError', code: 'STORAGE_UNAVAILABLE' } });
 const METRIC = JSON.stringify({ _aws: { Timestamp: 1, CloudWatchMetrics: [] }, JobsSucceeded: 1 });
 const CRASH = 'Error: Cannot find module /var/task/handlers/fetch.js';
 
@@ -29,7 +30,7 @@ async function run(format: LogFormat): Promise<{ shown: string; kept: string; no
   const terminal = localTerminal({ format, file, terminal: screen, basePath: '/api/bkpaas3/stag', log: (line) => notes.push(line) });
   // A line split across two writes, as a pipe may deliver it.
   terminal.functionOutput.write(`${INFO}\n${WARN.slice(0, 20)}`);
-  terminal.functionOutput.write(`${WARN.slice(20)}\n${METRIC}\n${CRASH}\n`);
+  terminal.functionOutput.write(`${WARN.slice(20)}\n${ERROR}\n${METRIC}\n${CRASH}\n`);
   terminal.onAnswered(
     { method: 'POST', url: '/api/bkpaas3/stag/bkapps/applications/sundy820/modules/default/source_package/link/', started: Date.now() - 12 },
     { status: 202, headers: { 'x-job-id': 'j-1' }, body: '{"job_id":"j-1","state":"pending"}' },
@@ -43,22 +44,22 @@ async function run(format: LogFormat): Promise<{ shown: string; kept: string; no
 }
 
 describe('the terminal of npm start', () => {
-  it('shows warnings in one line, a line that is not JSON as it came, and info and metric lines only in the file (short)', async () => {
+  it('shows errors in one line, a line that is not JSON as it came, and info, warning and metric lines only in the file (short)', async () => {
     const { shown, kept } = await run('short');
 
     expect(shown.split('\n').filter(Boolean)).toEqual([
-      'warn  fetch  transient failure; Lambda will retry the event  PACKAGE_DOWNLOAD_FAILED  job j-1',
+      'error  fetch  job not finished  STORAGE_UNAVAILABLE  job j-2',
       CRASH,
       expect.stringMatching(/^POST {2}sundy820\/default link\/ {2}202 {2}\d+ ms {2}job j-1$/),
       expect.stringMatching(/^GET {2}\/nowhere {2}404 {2}ROUTE_NOT_FOUND {2}\d+ ms {2}\(MISSING_AUTHENTICATION_TOKEN \(no route\)\)$/),
     ]);
-    expect(kept).toBe(`${INFO}\n${WARN}\n${METRIC}\n${CRASH}\n`);
+    expect(kept).toBe(`${INFO}\n${WARN}\n${ERROR}\n${METRIC}\n${CRASH}\n`);
   });
 
   it('prints every line as the functions wrote it, metric lines included, with LOG_FORMAT=json', async () => {
     const { shown, kept, notes } = await run('json');
 
-    expect(shown).toBe(`${INFO}\n${WARN}\n${METRIC}\n${CRASH}\n`);
+    expect(shown).toBe(`${INFO}\n${WARN}\n${ERROR}\n${METRIC}\n${CRASH}\n`);
     expect(notes).toEqual(['[local API Gateway] GET /api/bkpaas3/stag/nowhere?x=1: MISSING_AUTHENTICATION_TOKEN (no route)']);
     expect(kept).toBe(shown);
   });
