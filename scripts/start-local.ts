@@ -246,7 +246,7 @@ function printBanner(
       `  S3            ${emulators.s3Endpoint}`,
       `  SQS           ${sqsEndpoint}`,
       `  Control       http://127.0.0.1:${ports.control} (API Gateway account, ACM: npm run preflight)`,
-      `  Data          ${dataDir} (rm -rf it, stopped, to start afresh)`,
+      `  Data          ${dataDir} (delete it, stopped, to start afresh)`,
       `  Logs          ${logFileOf(dataDir)} (JSON logs, metric lines)`,
       `  Access token  ${token}`,
       '',
