@@ -30,13 +30,23 @@ const MISSING = new Set(['ResourceNotFoundException', 'QueueDoesNotExist', 'AWS.
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ECONNRESET']);
 
 /** The error and its causes, outermost first (StorageUnavailableError keeps the SDK's as `cause`). */
-function chain(error: unknown): { name?: string; code?: string; message?: string; errors?: unknown[] }[] {
-  const found = [];
+interface Failure {
+  name?: string;
+  code?: string;
+  message?: string;
+  errors?: unknown[];
+  /** Where a connection failed (Node's network errors). */
+  address?: string;
+  port?: number;
+}
+
+function chain(error: unknown): Failure[] {
+  const found: Failure[] = [];
   for (let current = error, depth = 0; current !== null && typeof current === 'object' && depth < 5; depth += 1) {
-    const entry = current as { name?: string; code?: string; message?: string; errors?: unknown[]; cause?: unknown };
+    const entry = current as Failure & { cause?: unknown };
     found.push(entry);
     // Node answers a refused connection to a name with several addresses as an AggregateError.
-    if (Array.isArray(entry.errors)) found.push(...(entry.errors as (typeof entry)[]));
+    if (Array.isArray(entry.errors)) found.push(...(entry.errors as Failure[]));
     current = entry.cause;
   }
   return found;
@@ -48,9 +58,13 @@ export function explainFailure(error: unknown, target: CallTarget): string | und
   const where = target.endpoint ?? `${target.service} in ${target.region}`;
   const unreachable = errors.find((entry) => entry.code !== undefined && UNREACHABLE.has(entry.code));
   if (unreachable) {
+    // A tool may call several services: the failed connection's own address says which one.
+    const called = unreachable.port === undefined ? where : `http://${unreachable.address ?? '127.0.0.1'}:${unreachable.port}`;
+    const ours = target.endpoint === undefined || target.endpoint.endsWith(`:${unreachable.port}`);
+    const detail = ours ? `the local ${target.service}, ${unreachable.code}` : unreachable.code;
     return target.stage === 'local'
-      ? `Nothing answers at ${where} (the local ${target.service}, ${unreachable.code}): the local stack is not running there. Start it with \`npm start\`, or set its port (see npm start -- --help).`
-      : `Cannot reach ${where} (${unreachable.code}): check the network, --region and any AWS_ENDPOINT_URL setting.`;
+      ? `Nothing answers at ${called} (${detail}): the local stack is not running there. Start it with \`npm start\`, or set its port (see npm start -- --help).`
+      : `Cannot reach ${called} (${unreachable.code}): check the network, --region and any AWS_ENDPOINT_URL setting.`;
   }
   if (errors.some((entry) => entry.name === 'CredentialsProviderError' || /Could not load credentials/.test(entry.message ?? ''))) {
     return `No AWS credentials for stage ${target.stage}: the SDK looked for AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE (~/.aws/credentials, ~/.aws/config, SSO), a web identity token and the container and instance metadata. Set one, e.g. AWS_PROFILE=NAME.`;

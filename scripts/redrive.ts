@@ -11,6 +11,7 @@ import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { parseArgs } from 'node:util';
 import { createLogger } from '../lib/core/logger';
 import { redrive } from '../lib/use-cases/redrive';
+import { explainFailure, type CallTarget } from './aws-failure';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './local-emulators';
 import { regionFor } from './deploy/settings';
 import { SERVICE } from './local-aws/packaging';
@@ -26,6 +27,9 @@ DYNAMODB_PORT); other stages use the AWS SDK's credentials.
   --max N      handle at most N messages (100)
   --dry-run    list what would be re-submitted (wouldResubmit); change nothing: every
                message it read is made visible in the queue again`;
+
+/** What the tool works on, for a failure's one line (the queue first: it is called first). */
+let target: CallTarget | undefined;
 
 function localPort(name: string, fallback: number): string {
   return `http://127.0.0.1:${process.env[name] || fallback}`;
@@ -57,6 +61,13 @@ async function main(): Promise<void> {
   const local = stage === 'local';
   const region = local ? LOCAL_REGION : regionFor(stage, values.region);
   const base = local ? { region, credentials: LOCAL_CREDENTIALS } : { region };
+  target = {
+    service: 'SQS',
+    resource: `The queue ${SERVICE}-${stage}-fetch-failures`,
+    stage,
+    region,
+    ...(local ? { endpoint: localPort('SQS_PORT', 4569) } : {}),
+  };
   const sqs = new SQSClient({ ...base, ...(local ? { endpoint: localPort('SQS_PORT', 4569) } : {}) });
   const queueUrl =
     process.env.FETCH_FAILURES_QUEUE_URL ??
@@ -85,6 +96,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error('redrive:', error instanceof Error ? error.message : error);
+  const explained = target && explainFailure(error, target);
+  console.error('redrive:', explained ?? (error instanceof Error ? error.message : error));
   process.exit(1);
 });
