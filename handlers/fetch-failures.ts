@@ -12,7 +12,7 @@ import { count, createMetrics, flushMetrics, METRIC, type Metrics } from '../lib
 import type { Context } from 'aws-lambda';
 
 export function createFetchFailuresHandler(deps: Omit<AbandonedJobDeps, 'log'> & { config: Pick<Config, 'logLevel' | 'stage'>; metrics?: Metrics }) {
-  const metrics = deps.metrics ?? createMetrics('fetchFailures', deps.config.stage);
+  const metrics = deps.metrics ?? createMetrics('fetchFailures', deps.config.stage, deps.config.logLevel);
   return async (record: unknown, context: Pick<Context, 'awsRequestId'>): Promise<AbandonedJob> => {
     const log = createLogger({ ...invocationFields('fetchFailures', context), invocation_id: context.awsRequestId }, deps.config.logLevel);
     try {

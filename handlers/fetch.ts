@@ -16,7 +16,7 @@ type FetchContext = Pick<Context, 'awsRequestId' | 'getRemainingTimeInMillis'> &
 
 /** Tests build the handler with their own clients; Lambda gets the one built at cold start. */
 export function createFetchHandler(deps: Omit<WorkerDeps, 'log' | 'remainingTimeMs'>) {
-  const metrics = deps.metrics ?? createMetrics('fetch', deps.config.stage);
+  const metrics = deps.metrics ?? createMetrics('fetch', deps.config.stage, deps.config.logLevel);
   return async (event: unknown, context: FetchContext): Promise<FetchResult> => {
     const log = createLogger({ ...invocationFields('fetch', context), invocation_id: context.awsRequestId }, deps.config.logLevel);
     try {

@@ -14,7 +14,7 @@ type LinkContext = Pick<Context, 'awsRequestId' | 'getRemainingTimeInMillis'> & 
 
 /** Tests build the handler with their own clients; Lambda gets the one built at cold start. */
 export function createLinkHandler(deps: Omit<LinkDeps, 'log' | 'remainingTimeMs'> & { metrics?: Metrics }) {
-  const metrics = deps.metrics ?? createMetrics('link', deps.config.stage);
+  const metrics = deps.metrics ?? createMetrics('link', deps.config.stage, deps.config.logLevel);
   return async (event: ApiEventLike, context: LinkContext): Promise<HttpResponse> => {
     let log = createLogger({ ...invocationFields('link', context), request_id: context.awsRequestId }, deps.config.logLevel);
     let answer: HttpResponse;

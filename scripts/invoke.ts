@@ -10,6 +10,7 @@
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { readAuthorizerEvent } from '../lib/auth/authorizer-event';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './local-emulators';
 import { regionFor } from './deploy/settings';
 import { SERVICE } from './local-aws/packaging';
@@ -25,11 +26,31 @@ and prints its answer. FUNCTION is one of ${FUNCTIONS.join(', ')}.
                   the shell or .env.STAGE, else us-east-1)
 
   npm run invoke -- link events/link-rest-api.json
-  npm run invoke -- fetch events/fetch-direct.json`;
+  npm run invoke -- fetch events/fetch-direct.json
+  npm run invoke -- authorize events/authorizer-request.json`;
+
+/** What the event lacks for the function, as API Gateway or Lambda would have sent it. */
+function eventProblem(fn: string, event: unknown): string | undefined {
+  if (fn === 'authorize') {
+    const read = readAuthorizerEvent(event);
+    return 'problem' in read ? read.problem : undefined;
+  }
+  return typeof event === 'object' && event !== null && !Array.isArray(event) ? undefined : 'the event is not a JSON object';
+}
 
 function fail(message: string): never {
   console.error(`${message}\n\n${USAGE}`);
   process.exit(2);
+}
+
+function parsedError(text: string): string {
+  try {
+    const record = JSON.parse(text) as { errorType?: unknown; errorMessage?: unknown };
+    if (typeof record.errorMessage === 'string') return `${typeof record.errorType === 'string' ? record.errorType : 'Error'}: ${record.errorMessage}`;
+  } catch {
+    // Not Lambda's record: shown as it came.
+  }
+  return text;
 }
 
 async function main(): Promise<void> {
@@ -46,12 +67,16 @@ async function main(): Promise<void> {
   const [fn, eventFile] = parsed.positionals;
   if (!fn || !FUNCTIONS.includes(fn)) fail(`FUNCTION must be one of ${FUNCTIONS.join(', ')}.`);
   if (!eventFile) fail('EVENT_FILE is required.');
-  let payload: string;
+  let event: unknown;
   try {
-    payload = JSON.stringify(JSON.parse(readFileSync(eventFile, 'utf8')));
+    event = JSON.parse(readFileSync(eventFile, 'utf8'));
   } catch (error) {
     fail(`${eventFile} is not a readable JSON file: ${(error as Error).message}`);
   }
+  const payload = JSON.stringify(event);
+  // Said, then sent anyway: what the function answers such an event is worth seeing too.
+  const problem = eventProblem(fn, event);
+  if (problem) console.error(`${eventFile}: ${problem} (events/ holds samples).`);
   const stage = parsed.values.stage ?? 'local';
   const lambda =
     stage === 'local'
@@ -60,6 +85,13 @@ async function main(): Promise<void> {
   try {
     const answer = await lambda.send(new InvokeCommand({ FunctionName: `${SERVICE}-${stage}-${fn}`, Payload: Buffer.from(payload) }));
     const text = Buffer.from(answer.Payload ?? new Uint8Array()).toString('utf8');
+    if (answer.FunctionError) {
+      // Lambda's error record: its type and message in one line; the trace is in the function's log.
+      const record = parsedError(text);
+      console.error(`The function failed (${answer.FunctionError}): ${record}`);
+      process.exitCode = 1;
+      return;
+    }
     let shown = text;
     try {
       shown = JSON.stringify(JSON.parse(text), null, 2);
@@ -67,10 +99,6 @@ async function main(): Promise<void> {
       // Not JSON: print it as it came.
     }
     console.log(shown);
-    if (answer.FunctionError) {
-      console.error(`The function failed (${answer.FunctionError}).`);
-      process.exitCode = 1;
-    }
   } finally {
     lambda.destroy();
   }

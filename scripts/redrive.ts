@@ -11,6 +11,7 @@ import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { parseArgs } from 'node:util';
 import { createLogger } from '../lib/core/logger';
 import { redrive } from '../lib/use-cases/redrive';
+import { explainFailure, type CallTarget } from './aws-failure';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './local-emulators';
 import { regionFor } from './deploy/settings';
 import { SERVICE } from './local-aws/packaging';
@@ -24,7 +25,11 @@ DYNAMODB_PORT); other stages use the AWS SDK's credentials.
   --region R   the stage's region, as deploy takes it (else AWS_REGION from the shell or
                .env.STAGE, else us-east-1)
   --max N      handle at most N messages (100)
-  --dry-run    list what would be re-submitted; change nothing`;
+  --dry-run    list what would be re-submitted (wouldResubmit); change nothing: every
+               message it read is made visible in the queue again`;
+
+/** What the tool works on, for a failure's one line (the queue first: it is called first). */
+let target: CallTarget | undefined;
 
 function localPort(name: string, fallback: number): string {
   return `http://127.0.0.1:${process.env[name] || fallback}`;
@@ -52,9 +57,17 @@ async function main(): Promise<void> {
     console.error('--max must be a positive whole number.');
     process.exit(2);
   }
+  const dryRun = values['dry-run'] === true;
   const local = stage === 'local';
   const region = local ? LOCAL_REGION : regionFor(stage, values.region);
   const base = local ? { region, credentials: LOCAL_CREDENTIALS } : { region };
+  target = {
+    service: 'SQS',
+    resource: `The queue ${SERVICE}-${stage}-fetch-failures`,
+    stage,
+    region,
+    ...(local ? { endpoint: localPort('SQS_PORT', 4569) } : {}),
+  };
   const sqs = new SQSClient({ ...base, ...(local ? { endpoint: localPort('SQS_PORT', 4569) } : {}) });
   const queueUrl =
     process.env.FETCH_FAILURES_QUEUE_URL ??
@@ -74,12 +87,16 @@ async function main(): Promise<void> {
       functionName: `${SERVICE}-${stage}-fetch`,
       log: createLogger({ tool: 'redrive', stage }),
     },
-    { max, dryRun: values['dry-run'] === true },
+    { max, dryRun },
   );
-  console.log(JSON.stringify(report, null, 2));
+  // Each run shows only its own list: a dry run re-submits nothing, a real run has nothing "would".
+  const { resubmitted, wouldResubmit, ...rest } = report;
+  console.log(JSON.stringify(dryRun ? { wouldResubmit, ...rest } : { resubmitted, ...rest }, null, 2));
+  if (dryRun) console.error('Dry run: nothing was re-submitted; every message is visible in the queue again.');
 }
 
 main().catch((error: unknown) => {
-  console.error('redrive:', error instanceof Error ? error.message : error);
+  const explained = target && explainFailure(error, target);
+  console.error('redrive:', explained ?? (error instanceof Error ? error.message : error));
   process.exit(1);
 });

@@ -26,6 +26,7 @@ import { LocalSqs } from './local-aws/sqs';
 import { persistedSecrets } from './local-aws/secrets';
 import { loadPackagedTemplate } from './local-aws/template';
 import { abortInterruptedUploads, ensureResources, localClients, startEmulators } from './local-emulators';
+import { localTerminal, logFileOf, logFormatOf, type LogFormat, type LocalTerminal } from './local-terminal';
 
 const STAGE = 'local';
 /** Where the original API's clients find it: the base path a custom domain maps (docs/api.md#base-url-and-authentication). */
@@ -46,6 +47,8 @@ Environment (all optional):
   LOCAL_LAMBDA_CONCURRENCY_QUOTA  the account's Lambda concurrency quota (1000; a new account has 10)
   LOCAL_APIGW_CLOUDWATCH_ROLE_ARN  the API Gateway account's logging role (none)
   LOCAL_ACM_CERTIFICATES    certificates ACM knows: ARN=DOMAIN[:STATUS],... (ISSUED)
+  LOG_FORMAT                short: one line per request and job, the JSON logs and metric lines
+                            in DATA/logs/functions.log (default); json: the JSON lines here too
   AUTHORIZER_CACHE_TTL, SYNC_BUDGET_MS, LOG_LEVEL, ...   read by serverless.yml when packaging
 `;
 
@@ -106,6 +109,13 @@ async function main(): Promise<void> {
     console.error((error as Error).message);
     process.exit(2);
   }
+  let logFormat: LogFormat;
+  try {
+    logFormat = logFormatOf(process.env.LOG_FORMAT);
+  } catch (error) {
+    console.error((error as Error).message);
+    process.exit(2);
+  }
   const dataDir = path.resolve(root, process.env.LOCAL_DATA_DIR ?? '.data');
   const packageDir = path.join(stackDir, 'package');
   mkdirSync(dataDir, { recursive: true });
@@ -114,6 +124,7 @@ async function main(): Promise<void> {
   const servers: http.Server[] = [];
   let lambda: LambdaService | undefined;
   let closeEmulators: (() => Promise<void>) | undefined;
+  let terminal: LocalTerminal | undefined;
   let stopping = false;
   const stop = async (code: number): Promise<void> => {
     if (stopping) return;
@@ -125,6 +136,7 @@ async function main(): Promise<void> {
       server.close();
     }
     await closeEmulators?.();
+    await terminal?.close();
     rmSync(stackDir, { recursive: true, force: true });
     console.log('Local stack stopped; data kept in', dataDir);
     process.exit(code);
@@ -166,6 +178,7 @@ async function main(): Promise<void> {
   servers.push(sqsServer);
   await listen(sqsServer, ports.sqs);
 
+  terminal = localTerminal({ format: logFormat, file: logFileOf(dataDir), terminal: process.stdout, basePath: BASE_PATH, log });
   const functions = functionsOf(template, packageDir);
   // Lambda refuses to create a function whose reservation the account cannot spare.
   const refusal = reservationRefusal(functions, accountSettings.concurrencyQuota);
@@ -180,7 +193,8 @@ async function main(): Promise<void> {
     asyncDir: path.join(dataDir, 'lambda-async'),
     retryDelaysMs: delays(process.env.LOCAL_ASYNC_RETRY_DELAYS_MS),
     maxContainersPerFunction: port('LOCAL_LAMBDA_MAX_CONTAINERS', 8) || 8,
-    output: process.stdout,
+    output: terminal.functionOutput,
+    onInvoked: (fn, outcome, ms) => terminal?.onInvoked(fn, outcome, ms),
     log,
     onDenied,
   });
@@ -192,7 +206,7 @@ async function main(): Promise<void> {
   servers.push(controlServer);
   await listen(controlServer, ports.control);
 
-  const gateway = new LocalApiGateway({ api: new RestApi(template), lambda, account: template, stage: STAGE, basePath: BASE_PATH, log });
+  const gateway = new LocalApiGateway({ api: new RestApi(template), lambda, account: template, stage: STAGE, basePath: BASE_PATH, log, onAnswered: (request, answer) => terminal?.onAnswered(request, answer) });
   const apiServer = http.createServer(gateway.listener());
   servers.push(apiServer);
   await listen(apiServer, ports.api);
@@ -232,7 +246,8 @@ function printBanner(
       `  S3            ${emulators.s3Endpoint}`,
       `  SQS           ${sqsEndpoint}`,
       `  Control       http://127.0.0.1:${ports.control} (API Gateway account, ACM: npm run preflight)`,
-      `  Data          ${dataDir}`,
+      `  Data          ${dataDir} (delete it, stopped, to start afresh)`,
+      `  Logs          ${logFileOf(dataDir)} (JSON logs, metric lines)`,
       `  Access token  ${token}`,
       '',
       'Try it: serve an archive (`python3 -m http.server 8000 --bind 127.0.0.1` in a folder holding',

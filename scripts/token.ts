@@ -15,6 +15,7 @@ import { parseArgs } from 'node:util';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createDynamoDbClient } from '../lib/core/aws-clients';
 import { ALL_APPS, createToken, listTokens, revokeToken } from '../lib/auth/token-store';
+import { explainFailure, type CallTarget } from './aws-failure';
 import { regionFor } from './deploy/settings';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './local-emulators';
 
@@ -49,17 +50,27 @@ export function parseApps(text: string): string[] {
   return apps;
 }
 
-function tokenStore(stage: string, region: string | undefined): { dynamodb: DynamoDBClient; table: string } {
+function tokenStore(stage: string, region: string | undefined): { dynamodb: DynamoDBClient; table: string; target: CallTarget } {
   const table = process.env.TOKENS_TABLE?.trim() || `bkpaas-source-package-link-${stage}-tokens`;
   if (stage === 'local') {
     const endpoint = process.env.DYNAMODB_ENDPOINT?.trim() || `http://127.0.0.1:${process.env.DYNAMODB_PORT ?? '4567'}`;
     return {
       table,
+      target: { service: 'DynamoDB', resource: `The table ${table}`, stage, region: LOCAL_REGION, endpoint },
       dynamodb: createDynamoDbClient({ region: LOCAL_REGION, endpoints: { dynamodb: endpoint }, credentials: LOCAL_CREDENTIALS }),
     };
   }
-  return { table, dynamodb: createDynamoDbClient({ region: regionFor(stage, region), endpoints: {} }) };
+  const awsRegion = regionFor(stage, region);
+  const endpoint = process.env.AWS_ENDPOINT_URL_DYNAMODB?.trim() || process.env.AWS_ENDPOINT_URL?.trim() || undefined;
+  return {
+    table,
+    target: { service: 'DynamoDB', resource: `The table ${table}`, stage, region: awsRegion, ...(endpoint ? { endpoint } : {}) },
+    dynamodb: createDynamoDbClient({ region: awsRegion, endpoints: {} }),
+  };
 }
+
+/** The failure that stopped the tool: its cause named in one line (exit 1). */
+class ToolFailure extends Error {}
 
 async function main(argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
@@ -79,43 +90,56 @@ async function main(argv: string[]): Promise<void> {
     console.log(USAGE);
     return;
   }
-  const { dynamodb, table } = tokenStore(values.stage ?? process.env.STAGE ?? 'local', values.region);
+  const { dynamodb, table, target } = tokenStore(values.stage ?? process.env.STAGE ?? 'local', values.region);
   try {
-    switch (command) {
-      case 'create': {
-        const principal = values.principal?.trim();
-        if (!principal) throw new UsageError('create needs --principal NAME.');
-        if (!values.apps) throw new UsageError('create needs --apps code1,code2 or --apps "*".');
-        const { token, record } = await createToken(dynamodb, table, {
-          principal,
-          apps: parseApps(values.apps),
-          ...(values.ttl ? { ttlMs: parseTtl(values.ttl) } : {}),
-        });
-        console.log(`Created ${record.tokenId} for ${record.principal} on ${record.apps.join(',')}` + (record.expires ? `, expires ${record.expires}` : ', no expiry'));
-        console.log('The token is shown only now; store it as a secret:');
-        console.log(token);
-        return;
-      }
-      case 'list': {
-        const tokens = await listTokens(dynamodb, table);
-        console.log(['id', 'principal', 'apps', 'created', 'expires', 'revoked'].join('\t'));
-        for (const t of tokens) {
-          console.log([t.tokenId, t.principal, t.apps.join(','), t.created, t.expires ?? '-', t.revoked ? 'yes' : 'no'].join('\t'));
-        }
-        return;
-      }
-      case 'revoke': {
-        const [id] = rest;
-        if (!id) throw new UsageError('revoke needs a token id (see list).');
-        if (!(await revokeToken(dynamodb, table, id))) throw new UsageError(`No token has the id ${id}.`);
-        console.log(`Revoked ${id}. API Gateway may accept it for up to its authorizer cache TTL (default 60 s).`);
-        return;
-      }
-      default:
-        throw new UsageError(`Unknown command "${command}".`);
-    }
+    await run(command, rest, values, dynamodb, table);
+  } catch (error) {
+    const explained = error instanceof UsageError ? undefined : explainFailure(error, target);
+    throw explained ? new ToolFailure(explained) : error;
   } finally {
     dynamodb.destroy();
+  }
+}
+
+async function run(
+  command: string,
+  rest: string[],
+  values: { principal?: string; apps?: string; ttl?: string },
+  dynamodb: DynamoDBClient,
+  table: string,
+): Promise<void> {
+  switch (command) {
+    case 'create': {
+      const principal = values.principal?.trim();
+      if (!principal) throw new UsageError('create needs --principal NAME.');
+      if (!values.apps) throw new UsageError('create needs --apps code1,code2 or --apps "*".');
+      const { token, record } = await createToken(dynamodb, table, {
+        principal,
+        apps: parseApps(values.apps),
+        ...(values.ttl ? { ttlMs: parseTtl(values.ttl) } : {}),
+      });
+      console.log(`Created ${record.tokenId} for ${record.principal} on ${record.apps.join(',')}` + (record.expires ? `, expires ${record.expires}` : ', no expiry'));
+      console.log('The token is shown only now; store it as a secret:');
+      console.log(token);
+      return;
+    }
+    case 'list': {
+      const tokens = await listTokens(dynamodb, table);
+      console.log(['id', 'principal', 'apps', 'created', 'expires', 'revoked'].join('\t'));
+      for (const t of tokens) {
+        console.log([t.tokenId, t.principal, t.apps.join(','), t.created, t.expires ?? '-', t.revoked ? 'yes' : 'no'].join('\t'));
+      }
+      return;
+    }
+    case 'revoke': {
+      const [id] = rest;
+      if (!id) throw new UsageError('revoke needs a token id (see list).');
+      if (!(await revokeToken(dynamodb, table, id))) throw new UsageError(`No token has the id ${id}.`);
+      console.log(`Revoked ${id}. API Gateway may accept it for up to its authorizer cache TTL (default 60 s).`);
+      return;
+    }
+    default:
+      throw new UsageError(`Unknown command "${command}".`);
   }
 }
 
@@ -125,7 +149,8 @@ if (require.main === module) {
       console.error(`${error.message}\n${USAGE}`);
       process.exit(2);
     }
-    console.error('token:', error instanceof Error ? error.message : error);
+    if (error instanceof ToolFailure) console.error(`token: ${error.message}`);
+    else console.error('token:', error instanceof Error ? `${error.message}${error.cause instanceof Error ? ` (${error.cause.name}: ${error.cause.message})` : ''}` : error);
     process.exit(1);
   });
 }

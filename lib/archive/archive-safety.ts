@@ -14,6 +14,7 @@
  * path is walked one segment at a time through a tree of the links' paths (`path-tree.ts`), links are resolved once
  * each (`link-resolution.ts`), and `work` counts the steps so a test can hold that line.
  */
+import { sizeText } from '../core/byte-sizes';
 import { InvalidPackageFormatError } from '../core/errors';
 import { LinkResolver, type Verdict } from './link-resolution';
 import { NameKinds, type PathKind } from './name-kinds';
@@ -180,7 +181,7 @@ export class EntryRules {
     this.uncompressedBytes += entry.size;
     if (this.uncompressedBytes > this.limits.maxUncompressedBytes) {
       throw new InvalidPackageFormatError(
-        `The archive's entries add up to more than ${this.limits.maxUncompressedBytes} bytes uncompressed (the limit), ` +
+        `The archive's entries add up to more than ${sizeText(this.limits.maxUncompressedBytes)} uncompressed (the limit), ` +
           `reached at entry ${quote(entry.name)}.`,
       );
     }

@@ -16,6 +16,7 @@ import { createHash } from 'node:crypto';
 import { DESTROYED, type ArchiveListing } from './archive-listing';
 import { checkEntryName, EntryRules, PATH_CAPS, quote, type ArchiveEntry, type ArchiveLimits, type ArchiveSummary } from './archive-safety';
 import { ByteFeed, EndOfBytes, HIGH_WATER } from './byte-feed';
+import { sizeText } from '../core/byte-sizes';
 import { InvalidPackageFormatError } from '../core/errors';
 import { textOfName } from './name-text';
 import { isZlibError, type Inflated } from './raw-inflate';
@@ -325,7 +326,7 @@ export class ZipListing implements ArchiveListing {
   private budget(name: string, size: number): void {
     if (this.uncompressedBytes + size > this.limits.maxUncompressedBytes) {
       throw refuse(
-        `The archive's entries add up to more than ${this.limits.maxUncompressedBytes} bytes uncompressed (the limit), reached at entry ${quote(name)}.`,
+        `The archive's entries add up to more than ${sizeText(this.limits.maxUncompressedBytes)} uncompressed (the limit), reached at entry ${quote(name)}.`,
       );
     }
   }

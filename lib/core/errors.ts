@@ -9,6 +9,7 @@
  * the worker's flow (a run that lost its job, a job handed back to Lambda's retries) and never
  * reach a client as such. Every error is built with named options, never positional flags.
  */
+import { sizeText } from './byte-sizes';
 
 /** Base of every error `lib/` throws on purpose: each sets its `name` and keeps its `cause`. */
 export class AppError extends Error {
@@ -130,7 +131,7 @@ export class PackageAlreadyExistsError extends ServiceError {
 
 export class PayloadTooLargeError extends ServiceError {
   constructor(limitBytes: number) {
-    super('PAYLOAD_TOO_LARGE', `The request body exceeds its limit of ${limitBytes} bytes.`);
+    super('PAYLOAD_TOO_LARGE', `The request body exceeds its limit of ${sizeText(limitBytes)}.`);
   }
 }
 
@@ -152,7 +153,7 @@ export class InvalidPackageFormatError extends ServiceError {
 
 export class PackageTooLargeError extends ServiceError {
   constructor(limitBytes: number) {
-    super('PACKAGE_TOO_LARGE', `The package exceeds the size limit of ${limitBytes} bytes.`);
+    super('PACKAGE_TOO_LARGE', `The package exceeds the size limit of ${sizeText(limitBytes)}.`);
   }
 }
 

@@ -6,7 +6,7 @@
  * ("Metrics") and drawn on the dashboard: change them together.
  */
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { SERVICE_NAME } from './logger';
+import { SERVICE_NAME, type LogLevel } from './logger';
 
 export const METRICS_NAMESPACE = 'BkpaasSourcePackageLink';
 
@@ -34,14 +34,22 @@ export const METRIC = {
 
 export type { Metrics };
 
-/** One per function and container; flushed at the end of every invocation. */
-export function createMetrics(functionKey: string, stage: string): Metrics {
-  return new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME, defaultDimensions: { function: functionKey, stage } });
+// Metrics made at a level above info: their lines are log lines too, and LOG_LEVEL=warn asks for
+// fewer lines (in AWS this leaves the dashboard and the alarms without data: docs/operations.md#logs).
+const quiet = new WeakSet<Metrics>();
+
+/** One per function and container; flushed at the end of every invocation. Metric lines count as info. */
+export function createMetrics(functionKey: string, stage: string, logLevel: LogLevel = 'info'): Metrics {
+  const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME, defaultDimensions: { function: functionKey, stage } });
+  if (logLevel !== 'debug' && logLevel !== 'info') quiet.add(metrics);
+  return metrics;
 }
 
 /** Writes what this invocation recorded (Powertools would warn about an empty flush). */
 export function flushMetrics(metrics: Metrics): void {
-  if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+  if (!metrics.hasStoredMetrics()) return;
+  if (quiet.has(metrics)) metrics.clearMetrics();
+  else metrics.publishStoredMetrics();
 }
 
 // One single-metric instance per Metrics, reused: building one reads a dozen environment variables
@@ -51,6 +59,7 @@ const singles = new WeakMap<Metrics, Metrics>();
 
 /** A count under one more dimension, published at once (its dimensions differ from the rest). */
 export function countBy(metrics: Metrics, name: string, dimension: 'Code' | 'Reason', value: string): void {
+  if (quiet.has(metrics)) return;
   let single = singles.get(metrics);
   if (!single) {
     single = metrics.singleMetric();

@@ -2,9 +2,11 @@
  * Re-submits the worker events waiting in the on-failure queue: each message is Lambda's
  * destination record (`requestPayload` is the original event); its job is reopened (unless it
  * succeeded meanwhile) and the event invoked again asynchronously, then the message is deleted.
+ * A message left in the queue (a dry run's, an unreadable one) is made visible again at the end,
+ * so a redrive right after finds it instead of waiting out the receive's visibility timeout.
  */
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
-import { DeleteMessageCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityBatchCommand, DeleteMessageCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { parseFetchEvent } from '../jobs/fetch-contract';
 import { getJob, type JobStore } from '../jobs/job-records';
 import { reopenJob } from '../jobs/job-lease';
@@ -21,6 +23,8 @@ export interface RedriveDeps {
 
 export interface RedriveReport {
   resubmitted: string[];
+  /** A dry run's jobs that a real run would re-submit (it re-submits nothing). */
+  wouldResubmit: string[];
   alreadySucceeded: string[];
   /** Jobs running under a live lease (a delivery of their own is at work): left to finish. */
   stillRunning: string[];
@@ -40,40 +44,64 @@ export function eventOfMessage(body: string): unknown {
 }
 
 export async function redrive(deps: RedriveDeps, options: { max: number; dryRun: boolean }): Promise<RedriveReport> {
-  const report: RedriveReport = { resubmitted: [], alreadySucceeded: [], stillRunning: [], unreadable: 0 };
+  const report: RedriveReport = { resubmitted: [], wouldResubmit: [], alreadySucceeded: [], stillRunning: [], unreadable: 0 };
+  // Receipts of the messages this run leaves in the queue: kept hidden until the run ends, so one
+  // run never receives the same message twice, then shown again.
+  const leftInQueue: string[] = [];
   let handled = 0;
-  while (handled < options.max) {
-    const { Messages = [] } = await deps.sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: deps.queueUrl, MaxNumberOfMessages: Math.min(10, options.max - handled), WaitTimeSeconds: 1, VisibilityTimeout: 60 }),
-    );
-    if (Messages.length === 0) break;
-    for (const message of Messages) {
-      handled += 1;
-      let event: Record<string, unknown>;
-      let jobId: string;
-      try {
-        event = eventOfMessage(message.Body ?? '') as Record<string, unknown>;
-        jobId = parseFetchEvent(event, '').jobId;
-      } catch (error) {
-        report.unreadable += 1;
-        deps.log.error('unreadable message left in the queue', { message_id: message.MessageId, error });
-        continue;
+  try {
+    while (handled < options.max) {
+      const { Messages = [] } = await deps.sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: deps.queueUrl, MaxNumberOfMessages: Math.min(10, options.max - handled), WaitTimeSeconds: 1, VisibilityTimeout: 60 }),
+      );
+      if (Messages.length === 0) break;
+      for (const message of Messages) {
+        handled += 1;
+        let event: Record<string, unknown>;
+        let jobId: string;
+        try {
+          event = eventOfMessage(message.Body ?? '') as Record<string, unknown>;
+          jobId = parseFetchEvent(event, '').jobId;
+        } catch (error) {
+          report.unreadable += 1;
+          if (message.ReceiptHandle) leftInQueue.push(message.ReceiptHandle);
+          deps.log.error('unreadable message left in the queue', { message_id: message.MessageId, error });
+          continue;
+        }
+        if (options.dryRun) {
+          if (message.ReceiptHandle) leftInQueue.push(message.ReceiptHandle);
+          if ((await getJob(deps.jobs, jobId))?.state === 'succeeded') report.alreadySucceeded.push(jobId);
+          else report.wouldResubmit.push(jobId);
+          continue;
+        }
+        if (await reopenJob(deps.jobs, jobId)) {
+          const payload = new TextEncoder().encode(JSON.stringify({ ...event, job_id: jobId, mode: 'async' }));
+          await deps.lambda.send(new InvokeCommand({ FunctionName: deps.functionName, InvocationType: 'Event', Payload: payload }));
+          report.resubmitted.push(jobId);
+        } else if ((await getJob(deps.jobs, jobId))?.state === 'succeeded') {
+          report.alreadySucceeded.push(jobId);
+        } else {
+          report.stillRunning.push(jobId);
+        }
+        await deps.sqs.send(new DeleteMessageCommand({ QueueUrl: deps.queueUrl, ReceiptHandle: message.ReceiptHandle }));
       }
-      if (options.dryRun) {
-        report.resubmitted.push(jobId);
-        continue;
-      }
-      if (await reopenJob(deps.jobs, jobId)) {
-        const payload = new TextEncoder().encode(JSON.stringify({ ...event, job_id: jobId, mode: 'async' }));
-        await deps.lambda.send(new InvokeCommand({ FunctionName: deps.functionName, InvocationType: 'Event', Payload: payload }));
-        report.resubmitted.push(jobId);
-      } else if ((await getJob(deps.jobs, jobId))?.state === 'succeeded') {
-        report.alreadySucceeded.push(jobId);
-      } else {
-        report.stillRunning.push(jobId);
-      }
-      await deps.sqs.send(new DeleteMessageCommand({ QueueUrl: deps.queueUrl, ReceiptHandle: message.ReceiptHandle }));
     }
+  } finally {
+    await showAgain(deps, leftInQueue);
   }
   return report;
+}
+
+/** Visibility 0 for each receipt, ten per call (SQS's batch limit). */
+async function showAgain(deps: Pick<RedriveDeps, 'sqs' | 'queueUrl' | 'log'>, receipts: string[]): Promise<void> {
+  for (let start = 0; start < receipts.length; start += 10) {
+    const batch = receipts.slice(start, start + 10);
+    const { Failed = [] } = await deps.sqs.send(
+      new ChangeMessageVisibilityBatchCommand({
+        QueueUrl: deps.queueUrl,
+        Entries: batch.map((ReceiptHandle, i) => ({ Id: String(start + i), ReceiptHandle, VisibilityTimeout: 0 })),
+      }),
+    );
+    for (const failure of Failed) deps.log.warn('message stays hidden until its visibility timeout (60 s)', { code: failure.Code, detail: failure.Message });
+  }
 }

@@ -1,7 +1,8 @@
 /**
  * A small SQS for the local stack: the queues the template declares, the calls the service
  * and `npm run redrive` make (SendMessage, ReceiveMessage with visibility timeout and long
- * polling, DeleteMessage, GetQueueUrl, GetQueueAttributes, PurgeQueue) in SQS's JSON protocol,
+ * polling, ChangeMessageVisibility[Batch], DeleteMessage, GetQueueUrl, GetQueueAttributes,
+ * PurgeQueue) in SQS's JSON protocol,
  * each checked against the caller's role, messages kept on disk and dropped after the queue's
  * retention period. Lambda's on-failure destination writes here.
  */
@@ -143,6 +144,29 @@ export class LocalSqs {
           await new Promise((resolve) => setTimeout(resolve, 100));
         }
       }
+      case 'ChangeMessageVisibility': {
+        const queue = this.queue(queueRef);
+        this.changeVisibility(queue, String(body.ReceiptHandle ?? ''), Number(body.VisibilityTimeout ?? 0));
+        this.save(queue.spec.name);
+        return {};
+      }
+      case 'ChangeMessageVisibilityBatch': {
+        const queue = this.queue(queueRef);
+        const entries = Array.isArray(body.Entries) ? (body.Entries as Record<string, unknown>[]) : [];
+        const Successful: { Id: string }[] = [];
+        const Failed: { Id: string; Code: string; Message: string; SenderFault: boolean }[] = [];
+        for (const entry of entries) {
+          const id = String(entry.Id ?? '');
+          try {
+            this.changeVisibility(queue, String(entry.ReceiptHandle ?? ''), Number(entry.VisibilityTimeout ?? 0));
+            Successful.push({ Id: id });
+          } catch (error) {
+            Failed.push({ Id: id, Code: 'ReceiptHandleIsInvalid', Message: (error as Error).message, SenderFault: true });
+          }
+        }
+        this.save(queue.spec.name);
+        return { Successful, Failed };
+      }
       case 'DeleteMessage': {
         const queue = this.queue(queueRef);
         const index = queue.messages.findIndex((message) => message.receipt === body.ReceiptHandle);
@@ -171,6 +195,16 @@ export class LocalSqs {
       default:
         throw new SqsError('com.amazonaws.sqs#UnsupportedOperation', 'AWS.SimpleQueueService.UnsupportedOperation;Sender', `${operation} is not supported by the local SQS.`);
     }
+  }
+
+  /** As SQS: only a message still in flight under that receipt can change; 0 makes it visible now. */
+  private changeVisibility(queue: { messages: Message[] }, receipt: string, seconds: number): void {
+    const message = queue.messages.find((candidate) => candidate.receipt === receipt);
+    if (!message) throw new SqsError('com.amazonaws.sqs#ReceiptHandleIsInvalid', 'ReceiptHandleIsInvalid;Sender', 'The input receipt handle is invalid.');
+    if (message.visibleAt <= Date.now()) {
+      throw new SqsError('com.amazonaws.sqs#MessageNotInflight', 'AWS.SimpleQueueService.MessageNotInflight;Sender', 'The message referred to is not in flight.');
+    }
+    message.visibleAt = Date.now() + seconds * 1000;
   }
 
   listener(): http.RequestListener {

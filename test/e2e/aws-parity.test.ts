@@ -185,14 +185,66 @@ describe('asynchronous invocation, as Lambda runs it', () => {
     }
 
     down = false;
-    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/redrive.ts', '--stage', 'local'], {
-      cwd: root,
-      env: { ...process.env, SQS_PORT: String(stack.ports.sqs), LAMBDA_PORT: String(stack.ports.lambda), DYNAMODB_PORT: String(stack.ports.dynamodb) },
-    });
+    const redrive = (...args: string[]) =>
+      promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/redrive.ts', '--stage', 'local', ...args], {
+        cwd: root,
+        env: { ...process.env, SQS_PORT: String(stack.ports.sqs), LAMBDA_PORT: String(stack.ports.lambda), DYNAMODB_PORT: String(stack.ports.dynamodb) },
+      });
+    const jobId = location.split('/').filter(Boolean).pop();
 
-    expect(JSON.parse(stdout.slice(stdout.indexOf('{')))).toMatchObject({ resubmitted: expect.arrayContaining([expect.any(String)]) });
+    // A dry run lists the job and leaves its message visible: the real run right after finds it.
+    const dry = await redrive('--dry-run');
+    expect(JSON.parse(dry.stdout.slice(dry.stdout.indexOf('{')))).toEqual(expect.objectContaining({ wouldResubmit: expect.arrayContaining([jobId]) }));
+    expect(dry.stdout).not.toContain('"resubmitted"');
+    expect(await followJob(location)).toMatchObject({ state: 'failed' });
+    const { stdout } = await redrive();
+
+    expect(JSON.parse(stdout.slice(stdout.indexOf('{')))).toMatchObject({ resubmitted: expect.arrayContaining([jobId]) });
     expect(await followJob(location)).toMatchObject({ state: 'succeeded', package: { sha256_signature: sha256Of(archive) } });
     expect(await expectInvariants(stack.storage, code, 'default')).toHaveLength(1);
     expect((await fetch(routeUrl(`${code}/modules/default/source_package/`), { headers: auth() })).status).toBe(200);
+  });
+});
+
+describe('the operator tools against the running stack', () => {
+  const tool = (script: string, args: string[], env: NodeJS.ProcessEnv = {}) =>
+    promisify(execFile)(process.execPath, ['--import', 'tsx', `scripts/${script}`, ...args], {
+      cwd: root,
+      env: { ...process.env, STAGE: 'local', TOKENS_TABLE: stack.storage.tokensTable, DYNAMODB_PORT: String(stack.ports.dynamodb), LAMBDA_PORT: String(stack.ports.lambda), ...env },
+    });
+
+  it('npm run token lists the tokens of the local stack', async () => {
+    const { stdout } = await tool('token.ts', ['list']);
+
+    expect(stdout).toMatch(/\tlocal-developer\t\*\t/);
+  });
+
+  it('npm run token says the credentials were refused, in one line, when the key is unknown to the account', async () => {
+    // A deployed stage's path through the SDK's own settings, pointed at the local stack's IAM gate.
+    const failed = tool('token.ts', ['list', '--stage', 'stag'], {
+      AWS_ENDPOINT_URL_DYNAMODB: `http://127.0.0.1:${stack.ports.dynamodb}`,
+      AWS_ACCESS_KEY_ID: 'AKIAFAKEFAKEFAKEFAKE',
+      AWS_SECRET_ACCESS_KEY: 'fake',
+      AWS_REGION: 'us-east-1',
+    });
+
+    await expect(failed).rejects.toMatchObject({ code: 1, stderr: expect.stringMatching(/^token: .* refused the credentials \(UnrecognizedClientException: .*AKIAFAKEFAKEFAKEFAKE.*AWS_PROFILE[^\n]*\n$/) });
+  });
+
+  it('npm run invoke runs the sample authorizer event and answers its policy', async () => {
+    const { stdout } = await tool('invoke.ts', ['authorize', 'events/authorizer-request.json']);
+
+    expect(JSON.parse(stdout)).toMatchObject({ principalId: 'anonymous', policyDocument: { Statement: [{ Effect: 'Allow' }] }, context: { authenticated: 'false' } });
+  });
+
+  it('npm run invoke names what a malformed authorizer event lacks and shows Unauthorized, not a stack trace', async () => {
+    const failed = tool('invoke.ts', ['authorize', 'test/fixtures/events/authorizer-without-method-arn.json']);
+
+    await expect(failed).rejects.toMatchObject({
+      code: 1,
+      stdout: '',
+      stderr: expect.stringMatching(/methodArn is missing.*\n.*The function failed \(Unhandled\): Error: Unauthorized\n$/),
+    });
+    await expect(failed).rejects.toMatchObject({ stderr: expect.not.stringMatching(/TypeError|\n\s+at /) });
   });
 });

@@ -38,6 +38,10 @@ const STACK_ENV = {
   LOCAL_LAMBDA_CONCURRENCY_QUOTA: '10',
   LOCAL_APIGW_CLOUDWATCH_ROLE_ARN: '',
   LOCAL_ACM_CERTIFICATES: `${ISSUED}=paas.example.com,${PENDING}=paas.example.com:PENDING_VALIDATION`,
+  // Metric lines are info lines, printed on the terminal as they are with LOG_FORMAT=json: the
+  // checks below read them from the stack's output, as CloudWatch reads them from the log.
+  LOG_LEVEL: 'info',
+  LOG_FORMAT: 'json',
 };
 
 let stack: LocalStack;

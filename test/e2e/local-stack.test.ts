@@ -33,7 +33,8 @@ function withoutVersion(body: string): string {
 
 // A short wait for the worker, so that a slow download turns into a 202 quickly.
 const SYNC_BUDGET_MS = 3000;
-const STACK_ENV = { SYNC_BUDGET_MS: String(SYNC_BUDGET_MS) };
+// LOG_LEVEL as npm start has it, so the log file holds info and metric lines.
+const STACK_ENV = { SYNC_BUDGET_MS: String(SYNC_BUDGET_MS), LOG_LEVEL: 'info' };
 
 let stack: LocalStack;
 let server: ArchiveServer;
@@ -201,6 +202,37 @@ describe('the start banner', () => {
     expect(script.split('\n')).toHaveLength(5);
     expect(JSON.parse(stdout)).toMatchObject({ version: '1.0.0', sha256_signature: sha256Of(archive) });
     await expectInvariants(stack.storage, code, 'default');
+  });
+});
+
+describe("the terminal of npm start", () => {
+  it('shows one short line per request and per job, and keeps the JSON logs and metric lines in the data directory', async () => {
+    const code = uniqueCode();
+    const archive = await tarGzArchive(sampleEntries(code));
+    server.serve(`/${code}/app.tar.gz`, archive);
+    const before = stack.output().length;
+
+    const registered = await post(code, originalDocsBody(server.url(`/${code}/app.tar.gz`), 'v1'));
+    expect(registered.status).toBe(200);
+    const refused = await fetch(stack.linkUrl(code, 'default'), { method: 'POST' });
+    expect(refused.status).toBe(401);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+
+    const lines = stack.output().slice(before).split('\n').filter(Boolean);
+    const uuid = '[0-9a-f-]{36}';
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(new RegExp(`^job  ${uuid}  succeeded  \\d+ ms$`)),
+        expect.stringMatching(new RegExp(`^POST  ${code}/default link/  200  \\d+ ms  job ${uuid}$`)),
+        expect.stringMatching(new RegExp(`^POST  ${code}/default link/  401  UNAUTHENTICATED  \\d+ ms  \\(UNAUTHORIZED \\(identity source missing\\)\\)$`)),
+      ]),
+    );
+    expect(lines.filter((line) => line.length > 120 || line.startsWith('{'))).toEqual([]);
+
+    const logFile = path.join(dataDir, 'logs', 'functions.log');
+    const logged = readFileSync(logFile, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(logged).toEqual(expect.arrayContaining([expect.objectContaining({ message: 'link upload answered', code }), expect.objectContaining({ _aws: expect.any(Object) })]));
+    expect(stack.output()).toContain(`Logs          ${logFile}`);
   });
 });
 

@@ -29,6 +29,16 @@ export interface ApiGatewayOptions {
   /** The base path clients use, e.g. `/api/bkpaas3/stag` (a custom domain's mapping). */
   basePath: string;
   log: (line: string) => void;
+  /** Told of every answer once it is sent, and why the gateway answered by itself (the terminal's one line per request). */
+  onAnswered?: (request: AnsweredRequest, answer: RenderedResponse) => void;
+}
+
+export interface AnsweredRequest {
+  method: string;
+  url: string;
+  started: number;
+  /** The gateway's own reason when it answered without the function (no token, no route, …). */
+  failure?: string;
 }
 
 interface Verdict {
@@ -133,18 +143,22 @@ export class LocalApiGateway {
         if (size <= MAX_BODY_BYTES) chunks.push(chunk);
       });
       req.on('end', () => {
+        // Why the gateway answered by itself, if it did: told with the answer, or logged.
+        let failure: string | undefined;
         this.handle(req, size > MAX_BODY_BYTES ? undefined : Buffer.concat(chunks), requestId, started)
           .catch((error: unknown) => {
             if (error instanceof GatewayFailure) {
-              this.options.log(`[local API Gateway] ${req.method} ${req.url}: ${error.type} (${error.message})`);
+              failure = `${error.type} (${error.message})`;
               return renderGatewayResponse(error.type, this.options.api.gatewayResponses, requestId);
             }
-            this.options.log(`[local API Gateway] ${req.method} ${req.url}: ${String(error)}`);
+            failure = String(error);
             return renderGatewayResponse('API_CONFIGURATION_ERROR', this.options.api.gatewayResponses, requestId);
           })
           .then((answer) => {
+            if (!this.options.onAnswered && failure) this.options.log(`[local API Gateway] ${req.method} ${req.url}: ${failure}`);
             if (res.destroyed) return;
             res.writeHead(answer.status, answer.headers).end(req.method === 'HEAD' ? undefined : answer.body);
+            this.options.onAnswered?.({ method: req.method ?? 'GET', url: req.url ?? '/', started, failure }, answer);
           });
       });
     };

@@ -35,6 +35,8 @@ export interface PoolOptions {
   /** Containers at once for a function without reserved concurrency (a local resource limit). */
   maxContainers: number;
   output: Writable;
+  /** Told of every invocation's outcome and duration (the terminal's one line per job). */
+  onInvoked?: (fn: LambdaFunction, outcome: InvokeOutcome, durationMs: number) => void;
 }
 
 const RESPONSE_LIMIT_BYTES = 6 * 1024 * 1024;
@@ -165,8 +167,11 @@ export class FunctionPool {
   /** Runs one invocation; `throttle` answers ThrottledError instead of waiting when reserved concurrency is taken. */
   async invoke(event: unknown, options: { requestId?: string; throttle: boolean }): Promise<InvokeOutcome> {
     const container = await this.acquire(options.throttle);
+    const started = Date.now();
     try {
-      return await container.invoke(event, options.requestId ?? randomUUID());
+      const outcome = await container.invoke(event, options.requestId ?? randomUUID());
+      this.options.onInvoked?.(this.options.fn, outcome, Date.now() - started);
+      return outcome;
     } finally {
       this.release(container);
     }

@@ -19,7 +19,7 @@ import { invokedFunctionName, lambdaRequest, type Account } from '../aws-request
 import { accessKeyOf, roleCredentials, type IamAuthority } from '../iam';
 import type { LocalSqs } from '../sqs';
 import { AsyncInvoker, type InvocationRecord } from './async-invoker';
-import { FunctionPool, ThrottledError, type InvokeOutcome } from './function-pool';
+import { FunctionPool, ThrottledError, type InvokeOutcome, type PoolOptions } from './function-pool';
 import type { LambdaFunction } from './functions';
 import { nodeBinaryFor } from './node-runtime';
 
@@ -39,6 +39,7 @@ export interface LambdaServiceOptions {
   retryDelaysMs: number[];
   maxContainersPerFunction: number;
   output: Writable;
+  onInvoked?: PoolOptions['onInvoked'];
   log: (line: string) => void;
   onDenied?: (line: string) => void;
 }
@@ -105,6 +106,7 @@ export class LambdaService {
           handlerFile: `${path.join(codeDir, `${modulePath}.js`)}#${exportName}`,
           maxContainers: options.maxContainersPerFunction,
           output: options.output,
+          onInvoked: options.onInvoked,
           environment: {
             PATH: process.env.PATH ?? '/usr/bin:/bin',
             LANG: 'en_US.UTF-8',

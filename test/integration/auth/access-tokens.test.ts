@@ -5,16 +5,19 @@
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createAuthorizeHandler } from '../../../handlers/authorize';
 import { createLinkHandler } from '../../../handlers/link';
 import { sha256Hex, TOKEN_PREFIX } from '../../../lib/auth/access-token';
 import { createDynamoDbClient } from '../../../lib/core/aws-clients';
 import { authenticate, type TokenCheckDeps } from '../../../lib/auth/auth';
 import { ALL_APPS, createToken, listTokens, revokeToken } from '../../../lib/auth/token-store';
+import { freePorts } from '../../helpers/local-stack';
 import { startTestStorage, type TestStorage } from '../../helpers/storage';
 
 let storage: TestStorage;
@@ -155,6 +158,30 @@ describe('the API Gateway authorizer', () => {
     expect(result.context).toEqual({ authenticated: 'false', code: 'UNAUTHENTICATED', detail: 'The access token is not recognised.' });
   });
 
+  it("refuses an event API Gateway would never send (no methodArn, not an object) with 'Unauthorized', API Gateway's 401, and logs what it lacks", async () => {
+    const lines: string[] = [];
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      lines.push(String(chunk));
+      return true;
+    });
+    const noisy = createAuthorizeHandler({ ...deps, config: { logLevel: 'warn', stage: 'test' } });
+    try {
+      const handMade = JSON.parse(readFileSync(path.join(__dirname, '../../fixtures/events/authorizer-without-method-arn.json'), 'utf8')) as unknown;
+      await expect(noisy(handMade)).rejects.toThrow(/^Unauthorized$/);
+      await expect(noisy(null)).rejects.toThrow(/^Unauthorized$/);
+      await expect(noisy({ ...event(undefined), methodArn: 'POST /link' })).rejects.toThrow(/^Unauthorized$/);
+    } finally {
+      spy.mockRestore();
+    }
+
+    const refusals = lines.map((line) => JSON.parse(line) as { message: string; detail: string });
+    expect(refusals.map((line) => line.detail)).toEqual([
+      expect.stringContaining('methodArn is missing'),
+      expect.stringContaining('the event is null'),
+      expect.stringContaining('methodArn is not an execute-api method ARN'),
+    ]);
+  });
+
   it('fails (so API Gateway caches nothing) when the token store is unavailable', async () => {
     // Nothing listens on port 1: the token store cannot be reached at all.
     const unreachable = createDynamoDbClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' }, endpoints: { dynamodb: 'http://127.0.0.1:1' } });
@@ -242,6 +269,38 @@ describe('the token CLI', () => {
 
     await run('revoke', tokenId);
     await expect(authenticate(header(token), deps)).rejects.toMatchObject({ detail: expect.stringContaining('revoked') });
+  });
+
+  /** One line on stderr, exit code 1: what a failure of the tool must look like. */
+  const oneLine = (pattern: RegExp) => ({ code: 1, stderr: expect.stringMatching(new RegExp(`^token: ${pattern.source}[^\\n]*\\n$`)) });
+
+  it('names the endpoint and npm start when nothing listens there', async () => {
+    const { dynamodb: port } = await freePorts();
+    const env = { ...process.env, DYNAMODB_ENDPOINT: '', DYNAMODB_PORT: String(port), STAGE: 'local' };
+    const failed = promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/token.ts', 'list'], { cwd: root, env });
+
+    await expect(failed).rejects.toMatchObject(oneLine(new RegExp(`Nothing answers at http://127\\.0\\.0\\.1:${port} .*npm start`)));
+  });
+
+  it('names the table and the stage when the table does not exist', async () => {
+    const failed = promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/token.ts', 'list'], {
+      cwd: root,
+      env: { ...process.env, TOKENS_TABLE: 'no-such-tokens-table', DYNAMODB_ENDPOINT: storage.emulators.dynamodbEndpoint, STAGE: 'local' },
+    });
+
+    await expect(failed).rejects.toMatchObject(oneLine(/The table no-such-tokens-table does not exist in stage local .*ResourceNotFoundException/));
+  });
+
+  it('says where it looked when a deployed stage has no credentials at all', async () => {
+    const home = mkdtempSync(path.join(tmpdir(), 'bkpaas-no-credentials-'));
+    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: home, AWS_REGION: 'us-east-1', AWS_EC2_METADATA_DISABLED: 'true' };
+    try {
+      const failed = promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/token.ts', 'list', '--stage', 'stag'], { cwd: root, env });
+
+      await expect(failed).rejects.toMatchObject(oneLine(/No AWS credentials for stage stag: .*AWS_ACCESS_KEY_ID.*AWS_PROFILE/));
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 
   it('refuses bad arguments with a usage message and exit code 2', async () => {

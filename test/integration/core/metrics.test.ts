@@ -116,4 +116,20 @@ describe('metrics in the embedded metric format', () => {
     expect(metric(lines, 'JobsFailed')).toMatchObject({ value: 1, dimensions: ['Code', 'function', 'service', 'stage'], line: { Code: 'INVALID_PACKAGE_FORMAT' } });
     expect(metric(lines, 'AuthorizerRefusals')).toMatchObject({ value: 1, dimensions: ['Reason', 'function', 'service', 'stage'], line: { Reason: 'unknown', function: 'authorize' } });
   });
+
+  it('writes no metric line at LOG_LEVEL warn or above, as it writes no info line', async () => {
+    vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'false');
+    const config = { logLevel: 'warn' as const, stage: 'test' };
+    const authorizer = createAuthorizeHandler({ dynamodb: rig.storage.clientsOf('authorize').dynamodb, tokensTable: rig.storage.tokensTable, now: () => new Date(), config, metrics: createMetrics('authorize', 'test', config.logLevel) });
+    const loud = createMetrics('fetch', 'test', 'info');
+
+    const lines = await emfOf(async () => {
+      await authorizer({ type: 'REQUEST', methodArn: 'arn:aws:execute-api:us-east-1:1:api/test/POST/x', headers: { 'X-BKAPI-AUTHORIZATION': '{"access_token": "bkpaas_unknown"}' } } as never);
+      loud.addMetric('JobsSucceeded', 'Count', 1);
+      loud.publishStoredMetrics();
+    });
+
+    expect(metric(lines, 'AuthorizerRefusals')).toBeUndefined();
+    expect(metric(lines, 'JobsSucceeded')).toMatchObject({ value: 1 });
+  });
 });

@@ -38,19 +38,24 @@ function destinationRecord(payload: unknown): string {
 function fakeQueue(bodies: string[]) {
   const messages = bodies.map((Body, i) => ({ MessageId: `m${i}`, ReceiptHandle: `r${i}`, Body }));
   const deleted: string[] = [];
+  const shownAgain: string[] = [];
   let delivered = false;
   const sqs = {
-    send: async (command: { constructor: { name: string }; input: { ReceiptHandle?: string } }) => {
+    send: async (command: { constructor: { name: string }; input: { ReceiptHandle?: string; Entries?: { ReceiptHandle: string; VisibilityTimeout: number }[] } }) => {
       if (command.constructor.name === 'ReceiveMessageCommand') {
         if (delivered) return { Messages: [] };
         delivered = true;
         return { Messages: messages };
       }
+      if (command.constructor.name === 'ChangeMessageVisibilityBatchCommand') {
+        for (const entry of command.input.Entries ?? []) if (entry.VisibilityTimeout === 0) shownAgain.push(entry.ReceiptHandle);
+        return { Successful: [], Failed: [] };
+      }
       deleted.push(command.input.ReceiptHandle ?? '');
       return {};
     },
   } as never;
-  return { sqs, deleted };
+  return { sqs, deleted, shownAgain };
 }
 
 function fakeLambda() {
@@ -81,24 +86,27 @@ describe('redrive', () => {
       { max: 10, dryRun: false },
     );
 
-    expect(report).toEqual({ resubmitted: [stuck.job_id], alreadySucceeded: [succeeded.job_id], stillRunning: [], unreadable: 1 });
+    expect(report).toEqual({ resubmitted: [stuck.job_id], wouldResubmit: [], alreadySucceeded: [succeeded.job_id], stillRunning: [], unreadable: 1 });
     expect(invoked).toEqual([{ type: 'Event', payload: expect.objectContaining({ job_id: stuck.job_id, mode: 'async' }) }]);
     expect(queue.deleted.sort()).toEqual(['r0', 'r1']);
+    // The unreadable message stays, visible again for whoever looks next.
+    expect(queue.shownAgain).toEqual(['r2']);
     expect(await getJob(jobs, stuck.job_id ?? '')).toMatchObject({ state: 'pending', attempts: 0, leaseOwner: undefined });
     expect((await getJob(jobs, succeeded.job_id ?? ''))?.state).toBe('succeeded');
   });
 
-  it('changes nothing in a dry run', async () => {
+  it('changes nothing in a dry run: lists what would be re-submitted and makes every message visible again', async () => {
     const stuck = event();
     await acquireJob(jobs, stuck.job_id ?? '', stuck, 'crashed-invocation', 1);
-    const queue = fakeQueue([destinationRecord(stuck)]);
+    const queue = fakeQueue([destinationRecord(stuck), 'not json']);
     const { lambda, invoked } = fakeLambda();
 
     const report = await redrive({ sqs: queue.sqs, lambda, jobs, queueUrl: 'q', functionName: 'fetch', log: createLogger({}, 'silent') }, { max: 10, dryRun: true });
 
-    expect(report.resubmitted).toEqual([stuck.job_id]);
+    expect(report).toMatchObject({ resubmitted: [], wouldResubmit: [stuck.job_id], unreadable: 1 });
     expect(invoked).toEqual([]);
     expect(queue.deleted).toEqual([]);
+    expect(queue.shownAgain.sort()).toEqual(['r0', 'r1']);
     expect((await getJob(jobs, stuck.job_id ?? ''))?.state).toBe('running');
   });
 });

@@ -295,7 +295,7 @@ describe('TarListing (tar.gz only)', () => {
     const fed = { chunks: 0 };
 
     await expect(listTarChunks('tar.gz', chunks, LIMITS, fed, NO_READ_AHEAD)).rejects.toMatchObject(
-      refusal('more than 10485760 bytes uncompressed (the limit), reached at entry "bomb.bin"'),
+      refusal('more than 10 MiB uncompressed (the limit), reached at entry "bomb.bin"'),
     );
     expect(chunks.length).toBeGreaterThan(10);
     expect(fed.chunks).toBeLessThan(chunks.length / 10);
@@ -427,7 +427,7 @@ describe('listZip', () => {
     expect(bytes.length).toBeLessThan(MiB);
 
     await expect(listZipBytes(bytes)).rejects.toMatchObject(
-      refusal('more than 10485760 bytes uncompressed (the limit), reached at entry "app/zeros.bin"'),
+      refusal('more than 10 MiB uncompressed (the limit), reached at entry "app/zeros.bin"'),
     );
   });
 

@@ -212,7 +212,7 @@ describe('ZipListing refuses', () => {
     const bytes = rawZip([{ name: 'app/bomb.bin', data: Buffer.alloc(200 * MiB), descriptor: 'signed' }]);
     const fed = { bytes: 0 };
 
-    await expect(listZip(bytes, LIMITS, fed, 0)).rejects.toMatchObject(refusal('more than 10485760 bytes uncompressed (the limit)'));
+    await expect(listZip(bytes, LIMITS, fed, 0)).rejects.toMatchObject(refusal('more than 10 MiB uncompressed (the limit)'));
     expect(bytes.length).toBeGreaterThan(150_000);
     expect(fed.bytes).toBeLessThan(bytes.length / 2);
   });
