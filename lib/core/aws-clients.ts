@@ -77,6 +77,7 @@ export function createEventBridgeClient(config: ClientConfig): EventBridgeClient
     ...(config.credentials ? { credentials: config.credentials } : {}),
     ...(config.endpoints.events ? { endpoint: config.endpoints.events } : {}),
     maxAttempts: 1,
-    requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000 },
+    // Without throwOnRequestTimeout this SDK only warns when a request passes requestTimeout.
+    requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000, throwOnRequestTimeout: true },
   });
 }
