@@ -10,7 +10,7 @@
  */
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -97,6 +97,8 @@ async function emittedInRun(): Promise<MetricIdentity[]> {
 
 describe('the dashboard and the alarms, against the metrics an end-to-end run emits', () => {
   let emitted: MetricIdentity[];
+  let refused: Response;
+  let refusedJob: Record<string, unknown>;
 
   beforeAll(async () => {
     const code = `readiness-${randomUUID().slice(0, 8)}`;
@@ -127,7 +129,13 @@ describe('the dashboard and the alarms, against the metrics an end-to-end run em
       expect(stack.killContainers(FETCH)).toBeGreaterThan(0);
     }
     expect(await followJob(stuck)).toMatchObject({ state: 'failed' });
+    // With the event bus refusing every call, a job still succeeds (EventsNotPublished).
+    mkdirSync(path.join(dataDir, 'event-bus'), { recursive: true });
+    writeFileSync(path.join(dataDir, 'event-bus', 'refuse'), '');
+    refused = await post(`${code}-w`, server.url(`/${code}/app.tar.gz`));
+    refusedJob = (await (await fetch(new URL(`jobs/${refused.headers.get('x-job-id')}/`, linkUrl(`${code}-w`)), { headers: auth() })).json()) as Record<string, unknown>;
     emitted = await emittedInRun();
+    rmSync(path.join(dataDir, 'event-bus', 'refuse'));
   });
 
   it('emits every metric of lib/core/metrics.ts under the service, function and stage dimensions', () => {
@@ -135,6 +143,13 @@ describe('the dashboard and the alarms, against the metrics an end-to-end run em
       expect(metric.namespace).toBe(METRICS_NAMESPACE);
       expect(Object.keys(metric.dimensions)).toEqual(expect.arrayContaining(['service', 'function', 'stage']));
     }
+  });
+
+  it('registers the package while the event bus refuses, and counts the event not published', () => {
+    expect(refused.status).toBe(200);
+    expect(refusedJob).toMatchObject({ state: 'succeeded', attempts: 1 });
+    expect(emitted).toContainEqual(expect.objectContaining({ name: METRIC.eventsNotPublished, dimensions: expect.objectContaining({ function: 'fetch' }) }));
+    expect(stack.output()).toContain('job end not published');
   });
 
   it('draws on the dashboard, and alarms on, only metrics that exist: emitted by the code or published by AWS', () => {
