@@ -4,7 +4,7 @@
  */
 import type { Context } from 'aws-lambda';
 import { Tracer } from '@aws-lambda-powertools/tracer';
-import { createDynamoDbClient, createS3Client } from '../lib/core/aws-clients';
+import { createDynamoDbClient, createEventBridgeClient, createS3Client } from '../lib/core/aws-clients';
 import { loadConfig } from '../lib/core/config';
 import { createLogger, invocationFields, SERVICE_NAME } from '../lib/core/logger';
 import { createMetrics, flushMetrics } from '../lib/core/metrics';
@@ -37,6 +37,7 @@ function coldStart(): ReturnType<typeof createFetchHandler> {
     config,
     s3: tracer.captureAWSv3Client(createS3Client(config)),
     dynamodb: tracer.captureAWSv3Client(createDynamoDbClient(config)),
+    events: tracer.captureAWSv3Client(createEventBridgeClient(config)),
     now: () => new Date(),
   });
 }

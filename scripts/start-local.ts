@@ -6,6 +6,7 @@
  * - a Lambda service running each function in containers of its own, with Lambda's timeouts,
  *   memory sizes, payload limits, asynchronous retries and on-failure destination;
  * - an SQS for that destination, drained by `npm run redrive -- --stage local`;
+ * - an EventBridge with the template's bus, keeping the events it takes (`npm run events`);
  * - an API Gateway with the template's routes, authorizer (and its cache) and gateway responses.
  * Data lives under .data/ and survives restarts; Ctrl-C stops everything.
  */
@@ -21,8 +22,9 @@ import { RestApi } from './local-aws/api/rest-api';
 import { IamAuthority } from './local-aws/iam';
 import { functionsOf } from './local-aws/lambda/functions';
 import { LambdaService } from './local-aws/lambda/lambda-service';
-import { bucketsOf, packageService, stackName, tablesOf } from './local-aws/packaging';
+import { bucketsOf, busesOf, packageService, stackName, tablesOf } from './local-aws/packaging';
 import { LocalSqs } from './local-aws/sqs';
+import { LocalEventBus } from './local-aws/event-bus';
 import { persistedSecrets } from './local-aws/secrets';
 import { loadPackagedTemplate } from './local-aws/template';
 import { abortInterruptedUploads, ensureResources, localClients, startEmulators } from './local-emulators';
@@ -39,6 +41,7 @@ const HELP = `npm start: the whole service on 127.0.0.1, no AWS account needed.
 
 Environment (all optional):
   API_PORT, LAMBDA_PORT, DYNAMODB_PORT, S3_PORT, SQS_PORT   ports (3000, 3002, 4567, 4568, 4569)
+  EVENTS_PORT               EventBridge (4571); a file event-bus/refuse in the data dir makes it refuse
   CONTROL_PORT              API Gateway's account and ACM, for npm run preflight (4570)
   LOCAL_DATA_DIR            data kept across restarts (.data)
   LOCAL_ACCESS_TOKEN        the access token to seed (else one is generated and kept in the data dir)
@@ -101,6 +104,7 @@ async function main(): Promise<void> {
     s3: port('S3_PORT', 4568),
     sqs: port('SQS_PORT', 4569),
     control: port('CONTROL_PORT', 4570),
+    events: port('EVENTS_PORT', 4571),
   };
   let accountSettings: LocalAccountOptions;
   try {
@@ -148,7 +152,7 @@ async function main(): Promise<void> {
   await packageService({
     stage: STAGE,
     outDir: packageDir,
-    env: { DYNAMODB_PORT: String(ports.dynamodb), S3_PORT: String(ports.s3), LAMBDA_PORT: String(ports.lambda) },
+    env: { DYNAMODB_PORT: String(ports.dynamodb), S3_PORT: String(ports.s3), LAMBDA_PORT: String(ports.lambda), EVENTS_PORT: String(ports.events) },
   });
   const sqsEndpoint = `http://127.0.0.1:${ports.sqs}`;
   const template = loadPackagedTemplate(packageDir, { stackName: stackName(STAGE), sqsEndpoint, secretValue: persistedSecrets(dataDir) });
@@ -177,6 +181,11 @@ async function main(): Promise<void> {
   const sqsServer = http.createServer(sqs.listener());
   servers.push(sqsServer);
   await listen(sqsServer, ports.sqs);
+
+  const bus = new LocalEventBus({ dir: path.join(dataDir, 'event-bus'), buses: busesOf(template), iam, account: template, onDenied });
+  const busServer = http.createServer(bus.listener());
+  servers.push(busServer);
+  await listen(busServer, ports.events);
 
   terminal = localTerminal({ format: logFormat, file: logFileOf(dataDir), terminal: process.stdout, basePath: BASE_PATH, log });
   const functions = functionsOf(template, packageDir);
@@ -228,7 +237,7 @@ async function main(): Promise<void> {
 
 /** What a newcomer needs first, in lines that fit 100 columns (a route is printed, never wrapped). */
 function printBanner(
-  ports: { lambda: number; control: number; base: string },
+  ports: { lambda: number; control: number; events: number; base: string },
   emulators: { dynamodbEndpoint: string; s3Endpoint: string },
   sqsEndpoint: string,
   dataDir: string,
@@ -245,6 +254,7 @@ function printBanner(
       `  DynamoDB      ${emulators.dynamodbEndpoint}`,
       `  S3            ${emulators.s3Endpoint}`,
       `  SQS           ${sqsEndpoint}`,
+      `  EventBridge   http://127.0.0.1:${ports.events} (a job's end: npm run events -- --follow)`,
       `  Control       http://127.0.0.1:${ports.control} (API Gateway account, ACM: npm run preflight)`,
       `  Data          ${dataDir} (delete it, stopped, to start afresh)`,
       `  Logs          ${logFileOf(dataDir)} (JSON logs, metric lines)`,

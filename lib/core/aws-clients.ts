@@ -3,6 +3,7 @@
  * for the local emulators; on AWS the SDK's defaults apply.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -63,4 +64,20 @@ export function createLambdaClient(config: ClientConfig): LambdaClient {
 /** The queue's URL names its endpoint (the SDK sends to it), on AWS and on the local stack alike. */
 export function createSqsClient(config: ClientConfig): SQSClient {
   return new SQSClient({ region: config.region, ...(config.credentials ? { credentials: config.credentials } : {}) });
+}
+
+/**
+ * The worker's announcements of a job's end. The publisher retries on its own, within a budget
+ * (lib/jobs/event-publisher.ts): the SDK's retries would not be bounded by it, and a bus that does
+ * not answer must not hold the socket past it.
+ */
+export function createEventBridgeClient(config: ClientConfig): EventBridgeClient {
+  return new EventBridgeClient({
+    region: config.region,
+    ...(config.credentials ? { credentials: config.credentials } : {}),
+    ...(config.endpoints.events ? { endpoint: config.endpoints.events } : {}),
+    maxAttempts: 1,
+    // Without throwOnRequestTimeout this SDK only warns when a request passes requestTimeout.
+    requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000, throwOnRequestTimeout: true },
+  });
 }

@@ -49,7 +49,12 @@ export interface Config {
    * creation), given only to the functions that list; `signingKeyOf` insists on it there.
    */
   cursorSigningKey: string | undefined;
-  endpoints: { dynamodb?: string; s3?: string; lambda?: string };
+  /**
+   * The EventBridge bus the worker announces each job's end on: `default` (the account's bus) or
+   * the name of one the operator made (docs/api.md#events).
+   */
+  eventBusName: string;
+  endpoints: { dynamodb?: string; s3?: string; lambda?: string; events?: string };
   logLevel: LogLevel;
 }
 
@@ -93,6 +98,13 @@ function hostList(env: Env, name: string): string[] {
     }
   }
   return entries;
+}
+
+/** An EventBridge bus name as PutEvents takes it: `default`, or a custom bus's name. */
+function busName(env: Env, name: string): string {
+  const value = optional(env, name, 'default');
+  if (!/^[A-Za-z0-9._-]{1,256}$/.test(value)) throw new ConfigError(name, `must be an event bus name (letters, digits, ".", "_", "-"), got "${value}".`);
+  return value;
 }
 
 function flag(env: Env, name: string, fallback: boolean): boolean {
@@ -195,10 +207,12 @@ export function loadConfig(env: Env = process.env): Config {
     uploadQueueSize: integer(env, 'UPLOAD_QUEUE_SIZE', 4, 1, 32),
     requireMatchingAppCode: flag(env, 'REQUIRE_MATCHING_APP_CODE', false),
     cursorSigningKey: signingKey(env, 'CURSOR_SIGNING_KEY'),
+    eventBusName: busName(env, 'EVENT_BUS_NAME'),
     endpoints: {
       dynamodb: endpoint(env, 'DYNAMODB_ENDPOINT'),
       s3: endpoint(env, 'S3_ENDPOINT'),
       lambda: endpoint(env, 'LAMBDA_ENDPOINT'),
+      events: endpoint(env, 'EVENTS_ENDPOINT'),
     },
     logLevel,
   };

@@ -26,6 +26,8 @@ export const METRIC = {
   archiveEntries: 'ArchiveEntries',
   /** fetch: deliveries a job needed beyond its first, when it ended. */
   retriesTaken: 'RetriesTaken',
+  /** fetch: a job's end that could not be put on the event bus after every attempt. */
+  eventsNotPublished: 'EventsNotPublished',
   /** authorize: refused tokens, dimension Reason. */
   authorizerRefusals: 'AuthorizerRefusals',
   /** fetchFailures: jobs Lambda gave up on. */

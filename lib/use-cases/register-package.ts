@@ -6,6 +6,7 @@
  * fails, no object is left that no record points to (docs/design.md#invariants).
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Config } from '../core/config';
 import { openDownload, type Download, type Network } from '../download/download-guard';
@@ -36,6 +37,8 @@ export interface WorkerDeps {
   network?: Network;
   /** Where the transfer's figures go (bytes, durations, entries). */
   metrics?: Metrics;
+  /** Where a job's end is announced (`config.eventBusName`); absent, nothing is (tests not about events). */
+  events?: EventBridgeClient;
 }
 
 /** Where this job's objects go: the package's key and every key beside it, shared by the job's runs. */

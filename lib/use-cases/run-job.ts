@@ -21,6 +21,8 @@ import { jobView } from '../jobs/job-view';
 import type { JobStore } from '../jobs/job-records';
 import { toPackageResponse } from '../storage/package-record';
 import { count, countBy, METRIC } from '../core/metrics';
+import { failedEvent, registeredEvent, type JobEndEvent } from '../jobs/job-events';
+import { publishJobEnd, PUBLISH_BOUNDS } from '../jobs/event-publisher';
 import { registerPackage, type WorkerDeps } from './register-package';
 import { leasedRun } from './job-run';
 
@@ -68,6 +70,7 @@ export async function runJob(request: PackageRequest, deps: RunJobDeps): Promise
     const result = toPackageResponse(record);
     const finished = await finishJob(deps.jobs, request.jobId, deps.runId, { result });
     recordEnd(deps, attempt);
+    if (finished) await announce(registeredEvent(request, record), deps);
     return finished ? jobView(finished) : { job_id: request.jobId, state: 'succeeded', package: result, attempts: attempt };
   } catch (error) {
     if (lease.lost()) {
@@ -92,18 +95,31 @@ export async function runJob(request: PackageRequest, deps: RunJobDeps): Promise
       } else {
         // The job ends failed, and the event still goes to the on-failure queue, where an
         // operator can redrive it once the remote or the storage has recovered.
-        await finishJob(deps.jobs, request.jobId, deps.runId, { error: errorOf(error) });
+        const finished = await finishJob(deps.jobs, request.jobId, deps.runId, { error: errorOf(error) });
         recordEnd(deps, attempt, error.code);
+        if (finished) await announce(failedEvent(request, errorOf(error)), deps);
         log.warn('transient failure on the last attempt; job failed, event left for the on-failure queue', { job_id: request.jobId, attempt, code: error.code });
       }
       throw new RetryableJobError(request.jobId, error);
     }
     const finished = await finishJob(deps.jobs, request.jobId, deps.runId, { error: errorOf(error) });
     recordEnd(deps, attempt, error.code);
+    if (finished) await announce(failedEvent(request, errorOf(error)), deps);
     return finished ? jobView(finished) : { job_id: request.jobId, state: 'failed', error: errorOf(error), attempts: attempt };
   } finally {
     lease.stop();
   }
+}
+
+/**
+ * The job's end on the event bus, once its final record is written by this run (a run that lost
+ * the record's condition leaves it to the run that won). Bounded, and never throws: the job is
+ * done whatever the bus does, and the invocation keeps a second for its own end.
+ */
+async function announce(event: JobEndEvent, deps: RunJobDeps): Promise<void> {
+  if (!deps.events) return;
+  const budgetMs = Math.min(PUBLISH_BOUNDS.budgetMs, Math.max(0, deps.remainingTimeMs() - 1_000));
+  await publishJobEnd(event, { events: deps.events, busName: deps.config.eventBusName, log: deps.log, now: deps.now, ...(deps.metrics ? { metrics: deps.metrics } : {}) }, { ...PUBLISH_BOUNDS, budgetMs });
 }
 
 /** A job's end in the metrics: succeeded, or failed with its code; and the retries it took. */

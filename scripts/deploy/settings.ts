@@ -25,6 +25,7 @@ export const DEPLOY_SETTINGS: Record<string, { default: string; meaning: string 
   API_RATE_LIMIT: { default: '100', meaning: "the stage's requests per second" },
   API_BURST_LIMIT: { default: '200', meaning: "the stage's burst" },
   AUTHORIZER_CACHE_TTL: { default: '60', meaning: 'seconds an authorizer answer is cached' },
+  EVENT_BUS_NAME: { default: 'default', meaning: "the EventBridge bus a job's end goes to (the account's default bus)" },
   APIGW_CLOUDWATCH_ROLE: { default: 'existing', meaning: "existing: use the account's API Gateway logging role; create: replace it" },
   // Passed into every function's environment (docs/operations.md, "Function environment"); empty: the function's default.
   ...Object.fromEntries(

@@ -74,3 +74,12 @@ export function bucketsOf(template: ResolvedTemplate): string[] {
 export function queuesOf(template: ResolvedTemplate): string[] {
   return template.ofType('AWS::SQS::Queue').map((queue) => template.physicalName(queue.logicalId).split('/').pop() ?? '');
 }
+
+/** The event buses the local account has: `default`, as every account does, and each one a function's EVENT_BUS_NAME names. */
+export function busesOf(template: ResolvedTemplate): string[] {
+  const named = template.ofType('AWS::Lambda::Function').map((fn) => {
+    const environment = fn.properties.Environment as { Variables?: Record<string, Json> } | undefined;
+    return environment?.Variables?.EVENT_BUS_NAME;
+  });
+  return [...new Set(['default', ...named.filter((name): name is string => typeof name === 'string' && name !== '')])];
+}

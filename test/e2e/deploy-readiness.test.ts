@@ -3,14 +3,15 @@
  * - the dashboard and the alarms name metrics that exist: every metric and SEARCH on the dashboard,
  *   and every alarm's metric and dimensions, is one the code emitted in this run (read from the
  *   embedded-metric-format lines of every function) or one AWS publishes for the template's
- *   functions, API and queue;
+ *   functions, API and queue; the run includes a job that ends while the event bus refuses, which
+ *   still succeeds, its worker ending well, with EventsNotPublished counted;
  * - `npm run preflight` reads the account as it would read AWS (Lambda's account settings with a
  *   quota of 10, as a new account has; API Gateway's account without a logging role; ACM) and says
  *   what would fail and what to set.
  */
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -101,6 +102,8 @@ async function emittedInRun(): Promise<MetricIdentity[]> {
 
 describe('the dashboard and the alarms, against the metrics an end-to-end run emits', () => {
   let emitted: MetricIdentity[];
+  let refused: Response;
+  let refusedJob: Record<string, unknown>;
 
   beforeAll(async () => {
     const code = `readiness-${randomUUID().slice(0, 8)}`;
@@ -131,7 +134,13 @@ describe('the dashboard and the alarms, against the metrics an end-to-end run em
       expect(stack.killContainers(FETCH)).toBeGreaterThan(0);
     }
     expect(await followJob(stuck)).toMatchObject({ state: 'failed' });
+    // With the event bus refusing every call, a job still succeeds (EventsNotPublished).
+    mkdirSync(path.join(dataDir, 'event-bus'), { recursive: true });
+    writeFileSync(path.join(dataDir, 'event-bus', 'refuse'), '');
+    refused = await post(`${code}-w`, server.url(`/${code}/app.tar.gz`));
+    refusedJob = (await (await fetch(new URL(`jobs/${refused.headers.get('x-job-id')}/`, linkUrl(`${code}-w`)), { headers: auth() })).json()) as Record<string, unknown>;
     emitted = await emittedInRun();
+    rmSync(path.join(dataDir, 'event-bus', 'refuse'));
   });
 
   it('emits every metric of lib/core/metrics.ts under the service, function and stage dimensions', () => {
@@ -139,6 +148,16 @@ describe('the dashboard and the alarms, against the metrics an end-to-end run em
       expect(metric.namespace).toBe(METRICS_NAMESPACE);
       expect(Object.keys(metric.dimensions)).toEqual(expect.arrayContaining(['service', 'function', 'stage']));
     }
+  });
+
+  it('registers the package while the event bus refuses, and counts the event not published', () => {
+    expect(refused.status).toBe(200);
+    expect(refusedJob).toMatchObject({ state: 'succeeded', attempts: 1 });
+    expect(emitted).toContainEqual(expect.objectContaining({ name: METRIC.eventsNotPublished, dimensions: expect.objectContaining({ function: 'fetch' }) }));
+    // The worker's run ended well: the bus's failure was logged with the job, not thrown to Lambda.
+    const lines = stack.output().split('\n').filter((line) => line.includes(`"${refused.headers.get('x-job-id')}"`));
+    expect(lines.filter((line) => line.includes('job end not published'))).toHaveLength(1);
+    expect(lines.filter((line) => line.includes('job not finished') || line.includes('job handed back'))).toEqual([]);
   });
 
   it('draws on the dashboard, and alarms on, only metrics that exist: emitted by the code or published by AWS', () => {

@@ -15,6 +15,8 @@ import { sampleEntries, sha256Of, tarGzArchive } from '../helpers/archives';
 import { freePorts, startLocalStack, type LocalStack, type LocalStackPorts } from '../helpers/local-stack';
 import { ALL_APPS, createToken, revokeToken } from '../../lib/auth/token-store';
 import { expectInvariants, objectBytes, recordsOf } from '../helpers/storage';
+import { eventsOnBus, schemaProblems } from '../helpers/event-schemas';
+import type { DeliveredEvent } from '../../scripts/local-aws/event-bus';
 
 const BOUNDARY = '----WebKitFormBoundaryohLfLFHX1EPDP7rB';
 const ORIGINAL_BODY = readFileSync(path.join(__dirname, '../fixtures/original-docs-multipart.txt'), 'utf8');
@@ -522,6 +524,53 @@ describe('read endpoints through the local API', () => {
     expect(deleted.status).toBe(204);
     expect((await expectInvariants(stack.storage, code, 'default')).map((r) => r.version).sort()).toEqual(['v1', 'v3']);
     expect((await fetch(packagesUrl(code, 'v2/'), { headers: auth() })).status).toBe(404);
+  });
+});
+
+/** The event the local bus took for `jobId`, once it is there. */
+async function eventOfJob(jobId: string): Promise<DeliveredEvent> {
+  for (let i = 0; i < 100; i++) {
+    const found = eventsOnBus(path.join(dataDir, 'event-bus')).filter((event) => (event.detail as { job_id?: string }).job_id === jobId);
+    if (found.length > 0) {
+      expect(found).toHaveLength(1);
+      return found[0]!;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`no event for job ${jobId} on the local bus`);
+}
+
+describe("a job's end on the local event bus", () => {
+  it('leaves one Source Package Registered event for a succeeded job, in the documented schema, and npm run events shows it', async () => {
+    const code = uniqueCode();
+    const entries = [{ name: 'app_desc.yaml', content: `spec_version: 2\napp:\n  bk_app_code: ${code}\napp_version: "2.0.1"\n` }, ...sampleEntries(code)];
+    const archive = await tarGzArchive(entries);
+    server.serve(`/${code}/evented.tar.gz`, archive);
+
+    const response = await post(code, originalDocsBody(server.url(`/${code}/evented.tar.gz`), 'v1'));
+
+    expect(response.status).toBe(200);
+    const answer = (await response.json()) as Record<string, string>;
+    const event = await eventOfJob(response.headers.get('x-job-id') ?? '');
+    expect(schemaProblems(event)).toEqual([]);
+    expect(event).toMatchObject({ source: 'bkpaas.source-package', 'detail-type': 'Source Package Registered' });
+    expect(event.detail).toEqual({ ...answer, job_id: response.headers.get('x-job-id'), code, module_name: 'default', app_description: { spec_version: 2, app_code: code, app_version: '2.0.1' } });
+
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/events.ts'], { cwd: path.resolve(__dirname, '../..'), env: { ...process.env, LOCAL_DATA_DIR: dataDir } });
+    expect(stdout).toMatch(new RegExp(`registered {2}${code}/default v1 {2}evented\\.tar\\.gz {2}${archive.length} B .*job ${response.headers.get('x-job-id')}`));
+  });
+
+  it('leaves one Source Package Job Failed event for a failed job, with the error and its status', async () => {
+    const code = uniqueCode();
+    server.serve(`/${code}/pinned.tar.gz`, await tarGzArchive(sampleEntries(code)));
+    const body = new URLSearchParams({ package_url: server.url(`/${code}/pinned.tar.gz`), version: 'v1', sha256: '0'.repeat(64) });
+
+    const response = await post(code, body, { 'Content-Type': 'application/x-www-form-urlencoded' });
+
+    expect(response.status).toBe(422);
+    const event = await eventOfJob(response.headers.get('x-job-id') ?? '');
+    expect(schemaProblems(event)).toEqual([]);
+    expect(event).toMatchObject({ 'detail-type': 'Source Package Job Failed', detail: { code, module_name: 'default', version: 'v1', error: { code: 'CHECKSUM_MISMATCH', status: 422 } } });
   });
 });
 

@@ -45,6 +45,7 @@ export interface LocalStackPorts {
   s3: number;
   sqs: number;
   control: number;
+  events: number;
 }
 
 /**
@@ -98,7 +99,7 @@ export async function freePorts(): Promise<LocalStackPorts> {
     taken.add(port);
     return port;
   };
-  return { api: await next(), lambda: await next(), dynamodb: await next(), s3: await next(), sqs: await next(), control: await next() };
+  return { api: await next(), lambda: await next(), dynamodb: await next(), s3: await next(), sqs: await next(), control: await next(), events: await next() };
 }
 
 export async function startLocalStack(options: {
@@ -120,6 +121,7 @@ export async function startLocalStack(options: {
       S3_PORT: String(ports.s3),
       SQS_PORT: String(ports.sqs),
       CONTROL_PORT: String(ports.control),
+      EVENTS_PORT: String(ports.events),
       LOCAL_DATA_DIR: options.dataDir,
       LOCAL_ACCESS_TOKEN: options.token,
       LOG_LEVEL: 'warn',

@@ -23,7 +23,7 @@ const GATEWAY_TABLE = 'Answers API Gateway gives itself';
 const ENVIRONMENT_TABLE = 'Function environment';
 const DEPLOY_TABLE = 'Deploy settings';
 /** Read by serverless.yml for the local stack and the tests only, documented with the local stack. */
-const LOCAL_ONLY = ['DYNAMODB_PORT', 'S3_PORT', 'LAMBDA_PORT'];
+const LOCAL_ONLY = ['DYNAMODB_PORT', 'S3_PORT', 'LAMBDA_PORT', 'EVENTS_PORT'];
 
 function read(tree: string, file: string): string {
   return readFileSync(path.join(tree, file), 'utf8');

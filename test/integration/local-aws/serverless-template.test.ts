@@ -191,6 +191,7 @@ const NEEDS: Record<string, [action: string, resource: (t: ResolvedTemplate) => 
     ['s3:AbortMultipartUpload', (t) => objectArn(t)],
     ['s3:ListBucketMultipartUploads', (t) => `arn:aws:s3:::${t.physicalName('PackagesBucket')}`], // a dead run's upload, to abort
     ['lambda:InvokeFunction', (t) => `arn:aws:lambda:${t.region}:${t.accountId}:function:${t.physicalName('FetchFailuresLambdaFunction')}`], // on-failure destination
+    ['events:PutEvents', (t) => busArn(t, 'default')], // a job's end, on the stage's bus
   ],
   FetchFailuresRole: [
     ['dynamodb:UpdateItem', (t) => tableArn(t, 'JobsTable')], // the abandoned job recorded failed
@@ -221,6 +222,10 @@ function tableArn(t: ResolvedTemplate, logicalId: string): string {
   return `arn:aws:dynamodb:${t.region}:${t.accountId}:table/${t.physicalName(logicalId)}`;
 }
 
+function busArn(t: ResolvedTemplate, bus: string): string {
+  return `arn:aws:events:${t.region}:${t.accountId}:event-bus/${bus}`;
+}
+
 function objectArn(t: ResolvedTemplate): string {
   return `arn:aws:s3:::${t.physicalName('PackagesBucket')}/packages/app/default/v1/job`;
 }
@@ -242,6 +247,15 @@ describe('IAM in the packaged template', () => {
     expect([...granted].sort()).toEqual([...new Set((NEEDS[roleId] ?? []).map(([action]) => action))].sort());
     const logs = statements.filter((statement) => statement.Action.some((action) => action.startsWith('logs:')));
     expect(logs.flatMap((statement) => statement.Resource)).toEqual([expect.stringContaining(`log-group:/aws/lambda/${stackName('stag')}-`)]);
+  });
+
+  it("lets fetch alone put events, and only on the stage's bus (the account's default unless EVENT_BUS_NAME names one)", async () => {
+    const iam = new IamAuthority(resolved);
+    const put = (roleId: string, bus: string) => iam.authorize({ kind: 'role', role: iam.role(roleId), session: 'template-test' }, { action: 'events:PutEvents', resources: [busArn(resolved, bus)] });
+    expect(await put('FetchRole', 'default')).toMatchObject({ allowed: true });
+    expect(await put('FetchRole', 'another-bus')).toMatchObject({ allowed: false, message: expect.stringContaining('events:PutEvents') });
+    for (const roleId of Object.keys(NEEDS).filter((id) => id !== 'FetchRole')) expect(await put(roleId, 'default'), roleId).toMatchObject({ allowed: false });
+    expect(resource('FetchLambdaFunction').Properties.Environment.Variables.EVENT_BUS_NAME).toBe('default');
   });
 
   it('refuses S3 requests that do not use TLS, for every role, through the bucket policy', () => {
@@ -320,10 +334,10 @@ describe('the list cursors\' signing key', () => {
 describe('operating it', () => {
   const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
 
-  it('alarms on the failure queue, fetch errors and throttles, fetchFailures and authorizer errors, API 5XX rate and link p99, to one topic', () => {
+  it('alarms on the failure queue, fetch errors and throttles, fetchFailures and authorizer errors, API 5XX rate, link p99 and unpublished events, to one topic', () => {
     const alarms = Object.fromEntries(ofType('AWS::CloudWatch::Alarm').map(([id, r]) => [id, r.Properties]));
     expect(Object.keys(alarms).sort()).toEqual(
-      ['Api5xxRateAlarm', 'AuthorizerErrorsAlarm', 'FailureQueueAlarm', 'FetchErrorsAlarm', 'FetchFailuresErrorsAlarm', 'FetchThrottlesAlarm', 'LinkLatencyP99Alarm'].sort(),
+      ['Api5xxRateAlarm', 'AuthorizerErrorsAlarm', 'EventsNotPublishedAlarm', 'FailureQueueAlarm', 'FetchErrorsAlarm', 'FetchFailuresErrorsAlarm', 'FetchThrottlesAlarm', 'LinkLatencyP99Alarm'].sort(),
     );
     expect(alarms.FailureQueueAlarm).toMatchObject({ Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
     expect(alarms.FetchThrottlesAlarm).toMatchObject({ Namespace: 'AWS/Lambda', MetricName: 'Throttles', Dimensions: [{ Name: 'FunctionName', Value: { Ref: 'FetchLambdaFunction' } }] });
@@ -333,6 +347,7 @@ describe('operating it', () => {
     expect(alarms.LinkLatencyP99Alarm).toMatchObject({ MetricName: 'Latency', ExtendedStatistic: 'p99' });
     expect(Number(alarms.LinkLatencyP99Alarm?.Threshold)).toBe(27000);
     for (const alarm of Object.values(alarms)) expect(alarm.AlarmActions).toEqual([{ Ref: 'AlarmsTopic' }]);
+    expect(alarms.EventsNotPublishedAlarm).toMatchObject({ Namespace: METRICS_NAMESPACE, MetricName: METRIC.eventsNotPublished, Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
     expect(resource('AlarmsEmailSubscription')).toMatchObject({ Type: 'AWS::SNS::Subscription', Condition: 'HasAlarmEmail' });
   });
 

@@ -41,7 +41,8 @@ describe('loadConfig', () => {
       uploadPartBytes: 8 * MiB,
       uploadQueueSize: 4,
       requireMatchingAppCode: false,
-      endpoints: { dynamodb: undefined, s3: undefined, lambda: undefined },
+      eventBusName: 'default',
+      endpoints: { dynamodb: undefined, s3: undefined, lambda: undefined, events: undefined },
       logLevel: 'info',
     });
   });
@@ -57,6 +58,8 @@ describe('loadConfig', () => {
       LOG_LEVEL: 'debug',
       URL_ALLOWED_HOSTS: ' Artifacts.Example.com., *.cdn.example.net ',
       REQUIRE_MATCHING_APP_CODE: ' TRUE ',
+      EVENT_BUS_NAME: ' releases ',
+      EVENTS_ENDPOINT: 'http://127.0.0.1:4571',
     });
 
     // Assess
@@ -64,10 +67,11 @@ describe('loadConfig', () => {
       region: 'ap-southeast-1',
       maxPackageBytes: 1_048_576,
       totalTimeoutMs: 60_000,
-      endpoints: { s3: 'http://127.0.0.1:4569/' },
       logLevel: 'debug',
       allowedHosts: ['artifacts.example.com', '*.cdn.example.net'],
       requireMatchingAppCode: true,
+      eventBusName: 'releases',
+      endpoints: { s3: 'http://127.0.0.1:4569/', events: 'http://127.0.0.1:4571/' },
     });
   });
 
@@ -100,6 +104,8 @@ describe('loadConfig', () => {
     ['URL_ALLOWED_HOSTS', 'https://artifacts.example.com'],
     ['URL_DENIED_HOSTS', 'evil.example.com/path'],
     ['CURSOR_SIGNING_KEY', 'short-31-characters-of-a-key-xx'],
+    ['EVENT_BUS_NAME', 'my bus'],
+    ['EVENT_BUS_NAME', 'arn:aws:events:us-east-1:123456789012:event-bus/releases'],
   ])('fails naming %s when it is %j', (variable, value) => {
     // Act
     const loading = () => loadConfig({ ...REQUIRED, [variable]: value });
