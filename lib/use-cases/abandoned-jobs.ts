@@ -5,15 +5,20 @@
  * `pending` or `running` — what its last run left in S3 is removed (an upload in progress, an
  * object no version record points to: invariant 3 without waiting for the bucket's lifecycle
  * rule), and the record goes on to the failure queue, where an alarm sees it and
- * `npm run redrive` can run it again.
+ * `npm run redrive` can run it again. Recording the job failed is a job's end like any other:
+ * it is announced on the event bus as the worker announces its own (docs/api.md#events).
  */
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { StorageUnavailableError, ValidationError } from '../core/errors';
 import { parseFetchEvent, type JobError } from '../jobs/fetch-contract';
+import { publishJobEnd } from '../jobs/event-publisher';
+import { failedEvent } from '../jobs/job-events';
 import { abandonJob } from '../jobs/job-lease';
 import { getJob, type JobStore } from '../jobs/job-records';
 import type { Logger } from '../core/logger';
+import type { Metrics } from '../core/metrics';
 import { objectKeysOf } from '../storage/package-record';
 import { abortUploadsAt, deleteObjectsQuietly, objectKeyFor, requestKeysFor } from '../storage/package-store';
 import { getVersion } from '../storage/version-records';
@@ -26,6 +31,8 @@ export interface AbandonedJobDeps {
   bucket: string;
   versionsTable: string;
   log: Logger;
+  /** Where the job's end is announced; absent, nothing is (tests not about events). */
+  events?: { client: EventBridgeClient; busName: string; now: () => Date; metrics?: Metrics };
 }
 
 /** The parts of Lambda's invocation record this needs. */
@@ -67,7 +74,10 @@ export async function recordAbandonedJob(record: unknown, deps: AbandonedJobDeps
   const errorType = record.responsePayload?.errorType;
   // A delivery that found its job held by a live run: that run ends the job, on its own event.
   const holderAlive = errorType === 'JobBusyError';
-  const recordedFailed = holderAlive ? false : await abandonJob(deps.jobs, jobId, errorFor(record));
+  const error = errorFor(record);
+  const recordedFailed = holderAlive ? false : await abandonJob(deps.jobs, jobId, error);
+  // Announced at once: should a later step throw, Lambda's retry finds the job ended and would not.
+  if (recordedFailed) await announce(request, error, deps);
   // Also when its last run recorded the failure itself: a run killed earlier may have left an
   // object the last one never reached.
   const job = holderAlive ? undefined : await getJob(deps.jobs, jobId);
@@ -79,6 +89,13 @@ export async function recordAbandonedJob(record: unknown, deps: AbandonedJobDeps
   }
   deps.log.warn('job abandoned by Lambda', { job_id: jobId, error_type: errorType, recorded_failed: recordedFailed, condition: record.requestContext?.condition });
   return { jobId, recordedFailed };
+}
+
+/** Bounded and never throws (lib/jobs/event-publisher.ts): the job is recorded whatever the bus does. */
+async function announce(request: ReturnType<typeof parseFetchEvent>, error: JobError, deps: AbandonedJobDeps): Promise<void> {
+  if (!deps.events) return;
+  const { client, busName, now, metrics } = deps.events;
+  await publishJobEnd(failedEvent(request, error), { events: client, busName, log: deps.log, now, ...(metrics ? { metrics } : {}) });
 }
 
 /**
