@@ -201,6 +201,8 @@ const NEEDS: Record<string, [action: string, resource: (t: ResolvedTemplate) => 
     ['s3:DeleteObject', (t) => objectArn(t)],
     ['s3:ListBucketMultipartUploads', (t) => `arn:aws:s3:::${t.physicalName('PackagesBucket')}`],
     ['sqs:SendMessage', (t) => `arn:aws:sqs:${t.region}:${t.accountId}:${t.physicalName('FetchFailuresQueue').split('/').pop()}`], // forwarded record; its own on-failure destination
+
+    ['events:PutEvents', (t) => busArn(t, 'default')], // the job it ended, on the stage's bus
   ],
   PackagesRole: [
     ['dynamodb:GetItem', (t) => tableArn(t, 'VersionsTable')],
@@ -249,13 +251,16 @@ describe('IAM in the packaged template', () => {
     expect(logs.flatMap((statement) => statement.Resource)).toEqual([expect.stringContaining(`log-group:/aws/lambda/${stackName('stag')}-`)]);
   });
 
-  it("lets fetch alone put events, and only on the stage's bus (the account's default unless EVENT_BUS_NAME names one)", async () => {
+  it("lets only the worker (fetch and its on-failure destination fetchFailures) put events, and only on the stage's bus (the account's default unless EVENT_BUS_NAME names one)", async () => {
     const iam = new IamAuthority(resolved);
     const put = (roleId: string, bus: string) => iam.authorize({ kind: 'role', role: iam.role(roleId), session: 'template-test' }, { action: 'events:PutEvents', resources: [busArn(resolved, bus)] });
-    expect(await put('FetchRole', 'default')).toMatchObject({ allowed: true });
-    expect(await put('FetchRole', 'another-bus')).toMatchObject({ allowed: false, message: expect.stringContaining('events:PutEvents') });
-    for (const roleId of Object.keys(NEEDS).filter((id) => id !== 'FetchRole')) expect(await put(roleId, 'default'), roleId).toMatchObject({ allowed: false });
-    expect(resource('FetchLambdaFunction').Properties.Environment.Variables.EVENT_BUS_NAME).toBe('default');
+    const worker = ['FetchRole', 'FetchFailuresRole'];
+    for (const roleId of worker) {
+      expect(await put(roleId, 'default'), roleId).toMatchObject({ allowed: true });
+      expect(await put(roleId, 'another-bus'), roleId).toMatchObject({ allowed: false, message: expect.stringContaining('events:PutEvents') });
+    }
+    for (const roleId of Object.keys(NEEDS).filter((id) => !worker.includes(id))) expect(await put(roleId, 'default'), roleId).toMatchObject({ allowed: false });
+    for (const fn of ['FetchLambdaFunction', 'FetchFailuresLambdaFunction']) expect(resource(fn).Properties.Environment.Variables.EVENT_BUS_NAME, fn).toBe('default');
   });
 
   it('refuses S3 requests that do not use TLS, for every role, through the bucket policy', () => {
