@@ -15,6 +15,7 @@ import http from 'node:http';
 import path from 'node:path';
 import type { Account } from './aws-requests';
 import { accessKeyOf, type IamAuthority } from './iam';
+import { readRequestBody } from './request-body';
 
 export interface EventBusOptions {
   dir: string;
@@ -136,23 +137,17 @@ export class LocalEventBus {
 
   listener(): http.RequestListener {
     return (req, res) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      req.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size <= MAX_BODY_BYTES) chunks.push(chunk);
-      });
-      req.on('end', () => {
+      void readRequestBody(req, MAX_BODY_BYTES).then((raw) => {
         const answer = (status: number, body: Record<string, unknown>): void => {
           res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': randomUUID() }).end(JSON.stringify(body));
         };
         const handle = async (): Promise<Record<string, unknown>> => {
-          if (size > MAX_BODY_BYTES) throw new EventsError('ValidationException', `The request exceeds ${MAX_BODY_BYTES} bytes.`);
+          if (raw === undefined) throw new EventsError('ValidationException', `The request exceeds ${MAX_BODY_BYTES} bytes.`);
           const target = String(req.headers['x-amz-target'] ?? '');
           if (target !== 'AWSEvents.PutEvents') throw new EventsError('UnknownOperationException', `${target || 'This operation'} is not supported by the local EventBridge.`);
           let body: Record<string, unknown>;
           try {
-            body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+            body = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
           } catch {
             throw new EventsError('SerializationException', 'The request body is not JSON.');
           }

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../scripts/local-emulators';
+import { eventsOnBus, schemaProblems } from '../helpers/event-schemas';
 import { startArchiveServer, type ArchiveServer } from '../helpers/archive-server';
 import { sampleEntries, sha256Of, tarGzArchive } from '../helpers/archives';
 import { freePorts, startLocalStack, type LocalStack, type LocalStackPorts } from '../helpers/local-stack';
@@ -124,7 +125,7 @@ describe('a worker killed in the middle of a download', () => {
     expect(await expectInvariants(stack.storage, code, 'default')).toHaveLength(1);
   });
 
-  it('ends the job failed when every attempt is killed, and puts its event in the failure queue', async () => {
+  it('ends the job failed when every attempt is killed, announces it on the bus, and puts its event in the failure queue', async () => {
     const code = uniqueCode();
     const archive = await tarGzArchive(sampleEntries(code, 2 * MiB));
     server.route(`/${code}/stuck.tar.gz`, trickle(archive, 50, true));
@@ -140,6 +141,11 @@ describe('a worker killed in the middle of a download', () => {
     expect(final).toMatchObject({ state: 'failed', error: { code: 'WORKER_FAILED', detail: expect.stringContaining('stopped before it finished') } });
     expect(await expectInvariants(stack.storage, code, 'default')).toEqual([]);
     expect(await failureRecordOf(code)).toMatchObject({ requestContext: { condition: 'RetriesExhausted' } });
+    // fetchFailures ended it, and announced that end as the worker would have (docs/api.md#events).
+    const announced = eventsOnBus(path.join(dataDir, 'event-bus')).filter((event) => (event.detail as { job_id?: string }).job_id === final.job_id);
+    expect(announced).toHaveLength(1);
+    expect(schemaProblems(announced[0]!)).toEqual([]);
+    expect(announced[0]).toMatchObject({ 'detail-type': 'Source Package Job Failed', detail: { code, error: { code: 'WORKER_FAILED', status: 503 } } });
   });
 });
 

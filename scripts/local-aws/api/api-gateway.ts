@@ -15,6 +15,7 @@ import http from 'node:http';
 import type { LambdaService } from '../lambda/lambda-service';
 import type { LambdaFunction } from '../lambda/functions';
 import type { Account } from '../aws-requests';
+import { readRequestBody } from '../request-body';
 import { renderGatewayResponse, type RenderedResponse, type ResponseType } from './gateway-responses';
 import type { Authorizer, Method, RestApi } from './rest-api';
 
@@ -136,16 +137,10 @@ export class LocalApiGateway {
     return (req, res) => {
       const requestId = randomUUID();
       const started = Date.now();
-      const chunks: Buffer[] = [];
-      let size = 0;
-      req.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size <= MAX_BODY_BYTES) chunks.push(chunk);
-      });
-      req.on('end', () => {
+      void readRequestBody(req, MAX_BODY_BYTES).then((body) => {
         // Why the gateway answered by itself, if it did: told with the answer, or logged.
         let failure: string | undefined;
-        this.handle(req, size > MAX_BODY_BYTES ? undefined : Buffer.concat(chunks), requestId, started)
+        this.handle(req, body, requestId, started)
           .catch((error: unknown) => {
             if (error instanceof GatewayFailure) {
               failure = `${error.type} (${error.message})`;
