@@ -5,9 +5,10 @@
  * function's timeout, or a container past its memory size, is killed (Lambda stops the
  * environment, it does not wait for the handler), and its container is replaced.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import type { Writable } from 'node:stream';
 import type { LambdaFunction } from './functions';
 import type { RuntimeError } from './runtime';
@@ -39,6 +40,13 @@ export interface PoolOptions {
   onInvoked?: (fn: LambdaFunction, outcome: InvokeOutcome, durationMs: number) => void;
 }
 
+/** AWS_LAMBDA_EXEC_WRAPPER's path in the unzipped code folder: Lambda's `/var/task` is LAMBDA_TASK_ROOT here. */
+function execWrapperOf(env: Record<string, string | undefined>): string | undefined {
+  const wrapper = env.AWS_LAMBDA_EXEC_WRAPPER;
+  if (!wrapper) return undefined;
+  return wrapper.startsWith('/var/task/') && env.LAMBDA_TASK_ROOT ? path.join(env.LAMBDA_TASK_ROOT, wrapper.slice('/var/task/'.length)) : wrapper;
+}
+
 const RESPONSE_LIMIT_BYTES = 6 * 1024 * 1024;
 const MEMORY_CHECK_MS = 250;
 
@@ -62,14 +70,26 @@ class Container {
 
   constructor(private readonly options: PoolOptions) {
     const { fn } = options;
-    this.child = fork(options.runtimeFile, [`${options.handlerFile}`], {
-      execPath: options.nodeBinary,
-      // Not the stack's own flags (tsx's loader when `npm start` runs it): a Lambda environment
-      // starts a plain Node, and the loader's memory would count against the function's size.
-      execArgv: [],
-      env: { ...options.environment, ...fn.environment },
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      serialization: 'json',
+    const env = { ...options.environment, ...fn.environment };
+    const wrapper = execWrapperOf(env);
+    this.child = wrapper
+      ? // Lambda runs AWS_LAMBDA_EXEC_WRAPPER with the runtime's command line as its arguments; the
+        // IPC channel passes through its exec as the runtime's stdin would.
+        spawn(wrapper, [options.nodeBinary, options.runtimeFile, options.handlerFile], { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], serialization: 'json' })
+      : fork(options.runtimeFile, [options.handlerFile], {
+          execPath: options.nodeBinary,
+          // Not the stack's own flags (tsx's loader when `npm start` runs it): a Lambda environment
+          // starts a plain Node, and the loader's memory would count against the function's size.
+          execArgv: [],
+          env,
+          stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+          serialization: 'json',
+        });
+    // A wrapper that cannot be run (missing, not executable) fails the environment's init, as on Lambda.
+    // (A process that never started emits 'error' and no 'exit'.)
+    this.child.once('error', (error) => {
+      this.exitReason = { errorType: 'Runtime.InvalidEntrypoint', errorMessage: `${wrapper ?? options.nodeBinary}: ${error.message}`, trace: [] };
+      this.alive = false;
     });
     // Written, not piped: every container of every function shares the output, and each pipe
     // would add its listeners to it (Node warns of a leak past ten).
@@ -81,6 +101,7 @@ class Container {
         resolve(message.type === 'ready' ? undefined : (message.error ?? { errorType: 'Runtime.Unknown', errorMessage: 'init failed', trace: [] })),
       );
       this.child.once('exit', () => resolve(this.exitReason ?? { errorType: 'Runtime.ExitError', errorMessage: 'Runtime exited before it was ready', trace: [] }));
+      this.child.once('error', () => resolve(this.exitReason));
     });
     this.child.on('message', (message: { type: string; id?: string; result?: string; error?: RuntimeError }) => {
       if (!this.pending || message.id !== this.pending.id) return;

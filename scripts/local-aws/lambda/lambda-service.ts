@@ -44,6 +44,16 @@ export interface LambdaServiceOptions {
   onDenied?: (line: string) => void;
 }
 
+/**
+ * Lambda keeps the permissions a zip made on Unix records (a script without its execute bit cannot
+ * be an exec wrapper there either); other entries are plain readable files.
+ */
+function unixModeOf(entry: Entry): number {
+  const madeOnUnix = entry.versionMadeBy >>> 8 === 3;
+  const permissions = (entry.externalFileAttributes >>> 16) & 0o777;
+  return madeOnUnix && permissions !== 0 ? permissions : 0o644;
+}
+
 function unzip(zipFile: string, into: string): Promise<void> {
   return new Promise((resolve, reject) => {
     openZip(zipFile, { lazyEntries: true }, (error, zip) => {
@@ -57,7 +67,7 @@ function unzip(zipFile: string, into: string): Promise<void> {
         mkdirSync(path.dirname(target), { recursive: true });
         zip.openReadStream(entry, (streamError, stream) => {
           if (streamError || !stream) return reject(streamError ?? new Error('no stream'));
-          pipeline(stream, createWriteStream(target)).then(() => zip.readEntry(), reject);
+          pipeline(stream, createWriteStream(target, { mode: unixModeOf(entry) })).then(() => zip.readEntry(), reject);
         });
       });
       zip.readEntry();

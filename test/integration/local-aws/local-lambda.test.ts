@@ -36,6 +36,9 @@ function zipHandlers(into: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const zip = new ZipFile();
     zip.addFile(path.join(fixtures, 'handlers.js'), 'handlers.js');
+    // The same exec wrapper twice: once with its execute bit, once without (Lambda keeps the zip's modes).
+    zip.addFile(path.join(fixtures, 'wrapper.sh'), 'wrapper.sh', { mode: 0o100755 });
+    zip.addFile(path.join(fixtures, 'wrapper.sh'), 'wrapper-not-executable.sh', { mode: 0o100644 });
     zip.end();
     const out = zip.outputStream.pipe(createWriteStream(into));
     out.on('finish', () => resolve());
@@ -119,6 +122,22 @@ describe('synchronous invocations', () => {
     const answer = await invoke('echo', {});
 
     expect(answer.payload).toMatchObject({ node: expect.stringMatching(/^v24\./), executionEnv: 'AWS_Lambda_nodejs24.x' });
+  });
+
+  it("starts a function through its AWS_LAMBDA_EXEC_WRAPPER, /var/task being the function's code, as Lambda does", async () => {
+    const wrapped = await invoke('wrapped', {});
+    const plain = await invoke('echo', {});
+
+    expect(wrapped.functionError).toBeUndefined();
+    expect(wrapped.payload).toMatchObject({ node: expect.stringMatching(/^v24\./), execArgv: ['--no-deprecation'] });
+    expect(plain.payload).toMatchObject({ execArgv: [] });
+  });
+
+  it('fails the init of a function whose exec wrapper the zip does not mark executable, as Lambda does', async () => {
+    const answer = await invoke('unrunnable-wrapper', {});
+
+    expect(answer.functionError).toBe('Unhandled');
+    expect(answer.payload).toMatchObject({ errorType: 'Runtime.InvalidEntrypoint', errorMessage: expect.stringMatching(/wrapper-not-executable\.sh: .*EACCES/) });
   });
 
   it('refuses at start a runtime no Node here can run, rather than running it on another Node', () => {
