@@ -89,6 +89,11 @@ function stalling(bytes: Buffer) {
 }
 
 /** Every metric the code has, in the stack's output: the run below makes each one appear. */
+/** Waits (at most 10 s) for a line of the stack's output; the assertions then say what is missing. */
+async function untilOutput(wanted: (line: string) => boolean): Promise<void> {
+  for (let i = 0; i < 100 && !stack.output().split('\n').some(wanted); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+}
+
 async function emittedInRun(): Promise<MetricIdentity[]> {
   const wanted = Object.values(METRIC);
   for (let i = 0; i < 100; i++) {
@@ -139,6 +144,8 @@ describe('the dashboard and the alarms, against the metrics an end-to-end run em
     writeFileSync(path.join(dataDir, 'event-bus', 'refuse'), '');
     refused = await post(`${code}-w`, server.url(`/${code}/app.tar.gz`));
     refusedJob = (await (await fetch(new URL(`jobs/${refused.headers.get('x-job-id')}/`, linkUrl(`${code}-w`)), { headers: auth() })).json()) as Record<string, unknown>;
+    // The answer comes once the job is recorded; the worker's attempts to publish end after it.
+    await untilOutput((line) => line.includes(`"${refused.headers.get('x-job-id')}"`) && line.includes('job end not published'));
     emitted = await emittedInRun();
     rmSync(path.join(dataDir, 'event-bus', 'refuse'));
   });
