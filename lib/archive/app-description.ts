@@ -17,6 +17,7 @@ import { MAX_APP_DESC_BYTES, MAX_LOGO_BYTES, type FoundDescription } from './app
 import { parseAppDescYaml } from './app-desc-yaml';
 import { quote } from './archive-safety';
 import { InvalidPackageFormatError } from '../core/errors';
+import { sizeText } from '../core/byte-sizes';
 
 export type SpecVersion = 1 | 2 | 3;
 
@@ -73,10 +74,10 @@ export function describePackage(found: FoundDescription): AppDescription {
     throw new InvalidPackageFormatError(`The app description ${quote(name)} is a ${found.kind}; it must be a regular file.`);
   }
   if (found.content === 'too large') {
-    throw new InvalidPackageFormatError(`The app description ${quote(name)} is larger than ${MAX_APP_DESC_BYTES} bytes (the limit).`);
+    throw new InvalidPackageFormatError(`The app description ${quote(name)} is larger than ${sizeText(MAX_APP_DESC_BYTES)} (the limit).`);
   }
   if (found.logo === 'too large') {
-    throw new InvalidPackageFormatError(`The logo ${quote(`${found.dir}logo.png`)} is larger than ${MAX_LOGO_BYTES} bytes (the limit).`);
+    throw new InvalidPackageFormatError(`The logo ${quote(`${found.dir}logo.png`)} is larger than ${sizeText(MAX_LOGO_BYTES)} (the limit).`);
   }
   const parsed = parseAppDescYaml(found.content, name);
   const meta = parsed.data;

@@ -67,8 +67,8 @@ describe('reading the fields of an app description', () => {
 
   it.each([
     ['a link', { kind: 'symlink' as const }, 'The app description "app_desc.yaml" is a symlink; it must be a regular file.'],
-    ['over 1 MiB', { content: 'too large' as const }, 'The app description "app_desc.yaml" is larger than 1048576 bytes (the limit).'],
-    ['with a logo over 1 MiB', { logo: 'too large' as const, dir: 'app/', name: 'app/app_desc.yaml' }, 'The logo "app/logo.png" is larger than 1048576 bytes (the limit).'],
+    ['over 1 MiB', { content: 'too large' as const }, 'The app description "app_desc.yaml" is larger than 1 MiB (the limit).'],
+    ['with a logo over 1 MiB', { logo: 'too large' as const, dir: 'app/', name: 'app/app_desc.yaml' }, 'The logo "app/logo.png" is larger than 1 MiB (the limit).'],
   ])('refuses a description %s with 422 naming the file', (_case, overrides, detail) => {
     // Assess
     expect(() => describePackage(foundOf('spec_version: 2\n', overrides))).toThrow(new InvalidPackageFormatError(detail));
