@@ -60,12 +60,21 @@ export function decodeExtValue(value: string): string | undefined {
   }
 }
 
-/** The file name the header gives (`filename*` first, then `filename`), or undefined; never empty. */
-export function contentDispositionFilename(header: string | undefined): string | undefined {
+/**
+ * The file names the header gives, best first: `filename*` decoded, then `filename`. Both are
+ * kept because RFC 6266 §4.3 has servers send a UTF-8 `filename*` beside an ASCII `filename`
+ * for readers that cannot use the first; a reader that cannot keep the first's letters takes the
+ * second.
+ */
+export function contentDispositionFilenames(header: string | undefined): string[] {
   const parameters = header === undefined ? undefined : dispositionParameters(header);
-  if (!parameters) return undefined;
+  if (!parameters) return [];
   const extended = parameters.get('filename*');
   const decoded = extended === undefined ? undefined : decodeExtValue(extended);
-  if (decoded) return decoded;
-  return parameters.get('filename') || undefined;
+  return [decoded, parameters.get('filename')].filter((name): name is string => Boolean(name));
+}
+
+/** The file name the header gives (`filename*` first, then `filename`), or undefined; never empty. */
+export function contentDispositionFilename(header: string | undefined): string | undefined {
+  return contentDispositionFilenames(header)[0];
 }

@@ -146,11 +146,12 @@ function guardedLookup(policy: AddressPolicy, resolve: Resolver): LookupFunction
   return (hostname, options, callback) => {
     resolve(hostname, (error, addresses) => {
       if (error) {
-        // EAI_AGAIN is a resolver that could not answer now; anything else is the name itself.
+        // ENOTFOUND is the name itself (no such host, no address record); anything else — EAI_AGAIN,
+        // a resolver failure, out of file descriptors — may answer differently next time.
         const failure =
-          (error as NodeJS.ErrnoException).code === 'EAI_AGAIN'
-            ? new PackageDownloadFailedError(`The package URL's host "${hostname}" could not be resolved.`, { cause: error, transient: true })
-            : new PackageUrlUnavailableError(`The package URL's host "${hostname}" does not resolve`, { cause: error });
+          (error as NodeJS.ErrnoException).code === 'ENOTFOUND'
+            ? new PackageUrlUnavailableError(`The package URL's host "${hostname}" does not resolve`, { cause: error })
+            : new PackageDownloadFailedError(`The package URL's host "${hostname}" could not be resolved.`, { cause: error, transient: true });
         callback(failure, '', 0);
         return;
       }

@@ -6,7 +6,7 @@
  * as `x.tar.gz`, so nobody opens it with the wrong tool.
  */
 import type { PackageFormat } from '../archive/archive-listing';
-import { contentDispositionFilename } from '../download/content-disposition';
+import { contentDispositionFilenames } from '../download/content-disposition';
 
 const MAX_NAME_LENGTH = 200;
 const ARCHIVE_EXTENSION = /\.(?:tar\.gz|tgz|tar|zip|gz)$/i;
@@ -49,7 +49,7 @@ export function withFormatExtension(name: string, format: PackageFormat): string
 }
 
 export function packageNameFor(url: URL, contentDisposition: string | undefined, format: PackageFormat): string {
-  const name =
-    sanitisePackageName(contentDispositionFilename(contentDisposition) ?? '') ?? sanitisePackageName(lastPathSegment(url)) ?? 'package';
+  const candidates = [...contentDispositionFilenames(contentDisposition), lastPathSegment(url)];
+  const name = candidates.map(sanitisePackageName).find((sanitised) => sanitised !== undefined) ?? 'package';
   return withFormatExtension(name, format);
 }

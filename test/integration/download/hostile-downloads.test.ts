@@ -338,11 +338,11 @@ describe('lying and stalling servers', () => {
     expect(result).toMatchObject({ error: { detail: expect.stringMatching(/"no-such-host.example" does not resolve/) } });
   });
 
-  it('answers PACKAGE_DOWNLOAD_FAILED, worth retrying, when the resolver cannot answer now (EAI_AGAIN)', async () => {
+  it.each(['EAI_AGAIN', 'EAI_FAIL', 'EMFILE'])('answers PACKAGE_DOWNLOAD_FAILED, worth retrying, when the resolver fails with %s', async (errno) => {
     const code = uniqueCode();
     const before = await existingVersion(code);
     const resolverDown: Network['resolve'] = (hostname, callback) =>
-      callback(Object.assign(new Error(`getaddrinfo EAI_AGAIN ${hostname}`), { code: 'EAI_AGAIN' }), []);
+      callback(Object.assign(new Error(`getaddrinfo ${errno} ${hostname}`), { code: errno }), []);
 
     const result = await invoke(code, `http://flaky-dns.example:${port}/${code}/app.tar.gz`, {
       network: { policy: productionPolicyExceptTestServer, resolve: resolverDown },

@@ -37,6 +37,7 @@ describe('packageNameFor', () => {
     ['a hidden name', 'attachment; filename=".bashrc.tar.gz"', 'bashrc.tar.gz'],
     ['non-ASCII letters', "attachment; filename*=UTF-8''%E5%8C%85-1.0.tar.gz", '1.0.tar.gz'],
     ['nothing but non-ASCII letters before the extension', "attachment; filename*=UTF-8''%E5%8C%85.tar.gz", 'download.tar.gz'],
+    ['a UTF-8 name that keeps no letter beside its ASCII fallback', "attachment; filename*=UTF-8''%E4%B8%AD.tar.gz; filename=\"b.tar.gz\"", 'b.tar.gz'],
     ['another archive extension', 'attachment; filename="app-1.0.zip"', 'app-1.0.tar.gz'],
     ['no extension', 'attachment; filename="app-1.0"', 'app-1.0.tar.gz'],
   ])('sanitises a Content-Disposition name with %s as it sanitises a URL path', (_shape, header, expected) => {
