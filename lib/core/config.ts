@@ -172,10 +172,13 @@ export function signingKeyOf(config: Pick<Config, 'cursorSigningKey'>): string {
   return config.cursorSigningKey;
 }
 
+/** The stage `npm start` runs: the only one that may fetch private addresses or quiet metric lines. */
+export const LOCAL_STAGE = 'local';
+
 export function loadConfig(env: Env = process.env): Config {
   const stage = required(env, 'STAGE');
   const allowPrivateUrls = flag(env, 'ALLOW_PRIVATE_URLS', false);
-  if (allowPrivateUrls && stage !== 'local') {
+  if (allowPrivateUrls && stage !== LOCAL_STAGE) {
     throw new ConfigError('ALLOW_PRIVATE_URLS', `may only be true in the local stage, not "${stage}".`);
   }
   const logLevel = logLevelOf(env);

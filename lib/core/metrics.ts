@@ -6,6 +6,7 @@
  * ("Metrics") and drawn on the dashboard: change them together.
  */
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { LOCAL_STAGE } from './config';
 import { SERVICE_NAME, type LogLevel } from './logger';
 
 export const METRICS_NAMESPACE = 'BkpaasSourcePackageLink';
@@ -36,14 +37,16 @@ export const METRIC = {
 
 export type { Metrics };
 
-// Metrics made at a level above info: their lines are log lines too, and LOG_LEVEL=warn asks for
-// fewer lines (in AWS this leaves the dashboard and the alarms without data: docs/operations.md#logs).
+// Metrics made at a level above info in the local stage: their lines are log lines there, and
+// LOG_LEVEL=warn asks for fewer lines. A deployed stage writes them whatever the level, because
+// the dashboard and the alarms read nothing else (docs/operations.md#logs): turning the log down,
+// or Lambda's AWS_LAMBDA_LOG_LEVEL, must not silence an alarm.
 const quiet = new WeakSet<Metrics>();
 
-/** One per function and container; flushed at the end of every invocation. Metric lines count as info. */
+/** One per function and container; flushed at the end of every invocation. */
 export function createMetrics(functionKey: string, stage: string, logLevel: LogLevel = 'info'): Metrics {
   const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME, defaultDimensions: { function: functionKey, stage } });
-  if (logLevel !== 'debug' && logLevel !== 'info') quiet.add(metrics);
+  if (stage === LOCAL_STAGE && logLevel !== 'debug' && logLevel !== 'info') quiet.add(metrics);
   return metrics;
 }
 

@@ -117,11 +117,11 @@ describe('metrics in the embedded metric format', () => {
     expect(metric(lines, 'AuthorizerRefusals')).toMatchObject({ value: 1, dimensions: ['Reason', 'function', 'service', 'stage'], line: { Reason: 'unknown', function: 'authorize' } });
   });
 
-  it('writes no metric line at LOG_LEVEL warn or above, as it writes no info line', async () => {
+  it('writes no metric line at LOG_LEVEL warn or above in the local stage, as it writes no info line', async () => {
     vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'false');
-    const config = { logLevel: 'warn' as const, stage: 'test' };
-    const authorizer = createAuthorizeHandler({ dynamodb: rig.storage.clientsOf('authorize').dynamodb, tokensTable: rig.storage.tokensTable, now: () => new Date(), config, metrics: createMetrics('authorize', 'test', config.logLevel) });
-    const loud = createMetrics('fetch', 'test', 'info');
+    const config = { logLevel: 'warn' as const, stage: 'local' };
+    const authorizer = createAuthorizeHandler({ dynamodb: rig.storage.clientsOf('authorize').dynamodb, tokensTable: rig.storage.tokensTable, now: () => new Date(), config, metrics: createMetrics('authorize', 'local', config.logLevel) });
+    const loud = createMetrics('fetch', 'local', 'info');
 
     const lines = await emfOf(async () => {
       await authorizer({ type: 'REQUEST', methodArn: 'arn:aws:execute-api:us-east-1:1:api/test/POST/x', headers: { 'X-BKAPI-AUTHORIZATION': '{"access_token": "bkpaas_unknown"}' } } as never);
@@ -131,5 +131,17 @@ describe('metrics in the embedded metric format', () => {
 
     expect(metric(lines, 'AuthorizerRefusals')).toBeUndefined();
     expect(metric(lines, 'JobsSucceeded')).toMatchObject({ value: 1 });
+  });
+
+  it('writes metric lines at any LOG_LEVEL in a deployed stage, where the alarms read them', async () => {
+    vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'false');
+    const config = { logLevel: 'error' as const, stage: 'prod' };
+    const authorizer = createAuthorizeHandler({ dynamodb: rig.storage.clientsOf('authorize').dynamodb, tokensTable: rig.storage.tokensTable, now: () => new Date(), config, metrics: createMetrics('authorize', 'prod', config.logLevel) });
+
+    const lines = await emfOf(async () => {
+      await authorizer({ type: 'REQUEST', methodArn: 'arn:aws:execute-api:us-east-1:1:api/prod/POST/x', headers: { 'X-BKAPI-AUTHORIZATION': '{"access_token": "bkpaas_unknown"}' } } as never);
+    });
+
+    expect(metric(lines, 'AuthorizerRefusals')).toMatchObject({ value: 1, line: { stage: 'prod' } });
   });
 });
