@@ -4,39 +4,21 @@
  * with no entry, more than ten, repeated ids or ids SQS does not accept. Called through the real
  * SDK over HTTP.
  */
-import { ChangeMessageVisibilityBatchCommand, ChangeMessageVisibilityCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { ChangeMessageVisibilityBatchCommand, ChangeMessageVisibilityCommand, ReceiveMessageCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_CREDENTIALS, IamAuthority } from '../../../scripts/local-aws/iam';
-import { LocalSqs } from '../../../scripts/local-aws/sqs';
-import { loadPackagedTemplate, LOCAL_REGION, PACKAGED_TEMPLATE_FILE } from '../../../scripts/local-aws/template';
+import { startLocalQueue, type LocalQueue } from '../../helpers/local-queue';
 
-const fixtures = path.join(__dirname, '../../fixtures/lambda-functions');
-let dir: string;
-let server: http.Server;
+let local: LocalQueue;
 let sqs: SQSClient;
 let queueUrl: string;
 
 beforeAll(async () => {
-  dir = mkdtempSync(path.join(tmpdir(), 'bkpaas-local-sqs-'));
-  copyFileSync(path.join(fixtures, PACKAGED_TEMPLATE_FILE), path.join(dir, PACKAGED_TEMPLATE_FILE));
-  const template = loadPackagedTemplate(dir, { stackName: 'fixture' });
-  const local = new LocalSqs({ dir: path.join(dir, 'sqs'), queues: [{ name: 'fixture-failures', retentionSeconds: 3600 }], iam: new IamAuthority(template), account: template, endpoint: () => 'http://127.0.0.1' });
-  server = http.createServer(local.listener());
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  sqs = new SQSClient({ region: LOCAL_REGION, endpoint, credentials: ADMIN_CREDENTIALS, maxAttempts: 1 });
-  queueUrl = `${endpoint}/${template.accountId}/fixture-failures`;
+  local = await startLocalQueue();
+  ({ sqs, queueUrl } = local);
 });
 
 afterAll(async () => {
-  sqs?.destroy();
-  await new Promise((resolve) => server?.close(resolve));
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await local?.close();
 });
 
 /** A message of its own, received (in flight) with its receipt. */
