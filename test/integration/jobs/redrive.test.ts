@@ -5,15 +5,20 @@
  * queue and Lambda service are driven end to end in test/e2e/aws-parity.test.ts.
  */
 import { GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FetchEvent } from '../../../lib/jobs/fetch-contract';
 import { acquireJob, createJob, finishJob } from '../../../lib/jobs/job-lease';
 import { getJob, type JobStore } from '../../../lib/jobs/job-records';
 import { createLogger } from '../../../lib/core/logger';
 import { redrive } from '../../../lib/use-cases/redrive';
+import { freePorts } from '../../helpers/local-stack';
 import { startLocalQueue } from '../../helpers/local-queue';
-import { startTestStorage, type TestStorage } from '../../helpers/storage';
+import { localTemplate, startTestStorage, type TestStorage } from '../../helpers/storage';
+import type { JsonObject } from '../../../scripts/local-aws/template';
 
 let storage: TestStorage;
 let jobs: JobStore;
@@ -132,6 +137,38 @@ describe('redrive', () => {
       expect(Attributes).toMatchObject({ ApproximateNumberOfMessages: '3', ApproximateNumberOfMessagesNotVisible: '0' });
     } finally {
       await queue.close();
+    }
+  });
+});
+
+describe('npm run redrive', () => {
+  const root = path.resolve(__dirname, '../../..');
+
+  it('names the jobs table, not the queue, when the table it reads does not exist', async () => {
+    const queue = await startLocalQueue();
+    // A stage whose jobs table was created under another name: the one redrive reads is missing.
+    const elsewhere = await startTestStorage({
+      template: localTemplate((raw) => {
+        ((raw.Resources as JsonObject).JobsTable as { Properties: JsonObject }).Properties.TableName = 'another-jobs-table';
+      }),
+    });
+    try {
+      await queue.sqs.send(new SendMessageCommand({ QueueUrl: queue.queueUrl, MessageBody: destinationRecord(event()) }));
+      const dynamodbPort = new URL(elsewhere.emulators.dynamodbEndpoint).port;
+      const failed = promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/redrive.ts', '--stage', 'local', '--dry-run'], {
+        cwd: root,
+        env: { ...process.env, FETCH_FAILURES_QUEUE_URL: queue.queueUrl, SQS_PORT: new URL(queue.queueUrl).port, DYNAMODB_PORT: dynamodbPort, LAMBDA_PORT: String((await freePorts()).lambda) },
+      });
+
+      await expect(failed).rejects.toMatchObject({
+        code: 1,
+        stderr: expect.stringMatching(
+          new RegExp(`^redrive: The table bkpaas-source-package-link-local-jobs does not exist in stage local \\(http://127\\.0\\.0\\.1:${dynamodbPort}, ResourceNotFoundException\\)`, 'm'),
+        ),
+      });
+    } finally {
+      await queue.close();
+      await elsewhere.close();
     }
   });
 });
