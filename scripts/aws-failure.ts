@@ -4,6 +4,7 @@
  * The service's own answer ("storage unavailable; safe to retry") is right for a client of the
  * API and wrong for an operator, for whom retrying never helps in these cases.
  */
+import type { MiddlewareStack } from '@aws-sdk/types';
 
 export interface CallTarget {
   /** `DynamoDB`, `SQS`, `Lambda`. */
@@ -14,6 +15,28 @@ export interface CallTarget {
   region: string;
   /** The endpoint called when not AWS's own (the local stack's). */
   endpoint?: string;
+}
+
+/** What each failed call worked on, set by the client that made it (nameFailures). */
+const failedTargets = new WeakMap<object, CallTarget>();
+
+/**
+ * Marks every failure of the calls a client makes (its middleware stack) with what the client
+ * works on: a tool that calls a queue, a table and a function then names the one that failed,
+ * not the first it called.
+ */
+export function nameFailures<Input extends object, Output extends object>(stack: MiddlewareStack<Input, Output>, target: CallTarget): void {
+  stack.add(
+    (next) => async (args) => {
+      try {
+        return await next(args);
+      } catch (error) {
+        if (error !== null && typeof error === 'object' && !failedTargets.has(error)) failedTargets.set(error, target);
+        throw error;
+      }
+    },
+    { step: 'initialize', name: 'nameFailures' },
+  );
 }
 
 const REFUSED_CREDENTIALS = new Set([
@@ -52,9 +75,10 @@ function chain(error: unknown): Failure[] {
   return found;
 }
 
-/** The line to print, or undefined when the cause is none of the known ones. */
-export function explainFailure(error: unknown, target: CallTarget): string | undefined {
+/** The line to print, or undefined when the cause is none of the known ones. `target` unless the failed call's client named its own. */
+export function explainFailure(error: unknown, fallback: CallTarget): string | undefined {
   const errors = chain(error);
+  const target = errors.map((entry) => failedTargets.get(entry)).find((named) => named !== undefined) ?? fallback;
   const where = target.endpoint ?? `${target.service} in ${target.region}`;
   const unreachable = errors.find((entry) => entry.code !== undefined && UNREACHABLE.has(entry.code));
   if (unreachable) {
@@ -80,7 +104,7 @@ export function explainFailure(error: unknown, target: CallTarget): string | und
   }
   const denied = errors.find((entry) => entry.name === 'AccessDeniedException' || entry.name === 'AccessDenied');
   if (denied) {
-    return `The credentials may not use ${target.resource} (${denied.name}: ${denied.message}); docs/deploy-policy.json lists what the operator tools need.`;
+    return `The credentials may not use ${target.resource.charAt(0).toLowerCase()}${target.resource.slice(1)} (${denied.name}: ${denied.message}); docs/deploy-policy.json lists what the operator tools need.`;
   }
   return undefined;
 }

@@ -11,7 +11,7 @@ import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { parseArgs } from 'node:util';
 import { createLogger } from '../lib/core/logger';
 import { redrive } from '../lib/use-cases/redrive';
-import { explainFailure, type CallTarget } from './aws-failure';
+import { explainFailure, nameFailures, type CallTarget } from './aws-failure';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './local-emulators';
 import { regionFor } from './deploy/settings';
 import { SERVICE } from './local-aws/packaging';
@@ -28,7 +28,7 @@ DYNAMODB_PORT); other stages use the AWS SDK's credentials.
   --dry-run    list what would be re-submitted (wouldResubmit); change nothing: every
                message it read is made visible in the queue again`;
 
-/** What the tool works on, for a failure's one line (the queue first: it is called first). */
+/** What the tool works on, for a failure's one line: the queue, unless the failed call's client names its own. */
 let target: CallTarget | undefined;
 
 function localPort(name: string, fallback: number): string {
@@ -61,14 +61,19 @@ async function main(): Promise<void> {
   const local = stage === 'local';
   const region = local ? LOCAL_REGION : regionFor(stage, values.region);
   const base = local ? { region, credentials: LOCAL_CREDENTIALS } : { region };
-  target = {
-    service: 'SQS',
-    resource: `The queue ${SERVICE}-${stage}-fetch-failures`,
-    stage,
-    region,
-    ...(local ? { endpoint: localPort('SQS_PORT', 4569) } : {}),
-  };
-  const sqs = new SQSClient({ ...base, ...(local ? { endpoint: localPort('SQS_PORT', 4569) } : {}) });
+  const endpoints = local
+    ? { sqs: localPort('SQS_PORT', 4569), lambda: localPort('LAMBDA_PORT', 3002), dynamodb: localPort('DYNAMODB_PORT', 4567) }
+    : { sqs: undefined, lambda: undefined, dynamodb: undefined };
+  const targetOf = (service: string, resource: string, endpoint: string | undefined): CallTarget => ({ service, resource, stage, region, ...(endpoint ? { endpoint } : {}) });
+  const table = `${SERVICE}-${stage}-jobs`;
+  const functionName = `${SERVICE}-${stage}-fetch`;
+  target = targetOf('SQS', `The queue ${SERVICE}-${stage}-fetch-failures`, endpoints.sqs);
+  const sqs = new SQSClient({ ...base, ...(endpoints.sqs ? { endpoint: endpoints.sqs } : {}) });
+  const lambda = new LambdaClient({ ...base, maxAttempts: 3, ...(endpoints.lambda ? { endpoint: endpoints.lambda } : {}) });
+  const dynamodb = new DynamoDBClient({ ...base, ...(endpoints.dynamodb ? { endpoint: endpoints.dynamodb } : {}) });
+  nameFailures(sqs.middlewareStack, target);
+  nameFailures(lambda.middlewareStack, targetOf('Lambda', `The function ${functionName}`, endpoints.lambda));
+  nameFailures(dynamodb.middlewareStack, targetOf('DynamoDB', `The table ${table}`, endpoints.dynamodb));
   const queueUrl =
     process.env.FETCH_FAILURES_QUEUE_URL ??
     (await sqs.send(new GetQueueUrlCommand({ QueueName: `${SERVICE}-${stage}-fetch-failures` }))).QueueUrl ??
@@ -76,15 +81,15 @@ async function main(): Promise<void> {
   const report = await redrive(
     {
       sqs,
-      lambda: new LambdaClient({ ...base, maxAttempts: 3, ...(local ? { endpoint: localPort('LAMBDA_PORT', 3002) } : {}) }),
+      lambda,
       jobs: {
-        dynamodb: new DynamoDBClient({ ...base, ...(local ? { endpoint: localPort('DYNAMODB_PORT', 4567) } : {}) }),
-        table: `${SERVICE}-${stage}-jobs`,
+        dynamodb,
+        table,
         ttlSeconds: 7 * 24 * 3600,
         now: () => new Date(),
       },
       queueUrl,
-      functionName: `${SERVICE}-${stage}-fetch`,
+      functionName,
       log: createLogger({ tool: 'redrive', stage }),
     },
     { max, dryRun },

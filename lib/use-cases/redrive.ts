@@ -43,20 +43,36 @@ export function eventOfMessage(body: string): unknown {
   return event;
 }
 
-export async function redrive(deps: RedriveDeps, options: { max: number; dryRun: boolean }): Promise<RedriveReport> {
+/** How long a received message stays hidden from other readers while a run holds it (seconds). */
+const HIDDEN_SECONDS = 60;
+
+export async function redrive(deps: RedriveDeps, options: { max: number; dryRun: boolean; hiddenSeconds?: number }): Promise<RedriveReport> {
   const report: RedriveReport = { resubmitted: [], wouldResubmit: [], alreadySucceeded: [], stillRunning: [], unreadable: 0 };
-  // Receipts of the messages this run leaves in the queue: kept hidden until the run ends, so one
-  // run never receives the same message twice, then shown again.
-  const leftInQueue: string[] = [];
+  const hiddenSeconds = options.hiddenSeconds ?? HIDDEN_SECONDS;
+  // The messages this run leaves in the queue, by MessageId, with their latest receipt: kept hidden
+  // until the run ends, then shown again. A run longer than the hiding receives them again (with a
+  // new receipt, the old one stale): each message counts once, and only its latest receipt is reset.
+  const leftInQueue = new Map<string, string>();
+  const seen = new Set<string>();
   let handled = 0;
   try {
     while (handled < options.max) {
       const { Messages = [] } = await deps.sqs.send(
-        new ReceiveMessageCommand({ QueueUrl: deps.queueUrl, MaxNumberOfMessages: Math.min(10, options.max - handled), WaitTimeSeconds: 1, VisibilityTimeout: 60 }),
+        new ReceiveMessageCommand({ QueueUrl: deps.queueUrl, MaxNumberOfMessages: Math.min(10, options.max - handled), WaitTimeSeconds: 1, VisibilityTimeout: hiddenSeconds }),
       );
-      if (Messages.length === 0) break;
-      for (const message of Messages) {
+      const fresh = Messages.filter((message) => !seen.has(message.MessageId ?? ''));
+      for (const again of Messages) {
+        if (again.MessageId && again.ReceiptHandle && leftInQueue.has(again.MessageId)) leftInQueue.set(again.MessageId, again.ReceiptHandle);
+      }
+      // Nothing new: the queue is empty, or has come round to messages this run already handled.
+      if (fresh.length === 0) break;
+      for (const message of fresh) {
         handled += 1;
+        const messageId = message.MessageId ?? String(handled);
+        seen.add(messageId);
+        const leave = (): void => {
+          if (message.ReceiptHandle) leftInQueue.set(messageId, message.ReceiptHandle);
+        };
         let event: Record<string, unknown>;
         let jobId: string;
         try {
@@ -64,12 +80,12 @@ export async function redrive(deps: RedriveDeps, options: { max: number; dryRun:
           jobId = parseFetchEvent(event, '').jobId;
         } catch (error) {
           report.unreadable += 1;
-          if (message.ReceiptHandle) leftInQueue.push(message.ReceiptHandle);
+          leave();
           deps.log.error('unreadable message left in the queue', { message_id: message.MessageId, error });
           continue;
         }
         if (options.dryRun) {
-          if (message.ReceiptHandle) leftInQueue.push(message.ReceiptHandle);
+          leave();
           if ((await getJob(deps.jobs, jobId))?.state === 'succeeded') report.alreadySucceeded.push(jobId);
           else report.wouldResubmit.push(jobId);
           continue;
@@ -87,13 +103,13 @@ export async function redrive(deps: RedriveDeps, options: { max: number; dryRun:
       }
     }
   } finally {
-    await showAgain(deps, leftInQueue);
+    await showAgain(deps, [...leftInQueue.values()], hiddenSeconds);
   }
   return report;
 }
 
 /** Visibility 0 for each receipt, ten per call (SQS's batch limit). */
-async function showAgain(deps: Pick<RedriveDeps, 'sqs' | 'queueUrl' | 'log'>, receipts: string[]): Promise<void> {
+async function showAgain(deps: Pick<RedriveDeps, 'sqs' | 'queueUrl' | 'log'>, receipts: string[], hiddenSeconds: number): Promise<void> {
   for (let start = 0; start < receipts.length; start += 10) {
     const batch = receipts.slice(start, start + 10);
     const { Failed = [] } = await deps.sqs.send(
@@ -102,6 +118,6 @@ async function showAgain(deps: Pick<RedriveDeps, 'sqs' | 'queueUrl' | 'log'>, re
         Entries: batch.map((ReceiptHandle, i) => ({ Id: String(start + i), ReceiptHandle, VisibilityTimeout: 0 })),
       }),
     );
-    for (const failure of Failed) deps.log.warn('message stays hidden until its visibility timeout (60 s)', { code: failure.Code, detail: failure.Message });
+    for (const failure of Failed) deps.log.warn(`message stays hidden until its visibility timeout (${hiddenSeconds} s)`, { code: failure.Code, detail: failure.Message });
   }
 }

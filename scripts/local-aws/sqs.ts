@@ -2,7 +2,7 @@
  * A small SQS for the local stack: the queues the template declares, the calls the service
  * and `npm run redrive` make (SendMessage, ReceiveMessage with visibility timeout and long
  * polling, ChangeMessageVisibility[Batch], DeleteMessage, GetQueueUrl, GetQueueAttributes,
- * PurgeQueue) in SQS's JSON protocol,
+ * PurgeQueue) in SQS's JSON protocol, their parameters checked as SQS checks them (sqs-validation.ts),
  * each checked against the caller's role, messages kept on disk and dropped after the queue's
  * retention period. Lambda's on-failure destination writes here.
  */
@@ -12,6 +12,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { sqsRequest, type Account } from './aws-requests';
 import { accessKeyOf, type IamAuthority } from './iam';
+import { batchEntries, integerParameter, SqsError, visibilityTimeout } from './sqs-validation';
 
 interface Message {
   id: string;
@@ -38,18 +39,9 @@ export interface SqsOptions {
   onDenied?: (line: string) => void;
 }
 
-class SqsError extends Error {
-  constructor(
-    readonly type: string,
-    readonly queryError: string,
-    message: string,
-    readonly status = 400,
-  ) {
-    super(message);
-  }
-}
-
 const MAX_WAIT_SECONDS = 20;
+/** The queues' VisibilityTimeout attribute (the template sets none: SQS's default). */
+const DEFAULT_VISIBILITY_SECONDS = 30;
 
 export class LocalSqs {
   private readonly queues = new Map<string, { spec: QueueSpec; messages: Message[] }>();
@@ -117,9 +109,9 @@ export class LocalSqs {
         return { MessageId: id, MD5OfMessageBody: createHash('md5').update(text, 'utf8').digest('hex') };
       }
       case 'ReceiveMessage': {
-        const max = Math.min(10, Math.max(1, Number(body.MaxNumberOfMessages ?? 1)));
-        const visibility = Number(body.VisibilityTimeout ?? 30);
-        const waitUntil = Date.now() + Math.min(MAX_WAIT_SECONDS, Number(body.WaitTimeSeconds ?? 0)) * 1000;
+        const max = integerParameter('MaxNumberOfMessages', body.MaxNumberOfMessages, { min: 1, max: 10, fallback: 1 });
+        const visibility = visibilityTimeout(body.VisibilityTimeout, DEFAULT_VISIBILITY_SECONDS);
+        const waitUntil = Date.now() + integerParameter('WaitTimeSeconds', body.WaitTimeSeconds, { min: 0, max: MAX_WAIT_SECONDS, fallback: 0 }) * 1000;
         for (;;) {
           const queue = this.queue(queueRef);
           const now = Date.now();
@@ -146,22 +138,24 @@ export class LocalSqs {
       }
       case 'ChangeMessageVisibility': {
         const queue = this.queue(queueRef);
-        this.changeVisibility(queue, String(body.ReceiptHandle ?? ''), Number(body.VisibilityTimeout ?? 0));
+        this.changeVisibility(queue, String(body.ReceiptHandle ?? ''), visibilityTimeout(body.VisibilityTimeout));
         this.save(queue.spec.name);
         return {};
       }
       case 'ChangeMessageVisibilityBatch': {
         const queue = this.queue(queueRef);
-        const entries = Array.isArray(body.Entries) ? (body.Entries as Record<string, unknown>[]) : [];
+        const entries = batchEntries(body, 'ChangeMessageVisibilityBatchRequestEntry');
         const Successful: { Id: string }[] = [];
         const Failed: { Id: string; Code: string; Message: string; SenderFault: boolean }[] = [];
         for (const entry of entries) {
           const id = String(entry.Id ?? '');
           try {
-            this.changeVisibility(queue, String(entry.ReceiptHandle ?? ''), Number(entry.VisibilityTimeout ?? 0));
+            this.changeVisibility(queue, String(entry.ReceiptHandle ?? ''), visibilityTimeout(entry.VisibilityTimeout));
             Successful.push({ Id: id });
           } catch (error) {
-            Failed.push({ Id: id, Code: 'ReceiptHandleIsInvalid', Message: (error as Error).message, SenderFault: true });
+            // SQS answers each entry's own failure in Failed, with that failure's code.
+            if (!(error instanceof SqsError)) throw error;
+            Failed.push({ Id: id, Code: error.code, Message: error.message, SenderFault: true });
           }
         }
         this.save(queue.spec.name);

@@ -3,14 +3,16 @@
  * function's bundle once and run one invocation at a time, kept warm between invocations, as
  * Lambda keeps them. Lambda's limits are enforced from the template: an invocation past the
  * function's timeout, or a container past its memory size, is killed (Lambda stops the
- * environment, it does not wait for the handler), and its container is replaced.
+ * environment, it does not wait for the handler), and its container is replaced. Memory and the
+ * kill cover the container's whole process tree (process-tree.ts), as an exec wrapper may run the
+ * runtime as its child.
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import type { LambdaFunction } from './functions';
+import { killTree, treeRssMb } from './process-tree';
 import type { RuntimeError } from './runtime';
 
 export type InvokeOutcome = { ok: true; payload: string } | { ok: false; error: RuntimeError };
@@ -49,17 +51,6 @@ function execWrapperOf(env: Record<string, string | undefined>): string | undefi
 
 const RESPONSE_LIMIT_BYTES = 6 * 1024 * 1024;
 const MEMORY_CHECK_MS = 250;
-
-function rssMb(pid: number | undefined): number {
-  if (pid === undefined) return 0;
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-    return kb / 1024;
-  } catch {
-    return 0;
-  }
-}
 
 class Container {
   readonly child: ChildProcess;
@@ -136,7 +127,7 @@ class Container {
         this.stop({ errorType: 'Sandbox.Timedout', errorMessage: `RequestId: ${requestId} Error: Task timed out after ${fn.timeoutSeconds.toFixed(2)} seconds`, trace: [] });
       }, timeoutMs);
       const memory = setInterval(() => {
-        if (rssMb(this.child.pid) > fn.memoryMb) {
+        if (this.child.pid !== undefined && treeRssMb(this.child.pid) > fn.memoryMb) {
           this.stop({ errorType: 'Runtime.OutOfMemory', errorMessage: `RequestId: ${requestId} Error: Runtime exited with error: signal: killed (memory size ${fn.memoryMb} MB exceeded)`, trace: [] });
         }
       }, MEMORY_CHECK_MS);
@@ -169,7 +160,8 @@ class Container {
 
   kill(): void {
     this.alive = false;
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+    // The whole tree: a wrapper that runs the runtime as its child would otherwise leave it running.
+    if (this.child.pid !== undefined && this.child.exitCode === null && this.child.signalCode === null) killTree(this.child.pid);
   }
 }
 

@@ -1,17 +1,24 @@
 /**
  * Re-submitting the on-failure queue. Jobs live in the DynamoDB emulator; the queue and the
  * Lambda Invoke API are in-memory stand-ins that record what would be received, invoked and
- * deleted (the real local queue and Lambda service are driven end to end in
- * test/e2e/aws-parity.test.ts).
+ * deleted, except where the queue's own timing matters (the local SQS then); the real local
+ * queue and Lambda service are driven end to end in test/e2e/aws-parity.test.ts.
  */
+import { GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FetchEvent } from '../../../lib/jobs/fetch-contract';
 import { acquireJob, createJob, finishJob } from '../../../lib/jobs/job-lease';
 import { getJob, type JobStore } from '../../../lib/jobs/job-records';
 import { createLogger } from '../../../lib/core/logger';
 import { redrive } from '../../../lib/use-cases/redrive';
-import { startTestStorage, type TestStorage } from '../../helpers/storage';
+import { freePorts } from '../../helpers/local-stack';
+import { startLocalQueue } from '../../helpers/local-queue';
+import { localTemplate, startTestStorage, type TestStorage } from '../../helpers/storage';
+import type { JsonObject } from '../../../scripts/local-aws/template';
 
 let storage: TestStorage;
 let jobs: JobStore;
@@ -108,5 +115,60 @@ describe('redrive', () => {
     expect(queue.deleted).toEqual([]);
     expect(queue.shownAgain.sort()).toEqual(['r0', 'r1']);
     expect((await getJob(jobs, stuck.job_id ?? ''))?.state).toBe('running');
+  });
+
+  it('lists each message once in a dry run that outlasts their hiding, and resets only their latest receipts', async () => {
+    const queue = await startLocalQueue();
+    try {
+      const events = [event(), event(), event()];
+      for (const each of events) await queue.sqs.send(new SendMessageCommand({ QueueUrl: queue.queueUrl, MessageBody: destinationRecord(each) }));
+      const { lambda } = fakeLambda();
+      const warnings: string[] = [];
+
+      // Hidden 1 s: the run's second receive, long-polling 1 s, gets the same three messages again.
+      const report = await redrive(
+        { sqs: queue.sqs, lambda, jobs, queueUrl: queue.queueUrl, functionName: 'fetch', log: createLogger({}, 'warn', (line) => warnings.push(line)) },
+        { max: 10, dryRun: true, hiddenSeconds: 1 },
+      );
+
+      expect(report.wouldResubmit.sort()).toEqual(events.map((each) => each.job_id).sort());
+      expect(warnings).toEqual([]);
+      const { Attributes } = await queue.sqs.send(new GetQueueAttributesCommand({ QueueUrl: queue.queueUrl, AttributeNames: ['All'] }));
+      expect(Attributes).toMatchObject({ ApproximateNumberOfMessages: '3', ApproximateNumberOfMessagesNotVisible: '0' });
+    } finally {
+      await queue.close();
+    }
+  });
+});
+
+describe('npm run redrive', () => {
+  const root = path.resolve(__dirname, '../../..');
+
+  it('names the jobs table, not the queue, when the table it reads does not exist', async () => {
+    const queue = await startLocalQueue();
+    // A stage whose jobs table was created under another name: the one redrive reads is missing.
+    const elsewhere = await startTestStorage({
+      template: localTemplate((raw) => {
+        ((raw.Resources as JsonObject).JobsTable as { Properties: JsonObject }).Properties.TableName = 'another-jobs-table';
+      }),
+    });
+    try {
+      await queue.sqs.send(new SendMessageCommand({ QueueUrl: queue.queueUrl, MessageBody: destinationRecord(event()) }));
+      const dynamodbPort = new URL(elsewhere.emulators.dynamodbEndpoint).port;
+      const failed = promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/redrive.ts', '--stage', 'local', '--dry-run'], {
+        cwd: root,
+        env: { ...process.env, FETCH_FAILURES_QUEUE_URL: queue.queueUrl, SQS_PORT: new URL(queue.queueUrl).port, DYNAMODB_PORT: dynamodbPort, LAMBDA_PORT: String((await freePorts()).lambda) },
+      });
+
+      await expect(failed).rejects.toMatchObject({
+        code: 1,
+        stderr: expect.stringMatching(
+          new RegExp(`^redrive: The table bkpaas-source-package-link-local-jobs does not exist in stage local \\(http://127\\.0\\.0\\.1:${dynamodbPort}, ResourceNotFoundException\\)`, 'm'),
+        ),
+      });
+    } finally {
+      await queue.close();
+      await elsewhere.close();
+    }
   });
 });

@@ -6,7 +6,7 @@
  */
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { copyFileSync, createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, createWriteStream, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -39,6 +39,7 @@ function zipHandlers(into: string): Promise<void> {
     // The same exec wrapper twice: once with its execute bit, once without (Lambda keeps the zip's modes).
     zip.addFile(path.join(fixtures, 'wrapper.sh'), 'wrapper.sh', { mode: 0o100755 });
     zip.addFile(path.join(fixtures, 'wrapper.sh'), 'wrapper-not-executable.sh', { mode: 0o100644 });
+    zip.addFile(path.join(fixtures, 'wrapper-without-exec.sh'), 'wrapper-without-exec.sh', { mode: 0o100755 });
     zip.end();
     const out = zip.outputStream.pipe(createWriteStream(into));
     out.on('finish', () => resolve());
@@ -109,6 +110,21 @@ async function eventually(condition: () => boolean, what: string, timeoutMs = 10
   }
 }
 
+/** Processes whose command line names a function's code folder (its containers, and whatever they started). */
+function processesOf(functionName: string): number[] {
+  const codeDir = path.join(dir, 'work', 'functions', functionName);
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(codeDir);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
 describe('synchronous invocations', () => {
   it("runs a function from its zip with the template's environment and its role's credentials", async () => {
     const answer = await invoke('echo', { hello: 'world' });
@@ -161,6 +177,20 @@ describe('synchronous invocations', () => {
     const answer = await invoke('hog', {});
 
     expect(answer).toMatchObject({ functionError: 'Unhandled', payload: { errorType: 'Runtime.OutOfMemory' } });
+  });
+
+  it('ends the whole environment at the timeout when the exec wrapper runs the runtime as its child, leaving no process behind', async () => {
+    const late = await invoke('forking-wrapper-sleep', { ms: 4_000 });
+
+    expect(late).toMatchObject({ functionError: 'Unhandled', payload: { errorType: 'Sandbox.Timedout' } });
+    await eventually(() => processesOf('fixture-forking-wrapper-sleep').length === 0, 'the wrapper and its runtime to end', 2_000);
+  });
+
+  it("counts the memory of the runtime an exec wrapper runs as its child against the function's memory size", async () => {
+    const answer = await invoke('forking-wrapper-hog', {});
+
+    expect(answer).toMatchObject({ functionError: 'Unhandled', payload: { errorType: 'Runtime.OutOfMemory' } });
+    await eventually(() => processesOf('fixture-forking-wrapper-hog').length === 0, 'the wrapper and its runtime to end', 2_000);
   });
 
   it('reports a thrown error and a crash as unhandled function errors, and keeps serving', async () => {
