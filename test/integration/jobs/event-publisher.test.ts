@@ -28,7 +28,8 @@ import { localTemplate } from '../../helpers/storage';
 
 const fixture = JSON.parse(readFileSync(path.join(__dirname, '../../fixtures/job-events/registered.json'), 'utf8')) as { request: PackageRequest; record: PackageRecord; failure: JobError };
 const log = createLogger({}, 'silent');
-const now = () => new Date('2026-11-25T07:13:50Z');
+/** When the job's record was ended: the envelope's time (to the second) and the detail's `finished_at`. */
+const finishedAt = '2026-11-25T07:13:50.123Z';
 
 interface Bus {
   dir: string;
@@ -88,7 +89,7 @@ describe('a job end on a healthy bus', () => {
   afterAll(() => bus.close());
 
   it('puts one Source Package Registered event, in the documented schema, with the six fields, the job, the module and the app description', async () => {
-    const published = await publishJobEnd(registeredEvent(fixture.request, fixture.record), { events: client(bus.url), busName: 'default', log, now });
+    const published = await publishJobEnd(registeredEvent(fixture.request, fixture.record, finishedAt), { events: client(bus.url), busName: 'default', log });
 
     expect(published).toBe(true);
     const [event, ...more] = eventsOnBus(bus.dir);
@@ -99,6 +100,7 @@ describe('a job end on a healthy bus', () => {
       job_id: 'idem-3f2a9c',
       code: 'sundy820',
       module_name: 'default',
+      finished_at: finishedAt,
       version: '1.0.0',
       package_name: 'app-1.0.tar.gz',
       package_size: '4586',
@@ -112,11 +114,11 @@ describe('a job end on a healthy bus', () => {
   it('puts a Source Package Job Failed event with the error and its status, in the documented schema', async () => {
     const request = { ...fixture.request, jobId: 'job-failed-1', version: undefined };
 
-    expect(await publishJobEnd(failedEvent(request, fixture.failure), { events: client(bus.url), busName: 'default', log, now })).toBe(true);
+    expect(await publishJobEnd(failedEvent(request, fixture.failure, finishedAt), { events: client(bus.url), busName: 'default', log })).toBe(true);
 
     const failed = eventsOnBus(bus.dir).find((event) => event['detail-type'] === 'Source Package Job Failed');
     expect(schemaProblems(failed!)).toEqual([]);
-    expect(failed?.detail).toEqual({ job_id: 'job-failed-1', code: 'sundy820', module_name: 'default', version: null, error: { code: 'PACKAGE_DOWNLOAD_FAILED', status: 502, detail: 'The remote answered 503.' } });
+    expect(failed?.detail).toEqual({ job_id: 'job-failed-1', code: 'sundy820', module_name: 'default', finished_at: finishedAt, version: null, error: { code: 'PACKAGE_DOWNLOAD_FAILED', status: 502, detail: 'The remote answered 503.' } });
   });
 
   it('refuses, by its schema, an event whose detail misses a field or names it otherwise', () => {
@@ -128,9 +130,9 @@ describe('a job end on a healthy bus', () => {
 
   it('publishes a package without an app description with app_description null', async () => {
     const { appDescription: _dropped, ...record } = fixture.record;
-    const event = registeredEvent({ ...fixture.request, jobId: 'no-desc' }, record);
+    const event = registeredEvent({ ...fixture.request, jobId: 'no-desc' }, record, finishedAt);
 
-    expect(await publishJobEnd(event, { events: client(bus.url), busName: 'default', log, now })).toBe(true);
+    expect(await publishJobEnd(event, { events: client(bus.url), busName: 'default', log })).toBe(true);
     const landed = eventsOnBus(bus.dir).find((candidate) => (candidate.detail as { job_id: string }).job_id === 'no-desc');
     expect(schemaProblems(landed!)).toEqual([]);
     expect(landed?.detail).toMatchObject({ app_description: null });
@@ -177,7 +179,7 @@ describe('a job end on a bus that refuses', () => {
     let published: boolean | undefined;
 
     const lines = await emittedBy(async (metrics) => {
-      published = await publishJobEnd(registeredEvent(fixture.request, fixture.record), { events: client(bus.url), busName: 'default', log, now, metrics });
+      published = await publishJobEnd(registeredEvent(fixture.request, fixture.record, finishedAt), { events: client(bus.url), busName: 'default', log, metrics });
     });
 
     expect(published).toBe(true);
@@ -192,7 +194,7 @@ describe('a job end on a bus that refuses', () => {
     let published: boolean | undefined;
 
     const lines = await emittedBy(async (metrics) => {
-      published = await publishJobEnd(failedEvent(fixture.request, fixture.failure), { events: client(bus.url), busName: 'default', log, now, metrics });
+      published = await publishJobEnd(failedEvent(fixture.request, fixture.failure, finishedAt), { events: client(bus.url), busName: 'default', log, metrics });
     });
 
     expect(published).toBe(false);
@@ -204,14 +206,14 @@ describe('a job end on a bus that refuses', () => {
   it('is refused AccessDenied, and does not retry, for a role other than the worker’s', async () => {
     const before = bus.calls();
 
-    expect(await publishJobEnd(registeredEvent(fixture.request, fixture.record), { events: client(bus.url, 'LinkRole'), busName: 'default', log, now })).toBe(false);
+    expect(await publishJobEnd(registeredEvent(fixture.request, fixture.record, finishedAt), { events: client(bus.url, 'LinkRole'), busName: 'default', log })).toBe(false);
     expect(bus.calls() - before).toBe(1);
   });
 
   it("is refused AccessDenied for a bus other than the stage's, even to the worker", async () => {
     const before = bus.calls();
 
-    expect(await publishJobEnd(registeredEvent(fixture.request, fixture.record), { events: client(bus.url), busName: 'another-bus', log, now })).toBe(false);
+    expect(await publishJobEnd(registeredEvent(fixture.request, fixture.record, finishedAt), { events: client(bus.url), busName: 'another-bus', log })).toBe(false);
     expect(bus.calls() - before).toBe(1);
   });
 });
@@ -226,7 +228,7 @@ describe('a template without the worker’s events:PutEvents grant', () => {
       }),
     );
     try {
-      expect(await publishJobEnd(registeredEvent(fixture.request, fixture.record), { events: client(bus.url), busName: 'default', log, now })).toBe(false);
+      expect(await publishJobEnd(registeredEvent(fixture.request, fixture.record, finishedAt), { events: client(bus.url), busName: 'default', log })).toBe(false);
       expect(eventsOnBus(bus.dir)).toEqual([]);
     } finally {
       await bus.close();
@@ -243,7 +245,7 @@ describe('a bus that does not answer', () => {
     const started = performance.now();
     try {
       const lines = await emittedBy(async (metrics) => {
-        expect(await publishJobEnd(registeredEvent(fixture.request, fixture.record), { events: client(url), busName: 'default', log, now, metrics }, bounds)).toBe(false);
+        expect(await publishJobEnd(registeredEvent(fixture.request, fixture.record, finishedAt), { events: client(url), busName: 'default', log, metrics }, bounds)).toBe(false);
       });
       const elapsed = performance.now() - started;
 
