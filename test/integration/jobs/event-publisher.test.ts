@@ -36,8 +36,8 @@ interface Bus {
   url: string;
   /** PutEvents calls that reached the server. */
   calls(): number;
-  /** Runs before each call is handled, with its number (1 first). */
-  onCall?: (call: number) => void;
+  /** Runs before each call is handled, with its number (1 first) and the answer it will get. */
+  onCall?: (call: number, res: http.ServerResponse) => void;
   close(): Promise<void>;
 }
 
@@ -63,7 +63,7 @@ async function startBus(template: ResolvedTemplate = localTemplate()): Promise<B
   };
   const server = http.createServer((req, res) => {
     calls += 1;
-    handle.onCall?.(calls);
+    handle.onCall?.(calls, res);
     listener(req, res);
   });
   handle.url = await listen(server);
@@ -215,6 +215,29 @@ describe('a job end on a bus that refuses', () => {
 
     expect(await publishJobEnd(registeredEvent(fixture.request, fixture.record, finishedAt), { events: client(bus.url), busName: 'another-bus', log })).toBe(false);
     expect(bus.calls() - before).toBe(1);
+  });
+});
+
+describe('a bus that stores the entry but answers after the request timeout', () => {
+  it('gets the same end put twice, two envelope ids with one (job_id, finished_at): the key subscribers drop repeats by', async () => {
+    const bus = await startBus();
+    // The fault at an exact moment: the first answer is held past the client's 2 s request timeout.
+    bus.onCall = (call, res) => {
+      if (call !== 1) return;
+      const end = res.end.bind(res) as (...args: unknown[]) => http.ServerResponse;
+      res.end = ((...args: unknown[]) => (setTimeout(() => res.destroyed || end(...args), 2_500), res)) as typeof res.end;
+    };
+    try {
+      expect(await publishJobEnd(registeredEvent(fixture.request, fixture.record, finishedAt), { events: client(bus.url), busName: 'default', log })).toBe(true);
+
+      const landed = eventsOnBus(bus.dir);
+      expect(bus.calls()).toBe(2);
+      expect(landed).toHaveLength(2);
+      expect(new Set(landed.map((event) => event.id)).size).toBe(2);
+      expect(new Set(landed.map((event) => JSON.stringify([(event.detail as { job_id: string }).job_id, (event.detail as { finished_at: string }).finished_at])))).toEqual(new Set([JSON.stringify(['idem-3f2a9c', finishedAt])]));
+    } finally {
+      await bus.close();
+    }
   });
 });
 
