@@ -9,7 +9,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createEventBridgeClient } from '../../../lib/core/aws-clients';
 import { createLogger } from '../../../lib/core/logger';
@@ -208,6 +208,15 @@ describe('a job end on a bus that refuses', () => {
 
     expect(await publishJobEnd(registeredEvent(fixture.request, fixture.record, finishedAt), { events: client(bus.url, 'LinkRole'), busName: 'default', log })).toBe(false);
     expect(bus.calls() - before).toBe(1);
+  });
+
+  it('refuses the worker AccessDenied, for the whole call, when an entry claims another source; nothing of the call lands', async () => {
+    const entry = (source: string) => ({ Source: source, DetailType: 'Source Package Registered', Detail: '{}', EventBusName: 'default' });
+    const landed = eventsOnBus(bus.dir).length;
+
+    await expect(client(bus.url).send(new PutEventsCommand({ Entries: [entry('aws.s3')] }))).rejects.toMatchObject({ name: 'AccessDeniedException' });
+    await expect(client(bus.url, 'FetchFailuresRole').send(new PutEventsCommand({ Entries: [entry('bkpaas.source-package'), entry('aws.s3')] }))).rejects.toMatchObject({ name: 'AccessDeniedException' });
+    expect(eventsOnBus(bus.dir)).toHaveLength(landed);
   });
 
   it("is refused AccessDenied for a bus other than the stage's, even to the worker", async () => {
