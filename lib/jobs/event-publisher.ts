@@ -3,9 +3,10 @@
  * job's final record is written, makes a few attempts with a short pause between them (a refused
  * entry, `FailedEntryCount`, counts as a failed attempt), and stops at a time budget, aborting a
  * call the bus does not answer. An attempt that timed out may still have been stored: PutEvents is
- * not idempotent, so the next one can put the event twice; subscribers drop the repeat by the
- * detail's (`job_id`, `finished_at`), docs/api.md#events. What could not be published is logged and counted
- * (`EventsNotPublished`, alarmed: docs/operations.md#alarms); the job's outcome stands either way.
+ * not idempotent, so the next one can put the event twice, and subscribers drop the repeat by the
+ * detail's (`job_id`, `finished_at`) (docs/api.md#events). What could not be published is logged
+ * and counted (`EventsNotPublished`, alarmed: docs/operations.md#alarms); the job's outcome stands
+ * either way.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
