@@ -529,19 +529,23 @@ describe('read endpoints through the local API', () => {
 
 /** The event the local bus took for `jobId`, once it is there. */
 /**
- * The job's event, once it lands; then a settle period, so that a repeat put moments later (a
- * retried call the bus had stored) is caught: exactly one event for the job's one end.
+ * The job's events, once its `ends` have landed, in the order put; then a settle period, so that a
+ * repeat put moments later (a retried call the bus had stored) is caught: exactly one event per end.
  */
-async function eventOfJob(jobId: string): Promise<DeliveredEvent> {
+async function eventsOfJob(jobId: string, ends = 1): Promise<DeliveredEvent[]> {
   const ofJob = () => eventsOnBus(path.join(dataDir, 'event-bus')).filter((event) => (event.detail as { job_id?: string }).job_id === jobId);
-  for (let i = 0; i < 100 && ofJob().length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 100));
-  if (ofJob().length === 0) throw new Error(`no event for job ${jobId} on the local bus`);
+  for (let i = 0; i < 100 && ofJob().length < ends; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+  if (ofJob().length < ends) throw new Error(`${ofJob().length} of ${ends} events for job ${jobId} on the local bus`);
   // Longer than the publisher's pause between attempts and a refused call's round trip.
   await new Promise((resolve) => setTimeout(resolve, 1_000));
   const found = ofJob();
-  expect(found.map((event) => (event.detail as { finished_at?: string }).finished_at)).toEqual([expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/)]);
-  return found[0]!;
+  const endsSeen = found.map((event) => (event.detail as { finished_at?: string }).finished_at);
+  expect(endsSeen).toEqual(Array.from({ length: ends }, () => expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/)));
+  expect(new Set(endsSeen).size).toBe(ends);
+  return found;
 }
+
+const eventOfJob = async (jobId: string): Promise<DeliveredEvent> => (await eventsOfJob(jobId))[0]!;
 
 describe("a job's end on the local event bus", () => {
   it('leaves one Source Package Registered event for a succeeded job, in the documented schema, and npm run events shows it', async () => {
@@ -574,6 +578,25 @@ describe("a job's end on the local event bus", () => {
     const event = await eventOfJob(response.headers.get('x-job-id') ?? '');
     expect(schemaProblems(event)).toEqual([]);
     expect(event).toMatchObject({ 'detail-type': 'Source Package Job Failed', detail: { code, module_name: 'default', version: 'v1', error: { code: 'CHECKSUM_MISMATCH', status: 422 } } });
+  });
+
+  it('announces each end of a job that ends twice under one job_id (failed with a 5xx, sent again under its Idempotency-Key), each with its own finished_at', async () => {
+    const code = uniqueCode();
+    const archive = await tarGzArchive(sampleEntries(code));
+    let busy = true;
+    server.route(`/${code}/flaky.tar.gz`, (_req, res) => (busy ? res.writeHead(503).end('busy') : res.writeHead(200, { 'content-length': archive.length }).end(archive)));
+    const key = { 'Idempotency-Key': randomUUID() };
+
+    const first = await post(code, originalDocsBody(server.url(`/${code}/flaky.tar.gz`), 'v1'), key);
+    busy = false;
+    const again = await post(code, originalDocsBody(server.url(`/${code}/flaky.tar.gz`), 'v1'), key);
+
+    expect([first.status, again.status]).toEqual([502, 200]);
+    expect(again.headers.get('x-job-id')).toBe(first.headers.get('x-job-id'));
+    const [failed, registered] = await eventsOfJob(first.headers.get('x-job-id') ?? '', 2);
+    expect([failed?.['detail-type'], registered?.['detail-type']]).toEqual(['Source Package Job Failed', 'Source Package Registered']);
+    const endOf = (event: DeliveredEvent | undefined) => (event?.detail as { finished_at: string }).finished_at;
+    expect(endOf(registered) > endOf(failed)).toBe(true);
   });
 });
 
