@@ -18,20 +18,19 @@ type Deps = Omit<AbandonedJobDeps, 'log' | 'events'> & {
   config: Pick<Config, 'logLevel' | 'stage' | 'eventBusName'>;
   /** Absent, no job end is announced (tests not about events). */
   events?: EventBridgeClient;
-  now?: () => Date;
   metrics?: Metrics;
   /** The worker's own metrics (`function=fetch`), where `EventsNotPublished` is counted. */
   workerMetrics?: Metrics;
 };
 
 export function createFetchFailuresHandler(deps: Deps) {
-  const { config, events, now = () => new Date(), ...rest } = deps;
+  const { config, events, ...rest } = deps;
   const metrics = deps.metrics ?? createMetrics('fetchFailures', config.stage, config.logLevel);
   const workerMetrics = deps.workerMetrics ?? createMetrics('fetch', config.stage, config.logLevel);
   return async (record: unknown, context: Pick<Context, 'awsRequestId'>): Promise<AbandonedJob> => {
     const log = createLogger({ ...invocationFields('fetchFailures', context), invocation_id: context.awsRequestId }, config.logLevel);
     try {
-      const announced = events ? { events: { client: events, busName: config.eventBusName, now, metrics: workerMetrics } } : {};
+      const announced = events ? { events: { client: events, busName: config.eventBusName, metrics: workerMetrics } } : {};
       const abandoned = await recordAbandonedJob(record, { ...rest, ...announced, log });
       if (abandoned.recordedFailed) count(metrics, METRIC.jobsAbandoned);
       return abandoned;

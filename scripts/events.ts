@@ -31,12 +31,21 @@ function main(): void {
   const dir = path.join(path.resolve(__dirname, '..', process.env.LOCAL_DATA_DIR ?? '.data'), 'event-bus');
   const reader = new EventLogReader(dir);
   const print = (): number => {
-    const events = reader.next();
+    const { events, notes } = reader.next();
+    for (const note of notes) console.error(note);
     for (const event of events) console.log(values.json ? JSON.stringify(event) : describeEvent(event));
     return events.length;
   };
   if (print() === 0 && !values.follow) console.error(`No events yet in ${dir}.`);
-  if (values.follow) setInterval(print, POLL_MS);
+  if (!values.follow) return;
+  // A follower outlives what happens to the files (`rm -rf .data`, a restart): a failed read is said, and tried again.
+  setInterval(() => {
+    try {
+      print();
+    } catch (error) {
+      console.error(`could not read ${dir}: ${(error as Error).message}`);
+    }
+  }, POLL_MS);
 }
 
 main();

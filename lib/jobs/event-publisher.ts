@@ -2,8 +2,11 @@
  * Puts a job's end on the event bus without ever failing or holding up the job: it runs after the
  * job's final record is written, makes a few attempts with a short pause between them (a refused
  * entry, `FailedEntryCount`, counts as a failed attempt), and stops at a time budget, aborting a
- * call the bus does not answer. What could not be published is logged and counted
- * (`EventsNotPublished`, alarmed: docs/operations.md#alarms); the job's outcome stands either way.
+ * call the bus does not answer. An attempt that timed out may still have been stored: PutEvents is
+ * not idempotent, so the next one can put the event twice, and subscribers drop the repeat by the
+ * detail's (`job_id`, `finished_at`) (docs/api.md#events). What could not be published is logged
+ * and counted (`EventsNotPublished`, alarmed: docs/operations.md#alarms); the job's outcome stands
+ * either way.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
@@ -16,7 +19,6 @@ export interface PublishDeps {
   busName: string;
   log: Logger;
   metrics?: Metrics;
-  now: () => Date;
 }
 
 export interface PublishBounds {
@@ -41,7 +43,8 @@ export async function publishJobEnd(event: JobEndEvent, deps: PublishDeps, bound
     DetailType: event.detailType,
     Detail: JSON.stringify(event.detail),
     EventBusName: deps.busName,
-    Time: deps.now(),
+    // The job's end by the worker's clock, so that every attempt (and a repeat) carries the same time.
+    Time: new Date(event.detail.finished_at),
   };
   let why = 'no attempt fitted in the budget';
   for (let attempt = 1; attempt <= bounds.attempts && !deadline.aborted; attempt += 1) {

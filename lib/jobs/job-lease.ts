@@ -171,8 +171,10 @@ export async function finishJob(
 /**
  * Ends a job that no run will finish (Lambda gave up on its event) as failed, unless it
  * succeeded or already failed with its own error meanwhile. Whoever held it has stopped.
+ * Answers the instant recorded as `finished`, or undefined when the job was not this call's to end.
  */
-export async function abandonJob(store: JobStore, jobId: string, error: JobError): Promise<boolean> {
+export async function abandonJob(store: JobStore, jobId: string, error: JobError): Promise<string | undefined> {
+  const finished = store.now().toISOString();
   const update = await updateJob(store, jobId, {
     UpdateExpression: 'SET #state = :failed, #error = :error, updated = :now, finished = :now REMOVE lease_owner, lease_expires',
     ConditionExpression: 'attribute_exists(job_id) AND #state IN (:pending, :running)',
@@ -182,10 +184,10 @@ export async function abandonJob(store: JobStore, jobId: string, error: JobError
       ':pending': 'pending',
       ':running': 'running',
       ':error': JSON.stringify(error),
-      ':now': store.now().toISOString(),
+      ':now': finished,
     }),
   });
-  return update.written;
+  return update.written ? finished : undefined;
 }
 
 /** Hands the job back as pending, so that the next delivery of the event may run it. */

@@ -32,7 +32,7 @@ export interface AbandonedJobDeps {
   versionsTable: string;
   log: Logger;
   /** Where the job's end is announced; absent, nothing is (tests not about events). */
-  events?: { client: EventBridgeClient; busName: string; now: () => Date; metrics?: Metrics };
+  events?: { client: EventBridgeClient; busName: string; metrics?: Metrics };
 }
 
 /** The parts of Lambda's invocation record this needs. */
@@ -75,9 +75,10 @@ export async function recordAbandonedJob(record: unknown, deps: AbandonedJobDeps
   // A delivery that found its job held by a live run: that run ends the job, on its own event.
   const holderAlive = errorType === 'JobBusyError';
   const error = errorFor(record);
-  const recordedFailed = holderAlive ? false : await abandonJob(deps.jobs, jobId, error);
+  const finishedAt = holderAlive ? undefined : await abandonJob(deps.jobs, jobId, error);
+  const recordedFailed = finishedAt !== undefined;
   // Announced at once: should a later step throw, Lambda's retry finds the job ended and would not.
-  if (recordedFailed) await announce(request, error, deps);
+  if (finishedAt !== undefined) await announce(request, error, finishedAt, deps);
   // Also when its last run recorded the failure itself: a run killed earlier may have left an
   // object the last one never reached.
   const job = holderAlive ? undefined : await getJob(deps.jobs, jobId);
@@ -92,10 +93,10 @@ export async function recordAbandonedJob(record: unknown, deps: AbandonedJobDeps
 }
 
 /** Bounded and never throws (lib/jobs/event-publisher.ts): the job is recorded whatever the bus does. */
-async function announce(request: ReturnType<typeof parseFetchEvent>, error: JobError, deps: AbandonedJobDeps): Promise<void> {
+async function announce(request: ReturnType<typeof parseFetchEvent>, error: JobError, finishedAt: string, deps: AbandonedJobDeps): Promise<void> {
   if (!deps.events) return;
-  const { client, busName, now, metrics } = deps.events;
-  await publishJobEnd(failedEvent(request, error), { events: client, busName, log: deps.log, now, ...(metrics ? { metrics } : {}) });
+  const { client, busName, metrics } = deps.events;
+  await publishJobEnd(failedEvent(request, error, finishedAt), { events: client, busName, log: deps.log, ...(metrics ? { metrics } : {}) });
 }
 
 /**

@@ -18,7 +18,7 @@ import type { PackageRequest } from '../core/package-request';
 import { isTransient, JobBusyError, RetryableJobError, ServiceError, TransferAbortedError } from '../core/errors';
 import { acquireJob, finishJob, releaseJob, type Acquired } from '../jobs/job-lease';
 import { jobView } from '../jobs/job-view';
-import type { JobStore } from '../jobs/job-records';
+import type { Job, JobStore } from '../jobs/job-records';
 import { toPackageResponse } from '../storage/package-record';
 import { count, countBy, METRIC } from '../core/metrics';
 import { failedEvent, registeredEvent, type JobEndEvent } from '../jobs/job-events';
@@ -70,7 +70,7 @@ export async function runJob(request: PackageRequest, deps: RunJobDeps): Promise
     const result = toPackageResponse(record);
     const finished = await finishJob(deps.jobs, request.jobId, deps.runId, { result });
     recordEnd(deps, attempt);
-    if (finished) await announce(registeredEvent(request, record), deps);
+    if (finished) await announce(registeredEvent(request, record, endOf(finished, deps)), deps);
     return finished ? jobView(finished) : { job_id: request.jobId, state: 'succeeded', package: result, attempts: attempt };
   } catch (error) {
     if (lease.lost()) {
@@ -97,14 +97,14 @@ export async function runJob(request: PackageRequest, deps: RunJobDeps): Promise
         // operator can redrive it once the remote or the storage has recovered.
         const finished = await finishJob(deps.jobs, request.jobId, deps.runId, { error: errorOf(error) });
         recordEnd(deps, attempt, error.code);
-        if (finished) await announce(failedEvent(request, errorOf(error)), deps);
+        if (finished) await announce(failedEvent(request, errorOf(error), endOf(finished, deps)), deps);
         log.warn('transient failure on the last attempt; job failed, event left for the on-failure queue', { job_id: request.jobId, attempt, code: error.code });
       }
       throw new RetryableJobError(request.jobId, error);
     }
     const finished = await finishJob(deps.jobs, request.jobId, deps.runId, { error: errorOf(error) });
     recordEnd(deps, attempt, error.code);
-    if (finished) await announce(failedEvent(request, errorOf(error)), deps);
+    if (finished) await announce(failedEvent(request, errorOf(error), endOf(finished, deps)), deps);
     return finished ? jobView(finished) : { job_id: request.jobId, state: 'failed', error: errorOf(error), attempts: attempt };
   } finally {
     lease.stop();
@@ -119,7 +119,12 @@ export async function runJob(request: PackageRequest, deps: RunJobDeps): Promise
 async function announce(event: JobEndEvent, deps: RunJobDeps): Promise<void> {
   if (!deps.events) return;
   const budgetMs = Math.min(PUBLISH_BOUNDS.budgetMs, Math.max(0, deps.remainingTimeMs() - 1_000));
-  await publishJobEnd(event, { events: deps.events, busName: deps.config.eventBusName, log: deps.log, now: deps.now, ...(deps.metrics ? { metrics: deps.metrics } : {}) }, { ...PUBLISH_BOUNDS, budgetMs });
+  await publishJobEnd(event, { events: deps.events, busName: deps.config.eventBusName, log: deps.log, ...(deps.metrics ? { metrics: deps.metrics } : {}) }, { ...PUBLISH_BOUNDS, budgetMs });
+}
+
+/** When the job's record was ended; finishJob always writes `finished`, the clock is only a fallback. */
+function endOf(job: Job, deps: RunJobDeps): string {
+  return job.finished ?? deps.now().toISOString();
 }
 
 /** A job's end in the metrics: succeeded, or failed with its code; and the retries it took. */

@@ -1,7 +1,7 @@
 /**
  * A small EventBridge for the local stack: PutEvents in EventBridge's JSON 1.1 protocol
  * (`X-Amz-Target: AWSEvents.PutEvents`) on the buses the template names, each call checked
- * against the caller's role. Every accepted entry is appended, as EventBridge would deliver it to
+ * against the caller's role, with each entry's source as `events:source`. Every accepted entry is appended, as EventBridge would deliver it to
  * a target (id, source, detail-type, time, region, account, resources, detail), as one JSON line
  * to `<dir>/<bus>.jsonl`; `npm run events` prints them.
  *
@@ -94,7 +94,9 @@ export class LocalEventBus {
     const caller = this.options.iam.callerOf(accessKeyId);
     for (const entry of entries) {
       const bus = this.busOf(entry);
-      const decision = await this.options.iam.authorize(caller, { action: 'events:PutEvents', resources: [bus.arn] });
+      // IAM sees every entry's source (events:source); one entry a role may not send refuses the call.
+      const context = { 'events:source': [typeof entry.Source === 'string' ? entry.Source : ''] };
+      const decision = await this.options.iam.authorize(caller, { action: 'events:PutEvents', resources: [bus.arn], context });
       if (!decision.allowed) {
         this.options.onDenied?.(`[local IAM] denied events:PutEvents on ${bus.arn}: ${decision.message}`);
         throw new EventsError('AccessDeniedException', decision.message);

@@ -32,10 +32,31 @@ export function describeEvent(event: DeliveredEvent): string {
   }
 }
 
-/** Reads each bus file from where it was last read: what a follower has not seen yet, as whole lines. */
+/** What one read found: whole events, and what a person should know about the files. */
+export interface EventLogRead {
+  events: DeliveredEvent[];
+  /** A file replaced or cut short (read again from its start), a line that is not an event (skipped). */
+  notes: string[];
+}
+
+interface Position {
+  /**
+   * The file's inode and birth time: another is a new file under the same name (`rm -rf .data`,
+   * a restart). The birth time too, as a removed file's inode is soon given to the next one.
+   */
+  identity: string;
+  offset: number;
+  /** The end of the last read that was not yet a whole line. */
+  partial: string;
+}
+
+/**
+ * Reads each bus file from where it was last read: what a follower has not seen yet, as whole
+ * lines. A file that is gone, replaced or shorter than what was read is read again from its start;
+ * a line that does not parse is skipped with a note, never the end of the follower.
+ */
 export class EventLogReader {
-  private readonly offsets = new Map<string, number>();
-  private readonly partial = new Map<string, string>();
+  private readonly positions = new Map<string, Position>();
 
   constructor(private readonly dir: string) {}
 
@@ -48,24 +69,53 @@ export class EventLogReader {
   }
 
   /** The events appended since the last call (all of them on the first). */
-  next(): DeliveredEvent[] {
-    const events: DeliveredEvent[] = [];
-    for (const file of this.files()) {
-      const from = this.offsets.get(file) ?? 0;
-      const size = statSync(file).size;
-      if (size <= from) continue;
-      const buffer = Buffer.alloc(size - from);
-      const fd = openSync(file, 'r');
+  next(): EventLogRead {
+    const read: EventLogRead = { events: [], notes: [] };
+    const files = this.files();
+    for (const known of this.positions.keys()) if (!files.includes(known)) this.positions.delete(known);
+    for (const file of files) {
+      let stat;
       try {
-        readSync(fd, buffer, 0, buffer.length, from);
+        stat = statSync(file);
+      } catch {
+        continue; // removed between the listing and now: the next read forgets it
+      }
+      const identity = `${stat.ino}:${stat.birthtimeMs}`;
+      let position = this.positions.get(file) ?? { identity, offset: 0, partial: '' };
+      if (position.identity !== identity || stat.size < position.offset) {
+        read.notes.push(`${path.basename(file)} was replaced or cut short; reading it from the start.`);
+        position = { identity, offset: 0, partial: '' };
+      }
+      this.positions.set(file, position);
+      if (stat.size === position.offset) continue;
+      const buffer = Buffer.alloc(stat.size - position.offset);
+      const fd = openSync(file, 'r');
+      let got: number;
+      try {
+        got = readSync(fd, buffer, 0, buffer.length, position.offset);
       } finally {
         closeSync(fd);
       }
-      this.offsets.set(file, size);
-      const lines = `${this.partial.get(file) ?? ''}${buffer.toString('utf8')}`.split('\n');
-      this.partial.set(file, lines.pop() ?? '');
-      for (const line of lines) if (line.trim()) events.push(JSON.parse(line) as DeliveredEvent);
+      position.offset += got;
+      const lines = `${position.partial}${buffer.subarray(0, got).toString('utf8')}`.split('\n');
+      position.partial = lines.pop() ?? '';
+      for (const line of lines) {
+        if (!line.trim()) continue;
+        const event = parseEvent(line);
+        if (event) read.events.push(event);
+        else read.notes.push(`skipped a line of ${path.basename(file)} that is not an event: ${line.slice(0, 200)}`);
+      }
     }
-    return events.sort((a, b) => a.time.localeCompare(b.time));
+    read.events.sort((a, b) => a.time.localeCompare(b.time));
+    return read;
+  }
+}
+
+function parseEvent(line: string): DeliveredEvent | undefined {
+  try {
+    const value = JSON.parse(line) as Partial<DeliveredEvent> | null;
+    return value && typeof value === 'object' && typeof value.time === 'string' && typeof value['detail-type'] === 'string' ? (value as DeliveredEvent) : undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -31,6 +31,8 @@ export interface AuthorizationRequest {
   action: string;
   /** One ARN, or several when a request touches several resources (a batch). */
   resources: string[];
+  /** Request context the policies' conditions read (`events:source` of PutEvents' entries). */
+  context?: Record<string, string | string[]>;
 }
 
 export interface Decision {
@@ -116,25 +118,25 @@ export class IamAuthority {
       return { allowed: false, message: `The security token included in the request is invalid (access key ${caller.accessKeyId}).` };
     }
     for (const resource of request.resources) {
-      const decision = await this.decide(caller.role, caller.session, request.action, resource);
+      const decision = await this.decide(caller.role, caller.session, request.action, resource, request.context ?? {});
       if (!decision.allowed) return decision;
     }
     return { allowed: true, message: '' };
   }
 
-  private decide(role: Role, session: string, action: string, resource: string): Promise<Decision> {
-    const key = `${role.logicalId}\n${action}\n${resource}`;
+  private decide(role: Role, session: string, action: string, resource: string, context: Record<string, string | string[]>): Promise<Decision> {
+    const key = `${role.logicalId}\n${action}\n${resource}\n${JSON.stringify(context)}`;
     let decision = this.decisions.get(key);
     if (!decision) {
       // Object keys make the resources of S3 unbounded; a simple cap keeps the cache small.
       if (this.decisions.size > 10_000) this.decisions.clear();
-      decision = this.simulate(role, session, action, resource);
+      decision = this.simulate(role, session, action, resource, context);
       this.decisions.set(key, decision);
     }
     return decision;
   }
 
-  private async simulate(role: Role, session: string, action: string, resource: string): Promise<Decision> {
+  private async simulate(role: Role, session: string, action: string, resource: string, context: Record<string, string | string[]>): Promise<Decision> {
     const principal = `arn:aws:sts::${this.template.accountId}:assumed-role/${role.name}/${session}`;
     const resourcePolicy = this.resourcePolicies.find((entry) => resource === entry.resourceArn || resource.startsWith(`${entry.resourceArn}/`));
     const simulation: Simulation = {
@@ -143,7 +145,7 @@ export class IamAuthority {
         action,
         resource: { resource, accountId: this.template.accountId },
         // The SDK reaches AWS over TLS; locally the emulators speak plain HTTP behind this check.
-        contextVariables: { 'aws:SecureTransport': 'true', 'aws:PrincipalArn': role.arn },
+        contextVariables: { ...context, 'aws:SecureTransport': 'true', 'aws:PrincipalArn': role.arn },
       },
       identityPolicies: role.policies,
       serviceControlPolicies: [],

@@ -18,6 +18,7 @@ import { startArchiveServer, type ArchiveServer } from '../helpers/archive-serve
 import { sampleEntries, sha256Of, tarGzArchive } from '../helpers/archives';
 import { freePorts, startLocalStack, type LocalStack, type LocalStackPorts } from '../helpers/local-stack';
 import { expectInvariants, multipartUploadsInProgress } from '../helpers/storage';
+import { formatApiTime } from '../../lib/storage/package-record';
 
 const FETCH = 'bkpaas-source-package-link-local-fetch';
 // Short waits all round: a 2 s budget, 2 s leases, retries 0.3 s and 0.6 s apart.
@@ -146,6 +147,8 @@ describe('a worker killed in the middle of a download', () => {
     expect(announced).toHaveLength(1);
     expect(schemaProblems(announced[0]!)).toEqual([]);
     expect(announced[0]).toMatchObject({ 'detail-type': 'Source Package Job Failed', detail: { code, error: { code: 'WORKER_FAILED', status: 503 } } });
+    // The end it names is the one the job resource shows (there to the second).
+    expect(formatApiTime((announced[0]!.detail as { finished_at: string }).finished_at)).toBe(final.finished);
   });
 });
 

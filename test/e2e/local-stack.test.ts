@@ -528,17 +528,24 @@ describe('read endpoints through the local API', () => {
 });
 
 /** The event the local bus took for `jobId`, once it is there. */
-async function eventOfJob(jobId: string): Promise<DeliveredEvent> {
-  for (let i = 0; i < 100; i++) {
-    const found = eventsOnBus(path.join(dataDir, 'event-bus')).filter((event) => (event.detail as { job_id?: string }).job_id === jobId);
-    if (found.length > 0) {
-      expect(found).toHaveLength(1);
-      return found[0]!;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`no event for job ${jobId} on the local bus`);
+/**
+ * The job's events, once its `ends` have landed, in the order put; then a settle period, so that a
+ * repeat put moments later (a retried call the bus had stored) is caught: exactly one event per end.
+ */
+async function eventsOfJob(jobId: string, ends = 1): Promise<DeliveredEvent[]> {
+  const ofJob = () => eventsOnBus(path.join(dataDir, 'event-bus')).filter((event) => (event.detail as { job_id?: string }).job_id === jobId);
+  for (let i = 0; i < 100 && ofJob().length < ends; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+  if (ofJob().length < ends) throw new Error(`${ofJob().length} of ${ends} events for job ${jobId} on the local bus`);
+  // Longer than the publisher's pause between attempts and a refused call's round trip.
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  const found = ofJob();
+  const endsSeen = found.map((event) => (event.detail as { finished_at?: string }).finished_at);
+  expect(endsSeen).toEqual(Array.from({ length: ends }, () => expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/)));
+  expect(new Set(endsSeen).size).toBe(ends);
+  return found;
 }
+
+const eventOfJob = async (jobId: string): Promise<DeliveredEvent> => (await eventsOfJob(jobId))[0]!;
 
 describe("a job's end on the local event bus", () => {
   it('leaves one Source Package Registered event for a succeeded job, in the documented schema, and npm run events shows it', async () => {
@@ -554,7 +561,7 @@ describe("a job's end on the local event bus", () => {
     const event = await eventOfJob(response.headers.get('x-job-id') ?? '');
     expect(schemaProblems(event)).toEqual([]);
     expect(event).toMatchObject({ source: 'bkpaas.source-package', 'detail-type': 'Source Package Registered' });
-    expect(event.detail).toEqual({ ...answer, job_id: response.headers.get('x-job-id'), code, module_name: 'default', app_description: { spec_version: 2, app_code: code, app_version: '2.0.1' } });
+    expect(event.detail).toEqual({ ...answer, job_id: response.headers.get('x-job-id'), code, module_name: 'default', finished_at: expect.any(String), app_description: { spec_version: 2, app_code: code, app_version: '2.0.1' } });
 
     const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/events.ts'], { cwd: path.resolve(__dirname, '../..'), env: { ...process.env, LOCAL_DATA_DIR: dataDir } });
     expect(stdout).toMatch(new RegExp(`registered {2}${code}/default v1 {2}evented\\.tar\\.gz {2}${archive.length} B .*job ${response.headers.get('x-job-id')}`));
@@ -571,6 +578,25 @@ describe("a job's end on the local event bus", () => {
     const event = await eventOfJob(response.headers.get('x-job-id') ?? '');
     expect(schemaProblems(event)).toEqual([]);
     expect(event).toMatchObject({ 'detail-type': 'Source Package Job Failed', detail: { code, module_name: 'default', version: 'v1', error: { code: 'CHECKSUM_MISMATCH', status: 422 } } });
+  });
+
+  it('announces each end of a job that ends twice under one job_id (failed with a 5xx, sent again under its Idempotency-Key), each with its own finished_at', async () => {
+    const code = uniqueCode();
+    const archive = await tarGzArchive(sampleEntries(code));
+    let busy = true;
+    server.route(`/${code}/flaky.tar.gz`, (_req, res) => (busy ? res.writeHead(503).end('busy') : res.writeHead(200, { 'content-length': archive.length }).end(archive)));
+    const key = { 'Idempotency-Key': randomUUID() };
+
+    const first = await post(code, originalDocsBody(server.url(`/${code}/flaky.tar.gz`), 'v1'), key);
+    busy = false;
+    const again = await post(code, originalDocsBody(server.url(`/${code}/flaky.tar.gz`), 'v1'), key);
+
+    expect([first.status, again.status]).toEqual([502, 200]);
+    expect(again.headers.get('x-job-id')).toBe(first.headers.get('x-job-id'));
+    const [failed, registered] = await eventsOfJob(first.headers.get('x-job-id') ?? '', 2);
+    expect([failed?.['detail-type'], registered?.['detail-type']]).toEqual(['Source Package Job Failed', 'Source Package Registered']);
+    const endOf = (event: DeliveredEvent | undefined) => (event?.detail as { finished_at: string }).finished_at;
+    expect(endOf(registered) > endOf(failed)).toBe(true);
   });
 });
 

@@ -107,6 +107,7 @@ describe('a job Lambda gave up on', () => {
       job_id: jobId,
       code,
       module_name: 'default',
+      finished_at: (await getJob(jobStore(), jobId))?.finished,
       version: 'v1',
       error: { code: 'WORKER_FAILED', status: 503, detail: expect.stringContaining('stopped before it finished') },
     });

@@ -9,7 +9,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createEventBridgeClient } from '../../../lib/core/aws-clients';
 import { createLogger } from '../../../lib/core/logger';
@@ -28,15 +28,16 @@ import { localTemplate } from '../../helpers/storage';
 
 const fixture = JSON.parse(readFileSync(path.join(__dirname, '../../fixtures/job-events/registered.json'), 'utf8')) as { request: PackageRequest; record: PackageRecord; failure: JobError };
 const log = createLogger({}, 'silent');
-const now = () => new Date('2026-11-25T07:13:50Z');
+/** When the job's record was ended: the envelope's time (to the second) and the detail's `finished_at`. */
+const finishedAt = '2026-11-25T07:13:50.123Z';
 
 interface Bus {
   dir: string;
   url: string;
   /** PutEvents calls that reached the server. */
   calls(): number;
-  /** Runs before each call is handled, with its number (1 first). */
-  onCall?: (call: number) => void;
+  /** Runs before each call is handled, with its number (1 first) and the answer it will get. */
+  onCall?: (call: number, res: http.ServerResponse) => void;
   close(): Promise<void>;
 }
 
@@ -62,7 +63,7 @@ async function startBus(template: ResolvedTemplate = localTemplate()): Promise<B
   };
   const server = http.createServer((req, res) => {
     calls += 1;
-    handle.onCall?.(calls);
+    handle.onCall?.(calls, res);
     listener(req, res);
   });
   handle.url = await listen(server);
@@ -88,7 +89,7 @@ describe('a job end on a healthy bus', () => {
   afterAll(() => bus.close());
 
   it('puts one Source Package Registered event, in the documented schema, with the six fields, the job, the module and the app description', async () => {
-    const published = await publishJobEnd(registeredEvent(fixture.request, fixture.record), { events: client(bus.url), busName: 'default', log, now });
+    const published = await publishJobEnd(registeredEvent(fixture.request, fixture.record, finishedAt), { events: client(bus.url), busName: 'default', log });
 
     expect(published).toBe(true);
     const [event, ...more] = eventsOnBus(bus.dir);
@@ -99,6 +100,7 @@ describe('a job end on a healthy bus', () => {
       job_id: 'idem-3f2a9c',
       code: 'sundy820',
       module_name: 'default',
+      finished_at: finishedAt,
       version: '1.0.0',
       package_name: 'app-1.0.tar.gz',
       package_size: '4586',
@@ -112,11 +114,11 @@ describe('a job end on a healthy bus', () => {
   it('puts a Source Package Job Failed event with the error and its status, in the documented schema', async () => {
     const request = { ...fixture.request, jobId: 'job-failed-1', version: undefined };
 
-    expect(await publishJobEnd(failedEvent(request, fixture.failure), { events: client(bus.url), busName: 'default', log, now })).toBe(true);
+    expect(await publishJobEnd(failedEvent(request, fixture.failure, finishedAt), { events: client(bus.url), busName: 'default', log })).toBe(true);
 
     const failed = eventsOnBus(bus.dir).find((event) => event['detail-type'] === 'Source Package Job Failed');
     expect(schemaProblems(failed!)).toEqual([]);
-    expect(failed?.detail).toEqual({ job_id: 'job-failed-1', code: 'sundy820', module_name: 'default', version: null, error: { code: 'PACKAGE_DOWNLOAD_FAILED', status: 502, detail: 'The remote answered 503.' } });
+    expect(failed?.detail).toEqual({ job_id: 'job-failed-1', code: 'sundy820', module_name: 'default', finished_at: finishedAt, version: null, error: { code: 'PACKAGE_DOWNLOAD_FAILED', status: 502, detail: 'The remote answered 503.' } });
   });
 
   it('refuses, by its schema, an event whose detail misses a field or names it otherwise', () => {
@@ -128,9 +130,9 @@ describe('a job end on a healthy bus', () => {
 
   it('publishes a package without an app description with app_description null', async () => {
     const { appDescription: _dropped, ...record } = fixture.record;
-    const event = registeredEvent({ ...fixture.request, jobId: 'no-desc' }, record);
+    const event = registeredEvent({ ...fixture.request, jobId: 'no-desc' }, record, finishedAt);
 
-    expect(await publishJobEnd(event, { events: client(bus.url), busName: 'default', log, now })).toBe(true);
+    expect(await publishJobEnd(event, { events: client(bus.url), busName: 'default', log })).toBe(true);
     const landed = eventsOnBus(bus.dir).find((candidate) => (candidate.detail as { job_id: string }).job_id === 'no-desc');
     expect(schemaProblems(landed!)).toEqual([]);
     expect(landed?.detail).toMatchObject({ app_description: null });
@@ -177,7 +179,7 @@ describe('a job end on a bus that refuses', () => {
     let published: boolean | undefined;
 
     const lines = await emittedBy(async (metrics) => {
-      published = await publishJobEnd(registeredEvent(fixture.request, fixture.record), { events: client(bus.url), busName: 'default', log, now, metrics });
+      published = await publishJobEnd(registeredEvent(fixture.request, fixture.record, finishedAt), { events: client(bus.url), busName: 'default', log, metrics });
     });
 
     expect(published).toBe(true);
@@ -192,7 +194,7 @@ describe('a job end on a bus that refuses', () => {
     let published: boolean | undefined;
 
     const lines = await emittedBy(async (metrics) => {
-      published = await publishJobEnd(failedEvent(fixture.request, fixture.failure), { events: client(bus.url), busName: 'default', log, now, metrics });
+      published = await publishJobEnd(failedEvent(fixture.request, fixture.failure, finishedAt), { events: client(bus.url), busName: 'default', log, metrics });
     });
 
     expect(published).toBe(false);
@@ -204,15 +206,47 @@ describe('a job end on a bus that refuses', () => {
   it('is refused AccessDenied, and does not retry, for a role other than the worker’s', async () => {
     const before = bus.calls();
 
-    expect(await publishJobEnd(registeredEvent(fixture.request, fixture.record), { events: client(bus.url, 'LinkRole'), busName: 'default', log, now })).toBe(false);
+    expect(await publishJobEnd(registeredEvent(fixture.request, fixture.record, finishedAt), { events: client(bus.url, 'LinkRole'), busName: 'default', log })).toBe(false);
     expect(bus.calls() - before).toBe(1);
+  });
+
+  it('refuses the worker AccessDenied, for the whole call, when an entry claims another source; nothing of the call lands', async () => {
+    const entry = (source: string) => ({ Source: source, DetailType: 'Source Package Registered', Detail: '{}', EventBusName: 'default' });
+    const landed = eventsOnBus(bus.dir).length;
+
+    await expect(client(bus.url).send(new PutEventsCommand({ Entries: [entry('aws.s3')] }))).rejects.toMatchObject({ name: 'AccessDeniedException' });
+    await expect(client(bus.url, 'FetchFailuresRole').send(new PutEventsCommand({ Entries: [entry('bkpaas.source-package'), entry('aws.s3')] }))).rejects.toMatchObject({ name: 'AccessDeniedException' });
+    expect(eventsOnBus(bus.dir)).toHaveLength(landed);
   });
 
   it("is refused AccessDenied for a bus other than the stage's, even to the worker", async () => {
     const before = bus.calls();
 
-    expect(await publishJobEnd(registeredEvent(fixture.request, fixture.record), { events: client(bus.url), busName: 'another-bus', log, now })).toBe(false);
+    expect(await publishJobEnd(registeredEvent(fixture.request, fixture.record, finishedAt), { events: client(bus.url), busName: 'another-bus', log })).toBe(false);
     expect(bus.calls() - before).toBe(1);
+  });
+});
+
+describe('a bus that stores the entry but answers after the request timeout', () => {
+  it('gets the same end put twice, two envelope ids with one (job_id, finished_at): the key subscribers drop repeats by', async () => {
+    const bus = await startBus();
+    // The fault at an exact moment: the first answer is held past the client's 2 s request timeout.
+    bus.onCall = (call, res) => {
+      if (call !== 1) return;
+      const end = res.end.bind(res) as (...args: unknown[]) => http.ServerResponse;
+      res.end = ((...args: unknown[]) => (setTimeout(() => res.destroyed || end(...args), 2_500), res)) as typeof res.end;
+    };
+    try {
+      expect(await publishJobEnd(registeredEvent(fixture.request, fixture.record, finishedAt), { events: client(bus.url), busName: 'default', log })).toBe(true);
+
+      const landed = eventsOnBus(bus.dir);
+      expect(bus.calls()).toBe(2);
+      expect(landed).toHaveLength(2);
+      expect(new Set(landed.map((event) => event.id)).size).toBe(2);
+      expect(new Set(landed.map((event) => JSON.stringify([(event.detail as { job_id: string }).job_id, (event.detail as { finished_at: string }).finished_at])))).toEqual(new Set([JSON.stringify(['idem-3f2a9c', finishedAt])]));
+    } finally {
+      await bus.close();
+    }
   });
 });
 
@@ -226,7 +260,7 @@ describe('a template without the worker’s events:PutEvents grant', () => {
       }),
     );
     try {
-      expect(await publishJobEnd(registeredEvent(fixture.request, fixture.record), { events: client(bus.url), busName: 'default', log, now })).toBe(false);
+      expect(await publishJobEnd(registeredEvent(fixture.request, fixture.record, finishedAt), { events: client(bus.url), busName: 'default', log })).toBe(false);
       expect(eventsOnBus(bus.dir)).toEqual([]);
     } finally {
       await bus.close();
@@ -243,7 +277,7 @@ describe('a bus that does not answer', () => {
     const started = performance.now();
     try {
       const lines = await emittedBy(async (metrics) => {
-        expect(await publishJobEnd(registeredEvent(fixture.request, fixture.record), { events: client(url), busName: 'default', log, now, metrics }, bounds)).toBe(false);
+        expect(await publishJobEnd(registeredEvent(fixture.request, fixture.record, finishedAt), { events: client(url), busName: 'default', log, metrics }, bounds)).toBe(false);
       });
       const elapsed = performance.now() - started;
 

@@ -3,7 +3,7 @@
  * readable line per event; `--follow` keeps printing what arrives, as `tail -f` does.
  */
 import { execFile, spawn } from 'node:child_process';
-import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -14,6 +14,7 @@ import type { DeliveredEvent } from '../../../scripts/local-aws/event-bus';
 
 const root = path.resolve(__dirname, '../../..');
 const FIXTURE = path.join(root, 'test/fixtures/job-events/delivered.jsonl');
+const [FIRST_ID, SECOND_ID] = readFileSync(FIXTURE, 'utf8').trimEnd().split('\n').map((line) => (JSON.parse(line) as DeliveredEvent).id);
 let dataDir: string;
 let busDir: string;
 
@@ -48,12 +49,14 @@ describe('npm run events', () => {
     expect(stdout.trimEnd().split('\n').map((line) => schemaProblems(JSON.parse(line) as DeliveredEvent))).toEqual([[], []]);
   });
 
-  it('keeps printing new events with --follow, as they are appended', async () => {
+  it('keeps printing new events with --follow, as they are appended, through the bus files being removed and a line that is not JSON', async () => {
     const [first, second] = readFileSync(FIXTURE, 'utf8').trimEnd().split('\n');
     appendFileSync(path.join(busDir, 'default.jsonl'), `${first}\n`);
     const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/events.ts', '--follow'], { cwd: root, env: { ...process.env, LOCAL_DATA_DIR: dataDir } });
     let output = '';
+    let errors = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (errors += chunk.toString()));
     const until = async (text: string): Promise<void> => {
       for (let i = 0; i < 200 && !output.includes(text); i++) await new Promise((resolve) => setTimeout(resolve, 50));
       expect(output).toContain(text);
@@ -63,6 +66,15 @@ describe('npm run events', () => {
       appendFileSync(path.join(busDir, 'default.jsonl'), `${second}\n`);
       await until('job job-7');
       expect(output.trimEnd().split('\n')).toHaveLength(2);
+
+      // `rm -rf .data` and a restart: the bus starts a new, shorter file; then a line that is not JSON.
+      rmSync(busDir, { recursive: true });
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      mkdirSync(busDir);
+      appendFileSync(path.join(busDir, 'default.jsonl'), `not json\n${second!.replace('job-7', 'job-8')}\n`);
+      await until('job job-8');
+      expect(child.exitCode).toBeNull();
+      expect(errors).toContain('not an event: not json');
     } finally {
       child.kill();
     }
@@ -75,9 +87,37 @@ describe('the reader behind it', () => {
     const reader = new EventLogReader(busDir);
     appendFileSync(path.join(busDir, 'default.jsonl'), first!.slice(0, 40));
 
-    expect(reader.next()).toEqual([]);
+    expect(reader.next()).toEqual({ events: [], notes: [] });
     appendFileSync(path.join(busDir, 'default.jsonl'), `${first!.slice(40)}\n`);
-    expect(reader.next().map((event) => event.id)).toEqual(['0b1c6a8e-1f5e-4a4b-9d55-3c2f3a1e9b01']);
-    expect(reader.next()).toEqual([]);
+    expect(reader.next().events.map((event) => event.id)).toEqual([FIRST_ID]);
+    expect(reader.next()).toEqual({ events: [], notes: [] });
+  });
+
+  it('reads a bus file again from its start, dropping the held-back line, when it is replaced or cut short', () => {
+    const [first, second] = readFileSync(FIXTURE, 'utf8').trimEnd().split('\n');
+    const file = path.join(busDir, 'default.jsonl');
+    const reader = new EventLogReader(busDir);
+    writeFileSync(file, `${first}\n${second}\n${first!.slice(0, 40)}`);
+    expect(reader.next().events).toHaveLength(2);
+
+    // Cut short: the bus wrote one event into a file emptied under the reader.
+    writeFileSync(file, `${second}\n`);
+    expect(reader.next()).toEqual({ events: [expect.objectContaining({ id: SECOND_ID })], notes: [expect.stringContaining('reading it from the start')] });
+
+    // Replaced: `rm -rf .data` and a restart, a new file longer than what was read.
+    rmSync(file);
+    writeFileSync(`${file}.new`, `${first}\n${second}\n${second}\n`);
+    renameSync(`${file}.new`, file);
+    expect(reader.next().events.map((event) => event.id)).toEqual([FIRST_ID, SECOND_ID, SECOND_ID]);
+  });
+
+  it('skips a line that is not an event, with a note, and goes on reading', () => {
+    const [first, second] = readFileSync(FIXTURE, 'utf8').trimEnd().split('\n');
+    writeFileSync(path.join(busDir, 'default.jsonl'), `${first}\n{"half": \n[1, 2]\n${second}\n`);
+
+    const read = new EventLogReader(busDir).next();
+
+    expect(read.events.map((event) => event.id)).toEqual([FIRST_ID, SECOND_ID]);
+    expect(read.notes).toEqual([expect.stringContaining('not an event: {"half":'), expect.stringContaining('not an event: [1, 2]')]);
   });
 });

@@ -166,12 +166,15 @@ describe('the packaged CloudFormation template', () => {
   });
 });
 
+/** PutEvents' request context: every entry's source (a multivalued key). */
+const OUR_SOURCE = { 'events:source': ['bkpaas.source-package'] };
+
 /**
  * What each function's code does with AWS, and why: the roles must grant exactly this. The
  * integration tests run every flow under these roles (IAM enforced from the local template), so
  * a call the code makes and a role lacks fails there; this list keeps the roles from granting more.
  */
-const NEEDS: Record<string, [action: string, resource: (t: ResolvedTemplate) => string][]> = {
+const NEEDS: Record<string, [action: string, resource: (t: ResolvedTemplate) => string, context?: Record<string, string[]>][]> = {
   AuthorizeRole: [['dynamodb:GetItem', (t) => tableArn(t, 'TokensTable')]],
   LinkRole: [
     ['dynamodb:GetItem', (t) => tableArn(t, 'VersionsTable')], // the fast 409
@@ -191,7 +194,7 @@ const NEEDS: Record<string, [action: string, resource: (t: ResolvedTemplate) => 
     ['s3:AbortMultipartUpload', (t) => objectArn(t)],
     ['s3:ListBucketMultipartUploads', (t) => `arn:aws:s3:::${t.physicalName('PackagesBucket')}`], // a dead run's upload, to abort
     ['lambda:InvokeFunction', (t) => `arn:aws:lambda:${t.region}:${t.accountId}:function:${t.physicalName('FetchFailuresLambdaFunction')}`], // on-failure destination
-    ['events:PutEvents', (t) => busArn(t, 'default')], // a job's end, on the stage's bus
+    ['events:PutEvents', (t) => busArn(t, 'default'), OUR_SOURCE], // a job's end, on the stage's bus, as this service
   ],
   FetchFailuresRole: [
     ['dynamodb:UpdateItem', (t) => tableArn(t, 'JobsTable')], // the abandoned job recorded failed
@@ -202,7 +205,7 @@ const NEEDS: Record<string, [action: string, resource: (t: ResolvedTemplate) => 
     ['s3:ListBucketMultipartUploads', (t) => `arn:aws:s3:::${t.physicalName('PackagesBucket')}`],
     ['sqs:SendMessage', (t) => `arn:aws:sqs:${t.region}:${t.accountId}:${t.physicalName('FetchFailuresQueue').split('/').pop()}`], // forwarded record; its own on-failure destination
 
-    ['events:PutEvents', (t) => busArn(t, 'default')], // the job it ended, on the stage's bus
+    ['events:PutEvents', (t) => busArn(t, 'default'), OUR_SOURCE], // the job it ended, on the stage's bus, as this service
   ],
   PackagesRole: [
     ['dynamodb:GetItem', (t) => tableArn(t, 'VersionsTable')],
@@ -236,8 +239,8 @@ describe('IAM in the packaged template', () => {
   it.each(Object.keys(NEEDS))('grants %s what its code needs', async (roleId) => {
     const iam = new IamAuthority(resolved);
     const role = iam.role(roleId);
-    for (const [action, resource] of NEEDS[roleId] ?? []) {
-      const decision = await iam.authorize({ kind: 'role', role, session: 'template-test' }, { action, resources: [resource(resolved)] });
+    for (const [action, resource, context] of NEEDS[roleId] ?? []) {
+      const decision = await iam.authorize({ kind: 'role', role, session: 'template-test' }, { action, resources: [resource(resolved)], ...(context ? { context } : {}) });
       expect(decision, `${roleId} ${action}`).toMatchObject({ allowed: true });
     }
   });
@@ -251,13 +254,19 @@ describe('IAM in the packaged template', () => {
     expect(logs.flatMap((statement) => statement.Resource)).toEqual([expect.stringContaining(`log-group:/aws/lambda/${stackName('stag')}-`)]);
   });
 
-  it("lets only the worker (fetch and its on-failure destination fetchFailures) put events, and only on the stage's bus (the account's default unless EVENT_BUS_NAME names one)", async () => {
+  it("lets only the worker (fetch and its on-failure destination fetchFailures) put events, only as bkpaas.source-package, and only on the stage's bus (the account's default unless EVENT_BUS_NAME names one)", async () => {
     const iam = new IamAuthority(resolved);
-    const put = (roleId: string, bus: string) => iam.authorize({ kind: 'role', role: iam.role(roleId), session: 'template-test' }, { action: 'events:PutEvents', resources: [busArn(resolved, bus)] });
+    const put = (roleId: string, bus: string, sources: string[] | null = OUR_SOURCE['events:source']) =>
+      iam.authorize({ kind: 'role', role: iam.role(roleId), session: 'template-test' }, { action: 'events:PutEvents', resources: [busArn(resolved, bus)], context: sources ? { 'events:source': sources } : {} });
     const worker = ['FetchRole', 'FetchFailuresRole'];
     for (const roleId of worker) {
       expect(await put(roleId, 'default'), roleId).toMatchObject({ allowed: true });
       expect(await put(roleId, 'another-bus'), roleId).toMatchObject({ allowed: false, message: expect.stringContaining('events:PutEvents') });
+      expect(await put(roleId, 'default', ['aws.s3']), `${roleId} as another source`).toMatchObject({ allowed: false });
+      expect(await put(roleId, 'default', ['bkpaas.source-package', 'aws.s3']), `${roleId} with one entry of another source`).toMatchObject({ allowed: false });
+      expect(await put(roleId, 'default', null), `${roleId} without a source`).toMatchObject({ allowed: false });
+      const grant = new IamAuthority(resolved).role(roleId).policies.flatMap((policy) => policy.policy.Statement as { Action: string[]; Condition?: unknown }[]).find((statement) => statement.Action.includes('events:PutEvents'));
+      expect(grant?.Condition, roleId).toEqual({ 'ForAllValues:StringEquals': { 'events:source': 'bkpaas.source-package' }, Null: { 'events:source': 'false' } });
     }
     for (const roleId of Object.keys(NEEDS).filter((id) => !worker.includes(id))) expect(await put(roleId, 'default'), roleId).toMatchObject({ allowed: false });
     for (const fn of ['FetchLambdaFunction', 'FetchFailuresLambdaFunction']) expect(resource(fn).Properties.Environment.Variables.EVENT_BUS_NAME, fn).toBe('default');
