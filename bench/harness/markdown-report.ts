@@ -179,9 +179,11 @@ function instructionsIntro(results: BenchResults): string {
   const text =
     "A count that does not drift with the machine's speed: instructions executed, counted by valgrind's callgrind with " +
     'Node on one thread (`--single-threaded`) and fixed hash and random seeds, which repeats to well under 1 % between runs. ' +
-    'Each piece is counted at two small sizes of each archive and the difference taken (start-up and warm-up cancel), ' +
-    'less a plain read of the file for the pieces fed from one — the floor summed as above (bench/streaming/instruction-counts.ts). ' +
-    'Millions of instructions per MiB of archive.';
+    "Each piece is counted at two small sizes of each archive and the difference taken (start-up and warm-up cancel), " +
+    'less a plain read of the file that feeds it (bench/streaming/instruction-counts.ts): the floor\'s CPU-bound pieces, and the ' +
+    'worker beside them, whose remainder is the download, the upload and everything between the pieces. A few MiB hold ' +
+    "few of the full garbage collections the worker runs every few MiB of a large archive (the tuning notes below), so this " +
+    'count leaves out most of the gap the times show: it is the steady check of the pieces, not of the ratio. Millions of instructions per MiB of archive.';
   return results.instructions ? text : `${text} Not counted in this run (valgrind is not installed, or a smoke run).`;
 }
 
