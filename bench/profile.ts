@@ -117,7 +117,13 @@ interface Sampled {
 
 async function sample(stage: Stage, piece: Piece, archive: BenchArchive, dir: string, bundles: PlainBundle[]): Promise<Sampled> {
   const data = path.join(dir, `${archive.kind}-${piece}.perf`);
-  const node = script(dir, `perf-${archive.kind}-${piece}`, `exec perf record -q -e cpu-clock -c 1000000 -o '${data}' -- '${process.execPath}' --perf-basic-prof "$@"`);
+  // The worker starts as Lambda starts it (handlers/fetch-runtime.sh); perf follows the exec.
+  const runtime = piece === 'worker' ? `'${path.join(root, 'handlers/fetch-runtime.sh')}' ` : '';
+  const node = script(
+    dir,
+    `perf-${archive.kind}-${piece}`,
+    `exec perf record -q -e cpu-clock -c 1000000 -o '${data}' -- ${runtime}'${process.execPath}' --perf-basic-prof --no-logfile-per-isolate --logfile=/dev/null "$@"`,
+  );
   const cost = await runVariant(stage, piece, archive, undefined, node);
   const lines = execFileSync('perf', ['script', '-i', data, '-F', 'comm,ip,sym,dso'], { encoding: 'utf8', maxBuffer: 512 * MiB, stdio: ['ignore', 'pipe', 'ignore'] }).split('\n');
   rmSync(data, { force: true });

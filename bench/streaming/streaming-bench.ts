@@ -12,7 +12,7 @@
  */
 import { DeleteObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, statfsSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { objectKeyFor } from '../../lib/storage/package-store';
@@ -86,6 +86,8 @@ type Sample = JobCost;
 export interface Stage {
   scratch: string;
   bundles: { worker: string; baseline: string; floor: string };
+  /** Starts Node for the worker the way Lambda starts fetch: through handlers/fetch-runtime.sh. */
+  workerNode: string;
   emulators: ServiceChild<EmulatorInfo>;
   server: ServiceChild<{ url: string }>;
   sink: ServiceChild<{ url: string }>;
@@ -126,10 +128,14 @@ export async function setUpStage(largestBytes: number, archiveDir: string): Prom
   ]);
   const work = path.join(scratch, 'work');
   mkdirSync(work);
+  const workerNode = path.join(scratch, 'worker-node.sh');
+  writeFileSync(workerNode, `#!/bin/sh\nexec '${path.join(root, 'handlers/fetch-runtime.sh')}' '${process.execPath}' "$@"\n`);
+  chmodSync(workerNode, 0o755);
   const env = streamChildEnv(emulators.info, work);
   return {
     scratch,
     bundles,
+    workerNode,
     emulators,
     server,
     sink,
@@ -165,7 +171,10 @@ export function archiveUrl(stage: Stage, archive: BenchArchive, rateMiBs: number
   return `${stage.server.info.url}/${path.basename(archive.file)}${rateMiBs ? `?rate=${rateMiBs * MiB}` : ''}`;
 }
 
-/** One worker run from `bundleFile` (the stage's worker bundle unless given), checked, its object deleted. */
+/**
+ * One worker run from `bundleFile` (the stage's worker bundle unless given), checked, its object
+ * deleted; started as Lambda starts fetch unless `node` names another binary.
+ */
 export async function runWorker(
   stage: Stage,
   archive: BenchArchive,
@@ -184,7 +193,7 @@ export async function runWorker(
     allow_overwrite: false,
     package_url: url,
   };
-  const out = await runJsonJob<WorkerOut>([bundleFile, JSON.stringify(event)], { cwd: root, env: { ...stage.env[target], ...extraEnv }, node });
+  const out = await runJsonJob<WorkerOut>([bundleFile, JSON.stringify(event)], { cwd: root, env: { ...stage.env[target], ...extraEnv }, node: node ?? stage.workerNode });
   if (out.result.state !== 'succeeded') fail(variant, archive, `not stored: ${JSON.stringify(out.result)}`);
   if (out.result.package?.sha256_signature !== archive.sha256) fail(variant, archive, 'wrong SHA-256');
   if (out.result.package.package_size !== String(archive.bytes)) fail(variant, archive, 'wrong size');
