@@ -72,7 +72,9 @@ export function markdownReport(results: BenchResults): string {
       '(bench/streaming/floor-process.ts): the download (a GET whose bytes are dropped), SHA-256, gunzip (zlib, 256 KiB ' +
       'output chunks), the tar walk with every safety rule (lib/archive/tar-parser.ts fed synchronously), and a plain multipart ' +
       'upload into the sink (keep-alive, the chunks sent as they were read, no signing); the file reads that feed four of ' +
-      'them are measured on their own and taken out. The worker is the fetch bundle uploading into the same sink.',
+      'them are measured on their own and taken out. The worker is the fetch bundle uploading into the same sink, started as ' +
+      'Lambda starts fetch (handlers/fetch-runtime.sh). All of them take turns, the order flipped every turn; the ratio is ' +
+      'per turn, its interval from those turns.',
     '',
     markdownTable(FLOOR_HEADER, floorRows(results)),
     '',
