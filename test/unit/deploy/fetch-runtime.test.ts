@@ -1,7 +1,7 @@
 /**
  * fetch starts through handlers/fetch-runtime.sh (AWS_LAMBDA_EXEC_WRAPPER): Lambda hands it the
  * runtime's command line, and it must start that same command with V8's larger initial old
- * generation (bench/TUNING.md has the figures). Run here with the real Node as Lambda would run it.
+ * generation and smaller young one (bench/TUNING.md has the figures). Run here with the real Node as Lambda would run it.
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
@@ -22,12 +22,12 @@ function functions(): Record<string, Fn> {
 }
 
 describe('the runtime wrapper fetch starts through', () => {
-  it('starts the node it is given with the V8 option, then the runtime\'s own options and script, arguments intact', () => {
+  it('starts the node it is given with the two V8 options, then the runtime\'s own options and script, arguments intact', () => {
     const script = 'console.log(JSON.stringify({ execArgv: process.execArgv, argv: process.argv.slice(1) }))';
 
     const out = JSON.parse(execFileSync(wrapper, [process.execPath, '--no-warnings', '-e', script, 'an argument', '--another'], { encoding: 'utf8' })) as { execArgv: string[]; argv: string[] };
 
-    expect(out.execArgv.slice(0, 2)).toEqual(['--initial-old-space-size=64', '--no-warnings']);
+    expect(out.execArgv).toEqual(['--initial-old-space-size=64', '--max-semi-space-size=1', '--no-warnings', '-e', script]);
     expect(out.argv).toEqual(['an argument', '--another']);
   });
 
