@@ -8,9 +8,10 @@
  *   npx tsx bench/compare.ts --before-env UPLOAD_QUEUE_SIZE=4 --after-env UPLOAD_QUEUE_SIZE=8 [options]
  *   npx tsx bench/compare.ts --before-node /usr/bin/node [--after-node <binary>] [options]
  *
- * Without --after the working tree is "after". A side runs on the Node running this script unless
- * --before-node / --after-node names another binary (the same bundle under Node 20 and under the
- * project's Node 24, say); the version is in the side's name. Options: --size <MiB> (256),
+ * Without --after the working tree is "after". A side runs on the Node running this script, started
+ * as Lambda starts fetch (handlers/fetch-runtime.sh), unless --before-node / --after-node names
+ * another binary, run as it is (the same bundle under Node 20 and under the project's Node 24, or a
+ * script adding a V8 option); the version is in the side's name. Options: --size <MiB> (256),
  * --runs <n> (5), --archives random,source, --target sink|s3rver (sink), --rate <MiB/s> (none:
  * loopback). `--piece list` compares the tar walk alone instead of the worker: each side's floor
  * primitive `list` over the archive's tar, gunzipped beforehand, less a `read` of it in the same
@@ -39,7 +40,8 @@ interface Side {
   name: string;
   bundle: string;
   env: NodeJS.ProcessEnv;
-  node: string;
+  /** The Node binary, run as it is; none: as Lambda starts fetch (handlers/fetch-runtime.sh). */
+  node: string | undefined;
 }
 
 function option(args: string[], name: string): string | undefined {
@@ -103,13 +105,13 @@ async function main(): Promise<void> {
         name: `before (${before ?? 'working tree'}, Node ${beforeNode.version})`,
         bundle: await workerBundle(before, path.join(scratch, 'before.js'), scratch),
         env: envOf(option(args, '--before-env')),
-        node: beforeNode.node,
+        node: option(args, '--before-node') ? beforeNode.node : undefined,
       },
       {
         name: `after (${after ?? 'working tree'}, Node ${afterNode.version})`,
         bundle: await workerBundle(after, path.join(scratch, 'after.js'), scratch),
         env: envOf(option(args, '--after-env')),
-        node: afterNode.node,
+        node: option(args, '--after-node') ? afterNode.node : undefined,
       },
     ];
     const stage = await setUpStage(sizeBytes, archiveDir);

@@ -5,7 +5,7 @@
  * temporary directory (BENCH_OUT_DIR to choose) and leaves the committed figures alone.
  * `--skip-stack` (or BENCH_SKIP_STACK=1) leaves out the local-stack race.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../lib/core/config';
@@ -24,12 +24,14 @@ import { runStreamingBench } from './streaming/streaming-bench';
 
 const log = (line: string): void => console.log(line);
 
-const USAGE = `Usage: npm run bench [-- --smoke] [-- --skip-stack]
+const USAGE = `Usage: npm run bench [-- --smoke] [-- --skip-stack] [-- --report <results.json>]
 
-  (no flag)     the full run (about 40 minutes on 2 cores): rewrites BENCHMARKS.md and bench/results.json
+  (no flag)     the full run (about 25 minutes on 2 cores; the instruction counts need valgrind): rewrites BENCHMARKS.md and bench/results.json
   --smoke       small sizes, two runs each (what CI runs, about 2 minutes); writes to BENCH_OUT_DIR,
                 or to a temporary directory it removes after printing the report
   --skip-stack  leave out the race against the local stack
+  --report <results.json>
+                measure nothing: write BENCHMARKS.md again from a run's results (after bench/TUNING.md changed)
   --help        this text
 
 Environment: BENCH_SMOKE=1, BENCH_SKIP_STACK=1, BENCH_OUT_DIR, BENCH_ARCHIVE_CACHE (reuse generated
@@ -50,6 +52,15 @@ async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   if (argv.includes('--help') || argv.includes('-h')) {
     console.log(USAGE);
+    return;
+  }
+  const report = argv.indexOf('--report');
+  if (report !== -1) {
+    const resultsFile = argv[report + 1] ?? path.join(__dirname, 'results.json');
+    const results = JSON.parse(readFileSync(resultsFile, 'utf8')) as BenchResults;
+    const markdown = benchOptions([], process.env).out.markdown;
+    writeFileSync(markdown, markdownReport(results));
+    log(`wrote ${markdown} from ${resultsFile}`);
     return;
   }
   const unknown = argv.filter((arg) => !['--smoke', '--skip-stack'].includes(arg));
@@ -77,7 +88,7 @@ async function runBench(argv: string[], scratchOut: string | undefined): Promise
   log(`bench: ${options.smoke ? 'smoke' : 'full'} mode`);
 
   log('1/5 streaming');
-  const streaming = await runStreamingBench({ ...options.streaming, log });
+  const { scenarios: streaming, instructions } = await runStreamingBench({ ...options.streaming, log });
   log('2/5 request overhead');
   const requestOverhead = await runOverheadBench(options.requestOverhead);
   log('3/5 cold start');
@@ -95,11 +106,12 @@ async function runBench(argv: string[], scratchOut: string | undefined): Promise
     commands: ['npm ci', `npx tsx bench/run.ts${flags}    # npm run bench`, 'npx tsx bench/run.ts --smoke   # what CI runs'],
     uploadSettings: uploadSettings(),
     streaming,
+    ...(instructions ? { instructions } : {}),
     requestOverhead,
     coldStart,
     race,
     hostileArchives,
-    targets: evaluateTargets({ streaming, requestOverhead, coldStart, race, hostileArchives }),
+    targets: evaluateTargets({ streaming, coldStart, race, hostileArchives }),
   };
 
   for (const file of [options.out.resultsJson, options.out.markdown]) mkdirSync(path.dirname(file), { recursive: true });

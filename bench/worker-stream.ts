@@ -22,7 +22,9 @@ async function main(): Promise<void> {
   const archive = (process.argv[3] ?? 'random') as ArchiveKind;
   if (!Number.isInteger(sizeMiB) || sizeMiB < 1) throw new Error(`size in MiB must be a whole number, got "${process.argv[2]}"\n\n${USAGE}`);
   if (archive !== 'random' && archive !== 'source') throw new Error(`archive must be random or source, got "${archive}"`);
-  const [figures] = await runStreamingBench({
+  const {
+    scenarios: [figures],
+  } = await runStreamingBench({
     scenarios: [{ archive, sizeBytes: sizeMiB * 1024 * 1024, variants: ['worker-s3rver'], runs: 1, warmups: 0 }],
     log: () => undefined,
     archiveCache: process.env.BENCH_ARCHIVE_CACHE || undefined,

@@ -25,6 +25,8 @@ export interface ColdStartFigures {
   readyMs: number;
   floorReadyMs: number;
   runs: number;
+  /** Per turn, the bundle's init ÷ its floor's, the two loaded moments apart (absent in older results). */
+  loadRatios?: number[];
 }
 
 const root = path.resolve(__dirname, '../..');
@@ -108,6 +110,7 @@ export async function runColdStartBench(settings: { warmups: number; runs: numbe
         readyMs: median(own.map((p) => p.ready_ms)),
         floorReadyMs: median(base.map((p) => p.ready_ms)),
         runs: settings.runs,
+        loadRatios: own.map((p, i) => p.load_ms / (base[i] as Probe).load_ms),
       });
     }
     return results;

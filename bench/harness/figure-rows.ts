@@ -4,12 +4,14 @@
  */
 import type { JudgedShape } from '../hostile-archives/judge-process';
 import type { BurstFigures } from '../race/race-bench';
+import { floorInstructions } from '../streaming/instruction-counts';
 import { VARIANTS, type Variant } from '../streaming/streaming-bench';
 import { costPerGiB, MEMORY_SIZES_MB, type WorkerCost } from './cost-table';
 import { findScenario } from './evaluate-targets';
-import { honestFloor } from './floor';
+import { floorTurns, honestFloor } from './floor';
 import type { BenchResults } from './results';
 import { gib, sizeLabel } from './stats';
+import { INTERVAL_LEVEL, medianSpread, perTurn } from './spread';
 import type { Target } from './targets';
 
 const VARIANT_NAMES: Record<Variant, string> = {
@@ -65,9 +67,17 @@ export function archiveRows(results: BenchResults): string[][] {
   return rows;
 }
 
-export const FLOOR_HEADER = ['archive', 'download', 'SHA-256', 'gunzip', 'tar walk + rules', 'upload', 'honest floor', 'worker into the sink', 'worker / floor'];
+export const FLOOR_HEADER = ['archive', 'download', 'SHA-256', 'gunzip', 'tar walk + rules', 'upload', 'honest floor', 'worker into the sink', 'worker / floor (median of turns)', 'interval'];
 
-/** CPU seconds per GiB of archive: each piece of the floor, their sum, and the worker. */
+/** The median of per-turn ratios and its interval, as two cells. */
+function turnRatio(numerators: number[], denominators: number[]): string[] {
+  const ratios = perTurn(numerators, denominators);
+  if (ratios.length === 0) return ['—', '—'];
+  const spread = medianSpread(ratios);
+  return [`${f(spread.median)}×`, `${f(spread.low)}–${f(spread.high)}×`];
+}
+
+/** CPU seconds per GiB of archive: each piece of the floor (medians), their sum, the worker, and the ratio per turn. */
 export function floorRows(results: BenchResults): string[][] {
   const rows: string[][] = [];
   for (const archive of ['random', 'source'] as const) {
@@ -85,10 +95,31 @@ export function floorRows(results: BenchResults): string[][] {
       perGiB(floor.upload),
       perGiB(floor.cpuS),
       perGiB(worker.cpuS),
-      `${f(worker.cpuS / floor.cpuS)}×`,
+      ...turnRatio(worker.turns.map((t) => t.cpu_ms), floorTurns(scenario.variants).map((t) => t.cpuMs)),
     ]);
   }
   return rows;
+}
+
+export const INSTRUCTION_HEADER = ['archive', 'sizes counted', 'SHA-256', 'gunzip', 'tar walk + rules', 'the three', 'worker into the sink', 'worker − the three'];
+
+/** Instructions per MiB of archive between the two sizes counted (instruction-counts.ts), in millions. */
+export function instructionRows(results: BenchResults): string[][] {
+  return (results.instructions ?? []).map((counts) => {
+    const mib = (counts.largeBytes - counts.smallBytes) / 1024 ** 2;
+    const { pieces, total } = floorInstructions(counts.delta);
+    const perMiB = (value: number): string => f(value / mib / 1e6, 1);
+    return [
+      counts.archive,
+      `${f(counts.smallBytes / 1024 ** 2, 1)} → ${f(counts.largeBytes / 1024 ** 2, 1)} MiB`,
+      perMiB(pieces.sha256),
+      perMiB(pieces.gunzip),
+      perMiB(pieces.tarWalk),
+      perMiB(total),
+      perMiB(counts.delta.worker),
+      perMiB(counts.delta.worker - total),
+    ];
+  });
 }
 
 export const COST_RATE_MIBS = 50;
@@ -186,12 +217,13 @@ export function hostileRows(results: BenchResults): string[][] {
 }
 
 
-export const TARGET_HEADER = ['target', 'measured', 'bound', 'met'];
+export const TARGET_HEADER = ['target', 'measured', `${INTERVAL_LEVEL * 100} % interval`, 'bound', 'met'];
 
 export function targetRows(targets: Target[]): string[][] {
   return targets.map((t) => {
     const unit = t.unit === 'ratio' ? '×' : t.unit === 'outcome' ? '' : ` ${t.unit}`;
     const bound = typeof t.target === 'number' ? `≤ ${t.target}${unit}` : t.target;
-    return [t.name, `${t.measured}${typeof t.measured === 'number' ? unit : ''}`, bound, t.met ? 'yes' : 'NO'];
+    const interval = t.interval ? `${t.interval[0]}–${t.interval[1]}${unit}` : '—';
+    return [t.name, `${t.measured}${typeof t.measured === 'number' ? unit : ''}`, interval, bound, t.met ? 'yes' : 'NO'];
   });
 }

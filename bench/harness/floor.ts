@@ -38,3 +38,22 @@ export function honestFloor(variants: Partial<Record<Variant, VariantFigures>>):
     uploadWallS: upload.wallS,
   };
 }
+
+/** Per turn: the floor's CPU and the walls of the listing and upload alone, from runs taken moments apart. */
+export interface FloorTurn {
+  cpuMs: number;
+  listingWallMs: number;
+  uploadWallMs: number;
+}
+
+/** The floor of each turn (the same sum as honestFloor's, within one turn); none unless every piece ran every turn. */
+export function floorTurns(variants: Partial<Record<Variant, VariantFigures>>): FloorTurn[] {
+  const { read, download, sha256, gunzip, list, upload } = variants;
+  if (!read || !download || !sha256 || !gunzip || !list || !upload) return [];
+  return read.turns.flatMap((r, i) => {
+    const [d, s, l, u] = [download, sha256, list, upload].map((piece) => piece.turns[i]);
+    if (!d || !s || !l || !u) return [];
+    const alone = (cpuMs: number): number => Math.max(0, cpuMs - r.cpu_ms);
+    return [{ cpuMs: d.cpu_ms + alone(s.cpu_ms) + alone(l.cpu_ms) + alone(u.cpu_ms), listingWallMs: l.wall_ms, uploadWallMs: u.wall_ms }];
+  });
+}

@@ -6,6 +6,7 @@ import type { ColdStartFigures } from '../cold-start/cold-start-bench';
 import type { HostileOutput } from '../hostile-archives/judge-process';
 import type { RaceFigures } from '../race/race-bench';
 import type { OverheadOutput } from '../request-overhead/overhead-process';
+import type { InstructionFigures } from '../streaming/instruction-counts';
 import type { ScenarioFigures } from '../streaming/streaming-bench';
 import type { Machine } from './machine';
 import type { Target } from './targets';
@@ -18,6 +19,8 @@ export interface BenchResults {
   commands: string[];
   uploadSettings: { partBytes: number; queueSize: number };
   streaming: ScenarioFigures[];
+  /** Instruction counts of the worker and the floor's pieces (absent without valgrind, and in smoke runs). */
+  instructions?: InstructionFigures[];
   requestOverhead: OverheadOutput;
   coldStart: ColdStartFigures[];
   /** Absent when the local stack was skipped. */

@@ -2,7 +2,8 @@
  * Part 1: the worker streaming archives from a local HTTP server, against the honest floor and
  * the baselines, in the same harness. Every variant runs in its own process from a
  * minified bundle; the archive server, the S3-shaped sink and the emulators run in processes of
- * their own. Variants take turns within each run, so drift on the machine touches all alike.
+ * their own. Variants take turns within each run, the order flipped every turn, so drift on the
+ * machine touches all alike and a ratio can be taken per turn, between runs moments apart.
  *
  * Two archives (archive-file.ts: one random blob, gzip level 1; source-archive.ts: a tree of real
  * source files, ~5×) and, per scenario, an archive server at full loopback speed or paced at a
@@ -11,7 +12,7 @@
  */
 import { DeleteObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, statfsSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { objectKeyFor } from '../../lib/storage/package-store';
@@ -20,6 +21,7 @@ import { bundle } from '../harness/bundle';
 import { runJsonJob, startJsonService, type ServiceChild } from '../harness/child-process';
 import { median, sizeLabel } from '../harness/stats';
 import { archiveFor, type ArchiveKind, type BenchArchive } from './bench-archives';
+import { countInstructions, valgrindFound, type InstructionFigures } from './instruction-counts';
 import type { JobCost } from './measure-job';
 import { BENCH_BUCKET, streamChildEnv, type EmulatorInfo } from './stream-env';
 
@@ -44,6 +46,8 @@ export interface VariantFigures {
   cpuS: number;
   peakRssMiB: number;
   runs: number;
+  /** Every measured run, in turn order: turn i of each variant ran moments from turn i of the others. */
+  turns: JobCost[];
 }
 
 export interface Scenario {
@@ -70,6 +74,8 @@ export interface ScenarioFigures {
 
 export interface StreamingSettings {
   scenarios: Scenario[];
+  /** The two archive sizes the instruction counts take (instruction-counts.ts); none: not counted. */
+  instructionCounts?: { smallBytes: number; largeBytes: number };
   log: (line: string) => void;
   /** Keep generated archives in this directory and reuse them (BENCH_ARCHIVE_CACHE); else they go with the run. */
   archiveCache?: string;
@@ -80,6 +86,8 @@ type Sample = JobCost;
 export interface Stage {
   scratch: string;
   bundles: { worker: string; baseline: string; floor: string };
+  /** Starts Node for the worker the way Lambda starts fetch: through handlers/fetch-runtime.sh. */
+  workerNode: string;
   emulators: ServiceChild<EmulatorInfo>;
   server: ServiceChild<{ url: string }>;
   sink: ServiceChild<{ url: string }>;
@@ -120,10 +128,14 @@ export async function setUpStage(largestBytes: number, archiveDir: string): Prom
   ]);
   const work = path.join(scratch, 'work');
   mkdirSync(work);
+  const workerNode = path.join(scratch, 'worker-node.sh');
+  writeFileSync(workerNode, `#!/bin/sh\nexec '${path.join(root, 'handlers/fetch-runtime.sh')}' '${process.execPath}' "$@"\n`);
+  chmodSync(workerNode, 0o755);
   const env = streamChildEnv(emulators.info, work);
   return {
     scratch,
     bundles,
+    workerNode,
     emulators,
     server,
     sink,
@@ -159,7 +171,10 @@ export function archiveUrl(stage: Stage, archive: BenchArchive, rateMiBs: number
   return `${stage.server.info.url}/${path.basename(archive.file)}${rateMiBs ? `?rate=${rateMiBs * MiB}` : ''}`;
 }
 
-/** One worker run from `bundleFile` (the stage's worker bundle unless given), checked, its object deleted. */
+/**
+ * One worker run from `bundleFile` (the stage's worker bundle unless given), checked, its object
+ * deleted; started as Lambda starts fetch unless `node` names another binary.
+ */
 export async function runWorker(
   stage: Stage,
   archive: BenchArchive,
@@ -178,7 +193,7 @@ export async function runWorker(
     allow_overwrite: false,
     package_url: url,
   };
-  const out = await runJsonJob<WorkerOut>([bundleFile, JSON.stringify(event)], { cwd: root, env: { ...stage.env[target], ...extraEnv }, node });
+  const out = await runJsonJob<WorkerOut>([bundleFile, JSON.stringify(event)], { cwd: root, env: { ...stage.env[target], ...extraEnv }, node: node ?? stage.workerNode });
   if (out.result.state !== 'succeeded') fail(variant, archive, `not stored: ${JSON.stringify(out.result)}`);
   if (out.result.package?.sha256_signature !== archive.sha256) fail(variant, archive, 'wrong SHA-256');
   if (out.result.package.package_size !== String(archive.bytes)) fail(variant, archive, 'wrong size');
@@ -186,10 +201,13 @@ export async function runWorker(
   return out;
 }
 
-/** One run of one variant: measured, checked (bytes, SHA-256, entries where it applies), its object deleted. */
-async function runVariant(stage: Stage, variant: Variant, archive: BenchArchive, rateMiBs: number | undefined): Promise<Sample> {
+/**
+ * One run of one variant: measured, checked (bytes, SHA-256, entries where it applies), its object
+ * deleted. `node` runs it under another binary (instruction-counts.ts: a script starting valgrind).
+ */
+export async function runVariant(stage: Stage, variant: Variant, archive: BenchArchive, rateMiBs: number | undefined, node?: string): Promise<Sample> {
   const url = archiveUrl(stage, archive, rateMiBs);
-  const options = { cwd: root, env: stage.env.s3rver };
+  const options = { cwd: root, env: stage.env.s3rver, node };
   const key = `bench/${variant}/${randomUUID()}`;
   const expect = (out: BaselineOut): BaselineOut => {
     if (out.bytes !== undefined && out.bytes !== archive.bytes) fail(variant, archive, `${out.bytes} bytes, not ${archive.bytes}`);
@@ -214,9 +232,9 @@ async function runVariant(stage: Stage, variant: Variant, archive: BenchArchive,
       return out;
     }
     case 'worker':
-      return runWorker(stage, archive, url, 'sink', variant);
+      return runWorker(stage, archive, url, 'sink', variant, stage.bundles.worker, {}, node);
     case 'worker-s3rver':
-      return runWorker(stage, archive, url, 's3rver', variant);
+      return runWorker(stage, archive, url, 's3rver', variant, stage.bundles.worker, {}, node);
     case 'classic-s3rver': {
       const out = await baseline(['classic', url, key]);
       await checkStored(stage.s3rver, key, variant, archive);
@@ -236,6 +254,7 @@ function figures(samples: Sample[]): VariantFigures {
     cpuS: median(samples.map((s) => s.cpu_ms)) / 1000,
     peakRssMiB: median(samples.map((s) => s.max_rss_kib)) / 1024,
     runs: samples.length,
+    turns: samples.map(({ wall_ms, cpu_ms, max_rss_kib }) => ({ wall_ms, cpu_ms, max_rss_kib })),
   };
 }
 
@@ -247,7 +266,9 @@ async function measureScenario(stage: Stage, scenario: Scenario, archive: BenchA
   const samples = new Map<Variant, Sample[]>(scenario.variants.map((v) => [v, []]));
   for (let run = 0; run < scenario.warmups + scenario.runs; run++) {
     const warm = run < scenario.warmups;
-    for (const variant of scenario.variants) {
+    // The order flips every turn, so no variant always runs first (warm caches) or last (the machine's drift).
+    const order = run % 2 === 0 ? scenario.variants : [...scenario.variants].reverse();
+    for (const variant of order) {
       const sample = await runVariant(stage, variant, archive, scenario.rateMiBs);
       if (!warm) samples.get(variant)?.push(sample);
       log(
@@ -267,7 +288,29 @@ async function measureScenario(stage: Stage, scenario: Scenario, archive: BenchA
   };
 }
 
-export async function runStreamingBench(settings: StreamingSettings): Promise<ScenarioFigures[]> {
+export interface StreamingFigures {
+  scenarios: ScenarioFigures[];
+  /** Absent when not asked for or valgrind is missing. */
+  instructions?: InstructionFigures[];
+}
+
+async function measureInstructions(stage: Stage, archiveDir: string, sizes: { smallBytes: number; largeBytes: number }, log: (line: string) => void): Promise<InstructionFigures[] | undefined> {
+  if (!valgrindFound()) {
+    log('  instruction counts: skipped (valgrind is not installed)');
+    return undefined;
+  }
+  const figures: InstructionFigures[] = [];
+  for (const kind of ['random', 'source'] as const) {
+    const small = await archiveFor(archiveDir, kind, sizes.smallBytes, log);
+    const large = await archiveFor(archiveDir, kind, sizes.largeBytes, log);
+    const started = Date.now();
+    figures.push(await countInstructions({ small, large }, stage.scratch, (variant, archive, node) => runVariant(stage, variant, archive, undefined, node)));
+    log(`  instruction counts, ${kind}: ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  }
+  return figures;
+}
+
+export async function runStreamingBench(settings: StreamingSettings): Promise<StreamingFigures> {
   const { scenarios, log } = settings;
   let stage: Stage | undefined;
   const archiveDir = settings.archiveCache ?? mkdtempSync(path.join(tmpdir(), 'bkpaas-bench-archives-'));
@@ -281,7 +324,8 @@ export async function runStreamingBench(settings: StreamingSettings): Promise<Sc
       const later = scenarios.slice(index + 1).some((s) => s.archive === scenario.archive && s.sizeBytes === scenario.sizeBytes);
       if (!later && !settings.archiveCache) rmSync(archive.file, { force: true });
     }
-    return results;
+    const instructions = settings.instructionCounts && (await measureInstructions(stage, archiveDir, settings.instructionCounts, log));
+    return { scenarios: results, ...(instructions ? { instructions } : {}) };
   } finally {
     await tearDownStage(stage);
     if (!settings.archiveCache) rmSync(archiveDir, { recursive: true, force: true });
