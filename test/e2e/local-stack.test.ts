@@ -106,6 +106,11 @@ describe('the documented curl call against the local stack', () => {
     const versions = ['authorize', 'link', 'fetch'].flatMap((fn) => stack.containerNodeVersions(`bkpaas-source-package-link-local-${fn}`));
     expect(versions.length).toBeGreaterThanOrEqual(3);
     for (const version of versions) expect(version).toMatch(/^v24\./);
+    // fetch starts through its AWS_LAMBDA_EXEC_WRAPPER (handlers/fetch-runtime.sh), as on Lambda; the others do not.
+    const fetchCommands = stack.containerCommandLines('bkpaas-source-package-link-local-fetch');
+    expect(fetchCommands.length).toBeGreaterThan(0);
+    for (const argv of fetchCommands) expect(argv).toEqual(expect.arrayContaining(['--initial-old-space-size=64', '--max-semi-space-size=1']));
+    for (const argv of stack.containerCommandLines('bkpaas-source-package-link-local-link')) expect(argv.join(' ')).not.toContain('--initial-old-space-size');
   });
 
   it('answers 409 PACKAGE_ALREADY_EXISTS for the same request again, and the archive server sees no second download', async () => {

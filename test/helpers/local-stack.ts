@@ -26,6 +26,8 @@ export interface LocalStack {
   killContainers(functionName: string): number;
   /** The Node version (`v24.…`) each running container of a function runs on (Linux: /proc). */
   containerNodeVersions(functionName: string): string[];
+  /** The command line (argv) of each running container of a function. */
+  containerCommandLines(functionName: string): string[][];
 }
 
 /** The containers of a function: a container's command line names its code folder, under the stack's own build folder. */
@@ -180,6 +182,9 @@ export async function startLocalStack(options: {
     },
     containerNodeVersions(functionName) {
       return containerPids(child, functionName).map((pid) => execFileSync(readlinkSync(`/proc/${pid}/exe`), ['--version'], { encoding: 'utf8' }).trim());
+    },
+    containerCommandLines(functionName) {
+      return containerPids(child, functionName).map((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean));
     },
     async stop() {
       clients.s3.destroy();
