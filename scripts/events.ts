@@ -5,7 +5,7 @@
  * LOCAL_DATA_DIR names the local stack's data directory (.data).
  */
 import path from 'node:path';
-import { parseArgs } from 'node:util';
+import { optionsOrExit } from './command-line';
 import { describeEvent, EventLogReader } from './local-aws/event-log';
 
 const USAGE = `usage: npm run events [-- --follow] [--json]
@@ -17,17 +17,8 @@ Prints the events the local stack's EventBridge took (LOCAL_DATA_DIR/event-bus, 
 const POLL_MS = 250;
 
 function main(): void {
-  let values: { follow?: boolean; json?: boolean; help?: boolean };
-  try {
-    ({ values } = parseArgs({ options: { follow: { type: 'boolean', short: 'f' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } }));
-  } catch (error) {
-    console.error(`${(error as Error).message}\n\n${USAGE}`);
-    process.exit(2);
-  }
-  if (values.help) {
-    console.log(USAGE);
-    return;
-  }
+  const values = optionsOrExit({ follow: { type: 'boolean', short: 'f' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, USAGE);
+  if (!values) return;
   const dir = path.join(path.resolve(__dirname, '..', process.env.LOCAL_DATA_DIR ?? '.data'), 'event-bus');
   const reader = new EventLogReader(dir);
   const print = (): number => {

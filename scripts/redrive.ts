@@ -8,7 +8,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { parseArgs } from 'node:util';
+import { optionsOrExit } from './command-line';
 import { createLogger } from '../lib/core/logger';
 import { redrive } from '../lib/use-cases/redrive';
 import { explainFailure, nameFailures, type CallTarget } from './aws-failure';
@@ -36,17 +36,11 @@ function localPort(name: string, fallback: number): string {
 }
 
 async function main(): Promise<void> {
-  let values: { stage?: string; region?: string; max?: string; 'dry-run'?: boolean; help?: boolean };
-  try {
-    ({ values } = parseArgs({ options: { stage: { type: 'string' }, region: { type: 'string' }, max: { type: 'string' }, 'dry-run': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } }));
-  } catch (error) {
-    console.error(`${(error as Error).message}\n\n${USAGE}`);
-    process.exit(2);
-  }
-  if (values.help) {
-    console.log(USAGE);
-    return;
-  }
+  const values = optionsOrExit(
+    { stage: { type: 'string' }, region: { type: 'string' }, max: { type: 'string' }, 'dry-run': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    USAGE,
+  );
+  if (!values) return;
   const stage = values.stage ?? process.env.STAGE;
   if (!stage) {
     console.error(USAGE);
