@@ -1,37 +1,54 @@
 /**
- * Do two full runs agree? `npx tsx bench/agreement.ts <first results.json> <second results.json>`
- * prints, for every target both judged with an interval, each run's median and interval and
- * whether the intervals overlap, as a Markdown table for bench/TUNING.md; then the instruction
- * counts of both, which should repeat to a fraction of a percent.
+ * Do full runs agree? `npx tsx bench/agreement.ts <results.json> <results.json> [more…]` prints,
+ * for every target the runs judged with an interval, each run's median and interval and whether
+ * every two runs' intervals overlap, as a Markdown table for bench/TUNING.md; then the
+ * instruction counts of each run, which should repeat to a fraction of a percent.
  */
 import { readFileSync } from 'node:fs';
 import type { BenchResults } from './harness/results';
 import { agree } from './harness/spread';
+import type { Target } from './harness/targets';
 import { floorInstructions } from './streaming/instruction-counts';
 
 function load(file: string): BenchResults {
   return JSON.parse(readFileSync(file, 'utf8')) as BenchResults;
 }
 
+/** The pairs of runs whose intervals do not overlap, as "1–3"; none when every pair agrees. */
+function disagreeing(targets: Target[]): string[] {
+  const pairs: string[] = [];
+  targets.forEach((a, i) =>
+    targets.slice(i + 1).forEach((b, j) => {
+      const [al = 0, ah = 0] = a.interval ?? [];
+      const [bl = 0, bh = 0] = b.interval ?? [];
+      if (!agree({ median: 0, low: al, high: ah }, { median: 0, low: bl, high: bh })) pairs.push(`${i + 1}–${i + j + 2}`);
+    }),
+  );
+  return pairs;
+}
+
 function main(): void {
-  const [firstFile, secondFile] = process.argv.slice(2);
-  if (!firstFile || !secondFile) throw new Error('usage: npx tsx bench/agreement.ts <first results.json> <second results.json>');
-  const [first, second] = [load(firstFile), load(secondFile)];
-  console.log(`| target | first run (${first.generatedAt.slice(11, 16)} UTC) | second run (${second.generatedAt.slice(11, 16)} UTC) | intervals overlap | met, first / second |`);
-  console.log('| --- | --- | --- | --- | --- |');
-  for (const a of first.targets) {
-    const b = second.targets.find((t) => t.name === a.name);
-    if (!a.interval || !b?.interval) continue;
-    const cell = (t: typeof a): string => `${t.measured} (${t.interval?.[0]}–${t.interval?.[1]})`;
-    const overlap = agree({ median: 0, low: a.interval[0], high: a.interval[1] }, { median: 0, low: b.interval[0], high: b.interval[1] });
-    console.log(`| ${a.name} | ${cell(a)} | ${cell(b)} | ${overlap ? 'yes' : 'NO'} | ${a.met ? 'yes' : 'no'} / ${b.met ? 'yes' : 'no'} |`);
+  const runs = process.argv.slice(2).map(load);
+  if (runs.length < 2) throw new Error('usage: npx tsx bench/agreement.ts <results.json> <results.json> [more…]');
+  const [first] = runs as [BenchResults];
+  const names = runs.map((run, i) => `run ${i + 1} (${run.generatedAt.slice(11, 16)} UTC)`);
+  console.log(`| target | ${names.join(' | ')} | intervals overlap | met |`);
+  console.log(`| --- | ${names.map(() => '---').join(' | ')} | --- | --- |`);
+  for (const target of first.targets) {
+    const same = runs.map((run) => run.targets.find((t) => t.name === target.name));
+    if (same.some((t) => !t?.interval)) continue;
+    const judged = same as Target[];
+    const cells = judged.map((t) => `${t.measured} (${t.interval?.[0]}–${t.interval?.[1]})`);
+    const apart = disagreeing(judged);
+    console.log(`| ${target.name} | ${cells.join(' | ')} | ${apart.length === 0 ? 'every pair' : `not ${apart.join(', ')}`} | ${judged.map((t) => (t.met ? 'yes' : 'no')).join(' / ')} |`);
   }
-  for (const a of first.instructions ?? []) {
-    const b = second.instructions?.find((i) => i.archive === a.archive);
-    if (!b) continue;
-    const [fa, fb] = [floorInstructions(a.delta), floorInstructions(b.delta)];
-    const change = (x: number, y: number): string => `${((100 * (y - x)) / x).toFixed(3)} %`;
-    console.log(`\ninstructions, ${a.archive}: the three CPU-bound pieces ${fa.total} → ${fb.total} (${change(fa.total, fb.total)}), worker ${a.delta.worker} → ${b.delta.worker} (${change(a.delta.worker, b.delta.worker)})`);
+  for (const kind of ['random', 'source'] as const) {
+    const counts = runs.map((run) => run.instructions?.find((i) => i.archive === kind));
+    if (counts.some((c) => !c)) continue;
+    const pieces = counts.map((c) => (c ? floorInstructions(c.delta).total : 0));
+    const worker = counts.map((c) => c?.delta.worker ?? 0);
+    const spread = (values: number[]): string => `${((100 * (Math.max(...values) - Math.min(...values))) / Math.min(...values)).toFixed(2)} %`;
+    console.log(`\ninstructions, ${kind}: the three CPU-bound pieces ${pieces.join(', ')} (spread ${spread(pieces)}); worker ${worker.join(', ')} (spread ${spread(worker)})`);
   }
 }
 

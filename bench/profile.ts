@@ -122,7 +122,7 @@ async function sample(stage: Stage, piece: Piece, archive: BenchArchive, dir: st
   const node = script(
     dir,
     `perf-${archive.kind}-${piece}`,
-    `exec perf record -q -e cpu-clock -c 1000000 -o '${data}' -- ${runtime}'${process.execPath}' --perf-basic-prof --no-logfile-per-isolate --logfile=/dev/null "$@"`,
+    `exec perf record -q -e cpu-clock -c 1000000 -o '${data}' -- ${runtime}'${process.execPath}' --perf-basic-prof --no-logfile-per-isolate --logfile='${path.join(dir, `${archive.kind}-${piece}-v8.log`)}' "$@"`,
   );
   const cost = await runVariant(stage, piece, archive, undefined, node);
   const lines = execFileSync('perf', ['script', '-i', data, '-F', 'comm,ip,sym,dso'], { encoding: 'utf8', maxBuffer: 512 * MiB, stdio: ['ignore', 'pipe', 'ignore'] }).split('\n');

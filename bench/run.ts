@@ -26,7 +26,7 @@ const log = (line: string): void => console.log(line);
 
 const USAGE = `Usage: npm run bench [-- --smoke] [-- --skip-stack] [-- --report <results.json>]
 
-  (no flag)     the full run (about 25 minutes on 2 cores; the instruction counts need valgrind): rewrites BENCHMARKS.md and bench/results.json
+  (no flag)     the full run (about 15 minutes on 2 cores; the instruction counts need valgrind): rewrites BENCHMARKS.md and bench/results.json
   --smoke       small sizes, two runs each (what CI runs, about 2 minutes); writes to BENCH_OUT_DIR,
                 or to a temporary directory it removes after printing the report
   --skip-stack  leave out the race against the local stack

@@ -168,11 +168,11 @@ function retiredTargets(): string {
     '- *fetch init / floor ≤ 1.2×*: retired — fetch is invoked asynchronously, nobody waits on its ' +
       'cold start (see the tuning notes below); its bundle bound stays.',
     '- *request overhead: link time per request / busboy alone ≤ 2×*: link\'s whole handler takes about 0.1 ms a request ' +
-      '(p50 96 µs with clients that answer at once), while each request must also make the DynamoDB calls that record the ' +
+      '(p50 91–96 µs with clients that answer at once), while each request must also make the DynamoDB calls that record the ' +
       'job and claim the version, a few milliseconds each against the real service; a bound on the first says nothing about ' +
       'the request\'s latency. Its figures stay in part 2, with no target.',
     '- *cold start: link bundle ≤ 350,000 bytes*: the SDK clients link needs (DynamoDB and Lambda) bundle to about ' +
-      '426 KB by themselves (its floor bundle in part 3), so the bound could only be met by dropping a client. What a ' +
+      '430 KB by themselves (its floor bundle in part 3), so the bound could only be met by dropping a client. What a ' +
       'user waits for is the init, and *link init / floor ≤ 1.2×* stays.',
   ].join('\n');
 }
