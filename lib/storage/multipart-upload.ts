@@ -1,10 +1,12 @@
 /**
- * Streams a body into one S3 object with a multipart upload, sending the body's chunks as they
- * came: a part is the chunks received until they reach `partBytes`, never copied into one
- * buffer (lib-storage's `Upload` concatenated every 8 MiB part, and that churn of
- * external memory made V8 run a full garbage collection every few dozen MiB). At most
- * `queueSize` parts are in flight; the body is paused meanwhile, so memory holds at most
- * (queueSize + 1) parts. A body that ends before its first part is full goes in one PutObject.
+ * Streams a body into one S3 object with a multipart upload. The body's chunks are copied into
+ * part buffers of exactly `partBytes`, reused from part to part: a downloaded chunk is garbage as
+ * soon as its `data` event returns, so it dies young, where a chunk held until its part was sent
+ * outlived the young generation and waited, with tens of MiB like it, for a full garbage
+ * collection (bench/TUNING.md: the worker's peak memory grew with the archive's length, and its
+ * CPU with those collections). At most `queueSize` parts are in flight; the body is paused
+ * meanwhile, so memory holds at most (queueSize + 1) part buffers. A body that ends before its
+ * first part is full goes in one PutObject.
  *
  * Every failure — the body's error or early close, a part, the completion — stops reading, lets
  * the requests already on their way finish (S3 keeps a part that lands after an abort, and
@@ -13,8 +15,8 @@
  * An abort that fails is left to the bucket's lifecycle rule (incomplete uploads go after a day)
  * and does not mask that error.
  *
- * The SDK retries a failed request by sending it again; a stream body cannot be read twice, so
- * each attempt gets a fresh stream over the same chunks (`freshBodyPerAttempt`).
+ * A part's buffer is reused only once its request has settled with success: the SDK's retries
+ * send the same bytes again, and a failed part ends the upload.
  */
 import {
   AbortMultipartUploadCommand,
@@ -25,7 +27,7 @@ import {
   type CompletedPart,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { finished, Readable } from 'node:stream';
+import { finished, type Readable } from 'node:stream';
 
 export interface UploadSettings {
   partBytes: number;
@@ -34,54 +36,13 @@ export interface UploadSettings {
 
 const CONTENT_TYPE = 'application/octet-stream';
 
-/** A stream over `chunks`, read without copying; pushes until the consumer is full. */
-function streamOf(chunks: readonly Buffer[]): Readable {
-  let next = 0;
-  return new Readable({
-    read() {
-      while (next < chunks.length) {
-        if (!this.push(chunks[next++])) return;
-      }
-      this.push(null);
-    },
-  });
-}
-
-interface Bodied {
-  middlewareStack: { add: (middleware: never, options: { step: 'deserialize'; name: string }) => void };
-}
-
-/**
- * The request body for `chunks`: the buffer itself when there is one, else a stream that each
- * attempt of the command (the SDK's retries included) gets afresh, just before it is sent.
- */
-function withBody<C extends Bodied>(command: C, chunks: readonly Buffer[]): C {
-  if (chunks.length <= 1) return command;
-  const middleware = (next: (args: { request: { body?: unknown } }) => Promise<unknown>) => (args: { request: { body?: unknown } }) => {
-    args.request.body = streamOf(chunks);
-    return next(args);
-  };
-  command.middlewareStack.add(middleware as never, { step: 'deserialize', name: 'freshBodyPerAttempt' });
-  return command;
-}
-
-function bytesOf(chunks: readonly Buffer[]): number {
-  let bytes = 0;
-  for (const chunk of chunks) bytes += chunk.length;
-  return bytes;
-}
-
-/** The first byte of a body of one chunk, or of none: what the command carries when no stream is needed. */
-function plainBody(chunks: readonly Buffer[]): Buffer | undefined {
-  return chunks.length === 1 ? chunks[0] : chunks.length === 0 ? Buffer.alloc(0) : undefined;
-}
-
 export async function uploadStream(s3: S3Client, bucket: string, key: string, body: Readable, settings: UploadSettings): Promise<void> {
   const { partBytes, queueSize } = settings;
   let uploadId: Promise<string> | undefined;
   const parts: CompletedPart[] = [];
   const inFlight = new Set<Promise<void>>();
-  let filling: Buffer[] = [];
+  const spare: Buffer[] = [];
+  let filling: Buffer | undefined;
   let fillingBytes = 0;
   let failure: { error: unknown } | undefined;
   let settle!: { resolve: () => void; reject: (error: unknown) => void };
@@ -102,7 +63,7 @@ export async function uploadStream(s3: S3Client, bucket: string, key: string, bo
     return created.UploadId;
   };
 
-  const sendPart = (chunks: Buffer[]): void => {
+  const sendPart = (buffer: Buffer, bytes: number): void => {
     const partNumber = parts.length + 1;
     parts.push({ PartNumber: partNumber });
     uploadId ??= createUpload();
@@ -116,16 +77,17 @@ export async function uploadStream(s3: S3Client, bucket: string, key: string, bo
         Key: key,
         UploadId: id,
         PartNumber: partNumber,
-        ContentLength: bytesOf(chunks),
-        Body: plainBody(chunks),
+        ContentLength: bytes,
+        Body: buffer.subarray(0, bytes),
       });
-      const answer = await s3.send(withBody(command, chunks));
+      const answer = await s3.send(command);
       parts[partNumber - 1] = { PartNumber: partNumber, ETag: answer.ETag };
     })();
     inFlight.add(sending);
     sending.then(
       () => {
         inFlight.delete(sending);
+        spare.push(buffer);
         if (!failure && inFlight.size < queueSize && body.isPaused()) body.resume();
       },
       (error: unknown) => {
@@ -138,12 +100,16 @@ export async function uploadStream(s3: S3Client, bucket: string, key: string, bo
 
   body.on('data', (chunk: Buffer) => {
     if (failure) return;
-    filling.push(chunk);
-    fillingBytes += chunk.length;
-    if (fillingBytes < partBytes) return;
-    sendPart(filling);
-    filling = [];
-    fillingBytes = 0;
+    for (let at = 0; at < chunk.length; ) {
+      filling ??= spare.pop() ?? Buffer.allocUnsafeSlow(partBytes);
+      const copied = chunk.copy(filling, fillingBytes, at);
+      at += copied;
+      fillingBytes += copied;
+      if (fillingBytes < partBytes) continue;
+      sendPart(filling, fillingBytes);
+      filling = undefined;
+      fillingBytes = 0;
+    }
   });
   // Ended, failed, or closed before its end (destroyed without an error): each settles `ended`.
   finished(body, { writable: false }, (error) => (error ? fail(error) : settle.resolve()));
@@ -152,12 +118,12 @@ export async function uploadStream(s3: S3Client, bucket: string, key: string, bo
     await ended;
     if (!uploadId) {
       // The whole body fits in one part: no multipart upload at all.
-      const command = new PutObjectCommand({ Bucket: bucket, Key: key, ContentType: CONTENT_TYPE, ContentLength: fillingBytes, Body: plainBody(filling) });
-      await s3.send(withBody(command, filling));
+      const bytes = filling?.subarray(0, fillingBytes) ?? Buffer.alloc(0);
+      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, ContentType: CONTENT_TYPE, ContentLength: bytes.length, Body: bytes }));
       return;
     }
-    if (fillingBytes > 0) sendPart(filling);
-    filling = [];
+    if (filling && fillingBytes > 0) sendPart(filling, fillingBytes);
+    filling = undefined;
     while (inFlight.size > 0 && !failure) await Promise.race(inFlight).catch(() => undefined);
     if (failure) throw failure.error;
     await s3.send(
