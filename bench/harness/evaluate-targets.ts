@@ -86,8 +86,8 @@ function streamingTargets(scenarios: ScenarioFigures[]): Target[] {
   return targets;
 }
 
-// link's bound is retired (BENCHMARKS.md says why); fetch's stays.
-const BUNDLE_LIMITS: Record<string, number> = { fetch: 900_000 };
+// link's bound is retired and fetch's moved to make room for its EventBridge client (BENCHMARKS.md says why).
+const BUNDLE_LIMITS: Record<string, number> = { fetch: 950_000 };
 // Invoked asynchronously: nobody waits on their cold start, so it has no target (BENCHMARKS.md says why).
 const ASYNCHRONOUS = new Set(['fetch', 'fetchFailures']);
 
