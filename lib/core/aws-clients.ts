@@ -13,11 +13,15 @@ import type { Config } from './config';
 /** Only tests and local scripts pass credentials; on Lambda they come from the role. */
 type ClientConfig = Pick<Config, 'region' | 'endpoints'> & { credentials?: AwsCredentialIdentity };
 
+/** What every client takes: the region, credentials when given, and an emulator's endpoint when set. */
+function commonOptions(config: ClientConfig, endpoint: string | undefined) {
+  return { region: config.region, ...(config.credentials ? { credentials: config.credentials } : {}), ...(endpoint ? { endpoint } : {}) };
+}
+
 export function createS3Client(config: ClientConfig): S3Client {
   const s3 = new S3Client({
-    region: config.region,
-    ...(config.credentials ? { credentials: config.credentials } : {}),
-    ...(config.endpoints.s3 ? { endpoint: config.endpoints.s3, forcePathStyle: true } : {}),
+    ...commonOptions(config, config.endpoints.s3),
+    ...(config.endpoints.s3 ? { forcePathStyle: true } : {}),
     // The archive's SHA-256 is computed in the stream; per-part CRCs would cost CPU for nothing,
     // and s3rver would store aws-chunked framing as the object's bytes (docs/design.md#dependencies-and-why).
     requestChecksumCalculation: 'WHEN_REQUIRED',
@@ -44,18 +48,12 @@ export function createS3Client(config: ClientConfig): S3Client {
 }
 
 export function createDynamoDbClient(config: ClientConfig): DynamoDBClient {
-  return new DynamoDBClient({
-    region: config.region,
-    ...(config.credentials ? { credentials: config.credentials } : {}),
-    ...(config.endpoints.dynamodb ? { endpoint: config.endpoints.dynamodb } : {}),
-  });
+  return new DynamoDBClient(commonOptions(config, config.endpoints.dynamodb));
 }
 
 export function createLambdaClient(config: ClientConfig): LambdaClient {
   return new LambdaClient({
-    region: config.region,
-    ...(config.credentials ? { credentials: config.credentials } : {}),
-    ...(config.endpoints.lambda ? { endpoint: config.endpoints.lambda } : {}),
+    ...commonOptions(config, config.endpoints.lambda),
     // The worker may stream for minutes: never let the SDK retry an invocation on its own.
     maxAttempts: 1,
   });
@@ -63,7 +61,7 @@ export function createLambdaClient(config: ClientConfig): LambdaClient {
 
 /** The queue's URL names its endpoint (the SDK sends to it), on AWS and on the local stack alike. */
 export function createSqsClient(config: ClientConfig): SQSClient {
-  return new SQSClient({ region: config.region, ...(config.credentials ? { credentials: config.credentials } : {}) });
+  return new SQSClient(commonOptions(config, undefined));
 }
 
 /**
@@ -73,9 +71,7 @@ export function createSqsClient(config: ClientConfig): SQSClient {
  */
 export function createEventBridgeClient(config: ClientConfig): EventBridgeClient {
   return new EventBridgeClient({
-    region: config.region,
-    ...(config.credentials ? { credentials: config.credentials } : {}),
-    ...(config.endpoints.events ? { endpoint: config.endpoints.events } : {}),
+    ...commonOptions(config, config.endpoints.events),
     maxAttempts: 1,
     // Without throwOnRequestTimeout this SDK only warns when a request passes requestTimeout.
     requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000, throwOnRequestTimeout: true },
