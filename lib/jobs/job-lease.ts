@@ -220,18 +220,24 @@ export async function discardJob(store: JobStore, jobId: string): Promise<void> 
 
 /**
  * Opens a job that did not succeed for another round of deliveries (an operator re-submitting
- * what reached the on-failure queue); false when the job has succeeded meanwhile.
+ * what reached the on-failure queue); false when the job has succeeded meanwhile. A job whose
+ * record has expired is written whole from `event`, so it reads and lists like any other.
  */
-export async function reopenJob(store: JobStore, jobId: string): Promise<boolean> {
+export async function reopenJob(store: JobStore, jobId: string, event: FetchEvent): Promise<boolean> {
   const update = await updateJob(store, jobId, {
     UpdateExpression:
-      'SET #state = :pending, attempts = :zero, updated = :now, expires_at = :expires, bytes_received = :zero ' +
+      'SET #state = :pending, attempts = :zero, updated = :now, expires_at = :expires, bytes_received = :zero, ' +
+      '#event = if_not_exists(#event, :event), module_key = if_not_exists(module_key, :module), ' +
+      'fingerprint = if_not_exists(fingerprint, :none), created = if_not_exists(created, :now) ' +
       'REMOVE lease_owner, lease_expires, #error, finished, bytes_expected',
     // Not a job that succeeded, nor one still running under a live lease (two runs on one key).
     ConditionExpression:
       'attribute_not_exists(job_id) OR (#state <> :succeeded AND NOT (#state = :running AND lease_expires > :nowMs))',
-    ExpressionAttributeNames: { '#state': 'state', '#error': 'error' },
+    ExpressionAttributeNames: { '#state': 'state', '#error': 'error', '#event': 'event' },
     ExpressionAttributeValues: toAttributes({
+      ':event': JSON.stringify(event),
+      ':module': moduleKeyOf(event.code, event.module),
+      ':none': '',
       ':pending': 'pending',
       ':succeeded': 'succeeded',
       ':running': 'running',

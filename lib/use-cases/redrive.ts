@@ -7,7 +7,8 @@
  */
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import { ChangeMessageVisibilityBatchCommand, DeleteMessageCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { parseFetchEvent } from '../jobs/fetch-contract';
+import { parseFetchEvent, toFetchEvent } from '../jobs/fetch-contract';
+import type { PackageRequest } from '../core/package-request';
 import { getJob, type JobStore } from '../jobs/job-records';
 import { reopenJob } from '../jobs/job-lease';
 import type { Logger } from '../core/logger';
@@ -74,23 +75,24 @@ export async function redrive(deps: RedriveDeps, options: { max: number; dryRun:
           if (message.ReceiptHandle) leftInQueue.set(messageId, message.ReceiptHandle);
         };
         let event: Record<string, unknown>;
-        let jobId: string;
+        let request: PackageRequest;
         try {
           event = eventOfMessage(message.Body ?? '') as Record<string, unknown>;
-          jobId = parseFetchEvent(event, '').jobId;
+          request = parseFetchEvent(event, '');
         } catch (error) {
           report.unreadable += 1;
           leave();
           deps.log.error('unreadable message left in the queue', { message_id: message.MessageId, error });
           continue;
         }
+        const jobId = request.jobId;
         if (options.dryRun) {
           leave();
           if ((await getJob(deps.jobs, jobId))?.state === 'succeeded') report.alreadySucceeded.push(jobId);
           else report.wouldResubmit.push(jobId);
           continue;
         }
-        if (await reopenJob(deps.jobs, jobId)) {
+        if (await reopenJob(deps.jobs, jobId, toFetchEvent({ ...request, mode: 'async' }))) {
           const payload = new TextEncoder().encode(JSON.stringify({ ...event, job_id: jobId, mode: 'async' }));
           await deps.lambda.send(new InvokeCommand({ FunctionName: deps.functionName, InvocationType: 'Event', Payload: payload }));
           report.resubmitted.push(jobId);

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FetchEvent } from '../../../lib/jobs/fetch-contract';
 import { acquireJob, createJob, finishJob } from '../../../lib/jobs/job-lease';
 import { getJob, type JobStore } from '../../../lib/jobs/job-records';
+import { listJobs } from '../../../lib/jobs/job-listing';
 import { createLogger } from '../../../lib/core/logger';
 import { redrive } from '../../../lib/use-cases/redrive';
 import { freePorts } from '../../helpers/local-stack';
@@ -100,6 +101,21 @@ describe('redrive', () => {
     expect(queue.shownAgain).toEqual(['r2']);
     expect(await getJob(jobs, stuck.job_id ?? '')).toMatchObject({ state: 'pending', attempts: 0, leaseOwner: undefined });
     expect((await getJob(jobs, succeeded.job_id ?? ''))?.state).toBe('succeeded');
+  });
+
+  it('re-creates a job whose record has expired as a whole pending job, readable and listed under its module', async () => {
+    // The record's TTL ran out while its event waited in the queue: nothing is left to reopen.
+    const expired = event();
+    const queue = fakeQueue([destinationRecord(expired)]);
+    const { lambda, invoked } = fakeLambda();
+
+    const report = await redrive({ sqs: queue.sqs, lambda, jobs, queueUrl: 'q', functionName: 'fetch', log: createLogger({}, 'silent') }, { max: 10, dryRun: false });
+
+    expect(report.resubmitted).toEqual([expired.job_id]);
+    expect(invoked).toHaveLength(1);
+    expect(await getJob(jobs, expired.job_id ?? '')).toMatchObject({ state: 'pending', attempts: 0, event: expired, fingerprint: '' });
+    const page = await listJobs(jobs, { code: expired.code, module: expired.module }, { limit: 50 });
+    expect(page.jobs.map((job) => job.jobId)).toContain(expired.job_id);
   });
 
   it('changes nothing in a dry run: lists what would be re-submitted and makes every message visible again', async () => {
