@@ -19,15 +19,15 @@ const RFC850_DATE = new RegExp(`^${LONG_DAY}, (\\d{2})-${MONTH}-(\\d{2}) ${TIME}
 /** The obsolete asctime form: `Sun Nov  6 08:49:37 1994`. */
 const ASCTIME_DATE = new RegExp(`^${DAY} ${MONTH} ([ \\d]\\d) ${TIME} (\\d{4})$`);
 
-/** Epoch milliseconds of an HTTP-date, or undefined when `value` is not one. */
-export function parseHttpDate(value: string): number | undefined {
+/** Epoch milliseconds of an HTTP-date, or undefined when `value` is not one; `nowMs` places a two-digit year. */
+export function parseHttpDate(value: string, nowMs: number): number | undefined {
   const fix = IMF_FIXDATE.exec(value);
   const old = fix ? undefined : RFC850_DATE.exec(value);
   const asc = fix || old ? undefined : ASCTIME_DATE.exec(value);
   let parts: [string, string, number, string, string, string] | undefined;
   if (fix) parts = [fix[1] ?? '', fix[2] ?? '', Number(fix[3]), fix[4] ?? '', fix[5] ?? '', fix[6] ?? ''];
   // RFC 9110: a two-digit year more than 50 years ahead is in the past century.
-  else if (old) parts = [old[1] ?? '', old[2] ?? '', twoDigitYear(Number(old[3])), old[4] ?? '', old[5] ?? '', old[6] ?? ''];
+  else if (old) parts = [old[1] ?? '', old[2] ?? '', twoDigitYear(Number(old[3]), nowMs), old[4] ?? '', old[5] ?? '', old[6] ?? ''];
   else if (asc) parts = [(asc[2] ?? '').trim(), asc[1] ?? '', Number(asc[6]), asc[3] ?? '', asc[4] ?? '', asc[5] ?? ''];
   if (!parts) return undefined;
   const [day, month, year, hour, minute, second] = parts;
@@ -38,8 +38,8 @@ export function parseHttpDate(value: string): number | undefined {
   return check.getUTCDate() === Number(day) && check.getUTCHours() === Number(hour) && check.getUTCMinutes() === Number(minute) ? time : undefined;
 }
 
-function twoDigitYear(year: number): number {
-  const now = new Date().getUTCFullYear();
+function twoDigitYear(year: number, nowMs: number): number {
+  const now = new Date(nowMs).getUTCFullYear();
   const guess = 2000 + year;
   return guess > now + 50 ? guess - 100 : guess;
 }
@@ -49,7 +49,7 @@ export function retryAfterSeconds(header: string | undefined, nowMs: number): nu
   if (header === undefined) return undefined;
   const value = header.trim();
   if (/^\d+$/.test(value)) return Math.min(Number(value), MAX_RETRY_AFTER_SECONDS);
-  const at = parseHttpDate(value);
+  const at = parseHttpDate(value, nowMs);
   if (at === undefined) return undefined;
   return Math.min(Math.max(0, Math.ceil((at - nowMs) / 1000)), MAX_RETRY_AFTER_SECONDS);
 }

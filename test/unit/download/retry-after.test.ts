@@ -59,9 +59,21 @@ describe('retryAfterSeconds', () => {
 describe('parseHttpDate', () => {
   it('reads the three forms as the same instant', () => {
     // Act
-    const instants = ['Sun, 06 Nov 1994 08:49:37 GMT', 'Sunday, 06-Nov-94 08:49:37 GMT', 'Sun Nov  6 08:49:37 1994'].map(parseHttpDate);
+    const instants = ['Sun, 06 Nov 1994 08:49:37 GMT', 'Sunday, 06-Nov-94 08:49:37 GMT', 'Sun Nov  6 08:49:37 1994'].map((date) =>
+      parseHttpDate(date, Date.UTC(2026, 0, 1)),
+    );
 
     // Assess
     expect(instants).toEqual([Date.UTC(1994, 10, 6, 8, 49, 37), Date.UTC(1994, 10, 6, 8, 49, 37), Date.UTC(1994, 10, 6, 8, 49, 37)]);
+  });
+
+  it('places a two-digit year within fifty years of the clock it is given, not of the machine', () => {
+    // Act
+    const near2026 = parseHttpDate('Sunday, 06-Nov-77 08:49:37 GMT', Date.UTC(2026, 0, 1));
+    const near2030 = parseHttpDate('Sunday, 06-Nov-77 08:49:37 GMT', Date.UTC(2030, 0, 1));
+
+    // Assess: 2077 is more than 50 years after 2026 (so 1977), and not after 2030.
+    expect(near2026).toBe(Date.UTC(1977, 10, 6, 8, 49, 37));
+    expect(near2030).toBe(Date.UTC(2077, 10, 6, 8, 49, 37));
   });
 });
