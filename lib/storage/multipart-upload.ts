@@ -4,9 +4,12 @@
  * soon as its `data` event returns, so it dies young, where a chunk held until its part was sent
  * outlived the young generation and waited, with tens of MiB like it, for a full garbage
  * collection (bench/TUNING.md: the worker's peak memory grew with the archive's length, and its
- * CPU with those collections). At most `queueSize` parts are in flight; the body is paused
- * meanwhile, so memory holds at most (queueSize + 1) part buffers. A body that ends before its
- * first part is full goes in one PutObject.
+ * CPU with those collections). At most `queueSize` parts are in flight, and at most `queueSize`
+ * part buffers exist: while every buffer is in flight the body is paused, and the rest of the
+ * chunk that filled the last one waits, a slice of that chunk, for the first buffer to come back
+ * (a buffer for it alone, rotated through, made one more 8 MiB part resident whenever the target
+ * was slower than the download: bench/TUNING.md). A body that ends before its first part is full
+ * goes in one PutObject.
  *
  * Every failure — the body's error or early close, a part, the completion — stops reading, lets
  * the requests already on their way finish (S3 keeps a part that lands after an abort, and
@@ -44,6 +47,8 @@ export async function uploadStream(s3: S3Client, bucket: string, key: string, bo
   const spare: Buffer[] = [];
   let filling: Buffer | undefined;
   let fillingBytes = 0;
+  /** The rest of a chunk that came while every part buffer was in flight. */
+  let waiting: Buffer | undefined;
   let failure: { error: unknown } | undefined;
   let settle!: { resolve: () => void; reject: (error: unknown) => void };
   const ended = new Promise<void>((resolve, reject) => {
@@ -88,7 +93,11 @@ export async function uploadStream(s3: S3Client, bucket: string, key: string, bo
       () => {
         inFlight.delete(sending);
         spare.push(buffer);
-        if (!failure && inFlight.size < queueSize && body.isPaused()) body.resume();
+        if (failure) return;
+        const rest = waiting;
+        waiting = undefined;
+        if (rest) take(rest);
+        if (!waiting && inFlight.size < queueSize && body.isPaused()) body.resume();
       },
       (error: unknown) => {
         inFlight.delete(sending);
@@ -98,9 +107,13 @@ export async function uploadStream(s3: S3Client, bucket: string, key: string, bo
     if (inFlight.size >= queueSize) body.pause();
   };
 
-  body.on('data', (chunk: Buffer) => {
-    if (failure) return;
+  /** Copies `chunk` into part buffers, sending each one full; keeps what no buffer is free for. */
+  const take = (chunk: Buffer): void => {
     for (let at = 0; at < chunk.length; ) {
+      if (!filling && spare.length === 0 && inFlight.size >= queueSize) {
+        waiting = chunk.subarray(at);
+        return;
+      }
       filling ??= spare.pop() ?? Buffer.allocUnsafeSlow(partBytes);
       const copied = chunk.copy(filling, fillingBytes, at);
       at += copied;
@@ -110,6 +123,13 @@ export async function uploadStream(s3: S3Client, bucket: string, key: string, bo
       filling = undefined;
       fillingBytes = 0;
     }
+  };
+
+  body.on('data', (chunk: Buffer) => {
+    if (failure) return;
+    // A paused body emits nothing more; kept in order all the same should one come.
+    if (waiting) waiting = Buffer.concat([waiting, chunk]);
+    else take(chunk);
   });
   // Ended, failed, or closed before its end (destroyed without an error): each settles `ended`.
   finished(body, { writable: false }, (error) => (error ? fail(error) : settle.resolve()));
@@ -122,6 +142,8 @@ export async function uploadStream(s3: S3Client, bucket: string, key: string, bo
       await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, ContentType: CONTENT_TYPE, ContentLength: bytes.length, Body: bytes }));
       return;
     }
+    // The body may end while its last bytes wait for a buffer: a part settling takes them.
+    while (waiting && !failure) await Promise.race(inFlight).catch(() => undefined);
     if (filling && fillingBytes > 0) sendPart(filling, fillingBytes);
     filling = undefined;
     while (inFlight.size > 0 && !failure) await Promise.race(inFlight).catch(() => undefined);

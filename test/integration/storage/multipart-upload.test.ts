@@ -59,6 +59,8 @@ interface Call {
   /** The part number and body length of an UploadPart. */
   part?: number;
   length?: number;
+  /** The memory an UploadPart's body lies in: one per part buffer. */
+  memory?: ArrayBufferLike;
   /** When it was sent and when its promise settled, on one counter of both. */
   sentAt: number;
   settledAt?: number;
@@ -108,8 +110,10 @@ function recordingClient(faults: Faults | Faults['refuse'] = {}): {
   const s3 = new Proxy(real, {
     get(target, property, receiver) {
       if (property !== 'send') return Reflect.get(target, property, receiver);
-      return (command: { constructor: { name: string }; input: { PartNumber?: number; ContentLength?: number } }, ...rest: unknown[]) => {
-        const call: Call = { command: command.constructor.name, part: command.input.PartNumber, length: command.input.ContentLength, sentAt: clock++ };
+      return (command: { constructor: { name: string }; input: { PartNumber?: number; ContentLength?: number; Body?: unknown } }, ...rest: unknown[]) => {
+        const { PartNumber: part, ContentLength: length, Body: body } = command.input;
+        const memory = body instanceof Uint8Array ? body.buffer : undefined;
+        const call: Call = { command: command.constructor.name, part, length, memory, sentAt: clock++ };
         calls.push(call);
         const refusal = refuse(call.command, calls.length - 1, call.part);
         const signal = (rest[0] as { abortSignal?: AbortSignal } | undefined)?.abortSignal;
@@ -143,7 +147,7 @@ function internalError(): Error {
 
 describe('uploadStream: what it stores', () => {
   it('stores the bytes exactly, in parts of exactly partBytes whatever the chunks, reusing a part buffer only after its part is stored', async () => {
-    // Arrange: chunks that straddle every part boundary, and more parts than buffers (queueSize + 1).
+    // Arrange: chunks that straddle every part boundary, and more parts than buffers (queueSize).
     const key = uniqueKey();
     const chunkBytes = 300 * 1024 + 7;
     const { bytes, body } = chunked(5 * SETTINGS.partBytes + 123, chunkBytes);
@@ -162,6 +166,23 @@ describe('uploadStream: what it stores', () => {
       ...Array<string>(6).fill('UploadPartCommand'),
       'CompleteMultipartUploadCommand',
     ]);
+  });
+
+  it('holds at most queueSize part buffers while the target is slower than the body, the rest of a chunk waiting for one (mock: answers held back)', async () => {
+    // Arrange: every part's answer held back, so the queue is full whenever a part fills; the last
+    // chunk straddles the fifth part's end, so the body ends while its last 123 bytes wait.
+    const key = uniqueKey();
+    const { bytes, body } = chunked(5 * SETTINGS.partBytes + 123, 300 * 1024 + 7);
+    const { s3, calls } = recordingClient({ hold: (command) => (command === 'UploadPartCommand' ? 150 : 0) });
+
+    // Act
+    await uploadStream(s3, storage.bucket, key, body(), SETTINGS);
+
+    // Assess
+    expect(digest(await objectBytes(storage, key))).toBe(digest(bytes));
+    const parts = calls.filter((c) => c.command === 'UploadPartCommand');
+    expect(parts.map((p) => p.length)).toEqual([...Array<number>(5).fill(SETTINGS.partBytes), 123]);
+    expect(new Set(parts.map((p) => p.memory)).size).toBe(SETTINGS.queueSize);
   });
 
   it('sends a body smaller than one part in a single PutObject, without a multipart upload', async () => {
