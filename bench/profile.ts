@@ -11,6 +11,11 @@
  * own threads, the kernel. The floor's groups are summed as its CPU is (bench/harness/floor.ts),
  * so each group's worker − floor is its share of the gap. A last worker run preloads
  * streaming/copy-counter.ts to count the bytes JavaScript copies per byte downloaded.
+ *
+ *   npx tsx bench/profile.ts --first-job [--size 256] [--archives random] [--runs 3]
+ *
+ * instead records a warm container (bench/warm-worker-process.ts: two jobs in one process) and
+ * splits its samples by job, so each group's first − second job is what a fresh process pays once.
  */
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -189,6 +194,50 @@ async function countCopies(stage: Stage, archive: BenchArchive, dir: string, cou
   return JSON.parse(readFileSync(file, 'utf8')) as Record<string, number>;
 }
 
+/** Perf samples of a warm container's two jobs, each group's milliseconds averaged over `runs`. */
+async function firstJob(stage: Stage, archive: BenchArchive, dir: string, runs: number): Promise<void> {
+  const plain = await plainBundle('bench/warm-worker-process.ts', path.join(dir, 'worker-plain.js'));
+  stage.bundles.worker = plain.file;
+  const jobs = [new Map<string, number>(), new Map<string, number>()] as const;
+  let startUpMs = 0;
+  const add = (map: Map<string, number>, key: string): void => void map.set(key, (map.get(key) ?? 0) + 1 / runs);
+  for (let run = 0; run < runs; run++) {
+    const data = path.join(dir, `${archive.kind}-warm.perf`);
+    const windows = path.join(dir, `${archive.kind}-windows.json`);
+    // perf's clock is CLOCK_MONOTONIC, the clock of process.hrtime, so a job's window selects its samples.
+    const node = script(
+      dir,
+      `perf-${archive.kind}-warm`,
+      `BENCH_JOB_WINDOWS='${windows}' exec perf record -q -k CLOCK_MONOTONIC -e cpu-clock -c 1000000 -o '${data}' -- '${path.join(root, 'handlers/fetch-runtime.sh')}' '${process.execPath}' --perf-basic-prof "$@"`,
+    );
+    await runVariant(stage, 'worker', archive, undefined, node);
+    const [firstStarted = 0, firstEnded = 0, secondStarted = 0, secondEnded = 0] = JSON.parse(readFileSync(windows, 'utf8')) as number[];
+    const lines = execFileSync('perf', ['script', '-i', data, '-F', 'comm,time,ip,sym,dso'], { encoding: 'utf8', maxBuffer: 512 * MiB, stdio: ['ignore', 'pipe', 'ignore'] }).split('\n');
+    rmSync(data, { force: true });
+    for (const line of lines) {
+      const match = /^\s*\S+\s+([0-9.]+):\s+[0-9a-f]+ (.*) \(([^)]*)\)\s*$/.exec(line);
+      if (!match) continue;
+      const [, time = '', sym = '', dso = ''] = match;
+      const at = Number(time);
+      if (at < firstStarted) startUpMs += 1 / runs;
+      const job = at >= firstStarted && at <= firstEnded ? jobs[0] : at >= secondStarted && at <= secondEnded ? jobs[1] : undefined;
+      if (job) add(job, sampleGroup(sym.trim(), dso, [plain]));
+    }
+  }
+  const [first, second] = jobs;
+  const total = (map: Map<string, number>): number => [...map.values()].reduce((sum, ms) => sum + ms, 0);
+  console.log(`\n## ${archive.kind}, ${(archive.bytes / MiB).toFixed(0)} MiB: a warm container's two jobs, CPU ms (perf, every thread; mean of ${runs} runs)`);
+  console.log(`\nstart-up ${startUpMs.toFixed(0)}, first job ${total(first).toFixed(0)}, second job ${total(second).toFixed(0)}`);
+  console.log('\n| group | first job | second job | first − second |');
+  console.log('| --- | --- | --- | --- |');
+  const names = [...new Set([...first.keys(), ...second.keys()])];
+  const extra = (name: string): number => (first.get(name) ?? 0) - (second.get(name) ?? 0);
+  for (const name of names.sort((a, b) => extra(b) - extra(a))) {
+    if (Math.abs(extra(name)) < 2 && (first.get(name) ?? 0) < 20) continue;
+    console.log(`| ${name} | ${(first.get(name) ?? 0).toFixed(0)} | ${(second.get(name) ?? 0).toFixed(0)} | ${extra(name).toFixed(0)} |`);
+  }
+}
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const sizeBytes = Number(option(args, '--size') ?? 256) * MiB;
@@ -199,6 +248,10 @@ async function main(): Promise<void> {
   let stage: Stage | undefined;
   try {
     stage = await setUpStage(sizeBytes, archiveDir);
+    if (args.includes('--first-job')) {
+      for (const kind of archives) await firstJob(stage, await archiveFor(archiveDir, kind, sizeBytes, console.log), scratch, Number(option(args, '--runs') ?? 3));
+      return;
+    }
     const worker = await plainBundle('bench/worker-process.ts', path.join(scratch, 'worker-plain.js'));
     const floor = await plainBundle('bench/streaming/floor-process.ts', path.join(scratch, 'floor-plain.js'));
     stage.bundles.worker = worker.file;
