@@ -54,6 +54,15 @@ function failingBody(before: number, error: Error): Readable {
   });
 }
 
+/** Fails unless each part buffer was sent again only after the part it last held had settled. */
+function expectReuseOnlyAfterSettled(calls: Call[]): void {
+  const parts = calls.filter((c) => c.command === 'UploadPartCommand');
+  for (const [i, part] of parts.entries()) {
+    const next = parts.slice(i + 1).find((later) => later.memory === part.memory);
+    if (next) expect(next.sentAt).toBeGreaterThan(part.settledAt ?? Infinity);
+  }
+}
+
 interface Call {
   command: string;
   /** The part number and body length of an UploadPart. */
@@ -166,6 +175,7 @@ describe('uploadStream: what it stores', () => {
       ...Array<string>(6).fill('UploadPartCommand'),
       'CompleteMultipartUploadCommand',
     ]);
+    expectReuseOnlyAfterSettled(calls);
   });
 
   it('holds at most queueSize part buffers while the target is slower than the body, the rest of a chunk waiting for one (mock: answers held back)', async () => {
@@ -183,6 +193,16 @@ describe('uploadStream: what it stores', () => {
     const parts = calls.filter((c) => c.command === 'UploadPartCommand');
     expect(parts.map((p) => p.length)).toEqual([...Array<number>(5).fill(SETTINGS.partBytes), 123]);
     expect(new Set(parts.map((p) => p.memory)).size).toBe(SETTINGS.queueSize);
+    expectReuseOnlyAfterSettled(calls);
+  });
+
+  it('refuses settings with no queue or parts below S3\'s minimum, before reading the body', async () => {
+    for (const settings of [{ ...SETTINGS, queueSize: 0 }, { ...SETTINGS, queueSize: Number.NaN }, { ...SETTINGS, partBytes: 5 * MiB - 1 }]) {
+      const { body } = chunked(11 * MiB, 300 * 1024 + 7);
+      const { s3, calls } = recordingClient();
+      await expect(uploadStream(s3, storage.bucket, uniqueKey(), body(), settings)).rejects.toThrow(RangeError);
+      expect(calls).toEqual([]);
+    }
   });
 
   it('sends a body smaller than one part in a single PutObject, without a multipart upload', async () => {
@@ -333,5 +353,64 @@ describe('uploadStream: every failure aborts the upload and leaves no object', (
       // What the lifecycle rule would do, so that later tests count from zero.
       await abortUploadsAt(storage.s3, storage.bucket, key, createLogger({}, 'error'));
     }
+  });
+});
+
+describe('uploadStream: a failure while the rest of a chunk waits for a part buffer', () => {
+  // Chunks that do not divide a part, and parts answered late: whenever the last buffer fills,
+  // the rest of its chunk waits for a part to settle.
+  const AWKWARD = 300 * 1024 + 7;
+
+  it('rethrows a refused part, aborts and leaves no object (mock: part 3 refused, answers held back)', async () => {
+    const key = uniqueKey();
+    const refusal = internalError();
+    const { s3, calls } = recordingClient({
+      refuse: (command, _i, part) => (command === 'UploadPartCommand' && part === 3 ? refusal : undefined),
+      hold: (command) => (command === 'UploadPartCommand' ? 150 : 0),
+    });
+
+    await expect(uploadStream(s3, storage.bucket, key, chunked(8 * SETTINGS.partBytes, AWKWARD).body(), SETTINGS)).rejects.toBe(refusal);
+
+    expect(calls.at(-1)?.command).toBe('AbortMultipartUploadCommand');
+    expect(await multipartUploadsInProgress(storage)).toBe(0);
+    expect(await exists(key)).toBe(false);
+  });
+
+  it('rethrows the body\'s error, aborts and leaves no object (mock: answers held back)', async () => {
+    const key = uniqueKey();
+    const broken = new Error('the download broke while bytes waited');
+    const body = new Readable({
+      read() {
+        this.push(randomBytes(AWKWARD));
+      },
+    });
+    setTimeout(() => body.destroy(broken), 200);
+    const { s3 } = recordingClient({ hold: (command) => (command === 'UploadPartCommand' ? 600 : 0) });
+
+    await expect(uploadStream(s3, storage.bucket, key, body, SETTINGS)).rejects.toBe(broken);
+
+    expect(await multipartUploadsInProgress(storage)).toBe(0);
+    expect(await exists(key)).toBe(false);
+  });
+
+  it('does not complete when the body ends while bytes wait and the part that would free a buffer fails (mock: part 4 fails on its answer)', async () => {
+    const key = uniqueKey();
+    const refusal = internalError();
+    const { s3: recording, calls } = recordingClient({ hold: (command, part) => (command === 'UploadPartCommand' ? (part === 4 ? 50 : 300) : 0) });
+    const s3 = new Proxy(recording, {
+      get(target, property, receiver) {
+        if (property !== 'send') return Reflect.get(target, property, receiver);
+        return (command: { constructor: { name: string }; input: { PartNumber?: number } }, ...rest: unknown[]) => {
+          const sent = (target.send as (...args: unknown[]) => Promise<unknown>)(command, ...rest);
+          return command.constructor.name === 'UploadPartCommand' && command.input.PartNumber === 4 ? sent.then(() => Promise.reject(refusal)) : sent;
+        };
+      },
+    });
+
+    await expect(uploadStream(s3, storage.bucket, key, chunked(4 * SETTINGS.partBytes + 123, AWKWARD).body(), SETTINGS)).rejects.toBe(refusal);
+
+    expect(calls.some((c) => c.command === 'CompleteMultipartUploadCommand')).toBe(false);
+    expect(await multipartUploadsInProgress(storage)).toBe(0);
+    expect(await exists(key)).toBe(false);
   });
 });
