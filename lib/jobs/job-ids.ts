@@ -6,6 +6,7 @@
  */
 import { sha256Hex } from '../auth/access-token';
 import { ValidationError } from '../core/errors';
+import type { PackageFields } from '../core/package-request';
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
@@ -25,4 +26,13 @@ export function parseIdempotencyKey(raw: string | undefined, field: string): str
     throw new ValidationError(`Invalid ${field}.`, { fieldsDetail: { [field]: [key === '' ? 'Must not be empty: send 1–255 visible ASCII characters, or leave it out.' : 'Must be 1–255 visible ASCII characters.'] } });
   }
   return key;
+}
+
+/**
+ * The request a job was made for, digested: an Idempotency-Key sent again with other fields is
+ * refused (docs/api.md). Kept on the job record, and rebuilt from the event when redrive
+ * re-creates an expired one.
+ */
+export function requestFingerprint(fields: PackageFields): string {
+  return sha256Hex(JSON.stringify([fields.code, fields.module, fields.version, fields.packageUrl, fields.allowOverwrite, fields.sha256 ?? '']));
 }

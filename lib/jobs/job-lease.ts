@@ -221,14 +221,15 @@ export async function discardJob(store: JobStore, jobId: string): Promise<void> 
 /**
  * Opens a job that did not succeed for another round of deliveries (an operator re-submitting
  * what reached the on-failure queue); false when the job has succeeded meanwhile. A job whose
- * record has expired is written whole from `event`, so it reads and lists like any other.
+ * record has expired is written whole from `event` and its request's `fingerprint`, so it reads,
+ * lists and holds its Idempotency-Key like any other.
  */
-export async function reopenJob(store: JobStore, jobId: string, event: FetchEvent): Promise<boolean> {
+export async function reopenJob(store: JobStore, jobId: string, event: FetchEvent, fingerprint: string): Promise<boolean> {
   const update = await updateJob(store, jobId, {
     UpdateExpression:
       'SET #state = :pending, attempts = :zero, updated = :now, expires_at = :expires, bytes_received = :zero, ' +
       '#event = if_not_exists(#event, :event), module_key = if_not_exists(module_key, :module), ' +
-      'fingerprint = if_not_exists(fingerprint, :none), created = if_not_exists(created, :now) ' +
+      'fingerprint = if_not_exists(fingerprint, :fingerprint), created = if_not_exists(created, :now) ' +
       'REMOVE lease_owner, lease_expires, #error, finished, bytes_expected',
     // Not a job that succeeded, nor one still running under a live lease (two runs on one key).
     ConditionExpression:
@@ -237,7 +238,7 @@ export async function reopenJob(store: JobStore, jobId: string, event: FetchEven
     ExpressionAttributeValues: toAttributes({
       ':event': JSON.stringify(event),
       ':module': moduleKeyOf(event.code, event.module),
-      ':none': '',
+      ':fingerprint': fingerprint,
       ':pending': 'pending',
       ':succeeded': 'succeeded',
       ':running': 'running',

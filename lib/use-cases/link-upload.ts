@@ -7,7 +7,6 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { sha256Hex } from '../auth/access-token';
 import { assertMethod, type ApiRequest } from '../http/api-event';
 import { assertAllowedOn, identifyCaller } from '../auth/auth';
 import type { Config } from '../core/config';
@@ -15,7 +14,7 @@ import { ERROR_STATUS, PackageAlreadyExistsError, PayloadTooLargeError, Validati
 import { toFetchEvent, type JobView } from '../jobs/fetch-contract';
 import { deliverJob } from '../jobs/fetch-invoker';
 import { parseForm } from '../http/form-parser';
-import { jobIdForInvocation, jobIdForKey, parseIdempotencyKey } from '../jobs/job-ids';
+import { jobIdForInvocation, jobIdForKey, parseIdempotencyKey, requestFingerprint } from '../jobs/job-ids';
 import { createJob, discardJob } from '../jobs/job-lease';
 import { getJob, type Job, type JobStore } from '../jobs/job-records';
 import { jobView } from '../jobs/job-view';
@@ -64,7 +63,7 @@ export async function linkUpload(request: ApiRequest, deps: LinkDeps): Promise<L
   const jobs: JobStore = { dynamodb: deps.dynamodb, table: config.jobsTable, ttlSeconds: config.jobTtlSeconds, now: deps.now };
   const key = parseIdempotencyKey(request.headers['idempotency-key'], 'Idempotency-Key');
   const jobId = key ? jobIdForKey(caller.principal, key) : jobIdForInvocation(request.invocationId);
-  const fingerprint = fingerprintOf(link);
+  const fingerprint = requestFingerprint(link);
   const jobUrl = request.origin + jobPathFor(request, link, jobId);
 
   // A request repeated under the same Idempotency-Key gets the first one's job, even after it
@@ -126,10 +125,6 @@ async function awaitJob(jobs: JobStore, jobId: string, budgetMs: number): Promis
     await sleep(Math.min(pause, left));
     pause = Math.min(pause * 2, MAX_POLL_MS);
   }
-}
-
-function fingerprintOf(link: PackageFields): string {
-  return sha256Hex(JSON.stringify([link.code, link.module, link.version, link.packageUrl, link.allowOverwrite, link.sha256 ?? '']));
 }
 
 /** Failed with a 5xx, which the contract calls safe to retry (storage, the remote, a timeout). */

@@ -11,6 +11,7 @@ import { parseFetchEvent, toFetchEvent } from '../jobs/fetch-contract';
 import type { PackageRequest } from '../core/package-request';
 import { getJob, type JobStore } from '../jobs/job-records';
 import { reopenJob } from '../jobs/job-lease';
+import { requestFingerprint } from '../jobs/job-ids';
 import type { Logger } from '../core/logger';
 
 export interface RedriveDeps {
@@ -92,7 +93,7 @@ export async function redrive(deps: RedriveDeps, options: { max: number; dryRun:
           else report.wouldResubmit.push(jobId);
           continue;
         }
-        if (await reopenJob(deps.jobs, jobId, toFetchEvent({ ...request, mode: 'async' }))) {
+        if (await reopenJob(deps.jobs, jobId, toFetchEvent({ ...request, mode: 'async' }), requestFingerprint(request))) {
           const payload = new TextEncoder().encode(JSON.stringify({ ...event, job_id: jobId, mode: 'async' }));
           await deps.lambda.send(new InvokeCommand({ FunctionName: deps.functionName, InvocationType: 'Event', Payload: payload }));
           report.resubmitted.push(jobId);

@@ -10,10 +10,11 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FetchEvent } from '../../../lib/jobs/fetch-contract';
 import { acquireJob, createJob, finishJob } from '../../../lib/jobs/job-lease';
 import { getJob, type JobStore } from '../../../lib/jobs/job-records';
 import { listJobs } from '../../../lib/jobs/job-listing';
+import { requestFingerprint } from '../../../lib/jobs/job-ids';
+import { parseFetchEvent, type FetchEvent } from '../../../lib/jobs/fetch-contract';
 import { createLogger } from '../../../lib/core/logger';
 import { redrive } from '../../../lib/use-cases/redrive';
 import { freePorts } from '../../helpers/local-stack';
@@ -113,9 +114,24 @@ describe('redrive', () => {
 
     expect(report.resubmitted).toEqual([expired.job_id]);
     expect(invoked).toHaveLength(1);
-    expect(await getJob(jobs, expired.job_id ?? '')).toMatchObject({ state: 'pending', attempts: 0, event: expired, fingerprint: '' });
+    // The fingerprint link gave the request: the job's Idempotency-Key still refuses other fields.
+    expect(await getJob(jobs, expired.job_id ?? '')).toMatchObject({ state: 'pending', attempts: 0, event: expired, fingerprint: requestFingerprint(parseFetchEvent(expired, '')) });
     const page = await listJobs(jobs, { code: expired.code, module: expired.module }, { limit: 50 });
     expect(page.jobs.map((job) => job.jobId)).toContain(expired.job_id);
+  });
+
+  it('leaves a job running under a live lease as it is: not reopened, not invoked again', async () => {
+    const live = event();
+    await acquireJob(jobs, live.job_id ?? '', live, 'alive', 60_000);
+    const before = await getJob(jobs, live.job_id ?? '');
+    const queue = fakeQueue([destinationRecord(live)]);
+    const { lambda, invoked } = fakeLambda();
+
+    const report = await redrive({ sqs: queue.sqs, lambda, jobs, queueUrl: 'q', functionName: 'fetch', log: createLogger({}, 'silent') }, { max: 10, dryRun: false });
+
+    expect(report.stillRunning).toEqual([live.job_id]);
+    expect(invoked).toEqual([]);
+    expect(await getJob(jobs, live.job_id ?? '')).toEqual(before);
   });
 
   it('changes nothing in a dry run: lists what would be re-submitted and makes every message visible again', async () => {
