@@ -26,22 +26,24 @@ export function parseHttpDate(value: string, nowMs: number): number | undefined 
   const asc = fix || old ? undefined : ASCTIME_DATE.exec(value);
   let parts: [string, string, number, string, string, string] | undefined;
   if (fix) parts = [fix[1] ?? '', fix[2] ?? '', Number(fix[3]), fix[4] ?? '', fix[5] ?? '', fix[6] ?? ''];
-  // RFC 9110: a two-digit year more than 50 years ahead is in the past century.
-  else if (old) parts = [old[1] ?? '', old[2] ?? '', twoDigitYear(Number(old[3]), nowMs), old[4] ?? '', old[5] ?? '', old[6] ?? ''];
+  else if (old) parts = [old[1] ?? '', old[2] ?? '', 2000 + Number(old[3]), old[4] ?? '', old[5] ?? '', old[6] ?? ''];
   else if (asc) parts = [(asc[2] ?? '').trim(), asc[1] ?? '', Number(asc[6]), asc[3] ?? '', asc[4] ?? '', asc[5] ?? ''];
   if (!parts) return undefined;
-  const [day, month, year, hour, minute, second] = parts;
+  const [day, month, guessedYear, hour, minute, second] = parts;
   const monthIndex = MONTHS.indexOf(month.toLowerCase());
-  const time = Date.UTC(year, monthIndex, Number(day), Number(hour), Number(minute), Number(second));
+  const at = (year: number): number => Date.UTC(year, monthIndex, Number(day), Number(hour), Number(minute), Number(second));
+  // RFC 9110 §5.6.7: a two-digit year that puts the instant more than 50 years ahead is the past century's.
+  const year = old && at(guessedYear) > fiftyYearsAfter(nowMs) ? guessedYear - 100 : guessedYear;
+  const time = at(year);
   // Refuses 31 Feb and 25:00, which Date.UTC would roll over into another date.
   const check = new Date(time);
   return check.getUTCDate() === Number(day) && check.getUTCHours() === Number(hour) && check.getUTCMinutes() === Number(minute) ? time : undefined;
 }
 
-function twoDigitYear(year: number, nowMs: number): number {
-  const now = new Date(nowMs).getUTCFullYear();
-  const guess = 2000 + year;
-  return guess > now + 50 ? guess - 100 : guess;
+function fiftyYearsAfter(nowMs: number): number {
+  const later = new Date(nowMs);
+  later.setUTCFullYear(later.getUTCFullYear() + 50);
+  return later.getTime();
 }
 
 /** Seconds to wait, 0 to the cap; undefined for a missing or unreadable header. */

@@ -76,4 +76,14 @@ describe('parseHttpDate', () => {
     expect(near2026).toBe(Date.UTC(1977, 10, 6, 8, 49, 37));
     expect(near2030).toBe(Date.UTC(2077, 10, 6, 8, 49, 37));
   });
+
+  it('measures the fifty years to the instant, not to the year', () => {
+    // Act: from the first moment of 2026, the last hour of 2076 is more than fifty years ahead.
+    const justOver = parseHttpDate('Thursday, 31-Dec-76 23:00:00 GMT', Date.UTC(2026, 0, 1));
+    const justUnder = parseHttpDate('Thursday, 01-Jan-76 00:00:00 GMT', Date.UTC(2026, 0, 1, 1));
+
+    // Assess
+    expect(justOver).toBe(Date.UTC(1976, 11, 31, 23, 0, 0));
+    expect(justUnder).toBe(Date.UTC(2076, 0, 1, 0, 0, 0));
+  });
 });
