@@ -3,7 +3,7 @@
  * the bucket and its lifecycle rule, both functions, and IAM scoped to exactly those resources.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -17,16 +17,19 @@ import { tokensTableSpec, versionsTableSpec } from '../../../scripts/local-table
 const root = path.resolve(__dirname, '../../..');
 const workFolder = `.esbuild-template-${process.pid}`;
 let outDir: string;
+/** The packaging's own temporary folder, to see what it leaves behind. */
+let staging: string;
 type Resource = { Type: string; Properties: Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any -- CloudFormation JSON is untyped
 let resources: Record<string, Resource>;
 let resolved: ResolvedTemplate;
 
 beforeAll(async () => {
   outDir = mkdtempSync(path.join(tmpdir(), 'bkpaas-package-'));
+  staging = mkdtempSync(path.join(tmpdir(), 'bkpaas-package-tmp-'));
   await promisify(execFile)(
     process.execPath,
     [require.resolve('osls/bin/serverless.js'), 'package', '--stage', 'stag', '--package', outDir],
-    { cwd: root, env: { ...process.env, ESBUILD_WORK_FOLDER: workFolder }, timeout: 120_000 },
+    { cwd: root, env: { ...process.env, ESBUILD_WORK_FOLDER: workFolder, TMPDIR: staging }, timeout: 120_000 },
   );
   resources = JSON.parse(readFileSync(path.join(outDir, 'cloudformation-template-update-stack.json'), 'utf8')).Resources;
   resolved = loadPackagedTemplate(outDir, { stackName: stackName('stag') });
@@ -34,7 +37,14 @@ beforeAll(async () => {
 
 afterAll(() => {
   if (outDir) rmSync(outDir, { recursive: true, force: true });
+  if (staging) rmSync(staging, { recursive: true, force: true });
   rmSync(path.join(root, workFolder), { recursive: true, force: true });
+});
+
+describe('packaging', () => {
+  it('leaves nothing in the temporary folder: the zips\' staging folders are removed', () => {
+    expect(readdirSync(staging)).toEqual([]);
+  });
 });
 
 function resource(name: string): Resource {
