@@ -219,6 +219,14 @@ export async function discardJob(store: JobStore, jobId: string): Promise<void> 
 }
 
 /**
+ * Whether `reopenJob` would open `job` (none: its record expired) at `nowMs`: the same rule as its
+ * condition, for a dry run to say what a real run would do.
+ */
+export function reopenable(job: Job | undefined, nowMs: number): boolean {
+  return !job || (job.state !== 'succeeded' && !(job.state === 'running' && (job.leaseExpires ?? 0) > nowMs));
+}
+
+/**
  * Opens a job that did not succeed for another round of deliveries (an operator re-submitting
  * what reached the on-failure queue); false when the job has succeeded meanwhile. A job whose
  * record has expired is written whole from `event` and its request's `fingerprint`, so it reads,
@@ -231,7 +239,8 @@ export async function reopenJob(store: JobStore, jobId: string, event: FetchEven
       '#event = if_not_exists(#event, :event), module_key = if_not_exists(module_key, :module), ' +
       'fingerprint = if_not_exists(fingerprint, :fingerprint), created = if_not_exists(created, :now) ' +
       'REMOVE lease_owner, lease_expires, #error, finished, bytes_expected',
-    // Not a job that succeeded, nor one still running under a live lease (two runs on one key).
+    // Not a job that succeeded, nor one still running under a live lease (two runs on one key);
+    // `reopenable` says the same of a job read.
     ConditionExpression:
       'attribute_not_exists(job_id) OR (#state <> :succeeded AND NOT (#state = :running AND lease_expires > :nowMs))',
     ExpressionAttributeNames: { '#state': 'state', '#error': 'error', '#event': 'event' },

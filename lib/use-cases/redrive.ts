@@ -10,7 +10,7 @@ import { ChangeMessageVisibilityBatchCommand, DeleteMessageCommand, ReceiveMessa
 import { parseFetchEvent, toFetchEvent } from '../jobs/fetch-contract';
 import type { PackageRequest } from '../core/package-request';
 import { getJob, type JobStore } from '../jobs/job-records';
-import { reopenJob } from '../jobs/job-lease';
+import { reopenable, reopenJob } from '../jobs/job-lease';
 import { requestFingerprint } from '../jobs/job-ids';
 import type { Logger } from '../core/logger';
 
@@ -75,11 +75,9 @@ export async function redrive(deps: RedriveDeps, options: { max: number; dryRun:
         const leave = (): void => {
           if (message.ReceiptHandle) leftInQueue.set(messageId, message.ReceiptHandle);
         };
-        let event: Record<string, unknown>;
         let request: PackageRequest;
         try {
-          event = eventOfMessage(message.Body ?? '') as Record<string, unknown>;
-          request = parseFetchEvent(event, '');
+          request = parseFetchEvent(eventOfMessage(message.Body ?? ''), '');
         } catch (error) {
           report.unreadable += 1;
           leave();
@@ -89,12 +87,15 @@ export async function redrive(deps: RedriveDeps, options: { max: number; dryRun:
         const jobId = request.jobId;
         if (options.dryRun) {
           leave();
-          if ((await getJob(deps.jobs, jobId))?.state === 'succeeded') report.alreadySucceeded.push(jobId);
-          else report.wouldResubmit.push(jobId);
+          const job = await getJob(deps.jobs, jobId);
+          if (job?.state === 'succeeded') report.alreadySucceeded.push(jobId);
+          else if (reopenable(job, deps.jobs.now().getTime())) report.wouldResubmit.push(jobId);
+          else report.stillRunning.push(jobId);
           continue;
         }
-        if (await reopenJob(deps.jobs, jobId, toFetchEvent({ ...request, mode: 'async' }), requestFingerprint(request))) {
-          const payload = new TextEncoder().encode(JSON.stringify({ ...event, job_id: jobId, mode: 'async' }));
+        const retried = toFetchEvent({ ...request, mode: 'async' });
+        if (await reopenJob(deps.jobs, jobId, retried, requestFingerprint(request))) {
+          const payload = new TextEncoder().encode(JSON.stringify(retried));
           await deps.lambda.send(new InvokeCommand({ FunctionName: deps.functionName, InvocationType: 'Event', Payload: payload }));
           report.resubmitted.push(jobId);
         } else if ((await getJob(deps.jobs, jobId))?.state === 'succeeded') {

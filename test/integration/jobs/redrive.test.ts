@@ -120,15 +120,17 @@ describe('redrive', () => {
     expect(page.jobs.map((job) => job.jobId)).toContain(expired.job_id);
   });
 
-  it('leaves a job running under a live lease as it is: not reopened, not invoked again', async () => {
+  it('leaves a job running under a live lease as it is: not reopened, not invoked again, and a dry run says so', async () => {
     const live = event();
     await acquireJob(jobs, live.job_id ?? '', live, 'alive', 60_000);
     const before = await getJob(jobs, live.job_id ?? '');
-    const queue = fakeQueue([destinationRecord(live)]);
     const { lambda, invoked } = fakeLambda();
+    const deps = (sqs: never) => ({ sqs, lambda, jobs, queueUrl: 'q', functionName: 'fetch', log: createLogger({}, 'silent') });
 
-    const report = await redrive({ sqs: queue.sqs, lambda, jobs, queueUrl: 'q', functionName: 'fetch', log: createLogger({}, 'silent') }, { max: 10, dryRun: false });
+    const dryRun = await redrive(deps(fakeQueue([destinationRecord(live)]).sqs), { max: 10, dryRun: true });
+    const report = await redrive(deps(fakeQueue([destinationRecord(live)]).sqs), { max: 10, dryRun: false });
 
+    expect(dryRun).toMatchObject({ wouldResubmit: [], stillRunning: [live.job_id] });
     expect(report.stillRunning).toEqual([live.job_id]);
     expect(invoked).toEqual([]);
     expect(await getJob(jobs, live.job_id ?? '')).toEqual(before);
