@@ -132,6 +132,8 @@ function endpoint(env: Env, name: string): string | undefined {
 }
 
 const MiB = 1024 * 1024;
+/** S3's smallest part but the last: UPLOAD_PART_BYTES's lower bound (docs/operations.md). */
+export const MIN_UPLOAD_PART_BYTES = 5 * MiB;
 
 // Lambda's advanced logging controls set AWS_LAMBDA_LOG_LEVEL; it wins over LOG_LEVEL.
 const LAMBDA_LOG_LEVELS: Record<string, Config['logLevel']> = { TRACE: 'debug', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error', FATAL: 'error' };
@@ -206,7 +208,7 @@ export function loadConfig(env: Env = process.env): Config {
     idleTimeoutMs: integer(env, 'DOWNLOAD_IDLE_TIMEOUT_MS', 30_000, 1, 900_000),
     totalTimeoutMs: integer(env, 'DOWNLOAD_TOTAL_TIMEOUT_MS', 840_000, 1, 900_000),
     cleanupMarginMs: integer(env, 'CLEANUP_MARGIN_MS', 10_000, 0, 120_000),
-    uploadPartBytes: integer(env, 'UPLOAD_PART_BYTES', 8 * MiB, 5 * MiB, 512 * MiB),
+    uploadPartBytes: integer(env, 'UPLOAD_PART_BYTES', 8 * MiB, MIN_UPLOAD_PART_BYTES, 512 * MiB),
     uploadQueueSize: integer(env, 'UPLOAD_QUEUE_SIZE', 4, 1, 32),
     requireMatchingAppCode: flag(env, 'REQUIRE_MATCHING_APP_CODE', false),
     cursorSigningKey: signingKey(env, 'CURSOR_SIGNING_KEY'),

@@ -174,10 +174,11 @@ export class PackageDownloadFailedError extends ServiceError {
 }
 
 /**
- * The remote answered a 4xx that another try will not change (404, 403, 410, 401, …): a 422, so
- * that a client that retries every 5xx does not retry a URL that cannot work (docs/api.md#what-to-retry).
+ * The remote said, in a way that will not change by itself, that the URL cannot give a package:
+ * a 4xx another try will not change (404, 403, 410, 401, …), a redirect that cannot be followed,
+ * a host that does not exist. A 422, so that a client that retries every 5xx does not retry a
+ * URL that cannot work (docs/api.md#what-to-retry).
  */
-/** The remote said, in a way that will not change by itself, that the URL cannot give a package. */
 export class PackageUrlUnavailableError extends ServiceError {
   constructor(what: string, options: { cause?: unknown } = {}) {
     super('PACKAGE_URL_UNAVAILABLE', `${what}; it will answer the same until the URL or what it serves changes.`, options);

@@ -17,7 +17,7 @@ const EXT_VALUE = /^([!#$%&+\-^_`{}~0-9A-Za-z]+)'(?:[A-Za-z0-9-]*)'((?:%[0-9A-Fa
 const OWS = /^[ \t]*/;
 
 /** The parameters of a well-formed header, names lower-cased; undefined for a malformed one. */
-export function dispositionParameters(header: string): Map<string, string> | undefined {
+function dispositionParameters(header: string): Map<string, string> | undefined {
   let rest = header.replace(OWS, '');
   const type = TOKEN.exec(rest);
   if (!type) return undefined;
@@ -72,9 +72,4 @@ export function contentDispositionFilenames(header: string | undefined): string[
   const extended = parameters.get('filename*');
   const decoded = extended === undefined ? undefined : decodeExtValue(extended);
   return [decoded, parameters.get('filename')].filter((name): name is string => Boolean(name));
-}
-
-/** The file name the header gives (`filename*` first, then `filename`), or undefined; never empty. */
-export function contentDispositionFilename(header: string | undefined): string | undefined {
-  return contentDispositionFilenames(header)[0];
 }

@@ -31,6 +31,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { finished, type Readable } from 'node:stream';
+import { MIN_UPLOAD_PART_BYTES } from '../core/config';
 
 export interface UploadSettings {
   partBytes: number;
@@ -39,15 +40,12 @@ export interface UploadSettings {
 
 const CONTENT_TYPE = 'application/octet-stream';
 
-/** S3's smallest part but the last (UPLOAD_PART_BYTES in docs/operations.md). */
-const MIN_PART_BYTES = 5 * 1024 * 1024;
-
 export async function uploadStream(s3: S3Client, bucket: string, key: string, body: Readable, settings: UploadSettings): Promise<void> {
   const { partBytes, queueSize } = settings;
   // Config allows neither (lib/core/config.ts); a direct caller with no queue would never pause
   // the body, nor send what it holds.
   if (!Number.isInteger(queueSize) || queueSize < 1) throw new RangeError(`queueSize must be a whole number of parts, at least 1; got ${queueSize}`);
-  if (!Number.isInteger(partBytes) || partBytes < MIN_PART_BYTES) throw new RangeError(`partBytes must be a whole number of at least ${MIN_PART_BYTES}; got ${partBytes}`);
+  if (!Number.isInteger(partBytes) || partBytes < MIN_UPLOAD_PART_BYTES) throw new RangeError(`partBytes must be a whole number of at least ${MIN_UPLOAD_PART_BYTES}; got ${partBytes}`);
   let uploadId: Promise<string> | undefined;
   const parts: CompletedPart[] = [];
   const inFlight = new Set<Promise<void>>();

@@ -3,9 +3,9 @@
  * RFC 8187: `filename*` first, then `filename`; a header that breaks the grammar gives nothing.
  */
 import { describe, expect, it } from 'vitest';
-import { contentDispositionFilename, decodeExtValue } from '../../../lib/download/content-disposition';
+import { contentDispositionFilenames, decodeExtValue } from '../../../lib/download/content-disposition';
 
-describe('contentDispositionFilename', () => {
+describe('contentDispositionFilenames', () => {
   it.each([
     ['a quoted filename', 'attachment; filename="repo-main.tar.gz"', 'repo-main.tar.gz'],
     ['a token filename', 'attachment; filename=app.tgz; size=4586', 'app.tgz'],
@@ -21,7 +21,7 @@ describe('contentDispositionFilename', () => {
     ['filename* before filename', "attachment; filename*=UTF-8''app%201.0.zip; filename=\"fallback.zip\"", 'app 1.0.zip'],
   ])('reads %s', (_shape, header, expected) => {
     // Act
-    const name = contentDispositionFilename(header);
+    const name = contentDispositionFilenames(header)[0];
 
     // Assess
     expect(name).toBe(expected);
@@ -36,7 +36,7 @@ describe('contentDispositionFilename', () => {
     ['an empty value', "attachment; filename*=UTF-8''; filename=\"plain.zip\""],
   ])('falls back to filename when filename* has %s', (_shape, header) => {
     // Act
-    const name = contentDispositionFilename(header);
+    const name = contentDispositionFilenames(header)[0];
 
     // Assess
     expect(name).toBe('plain.zip');
@@ -60,7 +60,7 @@ describe('contentDispositionFilename', () => {
     ['two headers joined by a comma', 'attachment; filename=a.zip, attachment; filename=b.zip'],
   ])('gives nothing for %s', (_shape, header) => {
     // Act
-    const name = contentDispositionFilename(header);
+    const name = contentDispositionFilenames(header)[0];
 
     // Assess
     expect(name).toBeUndefined();
@@ -69,9 +69,9 @@ describe('contentDispositionFilename', () => {
   it('returns path separators and dot segments raw, for the sanitiser to strip', () => {
     // Act
     const names = [
-      contentDispositionFilename('attachment; filename="../../etc/passwd"'),
-      contentDispositionFilename("attachment; filename*=UTF-8''..%2F..%5Capp.zip"),
-      contentDispositionFilename("attachment; filename*=UTF-8''a%00b.zip"),
+      contentDispositionFilenames('attachment; filename="../../etc/passwd"')[0],
+      contentDispositionFilenames("attachment; filename*=UTF-8''..%2F..%5Capp.zip")[0],
+      contentDispositionFilenames("attachment; filename*=UTF-8''a%00b.zip")[0],
     ];
 
     // Assess
@@ -84,7 +84,7 @@ describe('contentDispositionFilename', () => {
 
     // Act
     const started = performance.now();
-    const name = contentDispositionFilename(header);
+    const name = contentDispositionFilenames(header)[0];
     const elapsed = performance.now() - started;
 
     // Assess
