@@ -30,7 +30,7 @@ export function createFetchFailuresHandler(deps: Deps) {
   return async (record: unknown, context: Pick<Context, 'awsRequestId'>): Promise<AbandonedJob> => {
     const log = createLogger({ ...invocationFields('fetchFailures', context), invocation_id: context.awsRequestId }, config.logLevel);
     try {
-      const announced = events ? { events: { client: events, busName: config.eventBusName, metrics: workerMetrics } } : {};
+      const announced = events ? { events: { events, busName: config.eventBusName, metrics: workerMetrics } } : {};
       const abandoned = await recordAbandonedJob(record, { ...rest, ...announced, log });
       if (abandoned.recordedFailed) count(metrics, METRIC.jobsAbandoned);
       return abandoned;

@@ -8,17 +8,16 @@
  * `npm run redrive` can run it again. Recording the job failed is a job's end like any other:
  * it is announced on the event bus as the worker announces its own (docs/api.md#events).
  */
-import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { StorageUnavailableError, ValidationError } from '../core/errors';
 import { parseFetchEvent, type JobError } from '../jobs/fetch-contract';
-import { publishJobEnd } from '../jobs/event-publisher';
+import { publishJobEnd, type PublishDeps } from '../jobs/event-publisher';
 import { failedEvent } from '../jobs/job-events';
 import { abandonJob } from '../jobs/job-lease';
 import { getJob, type JobStore } from '../jobs/job-records';
 import type { Logger } from '../core/logger';
-import type { Metrics } from '../core/metrics';
+import type { PackageRequest } from '../core/package-request';
 import { objectKeysOf } from '../storage/package-record';
 import { abortUploadsAt, deleteObjectsQuietly, objectKeyFor, requestKeysFor } from '../storage/package-store';
 import { getVersion } from '../storage/version-records';
@@ -32,7 +31,7 @@ export interface AbandonedJobDeps {
   versionsTable: string;
   log: Logger;
   /** Where the job's end is announced; absent, nothing is (tests not about events). */
-  events?: { client: EventBridgeClient; busName: string; metrics?: Metrics };
+  events?: Omit<PublishDeps, 'log'>;
 }
 
 /** The parts of Lambda's invocation record this needs. */
@@ -93,10 +92,9 @@ export async function recordAbandonedJob(record: unknown, deps: AbandonedJobDeps
 }
 
 /** Bounded and never throws (lib/jobs/event-publisher.ts): the job is recorded whatever the bus does. */
-async function announce(request: ReturnType<typeof parseFetchEvent>, error: JobError, finishedAt: string, deps: AbandonedJobDeps): Promise<void> {
+async function announce(request: PackageRequest, error: JobError, finishedAt: string, deps: AbandonedJobDeps): Promise<void> {
   if (!deps.events) return;
-  const { client, busName, metrics } = deps.events;
-  await publishJobEnd(failedEvent(request, error, finishedAt), { events: client, busName, log: deps.log, ...(metrics ? { metrics } : {}) });
+  await publishJobEnd(failedEvent(request, error, finishedAt), { ...deps.events, log: deps.log });
 }
 
 /**
@@ -104,7 +102,7 @@ async function announce(request: ReturnType<typeof parseFetchEvent>, error: JobE
  * version record points there. Without `version` in the event, the version is the one a run
  * noted on the job before writing a record; none noted, no record of this job exists.
  */
-async function removeLeftovers(request: ReturnType<typeof parseFetchEvent>, resolvedVersion: string | undefined, deps: AbandonedJobDeps): Promise<void> {
+async function removeLeftovers(request: PackageRequest, resolvedVersion: string | undefined, deps: AbandonedJobDeps): Promise<void> {
   const key = objectKeyFor(request.code, request.module, request.jobId);
   await abortUploadsAt(deps.s3, deps.bucket, key, deps.log);
   const version = request.version ?? resolvedVersion;
