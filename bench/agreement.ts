@@ -14,14 +14,16 @@ function load(file: string): BenchResults {
   return JSON.parse(readFileSync(file, 'utf8')) as BenchResults;
 }
 
+/** A target judged by an interval. */
+type Judged = Target & { interval: [number, number] };
+
 /** The pairs of runs whose intervals do not overlap, as "1–3"; none when every pair agrees. */
-function disagreeing(targets: Target[]): string[] {
+function disagreeing(targets: Judged[]): string[] {
   const pairs: string[] = [];
   targets.forEach((a, i) =>
     targets.slice(i + 1).forEach((b, j) => {
-      const [al = 0, ah = 0] = a.interval ?? [];
-      const [bl = 0, bh = 0] = b.interval ?? [];
-      if (!agree({ median: 0, low: al, high: ah }, { median: 0, low: bl, high: bh })) pairs.push(`${i + 1}–${i + j + 2}`);
+      const [[al, ah], [bl, bh]] = [a.interval, b.interval];
+      if (!agree({ low: al, high: ah }, { low: bl, high: bh })) pairs.push(`${i + 1}–${i + j + 2}`);
     }),
   );
   return pairs;
@@ -37,8 +39,8 @@ function main(): void {
   for (const target of first.targets) {
     const same = runs.map((run) => run.targets.find((t) => t.name === target.name));
     if (same.some((t) => !t?.interval)) continue;
-    const judged = same as Target[];
-    const cells = judged.map((t) => `${t.measured} (${t.interval?.[0]}–${t.interval?.[1]})`);
+    const judged = same as Judged[];
+    const cells = judged.map((t) => `${t.measured} (${t.interval[0]}–${t.interval[1]})`);
     const apart = disagreeing(judged);
     console.log(`| ${target.name} | ${cells.join(' | ')} | ${apart.length === 0 ? 'every pair' : `not ${apart.join(', ')}`} | ${judged.map((t) => (t.met ? 'yes' : 'no')).join(' / ')} |`);
   }

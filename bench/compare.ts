@@ -20,18 +20,18 @@
  * both sides are measured the same way.
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, createReadStream, createWriteStream, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, createReadStream, createWriteStream, rmSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { bundle } from './harness/bundle';
 import { runJsonJob } from './harness/child-process';
+import { option } from './harness/options';
 import { median } from './harness/stats';
 import { archiveFor } from './streaming/bench-archives';
 import { streamChildEnv } from './streaming/stream-env';
-import type { JobCost } from './streaming/measure-job';
-import { archiveUrl, runWorker, setUpStage, tearDownStage, type ArchiveKind } from './streaming/streaming-bench';
+import { runMain, type JobCost } from './streaming/measure-job';
+import { archiveUrl, runWorker, withScratch, withStage, type ArchiveKind } from './streaming/streaming-bench';
 
 const root = path.resolve(__dirname, '..');
 const MiB = 1024 * 1024;
@@ -42,11 +42,6 @@ interface Side {
   env: NodeJS.ProcessEnv;
   /** The Node binary, run as it is; none: as Lambda starts fetch (handlers/fetch-runtime.sh). */
   node: string | undefined;
-}
-
-function option(args: string[], name: string): string | undefined {
-  const at = args.indexOf(name);
-  return at === -1 ? undefined : args[at + 1];
 }
 
 function envOf(text: string | undefined): NodeJS.ProcessEnv {
@@ -85,19 +80,12 @@ async function main(): Promise<void> {
   const target = (option(args, '--target') ?? 'sink') as 'sink' | 's3rver';
   const rate = option(args, '--rate');
   const rateMiBs = rate ? Number(rate) : undefined;
-  const scratch = mkdtempSync(path.join(tmpdir(), 'bkpaas-bench-compare-'));
-  const archiveDir = process.env.BENCH_ARCHIVE_CACHE || path.join(scratch, 'archives');
-  mkdirSync(archiveDir, { recursive: true });
   const log = (line: string): void => console.log(line);
   if (option(args, '--piece') === 'list') {
-    try {
-      await compareListing({ before, after, sizeBytes, runs, archives, archiveDir, scratch, log });
-    } finally {
-      rmSync(scratch, { recursive: true, force: true });
-    }
+    await withScratch('compare', ({ scratch, archiveDir }) => compareListing({ before, after, sizeBytes, runs, archives, archiveDir, scratch, log }));
     return;
   }
-  try {
+  await withStage('compare', sizeBytes, async ({ stage, scratch, archiveDir }) => {
     const beforeNode = nodeOf(option(args, '--before-node'));
     const afterNode = nodeOf(option(args, '--after-node'));
     const sides: Side[] = [
@@ -114,29 +102,22 @@ async function main(): Promise<void> {
         node: option(args, '--after-node') ? afterNode.node : undefined,
       },
     ];
-    const stage = await setUpStage(sizeBytes, archiveDir);
-    try {
-      for (const kind of archives) {
-        const archive = await archiveFor(archiveDir, kind, sizeBytes, log);
-        const url = archiveUrl(stage, archive, rateMiBs);
-        const samples: JobCost[][] = [[], []];
-        for (let run = -1; run < runs; run++) {
-          const order = run % 2 === 0 ? [0, 1] : [1, 0];
-          for (const index of order) {
-            const side = sides[index] as Side;
-            const sample = await runWorker(stage, archive, url, target, 'worker', side.bundle, side.env, side.node);
-            if (run >= 0) samples[index]?.push(sample);
-            log(`  ${kind} ${run < 0 ? 'warm-up' : `run ${run + 1}/${runs}`} ${side.name}: ${(sample.wall_ms / 1000).toFixed(2)} s, cpu ${(sample.cpu_ms / 1000).toFixed(2)} s, rss ${(sample.max_rss_kib / 1024).toFixed(0)} MiB`);
-          }
+    for (const kind of archives) {
+      const archive = await archiveFor(archiveDir, kind, sizeBytes, log);
+      const url = archiveUrl(stage, archive, rateMiBs);
+      const samples: JobCost[][] = [[], []];
+      for (let run = -1; run < runs; run++) {
+        const order = run % 2 === 0 ? [0, 1] : [1, 0];
+        for (const index of order) {
+          const side = sides[index] as Side;
+          const sample = await runWorker(stage, archive, url, target, 'worker', side.bundle, side.env, side.node);
+          if (run >= 0) samples[index]?.push(sample);
+          log(`  ${kind} ${run < 0 ? 'warm-up' : `run ${run + 1}/${runs}`} ${side.name}: ${(sample.wall_ms / 1000).toFixed(2)} s, cpu ${(sample.cpu_ms / 1000).toFixed(2)} s, rss ${(sample.max_rss_kib / 1024).toFixed(0)} MiB`);
         }
-        report(kind, archive.bytes, sides, samples as [JobCost[], JobCost[]], { target, rateMiBs, sizeBytes });
       }
-    } finally {
-      await tearDownStage(stage);
+      report(kind, archive.bytes, sides, samples as [JobCost[], JobCost[]], { target, rateMiBs, sizeBytes });
     }
-  } finally {
-    rmSync(scratch, { recursive: true, force: true });
-  }
+  });
 }
 
 function report(kind: string, bytes: number, sides: Side[], [a, b]: [JobCost[], JobCost[]], how: { target: string; rateMiBs?: number; sizeBytes: number }): void {
@@ -204,7 +185,4 @@ async function compareListing(how: ListingComparison): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exit(1);
-});
+runMain(main);

@@ -14,28 +14,24 @@
  *
  *   npx tsx bench/profile.ts --first-job [--size 256] [--archives random] [--runs 3]
  *
- * instead records a warm container (bench/warm-worker-process.ts: two jobs in one process) and
- * splits its samples by job, so each group's first − second job is what a fresh process pays once.
+ * instead records a warm container (bench/worker-process.ts with BENCH_WARM_FIRST_JOB=1: two jobs
+ * in one process) and splits its samples by job, so each group's first − second job is what a fresh process pays once.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { build } from 'esbuild';
 import { bundle, SERVERLESS_ESBUILD_OPTIONS } from './harness/bundle';
+import { option } from './harness/options';
 import { archiveFor, type ArchiveKind, type BenchArchive } from './streaming/bench-archives';
-import { runVariant, setUpStage, tearDownStage, type Stage } from './streaming/streaming-bench';
+import { runMain } from './streaming/measure-job';
+import { runVariant, withStage, type Stage } from './streaming/streaming-bench';
 
 const root = path.resolve(__dirname, '..');
 const MiB = 1024 * 1024;
 
 const GROUPED_PIECES = ['worker', 'download', 'sha256', 'list', 'upload', 'read'] as const;
 type Piece = (typeof GROUPED_PIECES)[number];
-
-function option(args: string[], name: string): string | undefined {
-  const at = args.indexOf(name);
-  return at === -1 ? undefined : args[at + 1];
-}
 
 interface PlainBundle {
   file: string;
@@ -196,7 +192,7 @@ async function countCopies(stage: Stage, archive: BenchArchive, dir: string, cou
 
 /** Perf samples of a warm container's two jobs, each group's milliseconds averaged over `runs`. */
 async function firstJob(stage: Stage, archive: BenchArchive, dir: string, runs: number): Promise<void> {
-  const plain = await plainBundle('bench/warm-worker-process.ts', path.join(dir, 'worker-plain.js'));
+  const plain = await plainBundle('bench/worker-process.ts', path.join(dir, 'worker-plain.js'));
   stage.bundles.worker = plain.file;
   const jobs = [new Map<string, number>(), new Map<string, number>()] as const;
   let startUpMs = 0;
@@ -208,7 +204,7 @@ async function firstJob(stage: Stage, archive: BenchArchive, dir: string, runs: 
     const node = script(
       dir,
       `perf-${archive.kind}-warm`,
-      `BENCH_JOB_WINDOWS='${windows}' exec perf record -q -k CLOCK_MONOTONIC -e cpu-clock -c 1000000 -o '${data}' -- '${path.join(root, 'handlers/fetch-runtime.sh')}' '${process.execPath}' --perf-basic-prof "$@"`,
+      `BENCH_WARM_FIRST_JOB=1 BENCH_JOB_WINDOWS='${windows}' exec perf record -q -k CLOCK_MONOTONIC -e cpu-clock -c 1000000 -o '${data}' -- '${path.join(root, 'handlers/fetch-runtime.sh')}' '${process.execPath}' --perf-basic-prof "$@"`,
     );
     await runVariant(stage, 'worker', archive, undefined, node);
     const [firstStarted = 0, firstEnded = 0, secondStarted = 0, secondEnded = 0] = JSON.parse(readFileSync(windows, 'utf8')) as number[];
@@ -242,12 +238,7 @@ async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const sizeBytes = Number(option(args, '--size') ?? 256) * MiB;
   const archives = (option(args, '--archives') ?? 'random,source').split(',') as ArchiveKind[];
-  const scratch = mkdtempSync(path.join(tmpdir(), 'bkpaas-bench-profile-'));
-  const archiveDir = process.env.BENCH_ARCHIVE_CACHE || path.join(scratch, 'archives');
-  mkdirSync(archiveDir, { recursive: true });
-  let stage: Stage | undefined;
-  try {
-    stage = await setUpStage(sizeBytes, archiveDir);
+  await withStage('profile', sizeBytes, async ({ stage, scratch, archiveDir }) => {
     if (args.includes('--first-job')) {
       for (const kind of archives) await firstJob(stage, await archiveFor(archiveDir, kind, sizeBytes, console.log), scratch, Number(option(args, '--runs') ?? 3));
       return;
@@ -263,13 +254,7 @@ async function main(): Promise<void> {
       for (const piece of GROUPED_PIECES) byPiece.set(piece, await sample(stage, piece, archive, scratch, [worker, floor]));
       printGap(kind, archive.bytes, byPiece, await countCopies(stage, archive, scratch, counter));
     }
-  } finally {
-    await tearDownStage(stage);
-    rmSync(scratch, { recursive: true, force: true });
-  }
+  });
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exit(1);
-});
+runMain(main);

@@ -25,8 +25,8 @@ export interface ColdStartFigures {
   readyMs: number;
   floorReadyMs: number;
   runs: number;
-  /** Per turn, the bundle's init ÷ its floor's, the two loaded moments apart (absent in older results). */
-  loadRatios?: number[];
+  /** Per turn, the bundle's init ÷ its floor's, the two loaded moments apart. */
+  loadRatios: number[];
 }
 
 const root = path.resolve(__dirname, '../..');

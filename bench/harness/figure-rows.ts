@@ -8,10 +8,10 @@ import { floorInstructions } from '../streaming/instruction-counts';
 import { VARIANTS, type Variant } from '../streaming/streaming-bench';
 import { costPerGiB, MEMORY_SIZES_MB, type WorkerCost } from './cost-table';
 import { findScenario } from './evaluate-targets';
-import { floorTurns, honestFloor } from './floor';
+import { cpuTurnRatios, honestFloor } from './floor';
 import type { BenchResults } from './results';
 import { gib, sizeLabel } from './stats';
-import { INTERVAL_LEVEL, medianSpread, perTurn } from './spread';
+import { INTERVAL_LEVEL, type Spread } from './spread';
 import type { Target } from './targets';
 
 const VARIANT_NAMES: Record<Variant, string> = {
@@ -70,11 +70,8 @@ export function archiveRows(results: BenchResults): string[][] {
 export const FLOOR_HEADER = ['archive', 'download', 'SHA-256', 'gunzip', 'tar walk + rules', 'upload', 'honest floor', 'worker into the sink', 'worker / floor (median of turns)', 'interval'];
 
 /** The median of per-turn ratios and its interval, as two cells. */
-function turnRatio(numerators: number[], denominators: number[]): string[] {
-  const ratios = perTurn(numerators, denominators);
-  if (ratios.length === 0) return ['—', '—'];
-  const spread = medianSpread(ratios);
-  return [`${f(spread.median)}×`, `${f(spread.low)}–${f(spread.high)}×`];
+function turnRatioCells(spread: Spread | undefined): string[] {
+  return spread ? [`${f(spread.median)}×`, `${f(spread.low)}–${f(spread.high)}×`] : ['—', '—'];
 }
 
 /** CPU seconds per GiB of archive: each piece of the floor (medians), their sum, the worker, and the ratio per turn. */
@@ -95,7 +92,7 @@ export function floorRows(results: BenchResults): string[][] {
       perGiB(floor.upload),
       perGiB(floor.cpuS),
       perGiB(worker.cpuS),
-      ...turnRatio(worker.turns.map((t) => t.cpu_ms), floorTurns(scenario.variants).map((t) => t.cpuMs)),
+      ...turnRatioCells(cpuTurnRatios(scenario.variants)?.spread),
     ]);
   }
   return rows;

@@ -4,6 +4,7 @@
  * four of them are measured too and taken out, so each piece counts only its own work.
  */
 import type { Variant, VariantFigures } from '../streaming/streaming-bench';
+import { medianSpread, perTurn, type Spread } from './spread';
 
 export interface FloorFigures {
   /** CPU seconds of each piece. */
@@ -15,9 +16,6 @@ export interface FloorFigures {
   upload: number;
   /** Their sum. */
   cpuS: number;
-  /** Wall seconds of the listing alone (read + gunzip + walk) and of the upload to the sink alone. */
-  listingWallS: number;
-  uploadWallS: number;
 }
 
 export function honestFloor(variants: Partial<Record<Variant, VariantFigures>>): FloorFigures | undefined {
@@ -31,29 +29,40 @@ export function honestFloor(variants: Partial<Record<Variant, VariantFigures>>):
     tarWalk: Math.max(0, list.cpuS - gunzip.cpuS),
     upload: alone(upload),
   };
-  return {
-    ...parts,
-    cpuS: parts.download + parts.sha256 + parts.gunzip + parts.tarWalk + parts.upload,
-    listingWallS: list.wallS,
-    uploadWallS: upload.wallS,
-  };
+  return { ...parts, cpuS: parts.download + parts.sha256 + parts.gunzip + parts.tarWalk + parts.upload };
 }
 
-/** Per turn: the floor's CPU and the walls of the listing and upload alone, from runs taken moments apart. */
-export interface FloorTurn {
-  cpuMs: number;
-  listingWallMs: number;
-  uploadWallMs: number;
+/** CPU ms of the pieces in one turn, as each ran (the file-fed ones with their read still in). */
+export interface FloorPieces {
+  read: number;
+  download: number;
+  sha256: number;
+  list: number;
+  upload: number;
 }
 
-/** The floor of each turn (the same sum as honestFloor's, within one turn); none unless every piece ran every turn. */
-export function floorTurns(variants: Partial<Record<Variant, VariantFigures>>): FloorTurn[] {
+/** One turn's floor in CPU ms: the download, and each file-fed piece less the read that feeds it. */
+export function floorCpuOf(turn: FloorPieces): number {
+  const alone = (cpuMs: number): number => Math.max(0, cpuMs - turn.read);
+  return turn.download + alone(turn.sha256) + alone(turn.list) + alone(turn.upload);
+}
+
+/** The floor of each turn in CPU ms (the same sum as honestFloor's, within one turn); none unless every piece ran every turn. */
+export function floorTurns(variants: Partial<Record<Variant, VariantFigures>>): number[] {
   const { read, download, sha256, gunzip, list, upload } = variants;
   if (!read || !download || !sha256 || !gunzip || !list || !upload) return [];
   return read.turns.flatMap((r, i) => {
     const [d, s, l, u] = [download, sha256, list, upload].map((piece) => piece.turns[i]);
     if (!d || !s || !l || !u) return [];
-    const alone = (cpuMs: number): number => Math.max(0, cpuMs - r.cpu_ms);
-    return [{ cpuMs: d.cpu_ms + alone(s.cpu_ms) + alone(l.cpu_ms) + alone(u.cpu_ms), listingWallMs: l.wall_ms, uploadWallMs: u.wall_ms }];
+    return [floorCpuOf({ read: r.cpu_ms, download: d.cpu_ms, sha256: s.cpu_ms, list: l.cpu_ms, upload: u.cpu_ms })];
   });
+}
+
+/**
+ * The worker's CPU (into the sink) ÷ the floor's, per turn: the median of those ratios, its
+ * interval and how many turns it is taken over; none without a worker or a floor turn.
+ */
+export function cpuTurnRatios(variants: Partial<Record<Variant, VariantFigures>>): { spread: Spread; turns: number } | undefined {
+  const ratios = perTurn(variants.worker?.turns.map((t) => t.cpu_ms) ?? [], floorTurns(variants));
+  return ratios.length === 0 ? undefined : { spread: medianSpread(ratios), turns: ratios.length };
 }

@@ -67,6 +67,12 @@ function streamingScenarios(sizes: { smallest: number; middle: number; largest: 
   return scenarios;
 }
 
+/** The value after `name` in a script's arguments (`--size 256`); none when `name` is not given. */
+export function option(args: string[], name: string): string | undefined {
+  const at = args.indexOf(name);
+  return at === -1 ? undefined : args[at + 1];
+}
+
 /** A smoke run: `--smoke` or BENCH_SMOKE set. */
 export function isSmoke(argv: string[], env: NodeJS.ProcessEnv): boolean {
   return argv.includes('--smoke') || isSet(env.BENCH_SMOKE);

@@ -60,6 +60,6 @@ export function perTurn(a: readonly number[], b: readonly number[]): number[] {
 }
 
 /** Two runs agree on a figure when their intervals overlap. */
-export function agree(a: Spread, b: Spread): boolean {
+export function agree(a: Pick<Spread, 'low' | 'high'>, b: Pick<Spread, 'low' | 'high'>): boolean {
   return a.low <= b.high && b.low <= a.high;
 }

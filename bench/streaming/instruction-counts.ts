@@ -44,13 +44,24 @@ export function valgrindFound(): boolean {
   }
 }
 
-/** A script that runs Node under callgrind with the settings that make a count repeat, writing it to `out`. */
-function wrapper(dir: string, name: string, out: string): string {
-  const file = path.join(dir, `${name}.sh`);
-  const node = ['--single-threaded', '--hash-seed=1', '--random-seed=1'].join(' ');
-  writeFileSync(file, `#!/bin/sh\nexec valgrind --tool=callgrind --callgrind-out-file='${out}' '${process.execPath}' ${node} "$@"\n`);
+const root = path.resolve(__dirname, '../..');
+
+function script(file: string, body: string): string {
+  writeFileSync(file, `#!/bin/sh\n${body}\n`);
   chmodSync(file, 0o755);
   return file;
+}
+
+/**
+ * A script that runs Node under callgrind with the settings that make a count repeat, writing it to
+ * `out`. The worker starts as Lambda starts fetch: handlers/fetch-runtime.sh is given the callgrind
+ * script as its node and adds its V8 options after it, as bench/profile.ts does for perf.
+ */
+function wrapper(dir: string, name: string, out: string, variant: Counted): string {
+  const node = ['--single-threaded', '--hash-seed=1', '--random-seed=1'].join(' ');
+  const callgrind = script(path.join(dir, `${name}.sh`), `exec valgrind --tool=callgrind --callgrind-out-file='${out}' '${process.execPath}' ${node} "$@"`);
+  if (variant !== 'worker') return callgrind;
+  return script(path.join(dir, `${name}-runtime.sh`), `exec '${path.join(root, 'handlers/fetch-runtime.sh')}' '${callgrind}' "$@"`);
 }
 
 function instructionsIn(out: string): number {
@@ -83,7 +94,7 @@ export async function countInstructions(
       const name = `callgrind-${archives.small.kind}-${variant}-${size}`;
       const out = path.join(scratch, `${name}.out`);
       try {
-        await run(variant, archives[size], wrapper(scratch, name, out));
+        await run(variant, archives[size], wrapper(scratch, name, out, variant));
         return instructionsIn(out);
       } finally {
         rmSync(out, { force: true });

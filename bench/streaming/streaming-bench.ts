@@ -153,6 +153,40 @@ export async function tearDownStage(stage: Stage | undefined): Promise<void> {
   rmSync(stage.scratch, { recursive: true, force: true });
 }
 
+/** A script's temporary folder and the folder its archives go in. */
+export interface Scratch {
+  scratch: string;
+  archiveDir: string;
+}
+
+/**
+ * A temporary folder for `use`, and the folder archives go in: BENCH_ARCHIVE_CACHE (kept) or one
+ * inside the temporary folder; the temporary folder goes when `use` ends, however it ends.
+ */
+export async function withScratch<T>(name: string, use: (folders: Scratch) => Promise<T>): Promise<T> {
+  const scratch = mkdtempSync(path.join(tmpdir(), `bkpaas-bench-${name}-`));
+  try {
+    const archiveDir = process.env.BENCH_ARCHIVE_CACHE || path.join(scratch, 'archives');
+    mkdirSync(archiveDir, { recursive: true });
+    return await use({ scratch, archiveDir });
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/** withScratch with a stage (setUpStage) for archives up to `largestBytes`, torn down however `use` ends. */
+export function withStage<T>(name: string, largestBytes: number, use: (staged: Scratch & { stage: Stage }) => Promise<T>): Promise<T> {
+  return withScratch(name, async (folders) => {
+    let stage: Stage | undefined;
+    try {
+      stage = await setUpStage(largestBytes, folders.archiveDir);
+      return await use({ ...folders, stage });
+    } finally {
+      await tearDownStage(stage);
+    }
+  });
+}
+
 function fail(variant: Variant, archive: BenchArchive, what: string): never {
   throw new Error(`${variant}, ${archive.kind} archive of ${archive.sizeBytes / MiB} MiB: ${what}`);
 }
