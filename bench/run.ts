@@ -62,6 +62,7 @@ async function main(): Promise<void> {
     const results: BenchResults = { ...stored, targets: evaluateTargets(stored) };
     const markdown = benchOptions([], process.env).out.markdown;
     writeFileSync(resultsFile, JSON.stringify(results, null, 2) + '\n');
+    mkdirSync(path.dirname(markdown), { recursive: true });
     writeFileSync(markdown, markdownReport(results));
     log(`wrote ${markdown} and ${resultsFile}'s targets from its figures`);
     return;
