@@ -137,7 +137,7 @@ export class LocalApiGateway {
     return (req, res) => {
       const requestId = randomUUID();
       const started = Date.now();
-      void readRequestBody(req, MAX_BODY_BYTES).then((body) => {
+      void readRequestBody(req, MAX_BODY_BYTES).then(({ bytes: body }) => {
         // Why the gateway answered by itself, if it did: told with the answer, or logged.
         let failure: string | undefined;
         this.handle(req, body, requestId, started)
