@@ -4,17 +4,29 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
-export function optionsOrExit<T extends ParseArgsConfig['options']>(options: T, usage: string): ReturnType<typeof parseArgs<{ options: T }>>['values'] | undefined {
-  let values: ReturnType<typeof parseArgs<{ options: T }>>['values'];
+type Options = ParseArgsConfig['options'];
+
+function parsedOrExit<C extends ParseArgsConfig>(config: C, usage: string): ReturnType<typeof parseArgs<C>> | undefined {
+  let parsed: ReturnType<typeof parseArgs<C>>;
   try {
-    ({ values } = parseArgs({ options }));
+    parsed = parseArgs(config);
   } catch (error) {
     console.error(`${(error as Error).message}\n\n${usage}`);
     process.exit(2);
   }
-  if ((values as { help?: boolean }).help) {
+  if ((parsed.values as { help?: boolean }).help) {
     console.log(usage);
     return undefined;
   }
-  return values;
+  return parsed;
+}
+
+/** Options only: a positional argument is a mistake. */
+export function optionsOrExit<T extends Options>(options: T, usage: string): ReturnType<typeof parseArgs<{ options: T }>>['values'] | undefined {
+  return parsedOrExit({ options }, usage)?.values;
+}
+
+/** Options and positional arguments. */
+export function argumentsOrExit<T extends Options>(options: T, usage: string): ReturnType<typeof parseArgs<{ options: T; allowPositionals: true }>> | undefined {
+  return parsedOrExit({ options, allowPositionals: true }, usage);
 }

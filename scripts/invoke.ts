@@ -9,8 +9,8 @@
  */
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { readAuthorizerEvent } from '../lib/auth/authorizer-event';
+import { argumentsOrExit } from './command-line';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './local-emulators';
 import { regionFor } from './deploy/settings';
 import { SERVICE } from './local-aws/packaging';
@@ -54,16 +54,8 @@ function parsedError(text: string): string {
 }
 
 async function main(): Promise<void> {
-  let parsed: { values: { stage?: string; region?: string; help?: boolean }; positionals: string[] };
-  try {
-    parsed = parseArgs({ options: { stage: { type: 'string' }, region: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true });
-  } catch (error) {
-    fail((error as Error).message);
-  }
-  if (parsed.values.help) {
-    console.log(USAGE);
-    return;
-  }
+  const parsed = argumentsOrExit({ stage: { type: 'string' }, region: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, USAGE);
+  if (!parsed) return;
   const [fn, eventFile] = parsed.positionals;
   if (!fn || !FUNCTIONS.includes(fn)) fail(`FUNCTION must be one of ${FUNCTIONS.join(', ')}.`);
   if (!eventFile) fail('EVENT_FILE is required.');

@@ -7,7 +7,7 @@
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import type { AnsweredRequest } from './local-aws/api/api-gateway';
+import { failureLine, type AnsweredRequest } from './local-aws/api/api-gateway';
 import type { RenderedResponse } from './local-aws/api/gateway-responses';
 import type { InvokeOutcome } from './local-aws/lambda/function-pool';
 import type { LambdaFunction } from './local-aws/lambda/functions';
@@ -28,7 +28,7 @@ export function logFileOf(dataDir: string): string {
 const ROUTE_PREFIX = /^\/bkapps\/applications\/([^/]+)\/modules\/([^/]+)\/source_package\//;
 
 /** `sundy820/default link/` for a route of the API, the path as it came otherwise. */
-export function shortPath(fullPath: string, basePath: string): string {
+function shortPath(fullPath: string, basePath: string): string {
   const relative = fullPath.startsWith(`${basePath}/`) ? fullPath.slice(basePath.length) : fullPath;
   const match = ROUTE_PREFIX.exec(relative);
   return match ? `${match[1]}/${match[2]} ${relative.slice(match[0].length) || '/'}` : relative;
@@ -48,9 +48,9 @@ function bodyOf(answer: RenderedResponse): { code?: unknown } {
   }
 }
 
-export function requestLine(request: AnsweredRequest & { durationMs: number }, answer: RenderedResponse, basePath: string): string {
-  const body = bodyOf(answer);
-  const bodyCode = answer.status >= 400 && typeof body.code === 'string' ? body.code : undefined;
+function requestLine(request: AnsweredRequest & { durationMs: number }, answer: RenderedResponse, basePath: string): string {
+  const body = answer.status >= 400 ? bodyOf(answer) : {};
+  const bodyCode = typeof body.code === 'string' ? body.code : undefined;
   const code = header(answer.headers, 'bkapi-error-code') ?? bodyCode ?? header(answer.headers, 'x-amzn-errortype');
   const path = request.url.split('?')[0] ?? '/';
   // The job an answer names: its X-Job-Id, its Location (202) or its path (a job's status).
@@ -61,7 +61,7 @@ export function requestLine(request: AnsweredRequest & { durationMs: number }, a
 }
 
 /** A fetch invocation's end: its job's state and code, or the error Lambda retries on. */
-export function jobLine(outcome: InvokeOutcome, durationMs: number): string {
+function jobLine(outcome: InvokeOutcome, durationMs: number): string {
   if (!outcome.ok) return ['job', '?', 'handed back', outcome.error.errorType, `${durationMs} ms`].join('  ');
   try {
     const view = JSON.parse(outcome.payload) as { job_id?: string; state?: string; error?: { code?: string } };
@@ -76,7 +76,7 @@ export function jobLine(outcome: InvokeOutcome, durationMs: number): string {
  * debug and metric lines (they are in the file, and a warning's code is on its request's or job's
  * line already); a line that is not JSON as it came (a crash's output must be seen).
  */
-export function functionLine(line: string): string | undefined {
+function functionLine(line: string): string | undefined {
   if (line.trim() === '') return undefined;
   let entry: Record<string, unknown>;
   try {
@@ -135,7 +135,7 @@ export function localTerminal(options: {
     functionOutput,
     onAnswered(request, answer) {
       if (options.format === 'short') print(requestLine({ ...request, durationMs: Date.now() - request.started }, answer, options.basePath));
-      else if (request.failure) options.log(`[local API Gateway] ${request.method} ${request.url}: ${request.failure}`);
+      else if (request.failure) options.log(failureLine({ ...request, failure: request.failure }));
     },
     onInvoked(fn, outcome, durationMs) {
       if (options.format === 'short' && fn.name.endsWith('-fetch')) print(jobLine(outcome, durationMs));

@@ -12,7 +12,7 @@
 import { ACMClient, DescribeCertificateCommand } from '@aws-sdk/client-acm';
 import { APIGatewayClient, GetAccountCommand } from '@aws-sdk/client-api-gateway';
 import { GetAccountSettingsCommand, GetFunctionConcurrencyCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { parseArgs } from 'node:util';
+import { optionsOrExit } from './command-line';
 import { preflightFindings, type AccountReadings, type Finding, type Reading } from './deploy/preflight-checks';
 import { DEPLOY_SETTINGS, regionFor, stageSettings } from './deploy/settings';
 import { SERVICE } from './local-aws/packaging';
@@ -80,17 +80,8 @@ async function readAccount(stage: string, region: string, certificateArn: string
 const MARK: Record<Finding['verdict'], string> = { ok: 'ok  ', warn: 'WARN', fail: 'FAIL' };
 
 async function main(): Promise<number> {
-  let values: { stage?: string; region?: string; help?: boolean };
-  try {
-    ({ values } = parseArgs({ options: { stage: { type: 'string' }, region: { type: 'string' }, help: { type: 'boolean', short: 'h' } } }));
-  } catch (error) {
-    console.error(`${(error as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
+  const values = optionsOrExit({ stage: { type: 'string' }, region: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, USAGE);
+  if (!values) return 0;
   const stage = values.stage?.trim();
   if (!stage) {
     console.error(`--stage is required.\n\n${USAGE}`);

@@ -14,6 +14,7 @@ import { MINIMUM_UNRESERVED_CONCURRENCY } from '../deploy/aws-limits';
 import type { Account } from './aws-requests';
 import { accessKeyOf, type IamAuthority } from './iam';
 import type { LambdaFunction } from './lambda/functions';
+import { readRequestBody } from './request-body';
 
 export interface LocalCertificate {
   arn: string;
@@ -62,6 +63,9 @@ export function reservationRefusal(functions: LambdaFunction[], quota: number): 
   return undefined;
 }
 
+/** The control plane's requests are a certificate ARN at most; anything near this is not one. */
+const MAX_BODY_BYTES = 64 * 1024;
+
 function json(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   res.writeHead(status, { 'content-type': 'application/json', 'x-amzn-requestid': randomUUID(), ...headers }).end(JSON.stringify(body));
 }
@@ -108,15 +112,14 @@ export function answerLambdaAccountCall(req: http.IncomingMessage, res: http.Ser
 /** API Gateway's `GET /account` and ACM's `DescribeCertificate`, for the local account's administrator. */
 export function controlPlaneListener(options: LocalAccountOptions & { iam: IamAuthority; account: Account }): http.RequestListener {
   return (req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
+    void readRequestBody(req, MAX_BODY_BYTES).then(({ bytes }) => {
       const url = new URL(req.url ?? '/', 'http://127.0.0.1');
       const caller = options.iam.callerOf(accessKeyOf(req.headers, url));
       const target = String(req.headers['x-amz-target'] ?? '');
       if (caller.kind !== 'admin') {
         return json(res, 403, { __type: 'AccessDeniedException', message: 'The local control plane answers the account administrator only.' }, { 'x-amzn-errortype': 'AccessDeniedException' });
       }
+      if (!bytes) return json(res, 400, { __type: 'ValidationException', message: `The request exceeds ${MAX_BODY_BYTES} bytes.` });
       if (req.method === 'GET' && /^\/account\/?$/.test(url.pathname)) {
         return json(res, 200, {
           ...(options.apiGatewayCloudWatchRoleArn ? { cloudwatchRoleArn: options.apiGatewayCloudWatchRoleArn } : {}),
@@ -128,7 +131,7 @@ export function controlPlaneListener(options: LocalAccountOptions & { iam: IamAu
       if (req.method === 'POST' && target === 'CertificateManager.DescribeCertificate') {
         let body: { CertificateArn?: string } = {};
         try {
-          body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as { CertificateArn?: string };
+          body = JSON.parse(bytes.toString('utf8') || '{}') as { CertificateArn?: string };
         } catch {
           return json(res, 400, { __type: 'SerializationException', message: 'Malformed JSON' });
         }

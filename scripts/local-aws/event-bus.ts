@@ -139,7 +139,7 @@ export class LocalEventBus {
 
   listener(): http.RequestListener {
     return (req, res) => {
-      void readRequestBody(req, MAX_BODY_BYTES).then((raw) => {
+      void readRequestBody(req, MAX_BODY_BYTES).then(({ bytes: raw }) => {
         const answer = (status: number, body: Record<string, unknown>): void => {
           res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': randomUUID() }).end(JSON.stringify(body));
         };

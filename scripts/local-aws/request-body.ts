@@ -1,11 +1,17 @@
 /**
- * A local service's request body, read whole: the bytes, or `undefined` once it passes `maxBytes`
+ * A local service's request body, read whole: its size, and its bytes unless it passes `maxBytes`
  * (the rest is still read and dropped, so the connection can carry the answer). Each service
- * answers an oversized body its own way, as AWS does.
+ * answers an oversized body its own way, as AWS does; some name the size.
  */
 import type http from 'node:http';
 
-export function readRequestBody(req: http.IncomingMessage, maxBytes: number): Promise<Buffer | undefined> {
+export interface RequestBody {
+  /** Absent once the body passed the cap. */
+  bytes?: Buffer;
+  size: number;
+}
+
+export function readRequestBody(req: http.IncomingMessage, maxBytes: number): Promise<RequestBody> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -13,6 +19,6 @@ export function readRequestBody(req: http.IncomingMessage, maxBytes: number): Pr
       size += chunk.length;
       if (size <= maxBytes) chunks.push(chunk);
     });
-    req.on('end', () => resolve(size > maxBytes ? undefined : Buffer.concat(chunks)));
+    req.on('end', () => resolve(size > maxBytes ? { size } : { bytes: Buffer.concat(chunks), size }));
   });
 }

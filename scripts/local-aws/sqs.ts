@@ -12,6 +12,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { sqsRequest, type Account } from './aws-requests';
 import { accessKeyOf, type IamAuthority } from './iam';
+import { readRequestBody } from './request-body';
 import { batchEntries, integerParameter, SqsError, visibilityTimeout } from './sqs-validation';
 
 interface Message {
@@ -40,6 +41,8 @@ export interface SqsOptions {
 }
 
 const MAX_WAIT_SECONDS = 20;
+/** SQS takes up to 1 MiB of messages a request (one, or a batch's sum); the rest is room for JSON escaping and attributes. */
+const MAX_BODY_BYTES = 2 * 1024 * 1024;
 /** The queues' VisibilityTimeout attribute (the template sets none: SQS's default). */
 const DEFAULT_VISIBILITY_SECONDS = 30;
 
@@ -203,15 +206,14 @@ export class LocalSqs {
 
   listener(): http.RequestListener {
     return (req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (chunk: Buffer) => chunks.push(chunk));
-      req.on('end', () => {
+      void readRequestBody(req, MAX_BODY_BYTES).then(({ bytes }) => {
         const answer = (status: number, body: Record<string, unknown>, headers: Record<string, string> = {}): void => {
           res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': randomUUID(), ...headers }).end(JSON.stringify(body));
         };
         const handle = async (): Promise<void> => {
+          if (!bytes) throw new SqsError('com.amazonaws.sqs#InvalidParameterValue', 'InvalidParameterValue;Sender', `The request exceeds ${MAX_BODY_BYTES} bytes.`);
           const target = String(req.headers['x-amz-target'] ?? '');
-          const body = chunks.length > 0 ? (JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>) : {};
+          const body = bytes.length > 0 ? (JSON.parse(bytes.toString('utf8')) as Record<string, unknown>) : {};
           const url = new URL(req.url ?? '/', 'http://127.0.0.1');
           const caller = this.options.iam.callerOf(accessKeyOf(req.headers, url));
           const request = sqsRequest(this.options.account, target, body);

@@ -6,23 +6,19 @@
  * retries them, and what still fails lands in the on-failure queue that `npm run redrive` drains.
  */
 import { CreateTableCommand, DeleteTableCommand } from '@aws-sdk/client-dynamodb';
-import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALL_APPS, createToken, revokeToken } from '../../lib/auth/token-store';
 import { tablesOf } from '../../scripts/local-aws/packaging';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../scripts/local-emulators';
 import { startArchiveServer, type ArchiveServer } from '../helpers/archive-server';
 import { sampleEntries, sha256Of, tarGzArchive } from '../helpers/archives';
 import { freePorts, startLocalStack, type LocalStack } from '../helpers/local-stack';
+import { runScript } from '../helpers/run-script';
 import { expectInvariants, localTemplate } from '../helpers/storage';
 
-const root = path.resolve(__dirname, '../..');
 let stack: LocalStack;
 let server: ArchiveServer;
 let dataDir: string;
@@ -59,6 +55,18 @@ async function expectContractError(response: Response, status: number, code: str
   expect(Object.keys(body).every((key) => ['code', 'detail', 'fields_detail'].includes(key))).toBe(true);
   return body;
 }
+
+/** An operator script against the running stack, as `npm run <script> -- --stage local` reaches it. */
+const tool = (script: string, args: string[], env: NodeJS.ProcessEnv = {}) =>
+  runScript(script, args, {
+    ...process.env,
+    STAGE: 'local',
+    TOKENS_TABLE: stack.storage.tokensTable,
+    DYNAMODB_PORT: String(stack.ports.dynamodb),
+    LAMBDA_PORT: String(stack.ports.lambda),
+    SQS_PORT: String(stack.ports.sqs),
+    ...env,
+  });
 
 describe('answers the local API gives itself, in the contract\'s shape', () => {
   const linkPath = (code = 'sundy820') => `${code}/modules/default/source_package/link/`;
@@ -170,26 +178,10 @@ describe('asynchronous invocation, as Lambda runs it', () => {
     const failed = await followJob(location);
     expect(failed).toMatchObject({ state: 'failed', error: { code: 'PACKAGE_DOWNLOAD_FAILED' } });
     expect(server.hits(`/${code}/down.tar.gz`)).toBe(3);
-    const sqs = new SQSClient({ region: LOCAL_REGION, endpoint: `http://127.0.0.1:${stack.ports.sqs}`, credentials: LOCAL_CREDENTIALS });
-    try {
-      const queueUrl = `http://127.0.0.1:${stack.ports.sqs}/000000000000/bkpaas-source-package-link-local-fetch-failures`;
-      let records: { requestContext: { condition: string; approximateInvokeCount: number }; requestPayload: { code: string } }[] = [];
-      for (let i = 0; i < 50 && !records.some((record) => record.requestPayload.code === code); i++) {
-        const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 0 }));
-        records = Messages.map((message) => JSON.parse(message.Body ?? '{}') as (typeof records)[number]);
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-      expect(records.find((record) => record.requestPayload.code === code)).toMatchObject({ requestContext: { condition: 'RetriesExhausted', approximateInvokeCount: 3 } });
-    } finally {
-      sqs.destroy();
-    }
+    expect(await stack.failureRecordOf(code)).toMatchObject({ requestContext: { condition: 'RetriesExhausted', approximateInvokeCount: 3 } });
 
     down = false;
-    const redrive = (...args: string[]) =>
-      promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/redrive.ts', '--stage', 'local', ...args], {
-        cwd: root,
-        env: { ...process.env, SQS_PORT: String(stack.ports.sqs), LAMBDA_PORT: String(stack.ports.lambda), DYNAMODB_PORT: String(stack.ports.dynamodb) },
-      });
+    const redrive = (...args: string[]) => tool('redrive.ts', ['--stage', 'local', ...args]);
     const jobId = location.split('/').filter(Boolean).pop();
 
     // A dry run lists the job and leaves its message visible: the real run right after finds it.
@@ -207,11 +199,6 @@ describe('asynchronous invocation, as Lambda runs it', () => {
 });
 
 describe('the operator tools against the running stack', () => {
-  const tool = (script: string, args: string[], env: NodeJS.ProcessEnv = {}) =>
-    promisify(execFile)(process.execPath, ['--import', 'tsx', `scripts/${script}`, ...args], {
-      cwd: root,
-      env: { ...process.env, STAGE: 'local', TOKENS_TABLE: stack.storage.tokensTable, DYNAMODB_PORT: String(stack.ports.dynamodb), LAMBDA_PORT: String(stack.ports.lambda), ...env },
-    });
 
   it('npm run token lists the tokens of the local stack', async () => {
     const { stdout } = await tool('token.ts', ['list']);

@@ -19,9 +19,11 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { METRIC, METRICS_NAMESPACE } from '../../lib/core/metrics';
 import { DEPLOY_SETTINGS } from '../../scripts/deploy/settings';
+import { REFUSE_FLAG } from '../../scripts/local-aws/event-bus';
 import { checkDashboardBody, checkMetricsExist, drawnMetrics, emittedMetrics, metricsOfTemplate, type MetricIdentity } from '../../scripts/template-checks/dashboard';
 import { startArchiveServer, type ArchiveServer } from '../helpers/archive-server';
 import { sampleEntries, tarGzArchive } from '../helpers/archives';
+import { waitFor } from '../helpers/eventually';
 import { freePorts, startLocalStack, type LocalStack } from '../helpers/local-stack';
 import { localTemplate } from '../helpers/storage';
 
@@ -88,12 +90,12 @@ function stalling(bytes: Buffer) {
   };
 }
 
-/** Every metric the code has, in the stack's output: the run below makes each one appear. */
 /** Waits (at most 10 s) for a line of the stack's output; the assertions then say what is missing. */
 async function untilOutput(wanted: (line: string) => boolean): Promise<void> {
-  for (let i = 0; i < 100 && !stack.output().split('\n').some(wanted); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+  await waitFor(() => stack.output().split('\n').some(wanted), 10_000, 100);
 }
 
+/** Every metric the code has, in the stack's output: the run below makes each one appear. */
 async function emittedInRun(): Promise<MetricIdentity[]> {
   const wanted = Object.values(METRIC);
   for (let i = 0; i < 100; i++) {
@@ -141,13 +143,16 @@ describe('the dashboard and the alarms, against the metrics an end-to-end run em
     expect(await followJob(stuck)).toMatchObject({ state: 'failed' });
     // With the event bus refusing every call, a job still succeeds (EventsNotPublished).
     mkdirSync(path.join(dataDir, 'event-bus'), { recursive: true });
-    writeFileSync(path.join(dataDir, 'event-bus', 'refuse'), '');
-    refused = await post(`${code}-w`, server.url(`/${code}/app.tar.gz`));
-    refusedJob = (await (await fetch(new URL(`jobs/${refused.headers.get('x-job-id')}/`, linkUrl(`${code}-w`)), { headers: auth() })).json()) as Record<string, unknown>;
-    // The answer comes once the job is recorded; the worker's attempts to publish end after it.
-    await untilOutput((line) => line.includes(`"${refused.headers.get('x-job-id')}"`) && line.includes('job end not published'));
-    emitted = await emittedInRun();
-    rmSync(path.join(dataDir, 'event-bus', 'refuse'));
+    writeFileSync(path.join(dataDir, 'event-bus', REFUSE_FLAG), '');
+    try {
+      refused = await post(`${code}-w`, server.url(`/${code}/app.tar.gz`));
+      refusedJob = (await (await fetch(new URL(`jobs/${refused.headers.get('x-job-id')}/`, linkUrl(`${code}-w`)), { headers: auth() })).json()) as Record<string, unknown>;
+      // The answer comes once the job is recorded; the worker's attempts to publish end after it.
+      await untilOutput((line) => line.includes(`"${refused.headers.get('x-job-id')}"`) && line.includes('job end not published'));
+      emitted = await emittedInRun();
+    } finally {
+      rmSync(path.join(dataDir, 'event-bus', REFUSE_FLAG), { force: true });
+    }
   });
 
   it('emits every metric of lib/core/metrics.ts under the service, function and stage dimensions', () => {

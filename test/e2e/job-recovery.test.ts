@@ -5,15 +5,13 @@
  * each, the job reaches a final state on its own, with one record and one object or none, and
  * no multipart upload left in progress.
  */
-import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../scripts/local-emulators';
-import { eventsOnBus, schemaProblems } from '../helpers/event-schemas';
+import { eventsOfJob, schemaProblems } from '../helpers/event-schemas';
 import { startArchiveServer, type ArchiveServer } from '../helpers/archive-server';
 import { sampleEntries, sha256Of, tarGzArchive } from '../helpers/archives';
 import { freePorts, startLocalStack, type LocalStack, type LocalStackPorts } from '../helpers/local-stack';
@@ -141,9 +139,9 @@ describe('a worker killed in the middle of a download', () => {
     const final = await until(location, ended, 'the job to end');
     expect(final).toMatchObject({ state: 'failed', error: { code: 'WORKER_FAILED', detail: expect.stringContaining('stopped before it finished') } });
     expect(await expectInvariants(stack.storage, code, 'default')).toEqual([]);
-    expect(await failureRecordOf(code)).toMatchObject({ requestContext: { condition: 'RetriesExhausted' } });
+    expect(await stack.failureRecordOf(code)).toMatchObject({ requestContext: { condition: 'RetriesExhausted' } });
     // fetchFailures ended it, and announced that end as the worker would have (docs/api.md#events).
-    const announced = eventsOnBus(path.join(dataDir, 'event-bus')).filter((event) => (event.detail as { job_id?: string }).job_id === final.job_id);
+    const announced = eventsOfJob(path.join(dataDir, 'event-bus'), final.job_id as string);
     expect(announced).toHaveLength(1);
     expect(schemaProblems(announced[0]!)).toEqual([]);
     expect(announced[0]).toMatchObject({ 'detail-type': 'Source Package Job Failed', detail: { code, error: { code: 'WORKER_FAILED', status: 503 } } });
@@ -151,26 +149,6 @@ describe('a worker killed in the middle of a download', () => {
     expect(formatApiTime((announced[0]!.detail as { finished_at: string }).finished_at)).toBe(final.finished);
   });
 });
-
-type FailureRecord = { requestContext: { condition: string }; requestPayload: { code: string } };
-
-/** The failure queue's record of the application's event, looked for `looks` times 250 ms apart (the queue may lag a moment). */
-async function failureRecordOf(code: string, looks = 40): Promise<FailureRecord | undefined> {
-  const sqs = new SQSClient({ region: LOCAL_REGION, endpoint: `http://127.0.0.1:${ports.sqs}`, credentials: LOCAL_CREDENTIALS });
-  try {
-    let record: FailureRecord | undefined;
-    for (let look = 0; look < looks && !record; look += 1) {
-      if (look > 0) await new Promise((resolve) => setTimeout(resolve, 250));
-      const { Messages = [] } = await sqs.send(
-        new ReceiveMessageCommand({ QueueUrl: `http://127.0.0.1:${ports.sqs}/000000000000/bkpaas-source-package-link-local-fetch-failures`, MaxNumberOfMessages: 10, VisibilityTimeout: 0 }),
-      );
-      record = Messages.map((message) => JSON.parse(message.Body ?? '{}') as FailureRecord).find((candidate) => candidate.requestPayload.code === code);
-    }
-    return record;
-  } finally {
-    sqs.destroy();
-  }
-}
 
 describe("what Lambda's asynchronous retries run again", () => {
   it('gives a URL answering 404 one attempt: the job ends failed with 422 PACKAGE_URL_UNAVAILABLE, is not run again, and stays out of the failure queue', async () => {
@@ -185,7 +163,7 @@ describe("what Lambda's asynchronous retries run again", () => {
     expect(final).toMatchObject({ state: 'failed', attempts: 1, error: { code: 'PACKAGE_URL_UNAVAILABLE', detail: expect.stringContaining('404') } });
     expect(await job(location)).toEqual(final);
     expect(server.hits(`/${code}/typo.tar.gz`)).toBe(1);
-    expect(await failureRecordOf(code, 4)).toBeUndefined();
+    expect(await stack.failureRecordOf(code, 4)).toBeUndefined();
     expect(await expectInvariants(stack.storage, code, 'default')).toEqual([]);
   });
 
@@ -199,7 +177,7 @@ describe("what Lambda's asynchronous retries run again", () => {
 
     expect(final).toMatchObject({ state: 'failed', attempts: 3, error: { code: 'PACKAGE_DOWNLOAD_FAILED', retry_after: 7 } });
     expect(server.hits(`/${code}/busy.tar.gz`)).toBe(3);
-    expect(await failureRecordOf(code)).toMatchObject({ requestContext: { condition: 'RetriesExhausted' } });
+    expect(await stack.failureRecordOf(code)).toMatchObject({ requestContext: { condition: 'RetriesExhausted' } });
     expect(await expectInvariants(stack.storage, code, 'default')).toEqual([]);
   });
 });

@@ -35,3 +35,8 @@ export function eventsOnBus(dir: string, bus = 'default'): DeliveredEvent[] {
     return [];
   }
 }
+
+/** The events on a bus directory's `default` bus about one job. */
+export function eventsOfJob(dir: string, jobId: string): DeliveredEvent[] {
+  return eventsOnBus(dir).filter((event) => (event.detail as { job_id?: string }).job_id === jobId);
+}

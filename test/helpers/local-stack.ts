@@ -2,11 +2,12 @@
  * Runs the local stack exactly as `npm start` does (scripts/start-local.ts), on free ports and
  * a data directory of the test's choosing, and stops it with SIGTERM as Ctrl-C would.
  */
+import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
-import { localClients } from '../../scripts/local-emulators';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, localClients } from '../../scripts/local-emulators';
 import { SERVICE } from '../../scripts/local-aws/packaging';
 import type { StorageView } from './storage-reads';
 
@@ -28,6 +29,13 @@ export interface LocalStack {
   containerNodeVersions(functionName: string): string[];
   /** The command line (argv) of each running container of a function. */
   containerCommandLines(functionName: string): string[][];
+  /** Lambda's invocation record of the fetch event for an application in the on-failure queue, looked for `looks` times 250 ms apart (the queue may lag a moment). */
+  failureRecordOf(code: string, looks?: number): Promise<FailureRecord | undefined>;
+}
+
+export interface FailureRecord {
+  requestContext: { condition: string; approximateInvokeCount: number };
+  requestPayload: { code: string };
 }
 
 /** The containers of a function: a container's command line names its code folder, under the stack's own build folder. */
@@ -185,6 +193,22 @@ export async function startLocalStack(options: {
     },
     containerCommandLines(functionName) {
       return containerPids(child, functionName).map((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean));
+    },
+    async failureRecordOf(code, looks = 40) {
+      const sqs = new SQSClient({ region: LOCAL_REGION, endpoint: `http://127.0.0.1:${ports.sqs}`, credentials: LOCAL_CREDENTIALS });
+      try {
+        let record: FailureRecord | undefined;
+        for (let look = 0; look < looks && !record; look += 1) {
+          if (look > 0) await new Promise((resolve) => setTimeout(resolve, 250));
+          const { Messages = [] } = await sqs.send(
+            new ReceiveMessageCommand({ QueueUrl: `http://127.0.0.1:${ports.sqs}/000000000000/${SERVICE}-local-fetch-failures`, MaxNumberOfMessages: 10, VisibilityTimeout: 0 }),
+          );
+          record = Messages.map((message) => JSON.parse(message.Body ?? '{}') as FailureRecord).find((candidate) => candidate.requestPayload.code === code);
+        }
+        return record;
+      } finally {
+        sqs.destroy();
+      }
     },
     async stop() {
       clients.s3.destroy();

@@ -42,6 +42,11 @@ export interface AnsweredRequest {
   failure?: string;
 }
 
+/** A request the gateway answered by itself, in one line for a log. */
+export function failureLine(request: Pick<AnsweredRequest, 'method' | 'url'> & { failure: string }): string {
+  return `[local API Gateway] ${request.method} ${request.url}: ${request.failure}`;
+}
+
 interface Verdict {
   principalId: string;
   context: Record<string, string | number | boolean>;
@@ -137,7 +142,7 @@ export class LocalApiGateway {
     return (req, res) => {
       const requestId = randomUUID();
       const started = Date.now();
-      void readRequestBody(req, MAX_BODY_BYTES).then((body) => {
+      void readRequestBody(req, MAX_BODY_BYTES).then(({ bytes: body }) => {
         // Why the gateway answered by itself, if it did: told with the answer, or logged.
         let failure: string | undefined;
         this.handle(req, body, requestId, started)
@@ -150,10 +155,11 @@ export class LocalApiGateway {
             return renderGatewayResponse('API_CONFIGURATION_ERROR', this.options.api.gatewayResponses, requestId);
           })
           .then((answer) => {
-            if (!this.options.onAnswered && failure) this.options.log(`[local API Gateway] ${req.method} ${req.url}: ${failure}`);
+            const answered = { method: req.method ?? 'GET', url: req.url ?? '/', started, failure };
+            if (!this.options.onAnswered && failure) this.options.log(failureLine({ ...answered, failure }));
             if (res.destroyed) return;
             res.writeHead(answer.status, answer.headers).end(req.method === 'HEAD' ? undefined : answer.body);
-            this.options.onAnswered?.({ method: req.method ?? 'GET', url: req.url ?? '/', started, failure }, answer);
+            this.options.onAnswered?.(answered, answer);
           });
       });
     };

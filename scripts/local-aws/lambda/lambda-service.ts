@@ -17,6 +17,7 @@ import { open as openZip, type Entry } from 'yauzl';
 import { answerLambdaAccountCall, type LocalAccountOptions } from '../account';
 import { invokedFunctionName, lambdaRequest, type Account } from '../aws-requests';
 import { accessKeyOf, roleCredentials, type IamAuthority } from '../iam';
+import { readRequestBody } from '../request-body';
 import type { LocalSqs } from '../sqs';
 import { AsyncInvoker, type InvocationRecord } from './async-invoker';
 import { FunctionPool, ThrottledError, type InvokeOutcome, type PoolOptions } from './function-pool';
@@ -189,14 +190,8 @@ export class LambdaService {
       if (!name || !request) return errorAnswer(res, 404, 'ResourceNotFoundException', `No Lambda API at ${req.method} ${url.pathname}`);
       const type = String(req.headers['x-amz-invocation-type'] ?? 'RequestResponse');
       const limit = type === 'Event' ? ASYNC_PAYLOAD_LIMIT_BYTES : SYNC_PAYLOAD_LIMIT_BYTES;
-      const chunks: Buffer[] = [];
-      let size = 0;
-      req.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size <= limit) chunks.push(chunk);
-      });
-      req.on('end', () => {
-        this.handle(req, res, { name, type, request, body: Buffer.concat(chunks), size, limit }).catch((error: unknown) => {
+      void readRequestBody(req, limit).then(({ bytes, size }) => {
+        this.handle(req, res, { name, type, request, body: bytes, size, limit }).catch((error: unknown) => {
           if (!res.headersSent) errorAnswer(res, 500, 'ServiceException', String(error));
         });
       });
@@ -206,7 +201,7 @@ export class LambdaService {
   private async handle(
     req: http.IncomingMessage,
     res: http.ServerResponse,
-    call: { name: string; type: string; request: NonNullable<ReturnType<typeof lambdaRequest>>; body: Buffer; size: number; limit: number },
+    call: { name: string; type: string; request: NonNullable<ReturnType<typeof lambdaRequest>>; body: Buffer | undefined; size: number; limit: number },
   ): Promise<void> {
     const caller = this.options.iam.callerOf(accessKeyOf(req.headers, new URL(req.url ?? '/', 'http://127.0.0.1')));
     const decision = await this.options.iam.authorize(caller, call.request);
@@ -216,7 +211,7 @@ export class LambdaService {
     }
     const fn = this.byName.get(call.name);
     if (!fn) return errorAnswer(res, 404, 'ResourceNotFoundException', `Function not found: ${call.request.resources[0] ?? call.name}`);
-    if (call.size > call.limit) {
+    if (!call.body) {
       return errorAnswer(res, 413, 'RequestEntityTooLargeException', `${call.size} byte payload is too large for the ${call.type} invocation type (limit ${call.limit} bytes)`);
     }
     let event: unknown;

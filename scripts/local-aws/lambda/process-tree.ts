@@ -4,9 +4,29 @@
  * counts the whole environment's memory and ends all of it, so the local pool reads and kills the
  * tree, not only the process it started. Linux /proc; elsewhere the tree is the process alone.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 
-/** Parent of each running process, from /proc/<pid>/stat (the command name may hold spaces and parentheses). */
+/** Whether the kernel lists each thread's children (/proc/<pid>/task/<tid>/children, CONFIG_PROC_CHILDREN). */
+const CHILDREN_LISTED = existsSync(`/proc/${process.pid}/task/${process.pid}/children`);
+
+/** The children of `pid`: those of each of its threads (a child belongs to the thread that forked it). */
+function childrenOf(pid: number): number[] {
+  let tasks: string[];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return []; // ended, or no /proc
+  }
+  return tasks.flatMap((task) => {
+    try {
+      return readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
+    } catch {
+      return []; // the thread ended
+    }
+  });
+}
+
+/** Parent of each running process, from /proc/<pid>/stat (the command name may hold spaces and parentheses): every process read, for kernels that list no children. */
 function parents(): Map<number, number[]> {
   const children = new Map<number, number[]>();
   let entries: string[];
@@ -30,11 +50,14 @@ function parents(): Map<number, number[]> {
   return children;
 }
 
-/** `pid` and all its descendants. */
-export function processTree(pid: number): number[] {
-  const children = parents();
+/** `pid` and all its descendants: read down from `pid` where the kernel allows, so a poll costs the tree's size, not the machine's. */
+function processTree(pid: number): number[] {
+  const children = CHILDREN_LISTED ? undefined : parents();
   const tree = [pid];
-  for (let i = 0; i < tree.length; i += 1) tree.push(...(children.get(tree[i] as number) ?? []));
+  for (let i = 0; i < tree.length; i += 1) {
+    const member = tree[i] as number;
+    tree.push(...(children ? (children.get(member) ?? []) : childrenOf(member)));
+  }
   return tree;
 }
 

@@ -3,12 +3,10 @@
  * own check when invoked directly, and the administration CLI run as a real process.
  */
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import type { APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createAuthorizeHandler } from '../../../handlers/authorize';
@@ -18,6 +16,7 @@ import { createDynamoDbClient } from '../../../lib/core/aws-clients';
 import { authenticate, type TokenCheckDeps } from '../../../lib/auth/auth';
 import { ALL_APPS, createToken, listTokens, revokeToken } from '../../../lib/auth/token-store';
 import { freePorts } from '../../helpers/local-stack';
+import { runScript } from '../../helpers/run-script';
 import { startTestStorage, type TestStorage } from '../../helpers/storage';
 
 let storage: TestStorage;
@@ -248,12 +247,8 @@ describe('the link function', () => {
 });
 
 describe('the token CLI', () => {
-  const root = path.resolve(__dirname, '../../..');
-  const run = (...args: string[]) =>
-    promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/token.ts', ...args], {
-      cwd: root,
-      env: { ...process.env, TOKENS_TABLE: storage.tokensTable, DYNAMODB_ENDPOINT: storage.emulators.dynamodbEndpoint, STAGE: 'local' },
-    });
+  const localEnv = (): NodeJS.ProcessEnv => ({ ...process.env, TOKENS_TABLE: storage.tokensTable, DYNAMODB_ENDPOINT: storage.emulators.dynamodbEndpoint, STAGE: 'local' });
+  const run = (...args: string[]) => runScript('token.ts', args, localEnv());
 
   it('creates a token shown once, lists it without its secret, and revokes it', async () => {
     const created = await run('create', '--principal', 'ci-bot', '--apps', 'app-a,app-b', '--ttl', '30d');
@@ -277,16 +272,13 @@ describe('the token CLI', () => {
   it('names the endpoint and npm start when nothing listens there', async () => {
     const { dynamodb: port } = await freePorts();
     const env = { ...process.env, DYNAMODB_ENDPOINT: '', DYNAMODB_PORT: String(port), STAGE: 'local' };
-    const failed = promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/token.ts', 'list'], { cwd: root, env });
+    const failed = runScript('token.ts', ['list'], env);
 
     await expect(failed).rejects.toMatchObject(oneLine(new RegExp(`Nothing answers at http://127\\.0\\.0\\.1:${port} .*npm start`)));
   });
 
   it('names the table and the stage when the table does not exist', async () => {
-    const failed = promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/token.ts', 'list'], {
-      cwd: root,
-      env: { ...process.env, TOKENS_TABLE: 'no-such-tokens-table', DYNAMODB_ENDPOINT: storage.emulators.dynamodbEndpoint, STAGE: 'local' },
-    });
+    const failed = runScript('token.ts', ['list'], { ...localEnv(), TOKENS_TABLE: 'no-such-tokens-table' });
 
     await expect(failed).rejects.toMatchObject(oneLine(/The table no-such-tokens-table does not exist in stage local .*ResourceNotFoundException/));
   });
@@ -295,7 +287,7 @@ describe('the token CLI', () => {
     const home = mkdtempSync(path.join(tmpdir(), 'bkpaas-no-credentials-'));
     const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: home, AWS_REGION: 'us-east-1', AWS_EC2_METADATA_DISABLED: 'true' };
     try {
-      const failed = promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/token.ts', 'list', '--stage', 'stag'], { cwd: root, env });
+      const failed = runScript('token.ts', ['list', '--stage', 'stag'], env);
 
       await expect(failed).rejects.toMatchObject(oneLine(/No AWS credentials for stage stag: .*AWS_ACCESS_KEY_ID.*AWS_PROFILE/));
     } finally {

@@ -5,10 +5,7 @@
  * 127.0.0.1, IAM enforced). A job that had already ended is left as it was, and so is the bus.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { SQSClient } from '@aws-sdk/client-sqs';
@@ -19,12 +16,10 @@ import { createMetrics } from '../../../lib/core/metrics';
 import type { FetchEvent } from '../../../lib/jobs/fetch-contract';
 import { acquireJob, createJob, finishJob } from '../../../lib/jobs/job-lease';
 import { getJob, type JobStore } from '../../../lib/jobs/job-records';
-import { LocalEventBus } from '../../../scripts/local-aws/event-bus';
-import { IamAuthority, roleCredentials } from '../../../scripts/local-aws/iam';
-import { busesOf } from '../../../scripts/local-aws/packaging';
+import { roleCredentials } from '../../../scripts/local-aws/iam';
 import { LOCAL_REGION } from '../../../scripts/local-aws/template';
-import { eventsOnBus, schemaProblems } from '../../helpers/event-schemas';
-import { localTemplate } from '../../helpers/storage';
+import { eventsOfJob, schemaProblems } from '../../helpers/event-schemas';
+import { startBus, type Bus } from '../../helpers/local-bus';
 import { useWorkerRig } from '../../helpers/worker-rig';
 
 // The handler's module builds Lambda's handler at import, and fetchFailures refuses to start
@@ -38,24 +33,17 @@ const sample = JSON.parse(readFileSync(path.join(__dirname, '../../fixtures/job-
 const queue = { send: async () => ({}) } as unknown as SQSClient;
 
 const rig = useWorkerRig();
-let busDir: string;
-let server: http.Server;
+let bus: Bus;
 let events: EventBridgeClient;
 
 beforeAll(async () => {
-  const template = localTemplate();
-  busDir = mkdtempSync(path.join(tmpdir(), 'bkpaas-abandoned-bus-'));
-  server = http.createServer(new LocalEventBus({ dir: busDir, buses: busesOf(template), iam: new IamAuthority(template), account: template }).listener());
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  events = createEventBridgeClient({ region: LOCAL_REGION, credentials: roleCredentials('FetchFailuresRole'), endpoints: { events: url } });
+  bus = await startBus();
+  events = createEventBridgeClient({ region: LOCAL_REGION, credentials: roleCredentials('FetchFailuresRole'), endpoints: { events: bus.url } });
 });
 
 afterAll(async () => {
   events?.destroy();
-  server?.closeAllConnections();
-  await new Promise((resolve) => server?.close(resolve));
-  if (busDir) rmSync(busDir, { recursive: true, force: true });
+  await bus?.close();
 });
 
 const jobStore = (): JobStore => ({ dynamodb: rig.storage.clientsOf('fetchFailures').dynamodb, table: rig.storage.jobsTable, ttlSeconds: 60, now: () => new Date() });
@@ -86,7 +74,7 @@ function fetchFailures() {
   });
 }
 
-const eventsOf = (jobId: string) => eventsOnBus(busDir).filter((event) => (event.detail as { job_id?: string }).job_id === jobId);
+const eventsOf = (jobId: string) => eventsOfJob(bus.dir, jobId);
 
 describe('a job Lambda gave up on', () => {
   it('is recorded failed with 503 WORKER_FAILED and leaves one Source Package Job Failed event, in the documented schema', async () => {

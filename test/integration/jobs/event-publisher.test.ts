@@ -4,10 +4,8 @@
  * a refusing bus is retried a few times and then counted; a bus that does not answer costs no more
  * than the budget; a role without the grant is refused and not retried.
  */
-import { mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -19,56 +17,17 @@ import { publishJobEnd, PUBLISH_BOUNDS, type PublishBounds } from '../../../lib/
 import { failedEvent, registeredEvent } from '../../../lib/jobs/job-events';
 import type { JobError } from '../../../lib/jobs/fetch-contract';
 import type { PackageRecord } from '../../../lib/storage/package-record';
-import { LocalEventBus, REFUSE_FLAG } from '../../../scripts/local-aws/event-bus';
-import { IamAuthority, roleCredentials } from '../../../scripts/local-aws/iam';
-import { busesOf } from '../../../scripts/local-aws/packaging';
-import { LOCAL_REGION, type JsonObject, type ResolvedTemplate } from '../../../scripts/local-aws/template';
+import { REFUSE_FLAG } from '../../../scripts/local-aws/event-bus';
+import { roleCredentials } from '../../../scripts/local-aws/iam';
+import { LOCAL_REGION, type JsonObject } from '../../../scripts/local-aws/template';
 import { eventsOnBus, schemaProblems } from '../../helpers/event-schemas';
+import { listen, startBus, type Bus } from '../../helpers/local-bus';
 import { localTemplate } from '../../helpers/storage';
 
 const fixture = JSON.parse(readFileSync(path.join(__dirname, '../../fixtures/job-events/registered.json'), 'utf8')) as { request: PackageRequest; record: PackageRecord; failure: JobError };
 const log = createLogger({}, 'silent');
 /** When the job's record was ended: the envelope's time (to the second) and the detail's `finished_at`. */
 const finishedAt = '2026-11-25T07:13:50.123Z';
-
-interface Bus {
-  dir: string;
-  url: string;
-  /** PutEvents calls that reached the server. */
-  calls(): number;
-  /** Runs before each call is handled, with its number (1 first) and the answer it will get. */
-  onCall?: (call: number, res: http.ServerResponse) => void;
-  close(): Promise<void>;
-}
-
-async function listen(server: http.Server): Promise<string> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
-
-async function startBus(template: ResolvedTemplate = localTemplate()): Promise<Bus> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'bkpaas-bus-'));
-  const bus = new LocalEventBus({ dir, buses: busesOf(template), iam: new IamAuthority(template), account: template });
-  const listener = bus.listener();
-  let calls = 0;
-  const handle: Bus = {
-    dir,
-    url: '',
-    calls: () => calls,
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-  const server = http.createServer((req, res) => {
-    calls += 1;
-    handle.onCall?.(calls, res);
-    listener(req, res);
-  });
-  handle.url = await listen(server);
-  return handle;
-}
 
 const clients: EventBridgeClient[] = [];
 function client(url: string, role = 'FetchRole'): EventBridgeClient {

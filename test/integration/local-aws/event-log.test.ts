@@ -2,14 +2,15 @@
  * `npm run events`, as an operator runs it, on a bus directory the local EventBridge writes: one
  * readable line per event; `--follow` keeps printing what arrives, as `tail -f` does.
  */
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EventLogReader } from '../../../scripts/local-aws/event-log';
 import { schemaProblems } from '../../helpers/event-schemas';
+import { waitFor } from '../../helpers/eventually';
+import { runScript } from '../../helpers/run-script';
 import type { DeliveredEvent } from '../../../scripts/local-aws/event-bus';
 
 const root = path.resolve(__dirname, '../../..');
@@ -26,7 +27,7 @@ beforeEach(() => {
 
 afterEach(() => rmSync(dataDir, { recursive: true, force: true }));
 
-const events = (args: string[] = []) => promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/events.ts', ...args], { cwd: root, env: { ...process.env, LOCAL_DATA_DIR: dataDir }, timeout: 30_000 });
+const events = (args: string[] = []) => runScript('events.ts', args, { ...process.env, LOCAL_DATA_DIR: dataDir }, 30_000);
 
 describe('npm run events', () => {
   it('prints one line per event, registered and failed, with the module, the outcome and the job', async () => {
@@ -58,7 +59,7 @@ describe('npm run events', () => {
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (errors += chunk.toString()));
     const until = async (text: string): Promise<void> => {
-      for (let i = 0; i < 200 && !output.includes(text); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+      await waitFor(() => output.includes(text));
       expect(output).toContain(text);
     };
     try {

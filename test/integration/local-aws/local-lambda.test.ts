@@ -5,7 +5,7 @@
  * API, with a fixture template's roles, retry policy and on-failure queue.
  */
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { copyFileSync, createWriteStream, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -14,12 +14,14 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { ZipFile } from 'yazl';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_CREDENTIALS, IamAuthority, roleCredentials } from '../../../scripts/local-aws/iam';
+import { IamAuthority, roleCredentials } from '../../../scripts/local-aws/iam';
 import { functionsOf } from '../../../scripts/local-aws/lambda/functions';
 import { LambdaService } from '../../../scripts/local-aws/lambda/lambda-service';
 import { nodeBinaryFor } from '../../../scripts/local-aws/lambda/node-runtime';
-import { LocalSqs } from '../../../scripts/local-aws/sqs';
+import type { LocalSqs } from '../../../scripts/local-aws/sqs';
 import { loadPackagedTemplate, LOCAL_REGION, PACKAGED_TEMPLATE_FILE, type ResolvedTemplate } from '../../../scripts/local-aws/template';
+import { eventually } from '../../helpers/eventually';
+import { startLocalQueue, type LocalQueue } from '../../helpers/local-queue';
 
 const fixtures = path.join(__dirname, '../../fixtures/lambda-functions');
 let dir: string;
@@ -27,7 +29,7 @@ let template: ResolvedTemplate;
 let sqs: LocalSqs;
 let service: LambdaService;
 let server: http.Server;
-let sqsServer: http.Server;
+let localQueue: LocalQueue;
 let lambda: LambdaClient;
 let queue: SQSClient;
 const logs: string[] = [];
@@ -70,18 +72,11 @@ beforeAll(async () => {
   copyFileSync(path.join(fixtures, PACKAGED_TEMPLATE_FILE), path.join(dir, PACKAGED_TEMPLATE_FILE));
   await zipHandlers(path.join(dir, 'handlers.zip'));
   template = loadPackagedTemplate(dir, { stackName: 'fixture' });
-  sqs = new LocalSqs({
-    dir: path.join(dir, 'sqs'),
-    queues: [{ name: 'fixture-failures', retentionSeconds: 1_209_600 }],
-    iam: new IamAuthority(template),
-    account: template,
-    endpoint: () => 'http://127.0.0.1',
-  });
+  localQueue = await startLocalQueue(1_209_600);
+  sqs = localQueue.local;
   server = http.createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  sqsServer = http.createServer(sqs.listener());
-  await new Promise<void>((resolve) => sqsServer.listen(0, '127.0.0.1', resolve));
-  queue = new SQSClient({ region: LOCAL_REGION, endpoint: `http://127.0.0.1:${(sqsServer.address() as AddressInfo).port}`, credentials: ADMIN_CREDENTIALS });
+  queue = localQueue.sqs;
   service = await startService();
   const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   lambda = new LambdaClient({ region: LOCAL_REGION, endpoint, credentials: roleCredentials('CallerRole'), maxAttempts: 1 });
@@ -90,9 +85,8 @@ beforeAll(async () => {
 afterAll(async () => {
   service?.stop();
   lambda?.destroy();
-  queue?.destroy();
   await new Promise((resolve) => server?.close(resolve));
-  await new Promise((resolve) => sqsServer?.close(resolve));
+  await localQueue?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -100,14 +94,6 @@ async function invoke(name: string, event: unknown, type: 'RequestResponse' | 'E
   const answer = await lambda.send(new InvokeCommand({ FunctionName: `fixture-${name}`, InvocationType: type, Payload: new TextEncoder().encode(JSON.stringify(event)) }));
   const text = answer.Payload ? new TextDecoder().decode(answer.Payload) : '';
   return { status: answer.StatusCode, functionError: answer.FunctionError, payload: text ? (JSON.parse(text) as Record<string, unknown>) : undefined };
-}
-
-async function eventually(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 /** Processes whose command line names a function's code folder (its containers, and whatever they started). */

@@ -1,8 +1,8 @@
 /**
  * The local SQS refuses what SQS refuses, with SQS's error codes, so a call that would fail on
  * AWS fails here first: visibility timeouts outside 0–43200 s, receive limits, and batch calls
- * with no entry, more than ten, repeated ids or ids SQS does not accept. Called through the real
- * SDK over HTTP.
+ * with no entry, more than ten, repeated ids or ids SQS does not accept, and a request past its
+ * size. Called through the real SDK over HTTP.
  */
 import { ChangeMessageVisibilityBatchCommand, ChangeMessageVisibilityCommand, ReceiveMessageCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -93,5 +93,13 @@ describe('the local SQS', () => {
       expect.objectContaining({ Id: 'bad', Code: 'InvalidParameterValue', SenderFault: true }),
       expect.objectContaining({ Id: 'stale', Code: 'ReceiptHandleIsInvalid', SenderFault: true }),
     ]);
+  });
+
+  it('refuses a request past 2 MiB (SQS takes 1 MiB of messages a call) with InvalidParameterValue, and still answers calls after it', async () => {
+    await expect(sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: 'x'.repeat(3 * 1024 * 1024) }))).rejects.toMatchObject({
+      name: 'InvalidParameterValue',
+      message: expect.stringContaining('exceeds 2097152 bytes'),
+    });
+    await expect(sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: 'x'.repeat(1024 * 1024) }))).resolves.toMatchObject({ MessageId: expect.any(String) });
   });
 });
